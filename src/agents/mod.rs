@@ -1,0 +1,2 @@
+//! The agents (daggie, monty, angie, speck): prompts, tool sets, output schemas and the
+//! deterministic work around the model.

@@ -1,0 +1,154 @@
+//! The command tree (clap derive), global options, logging set-up and dispatch.
+//!
+//! Each agent's arguments live next to the code that runs them (`cli/<agent>.rs`); this file only
+//! holds what every command shares and routes to the right one. A command is registered here only
+//! once it works.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::exit::Exit;
+
+/// AI at the edges of CI/CD: Dagger toolchain setup, fix suggestions on pull requests, and
+/// spec-driven task decomposition.
+#[derive(Debug, Parser)]
+#[command(
+    name = "agentci",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes. Each is also settable in `agentci.toml`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// LLM provider: anthropic, openai, gemini, ollama, mistral, deepseek or openai-compatible
+    #[arg(long, global = true, env = "AGENTCI_PROVIDER", value_name = "NAME")]
+    pub provider: Option<String>,
+    /// Model id; defaults to the provider's `*_MODEL` variable, else the provider's default
+    #[arg(long, global = true, env = "AGENTCI_MODEL", value_name = "ID")]
+    pub model: Option<String>,
+    /// Stop after this many model turns
+    #[arg(long, global = true, value_name = "N")]
+    pub max_turns: Option<u32>,
+    /// Stop after this many tokens (input + output) in the run
+    #[arg(long, global = true, value_name = "N")]
+    pub max_tokens: Option<u64>,
+    /// Stop once the run has cost this many US dollars
+    #[arg(long, global = true, value_name = "X")]
+    pub max_cost_usd: Option<f64>,
+    /// Stop after this much wall time (e.g. `90s`, `10m`)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Write a JSONL event stream to this file (`-` for stderr)
+    #[arg(long, global = true, value_name = "FILE|-")]
+    pub events: Option<String>,
+    /// Machine-readable result on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Configuration file [default: ./agentci.toml if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress output, only results and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Options shared by the agent verbs that work on a source tree.
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// The workspace the agent reads and changes
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub source: PathBuf,
+    /// Change nothing and post nothing; print what would be written or posted
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the changed workspace to this directory instead of back into `--source`
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Record what the agent learns in its context file
+    #[arg(long, value_enum, default_value_t = SelfImprove::Off, value_name = "MODE")]
+    pub self_improve: SelfImprove,
+    /// Let the agent run its language pack's build, test and lint commands
+    #[arg(long)]
+    pub allow_exec: bool,
+    /// Attach an MCP server: `NAME=COMMAND ARGS…` (stdio) or `NAME=URL` (streamable HTTP)
+    #[arg(long, value_name = "NAME=COMMAND|URL")]
+    pub mcp: Vec<String>,
+    /// Apply the changes of a run stopped by a budget or an error anyway
+    #[arg(long)]
+    pub keep_partial: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SelfImprove {
+    /// Learn nothing
+    #[default]
+    Off,
+    /// Write learnings into the context files
+    Write,
+    /// Write learnings and commit the context files
+    Commit,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Parse the process arguments (clap exits with code 2 on a usage error, as CONTRACTS §3 wants).
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Logs go to stderr, never stdout, so that `| jq` always works. Every line passes through the
+/// redactor (see [`crate::redact::RedactingWriter`]).
+pub fn init_logging(global: &GlobalArgs) {
+    let default_level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AGENTCI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(crate::redact::RedactingWriter::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Run one parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "agentci", &mut std::io::stdout());
+            Ok(Exit::Done)
+        }
+    }
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("`{text}` is not a duration: {error}"))
+}

@@ -1,0 +1,30 @@
+//! The `agentci` binary: parse the command line, set up logging on stderr, run, and map the
+//! outcome to the exit codes of CONTRACTS §3. Errors print once, as their cause chain on one line.
+
+use std::process::ExitCode;
+
+use agentci::exit::{Exit, exit_for, is_broken_pipe};
+
+fn main() -> ExitCode {
+    let cli = agentci::cli::parse();
+    agentci::cli::init_logging(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: failed to start the async runtime: {error}");
+            return Exit::Usage.into();
+        }
+    };
+    match runtime.block_on(agentci::cli::run(cli)) {
+        Ok(exit) => exit.into(),
+        Err(error) if is_broken_pipe(&error) => Exit::Done.into(),
+        Err(error) => {
+            let message = agentci::redact::redact(&format!("{error:#}")).into_owned();
+            eprintln!("error: {message}");
+            exit_for(&error).into()
+        }
+    }
+}

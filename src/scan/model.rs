@@ -1,0 +1,125 @@
+//! The scanner's output: modules, their functions and arguments, in the JSON shape of
+//! CONTRACTS §4.1. Field order here is the order in the JSON.
+
+use serde::{Deserialize, Serialize};
+
+/// The result of scanning one or more sources. A broken module or source does not stop a scan:
+/// it becomes a `problems` entry on its module, or an `errors` entry here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanReport {
+    pub modules: Vec<Module>,
+    pub errors: Vec<ScanError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanError {
+    pub source: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A library module: what a project would install.
+    Module,
+    /// A module under an `examples/` directory.
+    Example,
+    /// A test module or test data.
+    Test,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Module {
+    /// The module's name from `dagger.json`.
+    pub name: String,
+    /// The directory holding `dagger.json`, relative to the scanned root (`""` for the root).
+    pub path: String,
+    /// For git sources: `github.com/owner/repo` (no scheme, no `.git`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub repository: Option<String>,
+    /// For git sources: the ref a `dagger.json` would install, `<repository>/<path>@<tag or branch>`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub r#ref: Option<String>,
+    /// For git sources: the resolved version tag (`v1.10.0`), or the branch name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version: Option<String>,
+    /// For git sources: the commit the ref resolved to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pin: Option<String>,
+    /// `python`, `typescript`, `go`, `java`, … (`None` for a module with no SDK).
+    pub sdk: Option<String>,
+    pub engine_version: Option<String>,
+    /// The main object's doc (or the module's), first paragraph.
+    pub description: Option<String>,
+    pub role: Role,
+    /// The PascalCase name of the main object (Dagger's rules).
+    pub main_object: String,
+    /// The main object's functions, in source order.
+    pub functions: Vec<Function>,
+    /// The cli names of check functions that need no required argument, sorted.
+    pub checks: Vec<String>,
+    /// What was odd or unreadable about this module; the rest of it is still reported.
+    pub problems: Vec<String>,
+}
+
+impl Module {
+    pub fn function(&self, name: &str) -> Option<&Function> {
+        self.functions
+            .iter()
+            .find(|function| function.name == name || function.cli_name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Function {
+    /// The name as written in the source.
+    pub name: String,
+    /// The kebab-case name the Dagger CLI uses.
+    pub cli_name: String,
+    pub check: bool,
+    pub doc: Option<String>,
+    /// The return type in Dagger's names (`String`, `Container`, `[String]`, `Void`…).
+    pub returns: String,
+    pub args: Vec<Argument>,
+}
+
+impl Function {
+    pub fn argument(&self, name: &str) -> Option<&Argument> {
+        self.args
+            .iter()
+            .find(|argument| argument.name == name || argument.cli_name == name)
+    }
+
+    /// Arguments a caller must give: not optional, no default, no default path or address.
+    pub fn required_args(&self) -> impl Iterator<Item = &Argument> {
+        self.args.iter().filter(|argument| argument.is_required())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Argument {
+    pub name: String,
+    pub cli_name: String,
+    /// Dagger's type name.
+    pub r#type: String,
+    pub optional: bool,
+    /// The default value as source text, JSON-encoded where it is a literal (`"\"3.12\""`, `"3"`).
+    pub default: Option<String>,
+    /// `DefaultPath` / `+defaultPath` / `defaultPath`: a contextual directory or file.
+    pub default_path: Option<String>,
+    /// `Ignore` patterns that come with a default path.
+    pub ignore: Vec<String>,
+    pub doc: Option<String>,
+    /// `DefaultAddress` / `+defaultAddress`: a contextual container image address.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default_address: Option<String>,
+}
+
+impl Argument {
+    pub fn is_required(&self) -> bool {
+        !self.optional
+            && self.default.is_none()
+            && self.default_path.is_none()
+            && self.default_address.is_none()
+    }
+}
