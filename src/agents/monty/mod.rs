@@ -1,0 +1,6 @@
+//! monty (Python) and angie (Angular/TypeScript): one implementation, parameterised by a
+//! language pack, that turns failed checks into fix suggestions and does workspace work.
+
+pub mod failures;
+pub mod packs;
+pub mod parsers;

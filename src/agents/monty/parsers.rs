@@ -1,0 +1,640 @@
+//! One parser per tool whose output a failed check prints: each reads cleaned log lines and
+//! returns the failures it recognises, with the path as the log wrote it. Which parsers run is the
+//! language pack's choice; mapping paths onto the workspace is [`super::failures`]'s job.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A failure as a tool reported it, before its path is mapped onto the workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFailure {
+    pub tool: &'static str,
+    pub path: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// The tool's rule or error code (`F401`, `TS2322`, `NG8001`, `attr-defined`…).
+    pub code: Option<String>,
+    pub message: String,
+    /// Supporting lines: assertion diffs, notes, the failing test's name.
+    pub detail: Vec<String>,
+}
+
+impl RawFailure {
+    fn at(
+        tool: &'static str,
+        path: &str,
+        line: Option<u32>,
+        column: Option<u32>,
+        message: &str,
+    ) -> Self {
+        Self {
+            tool,
+            path: Some(path.to_owned()),
+            line,
+            column,
+            code: None,
+            message: message.trim().to_owned(),
+            detail: Vec::new(),
+        }
+    }
+}
+
+pub type Parser = fn(&[&str]) -> Vec<RawFailure>;
+
+fn regex(pattern: &str) -> Regex {
+    // The patterns are literals in this file, covered by the tests below; an invalid one is a bug
+    // caught there, so falling back to a never-matching regex keeps release builds panic-free.
+    Regex::new(pattern)
+        .unwrap_or_else(|_| Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!()))
+}
+
+fn number(text: Option<regex::Match<'_>>) -> Option<u32> {
+    text.and_then(|found| found.as_str().parse().ok())
+}
+
+static PYTEST_FAILED: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^(?:FAILED|ERROR) ([\w./\\-]+\.py)(?:::(\S+))?(?: - (.*))?$"));
+static PYTEST_SECTION: LazyLock<Regex> = LazyLock::new(|| regex(r"^_{3,} (\S.*?) _{3,}$"));
+static PYTEST_LOCATION: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^([\w./\\-]+\.py):(\d+):(?: (.*))?$"));
+static PYTHON_TRACEBACK: LazyLock<Regex> =
+    LazyLock::new(|| regex(r#"^\s*File "([^"]+\.py)", line (\d+)(?:, in (\S+))?"#));
+static PYTHON_EXCEPTION: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^(?:[\w.]+\.)?([A-Z]\w*(?:Error|Exception|Exit))(?::\s*(.*))?$"));
+
+/// pytest: the short summary's `FAILED path::test - message` lines, and in the failure sections
+/// the `path:line: Error` locations (the test's own line and the line in the code under test)
+/// with the `E   ` assertion lines as detail.
+pub fn pytest(lines: &[&str]) -> Vec<RawFailure> {
+    let mut failures = Vec::new();
+    let mut section: Option<String> = None;
+    let mut assertion: Vec<String> = Vec::new();
+    for line in lines {
+        let trimmed = line.trim_end();
+        if let Some(found) = PYTEST_SECTION.captures(trimmed) {
+            let name = found[1].trim().to_owned();
+            // `_ _ _ _` separators inside a section are not new sections.
+            if !name.starts_with("_ ") && !name.chars().all(|c| c == '_' || c == ' ') {
+                section = Some(name);
+                assertion.clear();
+            }
+            continue;
+        }
+        if let Some(rest) = trimmed.strip_prefix('E')
+            && (rest.starts_with(' ') || rest.is_empty())
+        {
+            assertion.push(rest.trim().to_owned());
+            continue;
+        }
+        if let Some(found) = PYTEST_FAILED.captures(trimmed) {
+            let mut failure = RawFailure::at(
+                "pytest",
+                &found[1],
+                None,
+                None,
+                found.get(3).map_or("test failed", |m| m.as_str()),
+            );
+            if let Some(test) = found.get(2) {
+                failure.detail.push(format!("test: {}", test.as_str()));
+            }
+            failures.push(failure);
+            continue;
+        }
+        if let Some(found) = PYTEST_LOCATION.captures(trimmed) {
+            let what = found.get(3).map_or("", |m| m.as_str()).trim();
+            let message = if assertion.is_empty() {
+                if what.is_empty() {
+                    "failure location".to_owned()
+                } else {
+                    what.to_owned()
+                }
+            } else {
+                assertion.join(" ")
+            };
+            let mut failure =
+                RawFailure::at("pytest", &found[1], number(found.get(2)), None, &message);
+            if let Some(test) = &section {
+                failure.detail.push(format!("test: {test}"));
+            }
+            if !what.is_empty() && what != message {
+                failure.detail.push(what.to_owned());
+            }
+            failures.push(failure);
+        }
+    }
+    failures
+}
+
+/// Python tracebacks (`File "x.py", line 12, in f`), attributed to the exception that ends them.
+/// Only the innermost frame of each traceback is kept: that is where the error was raised.
+pub fn python_traceback(lines: &[&str]) -> Vec<RawFailure> {
+    let mut failures = Vec::new();
+    let mut frame: Option<(String, u32, Option<String>)> = None;
+    for line in lines {
+        if let Some(found) = PYTHON_TRACEBACK.captures(line) {
+            if found[1].contains("site-packages") || found[1].starts_with('<') {
+                continue;
+            }
+            frame = number(found.get(2)).map(|number| {
+                (
+                    found[1].to_owned(),
+                    number,
+                    found.get(3).map(|m| m.as_str().to_owned()),
+                )
+            });
+            continue;
+        }
+        if let Some((path, number, function)) = &frame
+            && let Some(found) = PYTHON_EXCEPTION.captures(line.trim())
+        {
+            let message = match found.get(2) {
+                Some(text) => format!("{}: {}", &found[1], text.as_str()),
+                None => found[1].to_owned(),
+            };
+            let mut failure = RawFailure::at("python", path, Some(*number), None, &message);
+            if let Some(function) = function {
+                failure.detail.push(format!("in {function}"));
+            }
+            failures.push(failure);
+            frame = None;
+        }
+    }
+    failures
+}
+
+static LINT_CONCISE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^([\w./\\-]+\.pyi?):(\d+):(\d+): ([A-Z]+\d+) (?:\[\*\] )?(.*)$"));
+static RUFF_FULL_HEAD: LazyLock<Regex> = LazyLock::new(|| regex(r"^([A-Z]+\d+) (?:\[\*\] )?(.*)$"));
+static RUFF_FULL_ARROW: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^\s*--> ([\w./\\-]+\.pyi?):(\d+):(\d+)"));
+
+/// ruff and flake8, in their concise `path:line:col: CODE message` form, and ruff's full form
+/// (`CODE message` then ` --> path:line:col`).
+pub fn python_lint(lines: &[&str]) -> Vec<RawFailure> {
+    let mut failures = Vec::new();
+    let mut pending: Option<(String, String)> = None;
+    for line in lines {
+        if let Some(found) = LINT_CONCISE.captures(line) {
+            let mut failure = RawFailure::at(
+                "ruff",
+                &found[1],
+                number(found.get(2)),
+                number(found.get(3)),
+                &found[5],
+            );
+            failure.code = Some(found[4].to_owned());
+            failures.push(failure);
+            pending = None;
+        } else if let Some(found) = RUFF_FULL_HEAD.captures(line) {
+            pending = Some((found[1].to_owned(), found[2].to_owned()));
+        } else if let Some(found) = RUFF_FULL_ARROW.captures(line)
+            && let Some((code, message)) = pending.take()
+        {
+            let mut failure = RawFailure::at(
+                "ruff",
+                &found[1],
+                number(found.get(2)),
+                number(found.get(3)),
+                &message,
+            );
+            failure.code = Some(code);
+            failures.push(failure);
+        }
+    }
+    failures
+}
+
+static MYPY: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"^([\w./\\-]+\.pyi?):(\d+)(?::(\d+))?: (error|note): (.*?)(?:\s+\[([\w-]+)\])?$")
+});
+
+/// mypy: errors become failures; a `note:` on the same line is attached to the error before it.
+pub fn mypy(lines: &[&str]) -> Vec<RawFailure> {
+    let mut failures: Vec<RawFailure> = Vec::new();
+    for line in lines {
+        let Some(found) = MYPY.captures(line) else {
+            continue;
+        };
+        let (line_number, column) = (number(found.get(2)), number(found.get(3)));
+        if &found[4] == "note" {
+            if let Some(last) = failures.last_mut()
+                && last.path.as_deref() == Some(&found[1])
+                && last.line == line_number
+            {
+                last.detail.push(found[5].to_owned());
+            }
+            continue;
+        }
+        let mut failure = RawFailure::at("mypy", &found[1], line_number, column, &found[5]);
+        failure.code = found.get(6).map(|code| code.as_str().to_owned());
+        failures.push(failure);
+    }
+    failures
+}
+
+static TSC_PAREN: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"^(?:Error: )?([\w./@\\-]+\.(?:tsx?|html|mts|cts))\((\d+),(\d+)\): error ((?:TS|NG)\d+): (.*)$",
+    )
+});
+static TSC_PRETTY: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"^(?:Error: )?([\w./@\\-]+\.(?:tsx?|html|scss|css|mts|cts)):(\d+):(\d+) - error ((?:TS|NG)\d+): (.*)$",
+    )
+});
+static ESBUILD_ERROR: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^✘ \[ERROR\] (?:((?:TS|NG)\d+): )?(.*?)(?: \[plugin [\w-]+\])?$"));
+static ESBUILD_LOCATION: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^\s+([\w./@\\-]+\.(?:tsx?|html|scss|css)):(\d+):(\d+):$"));
+
+/// TypeScript and Angular compiler errors: `tsc`'s two formats, the Angular CLI's
+/// `Error: path:line:col - error NG…`, and the esbuild-based builder's `✘ [ERROR] NG…` blocks
+/// whose first indented `path:line:col:` is the location.
+pub fn typescript(lines: &[&str]) -> Vec<RawFailure> {
+    let mut failures = Vec::new();
+    let mut pending: Option<(Option<String>, String)> = None;
+    for line in lines {
+        let trimmed = line.trim_end();
+        if let Some(found) = TSC_PAREN
+            .captures(trimmed)
+            .or_else(|| TSC_PRETTY.captures(trimmed))
+        {
+            let tool = if found[4].starts_with("NG") {
+                "angular"
+            } else {
+                "tsc"
+            };
+            let mut failure = RawFailure::at(
+                tool,
+                &found[1],
+                number(found.get(2)),
+                number(found.get(3)),
+                &found[5],
+            );
+            failure.code = Some(found[4].to_owned());
+            failures.push(failure);
+            pending = None;
+        } else if let Some(found) = ESBUILD_ERROR.captures(trimmed) {
+            pending = Some((
+                found.get(1).map(|code| code.as_str().to_owned()),
+                found[2].to_owned(),
+            ));
+        } else if let Some(found) = ESBUILD_LOCATION.captures(trimmed)
+            && let Some((code, message)) = pending.take()
+        {
+            let tool = if code.as_deref().is_some_and(|code| code.starts_with("NG")) {
+                "angular"
+            } else {
+                "tsc"
+            };
+            let mut failure = RawFailure::at(
+                tool,
+                &found[1],
+                number(found.get(2)),
+                number(found.get(3)),
+                &message,
+            );
+            // esbuild counts columns from 0; editors and GitHub from 1.
+            failure.column = failure.column.map(|column| column + 1);
+            failure.code = code;
+            failures.push(failure);
+        }
+    }
+    failures
+}
+
+static ESLINT_FILE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^(/?[\w./@\\-]+\.(?:[cm]?[jt]sx?|html|vue))$"));
+static ESLINT_ROW: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^\s+(\d+):(\d+)\s+(error|warning)\s+(.*?)(?:\s{2,}([@\w/.-]+))?$"));
+
+/// ESLint's default ("stylish") format: a file line, then indented `line:col  error  message  rule`
+/// rows. Warnings do not fail a check and are skipped.
+pub fn eslint(lines: &[&str]) -> Vec<RawFailure> {
+    let mut failures = Vec::new();
+    let mut file: Option<String> = None;
+    for line in lines {
+        let trimmed = line.trim_end();
+        if let Some(found) = ESLINT_FILE.captures(trimmed) {
+            file = Some(found[1].to_owned());
+            continue;
+        }
+        if trimmed.is_empty() {
+            continue;
+        }
+        let Some(path) = &file else { continue };
+        match ESLINT_ROW.captures(trimmed) {
+            Some(found) if &found[3] == "error" => {
+                let mut failure = RawFailure::at(
+                    "eslint",
+                    path,
+                    number(found.get(1)),
+                    number(found.get(2)),
+                    &found[4],
+                );
+                failure.code = found.get(5).map(|rule| rule.as_str().to_owned());
+                failures.push(failure);
+            }
+            Some(_) => {}
+            None => file = None,
+        }
+    }
+    failures
+}
+
+static VITEST_FAIL: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^\s*FAIL\s+([\w./@\\-]+\.[cm]?[jt]sx?)(?: > (.*))?$"));
+static VITEST_LOCATION: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^\s*❯\s+([\w./@\\-]+\.[cm]?[jt]sx?):(\d+):(\d+)"));
+static JEST_TITLE: LazyLock<Regex> = LazyLock::new(|| regex(r"^\s*● (.+)$"));
+static STACK_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"at (?:.*? \()?(?:webpack:///|file://)?(?:\./)?([\w./@\\-]+\.[cm]?[jt]sx?):(\d+):(\d+)\)?",
+    )
+});
+static KARMA_FAILED: LazyLock<Regex> = LazyLock::new(|| regex(r"^\S.*? \(.*?\) (.+) FAILED$"));
+static ERROR_LINE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^\s*((?:\w*Error|expect\(|Expected)\b.*)$"));
+
+/// Test runners of the TypeScript world: vitest (`FAIL file > test`, `❯ file:line:col`), jest
+/// (`● Suite › test`, stack frames) and karma/jasmine (`… FAILED`, stack frames). The location is
+/// the first frame outside `node_modules`.
+pub fn js_tests(lines: &[&str]) -> Vec<RawFailure> {
+    let mut failures = Vec::new();
+    let mut title: Option<(&'static str, String)> = None;
+    let mut message: Option<String> = None;
+    for line in lines {
+        let trimmed = line.trim_end();
+        if let Some(found) = VITEST_FAIL.captures(trimmed) {
+            title = Some((
+                "vitest",
+                found
+                    .get(2)
+                    .map_or_else(|| found[1].to_owned(), |test| test.as_str().to_owned()),
+            ));
+            message = None;
+            continue;
+        }
+        if let Some(found) = JEST_TITLE.captures(trimmed) {
+            title = Some(("jest", found[1].to_owned()));
+            message = None;
+            continue;
+        }
+        if let Some(found) = KARMA_FAILED.captures(trimmed) {
+            title = Some(("karma", found[1].to_owned()));
+            message = None;
+            continue;
+        }
+        let Some((tool, test)) = &title else { continue };
+        if message.is_none()
+            && let Some(found) = ERROR_LINE.captures(trimmed)
+        {
+            message = Some(found[1].trim().to_owned());
+            continue;
+        }
+        let location = VITEST_LOCATION
+            .captures(trimmed)
+            .or_else(|| STACK_FRAME.captures(trimmed));
+        if let Some(found) = location
+            && !found[1].contains("node_modules")
+        {
+            let text = message.take().unwrap_or_else(|| "test failed".to_owned());
+            let mut failure = RawFailure::at(
+                tool,
+                &found[1],
+                number(found.get(2)),
+                number(found.get(3)),
+                &text,
+            );
+            failure.detail.push(format!("test: {test}"));
+            failures.push(failure);
+            title = None;
+        }
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
+    fn brief(failures: &[RawFailure]) -> Vec<(String, Option<u32>, String)> {
+        failures
+            .iter()
+            .map(|failure| {
+                (
+                    failure.path.clone().unwrap_or_default(),
+                    failure.line,
+                    failure.message.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pytest_summary_and_locations() {
+        let log = include_str!("../../../tests/fixtures/logs/pytest.log");
+        let failures = pytest(&lines(log));
+        let found = brief(&failures);
+        assert!(
+            found.contains(&(
+                "tests/test_auth.py".into(),
+                Some(21),
+                "AssertionError: assert 200 == 401 +  where 200 = <Response [200]>.status_code"
+                    .into()
+            )),
+            "{found:#?}"
+        );
+        assert!(
+            found.contains(&(
+                "app/items.py".into(),
+                Some(12),
+                "AttributeError: 'Item' object has no attribute 'cost'".into()
+            )),
+            "{found:#?}"
+        );
+        assert!(
+            found.contains(&(
+                "tests/test_items.py".into(),
+                None,
+                "AttributeError: 'Item' object has no attribute 'cost'".into()
+            )),
+            "{found:#?}"
+        );
+        let in_code = failures
+            .iter()
+            .find(|failure| failure.path.as_deref() == Some("app/items.py"))
+            .unwrap();
+        assert_eq!(in_code.detail[0], "test: test_item_price_total");
+    }
+
+    #[test]
+    fn python_tracebacks_keep_the_innermost_frame() {
+        let log = "Traceback (most recent call last):\n  File \"/usr/lib/python3.12/site-packages/x.py\", line 3, in run\n  File \"/src/app/main.py\", line 8, in <module>\n    import missing\nModuleNotFoundError: No module named 'missing'\n";
+        let failures = python_traceback(&lines(log));
+        assert_eq!(
+            brief(&failures),
+            vec![(
+                "/src/app/main.py".into(),
+                Some(8),
+                "ModuleNotFoundError: No module named 'missing'".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn ruff_both_formats() {
+        let concise = python_lint(&lines(include_str!(
+            "../../../tests/fixtures/logs/ruff.log"
+        )));
+        assert_eq!(
+            brief(&concise),
+            vec![
+                (
+                    "app/main.py".into(),
+                    Some(3),
+                    "`os` imported but unused".into()
+                ),
+                (
+                    "app/items.py".into(),
+                    Some(27),
+                    "Line too long (97 > 88)".into()
+                ),
+            ]
+        );
+        assert_eq!(concise[0].code.as_deref(), Some("F401"));
+        let full = python_lint(&lines(include_str!(
+            "../../../tests/fixtures/logs/ruff-full.log"
+        )));
+        assert_eq!(
+            brief(&full),
+            vec![(
+                "app/auth.py".into(),
+                Some(33),
+                "Local variable `result` is assigned to but never used".into()
+            )]
+        );
+        assert_eq!(full[0].column, Some(5));
+    }
+
+    #[test]
+    fn mypy_errors_with_notes() {
+        let failures = mypy(&lines(include_str!(
+            "../../../tests/fixtures/logs/mypy.log"
+        )));
+        assert_eq!(failures.len(), 2);
+        assert_eq!(failures[0].code.as_deref(), Some("return-value"));
+        assert_eq!(failures[1].line, Some(12));
+        assert_eq!(failures[1].column, Some(16));
+        assert_eq!(
+            failures[1].detail,
+            vec!["Did you mean \"price\"?".to_owned()]
+        );
+    }
+
+    #[test]
+    fn tsc_both_formats() {
+        let failures = typescript(&lines(include_str!("../../../tests/fixtures/logs/tsc.log")));
+        assert_eq!(
+            brief(&failures),
+            vec![
+                (
+                    "src/app/cart/cart.service.ts".into(),
+                    Some(18),
+                    "Type 'string' is not assignable to type 'number'.".into()
+                ),
+                (
+                    "src/app/cart/cart.component.ts".into(),
+                    Some(42),
+                    "Property 'totl' does not exist on type 'CartService'.".into()
+                ),
+            ]
+        );
+        assert_eq!(failures[1].code.as_deref(), Some("TS2339"));
+    }
+
+    #[test]
+    fn angular_builder_errors() {
+        let failures = typescript(&lines(include_str!(
+            "../../../tests/fixtures/logs/ng-build.log"
+        )));
+        assert_eq!(failures.len(), 2, "{failures:#?}");
+        assert_eq!(
+            failures[0].path.as_deref(),
+            Some("src/app/app.component.html")
+        );
+        assert_eq!((failures[0].line, failures[0].column), (Some(3), Some(1)));
+        assert_eq!(failures[0].code.as_deref(), Some("NG8001"));
+        assert_eq!(failures[0].tool, "angular");
+        assert_eq!(
+            failures[1].path.as_deref(),
+            Some("src/app/cart/cart.component.ts")
+        );
+        assert_eq!(failures[1].code.as_deref(), Some("NG2008"));
+    }
+
+    #[test]
+    fn eslint_errors_not_warnings() {
+        let failures = eslint(&lines(include_str!(
+            "../../../tests/fixtures/logs/eslint.log"
+        )));
+        assert_eq!(failures.len(), 2, "{failures:#?}");
+        assert_eq!(
+            failures[0].path.as_deref(),
+            Some("/home/runner/work/shop/shop/frontend/src/app/app.component.ts")
+        );
+        assert_eq!((failures[0].line, failures[0].column), (Some(12), Some(7)));
+        assert_eq!(
+            failures[0].code.as_deref(),
+            Some("@typescript-eslint/no-unused-vars")
+        );
+        assert_eq!(failures[1].line, Some(5));
+    }
+
+    #[test]
+    fn vitest_jest_and_karma() {
+        let vitest = js_tests(&lines(include_str!(
+            "../../../tests/fixtures/logs/vitest.log"
+        )));
+        assert_eq!(
+            brief(&vitest),
+            vec![(
+                "src/app/cart/cart.service.spec.ts".into(),
+                Some(21),
+                "AssertionError: expected 4 to be 5 // Object.is equality".into()
+            )]
+        );
+        assert_eq!(
+            vitest[0].detail,
+            vec!["test: CartService > sums prices".to_owned()]
+        );
+        let jest = js_tests(&lines(include_str!(
+            "../../../tests/fixtures/logs/jest.log"
+        )));
+        assert_eq!(
+            brief(&jest),
+            vec![(
+                "src/app/cart/cart.service.spec.ts".into(),
+                Some(21),
+                "expect(received).toBe(expected) // Object.is equality".into()
+            )]
+        );
+        let karma = js_tests(&lines(include_str!(
+            "../../../tests/fixtures/logs/karma.log"
+        )));
+        assert_eq!(
+            brief(&karma),
+            vec![(
+                "src/app/cart/cart.component.spec.ts".into(),
+                Some(31),
+                "Error: Expected '$4.00' to equal '$5.00'.".into()
+            )]
+        );
+        assert_eq!(karma[0].tool, "karma");
+    }
+}
