@@ -1,0 +1,10 @@
+//! speck: spec-driven development. A feature request becomes a spec, a plan grounded in the
+//! repository, and a validated JSON task decomposition for CI matrices and `jq`.
+
+pub mod decompose;
+pub mod tasks;
+pub mod tiers;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,411 @@
+//! Tests of the decomposition core: realistic submissions under each flag combination, checked
+//! with the strict validator, and every class of invalid submission rejected with its reason.
+
+use serde_json::json;
+
+use super::decompose::{Options, build, slug};
+use super::tasks::{Submission, builtin_registry, parse_registry};
+use super::tiers::{self, TierTable};
+use super::validate::{Expectations, validate};
+
+fn submission(value: serde_json::Value) -> Submission {
+    serde_json::from_value(value).unwrap()
+}
+
+fn favorites(with_tests: bool, with_review: bool) -> Submission {
+    let mut tasks = vec![
+        json!({"id": "a", "title": "Add Favorite model and migration", "description": "Create the Favorite SQLAlchemy model (user_id, item_id, created_at) and an Alembic migration.", "phase": 1, "phase_name": "Foundation", "task_type": "implementation", "estimated_complexity": "low", "files_to_modify": ["backend/app/models.py", "backend/migrations/versions/0004_favorites.py"], "definition_of_done": ["migration applies on an empty database"], "context_needed": ["backend/app/models.py"]}),
+        json!({"id": "b", "title": "Favorites API endpoints", "description": "Add GET/POST/DELETE /favorites endpoints in FastAPI with auth.", "phase": 2, "phase_name": "Favorites API", "task_type": "implementation", "estimated_complexity": "medium", "depends_on": ["a"], "files_to_modify": ["backend/app/routes/favorites.py", "backend/app/main.py"], "definition_of_done": ["endpoints return 200/201/204", "unauthenticated calls get 401"], "story_label": "US1"}),
+        json!({"id": "c", "title": "Favorites service in Angular", "description": "Add a FavoritesService calling the API, with signals for the list.", "phase": 2, "phase_name": "Favorites API", "task_type": "implementation", "estimated_complexity": "medium", "depends_on": ["a"], "files_to_modify": ["frontend/src/app/favorites/favorites.service.ts"], "definition_of_done": ["service exposes list, add, remove"], "story_label": "US1"}),
+        json!({"id": "d", "title": "Favorite button component", "description": "A standalone component toggling an item's favorite state.", "phase": 2, "phase_name": "Favorites API", "task_type": "implementation", "estimated_complexity": "high", "depends_on": ["c"], "files_to_modify": ["frontend/src/app/favorites/favorite-button.component.ts"], "definition_of_done": ["clicking toggles the state"], "story_label": "US1"}),
+    ];
+    if with_tests {
+        tasks.push(json!({"id": "t1", "title": "Test favorites endpoints", "description": "pytest tests for the favorites endpoints.", "phase": 2, "phase_name": "Favorites API", "task_type": "test", "estimated_complexity": "medium", "depends_on": ["b"], "files_to_modify": ["backend/tests/test_favorites.py"], "definition_of_done": ["tests cover 200, 401, 404"]}));
+        tasks.push(json!({"id": "t2", "title": "Test favorite button", "description": "Spec for the favorite button component.", "phase": 2, "phase_name": "Favorites API", "task_type": "test", "estimated_complexity": "low", "depends_on": ["d"], "files_to_modify": ["frontend/src/app/favorites/favorite-button.component.spec.ts"], "definition_of_done": ["spec passes"]}));
+        tasks.push(json!({"id": "t0", "title": "Test the migration", "description": "Test that the migration creates the table.", "phase": 1, "phase_name": "Foundation", "task_type": "test", "estimated_complexity": "low", "depends_on": ["a"], "files_to_modify": ["backend/tests/test_migrations.py"], "definition_of_done": ["table exists after upgrade"]}));
+    }
+    if with_review {
+        tasks.push(json!({"id": "r1", "title": "Review foundation", "description": "Review the model and migration.", "phase": 1, "phase_name": "Foundation", "task_type": "review", "estimated_complexity": "medium", "definition_of_done": ["review posted"]}));
+        tasks.push(json!({"id": "r2", "title": "Review favorites", "description": "Review the API and UI.", "phase": 2, "phase_name": "Favorites API", "task_type": "review", "estimated_complexity": "medium", "definition_of_done": ["review posted"]}));
+    }
+    submission(
+        json!({"feature": "Favorites list", "spec_summary": "Users can mark items as favorites and list them.", "tasks": tasks}),
+    )
+}
+
+fn options(include_tests: bool, include_review: bool, create_pr: bool, family: &str) -> Options {
+    Options {
+        include_tests,
+        include_review,
+        create_pr,
+        tiers: tiers::builtin(family).unwrap(),
+        registry: builtin_registry(),
+    }
+}
+
+fn expectations(options: &Options) -> Expectations {
+    let TierTable { low, medium, high } = options.tiers.clone();
+    Expectations {
+        models: [low, medium, high],
+        include_tests: options.include_tests,
+        include_review: options.include_review,
+        create_pr: options.create_pr,
+    }
+}
+
+fn built(submission: &Submission, options: &Options) -> serde_json::Value {
+    let decomposition =
+        build(submission, options).unwrap_or_else(|errors| panic!("rejected: {errors:#?}"));
+    let value = serde_json::to_value(&decomposition).unwrap();
+    let problems = validate(&value, &expectations(options));
+    assert!(
+        problems.is_empty(),
+        "invalid output: {problems:#?}\n{value:#}"
+    );
+    value
+}
+
+fn column(value: &serde_json::Value, key: &str) -> Vec<serde_json::Value> {
+    value["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task[key].clone())
+        .collect()
+}
+
+#[test]
+fn plain_decomposition_orders_phases_and_parallel_tasks() {
+    let value = built(
+        &favorites(false, false),
+        &options(false, false, false, "claude"),
+    );
+    assert_eq!(value["feature"], "favorites-list");
+    assert_eq!(value["total_tasks"], 4);
+    assert_eq!(
+        column(&value, "id"),
+        ["T001", "T002", "T003", "T004"].map(|id| json!(id))
+    );
+    assert_eq!(column(&value, "order"), [1, 2, 2, 3].map(|n| json!(n)));
+    assert_eq!(
+        column(&value, "parallel"),
+        [false, true, true, false].map(|b| json!(b))
+    );
+    assert_eq!(column(&value, "title")[3], "Favorite button component");
+    assert_eq!(value["tasks"][3]["depends_on"], json!(["T003"]));
+    assert_eq!(
+        column(&value, "suggested_model"),
+        [
+            "claude-haiku-4-5",
+            "claude-sonnet-4-6",
+            "claude-sonnet-4-6",
+            "claude-opus-4-6"
+        ]
+        .map(|id| json!(id))
+    );
+    let agents: Vec<_> = value["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task["suggested_agent"]["name"].clone())
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            json!("monty"),
+            json!("monty"),
+            json!("angie"),
+            json!("angie")
+        ]
+    );
+    assert_eq!(value["tasks"][0]["suggested_agent"]["entrypoint"], "assist");
+    assert_eq!(value["execution_plan"]["total_phases"], 2);
+    assert_eq!(
+        value["execution_plan"]["phases"][0]["pr_branch"],
+        json!(null)
+    );
+    assert_eq!(
+        value["execution_plan"]["phases"][1]["parallel"],
+        json!(false),
+        "phase 2 depends on phase 1"
+    );
+    assert_eq!(
+        value["execution_plan"]["phases"][0]["parallel"],
+        json!(true)
+    );
+    assert_eq!(
+        value["execution_plan"]["critical_path"],
+        json!(["T001", "T003", "T004"])
+    );
+    assert_eq!(
+        value["execution_plan"]["parallelizable_groups"],
+        json!([["T002", "T003"]])
+    );
+    assert_eq!(
+        value["agent_registry_used"][0],
+        json!({"name": "monty", "source": "agentci", "specialization": builtin_registry()[0].specialization, "tasks_assigned": 2})
+    );
+}
+
+#[test]
+fn tests_and_reviews_follow_their_phase_and_tiers() {
+    let value = built(
+        &favorites(true, true),
+        &options(true, true, false, "claude"),
+    );
+    let rows: Vec<(String, u64, String, String)> = value["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| {
+            (
+                task["title"].as_str().unwrap().to_owned(),
+                task["order"].as_u64().unwrap(),
+                task["task_type"].as_str().unwrap().to_owned(),
+                task["suggested_model"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "Add Favorite model and migration",
+            1,
+            "implementation",
+            "claude-haiku-4-5",
+        ),
+        ("Test the migration", 2, "test", "claude-sonnet-4-6"),
+        ("Review foundation", 3, "review", "claude-sonnet-4-6"),
+        (
+            "Favorites API endpoints",
+            4,
+            "implementation",
+            "claude-sonnet-4-6",
+        ),
+        (
+            "Favorites service in Angular",
+            4,
+            "implementation",
+            "claude-sonnet-4-6",
+        ),
+        (
+            "Favorite button component",
+            5,
+            "implementation",
+            "claude-opus-4-6",
+        ),
+        ("Test favorites endpoints", 6, "test", "claude-opus-4-6"),
+        ("Test favorite button", 6, "test", "claude-opus-4-6"),
+        ("Review favorites", 7, "review", "claude-sonnet-4-6"),
+    ];
+    let expected: Vec<(String, u64, String, String)> = expected
+        .iter()
+        .map(|(a, b, c, d)| ((*a).into(), *b, (*c).into(), (*d).into()))
+        .collect();
+    assert_eq!(rows, expected);
+    let review = &value["tasks"][8];
+    assert_eq!(
+        review["depends_on"],
+        json!(["T004", "T005", "T006", "T007", "T008"])
+    );
+    assert_eq!(review["suggested_agent"]["entrypoint"], "review");
+    assert_eq!(value["tasks"][6]["suggested_agent"]["name"], "monty");
+    assert_eq!(
+        value["tasks"][6]["suggested_agent"]["entrypoint"],
+        "write-tests"
+    );
+    assert_eq!(value["tasks"][7]["suggested_agent"]["name"], "angie");
+}
+
+#[test]
+fn create_pr_names_a_branch_per_phase() {
+    let value = built(
+        &favorites(false, false),
+        &options(false, false, true, "claude"),
+    );
+    let branches: Vec<_> = value["execution_plan"]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|phase| phase["pr_branch"].clone())
+        .collect();
+    assert_eq!(
+        branches,
+        [
+            json!("speck/favorites-list/phase-1-foundation"),
+            json!("speck/favorites-list/phase-2-favorites-api")
+        ]
+    );
+}
+
+#[test]
+fn gemini_family_uses_its_tier_table() {
+    let value = built(
+        &favorites(true, false),
+        &options(true, false, false, "gemini"),
+    );
+    assert_eq!(
+        value["tasks"][0]["suggested_model"],
+        "gemini-3.1-flash-lite-preview"
+    );
+    assert!(
+        column(&value, "suggested_model")
+            .iter()
+            .all(|model| model.as_str().unwrap().starts_with("gemini-"))
+    );
+}
+
+#[test]
+fn shared_files_are_never_parallel() {
+    let mut value = serde_json::to_value(favorites(false, false)).unwrap();
+    value["tasks"][2]["files_to_modify"] = json!(["backend/app/main.py"]);
+    let output = built(
+        &serde_json::from_value(value).unwrap(),
+        &options(false, false, false, "claude"),
+    );
+    assert_eq!(column(&output, "order"), [1, 2, 3, 4].map(|n| json!(n)));
+    assert_eq!(output["execution_plan"]["parallelizable_groups"], json!([]));
+}
+
+#[test]
+fn an_empty_registry_assigns_no_agents() {
+    let mut options = options(false, false, false, "claude");
+    options.registry = parse_registry("[]").unwrap();
+    let value = built(&favorites(false, false), &options);
+    assert!(
+        column(&value, "suggested_agent")
+            .iter()
+            .all(serde_json::Value::is_null)
+    );
+    assert_eq!(value["agent_registry_used"], json!([]));
+}
+
+#[test]
+fn a_registry_agent_is_used_by_capability() {
+    let mut options = options(false, false, false, "claude");
+    options.registry = parse_registry(r#"[{"name": "pyro", "source": "github.com/acme/agents/pyro", "specialization": "Python services", "capabilities": ["assist", "write_tests"]}]"#).unwrap();
+    let value = built(&favorites(false, false), &options);
+    assert_eq!(
+        value["tasks"][0]["suggested_agent"]["source"],
+        "github.com/acme/agents/pyro"
+    );
+    assert_eq!(
+        value["tasks"][2]["suggested_agent"],
+        json!(null),
+        "no Angular agent in that registry"
+    );
+}
+
+fn rejected(submission: serde_json::Value, options: &Options) -> Vec<String> {
+    build(&serde_json::from_value(submission).unwrap(), options)
+        .err()
+        .unwrap_or_default()
+}
+
+#[test]
+fn invalid_submissions_are_rejected_with_reasons() {
+    let plain = options(false, false, false, "claude");
+    let mut cycle = serde_json::to_value(favorites(false, false)).unwrap();
+    cycle["tasks"][2]["depends_on"] = json!(["d"]);
+    assert_eq!(
+        rejected(cycle, &plain),
+        vec!["the dependencies form a cycle".to_owned()]
+    );
+
+    let mut unknown = serde_json::to_value(favorites(false, false)).unwrap();
+    unknown["tasks"][1]["depends_on"] = json!(["zz"]);
+    assert_eq!(
+        rejected(unknown, &plain),
+        vec!["task `b` depends on `zz`, which is not a task id".to_owned()]
+    );
+
+    let tests_unasked = rejected(
+        serde_json::to_value(favorites(true, false)).unwrap(),
+        &plain,
+    );
+    assert_eq!(tests_unasked.len(), 3);
+    assert!(
+        tests_unasked[0].contains("not requested (no `--include-tests`)"),
+        "{tests_unasked:?}"
+    );
+
+    let mut later = serde_json::to_value(favorites(false, false)).unwrap();
+    later["tasks"][0]["depends_on"] = json!(["b"]);
+    assert_eq!(
+        rejected(later, &plain),
+        vec!["task `a` (phase 1) depends on `b` of a later phase (2)".to_owned()]
+    );
+
+    let missing_review = rejected(
+        serde_json::to_value(favorites(false, false)).unwrap(),
+        &options(false, true, false, "claude"),
+    );
+    assert_eq!(
+        missing_review,
+        vec![
+            "phase 1 needs exactly one review task (found 0)".to_owned(),
+            "phase 2 needs exactly one review task (found 0)".to_owned()
+        ]
+    );
+
+    let mut untitled = serde_json::to_value(favorites(false, false)).unwrap();
+    untitled["tasks"][0]["title"] = json!("");
+    untitled["tasks"][0]["definition_of_done"] = json!([]);
+    let errors = rejected(untitled, &plain);
+    assert_eq!(
+        errors,
+        vec![
+            "task `a`: `title` must not be empty".to_owned(),
+            "task `a`: `definition_of_done` needs at least one non-empty, verifiable condition"
+                .to_owned()
+        ]
+    );
+}
+
+#[test]
+fn the_validator_catches_a_tampered_output() {
+    let options = options(false, false, false, "claude");
+    let mut value = built(&favorites(false, false), &options);
+    value["tasks"][1]["suggested_model"] = json!("claude-opus-5");
+    value["total_tasks"] = json!(3);
+    value["tasks"][3]["depends_on"] = json!(["T009"]);
+    value["execution_plan"]["phases"][0]["pr_branch"] = json!("speck/x/phase-1-a");
+    let problems = validate(&value, &expectations(&options));
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+}
+
+#[test]
+fn the_article_jq_expressions_read_the_output() {
+    let value = built(&favorites(true, true), &options(true, true, true, "claude"));
+    assert_eq!(value["total_tasks"], 9);
+    assert_eq!(value["execution_plan"]["total_phases"], 2);
+    let mut phase_two: Vec<&serde_json::Value> = value["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|task| task["phase"] == 2)
+        .collect();
+    phase_two.sort_by_key(|task| task["order"].as_u64());
+    assert_eq!(phase_two.len(), 6);
+    assert_eq!(phase_two[0]["suggested_agent"]["source"], "agentci");
+    assert_eq!(phase_two[0]["suggested_agent"]["entrypoint"], "assist");
+}
+
+#[test]
+fn slugs_are_kebab_and_bounded() {
+    assert_eq!(
+        slug("Add a Favorites list (v2)!", 60),
+        "add-a-favorites-list-v2"
+    );
+    assert_eq!(slug("one two three", 7), "one-two");
+    assert_eq!(slug("supercalifragilistic", 5), "super");
+    assert_eq!(slug("  ", 10), "");
+}
+
+#[test]
+fn unknown_families_are_named() {
+    let error = tiers::resolve("llama", &Default::default()).unwrap_err();
+    assert_eq!(
+        error,
+        "unknown model family `llama`; expected one of: claude, gemini, openai"
+    );
+}
