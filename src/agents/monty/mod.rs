@@ -4,3 +4,4 @@
 pub mod failures;
 pub mod packs;
 pub mod parsers;
+pub mod suggest;
