@@ -4,4 +4,6 @@
 pub mod failures;
 pub mod packs;
 pub mod parsers;
+pub mod review;
+pub mod route;
 pub mod suggest;

@@ -2,6 +2,7 @@
 //! repository, and a validated JSON task decomposition for CI matrices and `jq`.
 
 pub mod decompose;
+pub mod render;
 pub mod tasks;
 pub mod tiers;
 pub mod validate;

@@ -409,3 +409,38 @@ fn unknown_families_are_named() {
         "unknown model family `llama`; expected one of: claude, gemini, openai"
     );
 }
+
+#[test]
+fn the_matrix_has_one_entry_per_phase() {
+    let options = options(true, true, true, "claude");
+    let decomposition = build(&favorites(true, true), &options).unwrap();
+    let matrix = super::render::matrix(&decomposition);
+    assert_eq!(matrix["include"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        matrix["include"][1]["pr_branch"],
+        "speck/favorites-list/phase-2-favorites-api"
+    );
+    assert_eq!(
+        matrix["include"][1]["tasks"],
+        json!(["T004", "T005", "T006", "T007", "T008", "T009"])
+    );
+}
+
+#[test]
+fn the_issue_comment_is_marked_and_carries_the_json() {
+    let options = options(true, true, false, "claude");
+    let decomposition = build(&favorites(true, true), &options).unwrap();
+    let comment = super::render::issue_comment(&decomposition);
+    assert!(comment.starts_with(super::render::COMMENT_MARKER));
+    assert!(comment.contains("**9 tasks** in **2 phases** (3 test, 2 review)"));
+    assert!(
+        comment.contains(
+            "| T006 | 5 | Favorite button component | impl | angie `assist` | `claude-opus-4-6` |"
+        ),
+        "{comment}"
+    );
+    let json_start = comment.find("```json\n").unwrap() + 8;
+    let json_end = comment[json_start..].find("\n```").unwrap() + json_start;
+    let parsed: serde_json::Value = serde_json::from_str(&comment[json_start..json_end]).unwrap();
+    assert_eq!(parsed["total_tasks"], 9);
+}

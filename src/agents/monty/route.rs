@@ -1,0 +1,216 @@
+//! develop-issue's router: the model picks one verb and its parameters (`submit_route`); code
+//! checks them against what that verb takes before anything runs.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::packs::LanguagePack;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verb {
+    Assist,
+    WriteTests,
+    Build,
+    Upgrade,
+    Review,
+}
+
+impl Verb {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Assist => "assist",
+            Verb::WriteTests => "write-tests",
+            Verb::Build => "build",
+            Verb::Upgrade => "upgrade",
+            Verb::Review => "review",
+        }
+    }
+}
+
+/// The `submit_route` parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSubmission {
+    pub verb: Verb,
+    /// Only what the verb needs besides the issue text.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Why this verb, in one sentence.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A checked route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Assist,
+    WriteTests {
+        target: Option<String>,
+        framework: Option<String>,
+    },
+    Build {
+        command: Option<String>,
+    },
+    Upgrade {
+        package: Option<String>,
+        version: String,
+    },
+    Review,
+}
+
+/// Check a route against the verb's inputs for this pack: known parameters only, required ones
+/// present, a test framework the pack knows.
+pub fn check(route: &RouteSubmission, pack: &LanguagePack) -> Result<Route, Vec<String>> {
+    let allowed: &[&str] = match route.verb {
+        Verb::Assist | Verb::Review => &[],
+        Verb::WriteTests => &["target", "test_framework"],
+        Verb::Build => &["command"],
+        Verb::Upgrade if pack.language == "python" => &["target_package", "target_version"],
+        Verb::Upgrade => &["target_version"],
+    };
+    let mut errors: Vec<String> = route
+        .params
+        .keys()
+        .filter(|key| !allowed.contains(&key.as_str()))
+        .map(|key| {
+            let accepted = if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            };
+            format!(
+                "`{}` takes no parameter `{key}` (it takes: {accepted})",
+                route.verb.name()
+            )
+        })
+        .collect();
+    let param = |key: &str| {
+        route
+            .params
+            .get(key)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    };
+    let checked = match route.verb {
+        Verb::Assist => Route::Assist,
+        Verb::Review => Route::Review,
+        Verb::Build => Route::Build {
+            command: param("command"),
+        },
+        Verb::WriteTests => {
+            let framework = param("test_framework");
+            if let Some(name) = &framework
+                && !pack.test_frameworks.contains(&name.as_str())
+            {
+                errors.push(format!(
+                    "`test_framework` must be one of {} for {}",
+                    pack.test_frameworks.join(", "),
+                    pack.agent
+                ));
+            }
+            Route::WriteTests {
+                target: param("target"),
+                framework,
+            }
+        }
+        Verb::Upgrade => {
+            let version = param("target_version");
+            let package = param("target_package");
+            if version.is_none() {
+                errors.push("`upgrade` needs `target_version`".to_owned());
+            }
+            if pack.language == "python" && package.is_none() {
+                errors.push("`upgrade` needs `target_package` for monty".to_owned());
+            }
+            Route::Upgrade {
+                package,
+                version: version.unwrap_or_default(),
+            }
+        }
+    };
+    if errors.is_empty() {
+        Ok(checked)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::monty::packs::{ANGULAR, PYTHON};
+
+    fn route(verb: Verb, params: &[(&str, &str)]) -> RouteSubmission {
+        RouteSubmission {
+            verb,
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn write_tests_with_a_known_framework() {
+        let checked = check(
+            &route(
+                Verb::WriteTests,
+                &[("target", "app/auth.py"), ("test_framework", "pytest")],
+            ),
+            &PYTHON,
+        );
+        assert_eq!(
+            checked,
+            Ok(Route::WriteTests {
+                target: Some("app/auth.py".into()),
+                framework: Some("pytest".into())
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_parameters_and_frameworks_are_refused() {
+        let errors = check(
+            &route(
+                Verb::WriteTests,
+                &[("test_framework", "mocha"), ("depth", "3")],
+            ),
+            &ANGULAR,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                "`write-tests` takes no parameter `depth` (it takes: target, test_framework)"
+                    .to_owned(),
+                "`test_framework` must be one of jasmine, jest, vitest for angie".to_owned(),
+            ]
+        );
+        let errors = check(&route(Verb::Assist, &[("x", "1")]), &PYTHON).unwrap_err();
+        assert_eq!(
+            errors,
+            vec!["`assist` takes no parameter `x` (it takes: none)".to_owned()]
+        );
+    }
+
+    #[test]
+    fn upgrade_needs_what_the_pack_needs() {
+        assert_eq!(
+            check(&route(Verb::Upgrade, &[("target_version", "20")]), &ANGULAR),
+            Ok(Route::Upgrade {
+                package: None,
+                version: "20".into()
+            })
+        );
+        let errors =
+            check(&route(Verb::Upgrade, &[("target_version", "2.0")]), &PYTHON).unwrap_err();
+        assert_eq!(
+            errors,
+            vec!["`upgrade` needs `target_package` for monty".to_owned()]
+        );
+    }
+}
