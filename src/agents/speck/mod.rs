@@ -3,6 +3,7 @@
 
 pub mod decompose;
 pub mod render;
+pub mod run;
 pub mod tasks;
 pub mod tiers;
 pub mod validate;

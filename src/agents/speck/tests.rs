@@ -444,3 +444,210 @@ fn the_issue_comment_is_marked_and_carries_the_json() {
     let parsed: serde_json::Value = serde_json::from_str(&comment[json_start..json_end]).unwrap();
     assert_eq!(parsed["total_tasks"], 9);
 }
+
+mod run {
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::agents::speck::run::{
+        PhasePublisher, RunOptions, Status, TaskRunner, run, task_arguments,
+    };
+    use crate::agents::speck::tasks::{Decomposition, Phase, Task};
+
+    /// Three independent phases of two tasks each.
+    fn three_phases() -> Decomposition {
+        let mut tasks = Vec::new();
+        for phase in 1..=3 {
+            for step in 1..=2 {
+                tasks.push(json!({"id": format!("p{phase}s{step}"), "title": format!("Phase {phase} step {step}"), "description": "Write a file.", "phase": phase, "phase_name": format!("Story {phase}"), "task_type": "implementation", "estimated_complexity": "low", "depends_on": if step == 2 { vec![format!("p{phase}s1")] } else { vec![] }, "files_to_modify": [format!("story{phase}/step{step}.py")], "definition_of_done": ["file exists"], "agent": "monty"}));
+            }
+        }
+        let submission =
+            submission(json!({"feature": "three stories", "spec_summary": "s", "tasks": tasks}));
+        build(&submission, &options(false, false, true, "claude")).unwrap()
+    }
+
+    /// Writes `<file>` with the list of files it saw, after every phase has started one task.
+    struct FakeRunner {
+        started: tokio::sync::Barrier,
+        fail_title: Option<String>,
+    }
+
+    #[async_trait]
+    impl TaskRunner for FakeRunner {
+        async fn run(&self, task: &Task, workspace: &Path) -> Result<(), String> {
+            if task.title.ends_with("step 1") {
+                // Only passes when three phases run at the same time.
+                tokio::time::timeout(Duration::from_secs(20), self.started.wait())
+                    .await
+                    .map_err(|_| "phases did not run concurrently")?;
+            }
+            if self.fail_title.as_deref() == Some(task.title.as_str()) {
+                return Err("model gave up".into());
+            }
+            let file = workspace.join(&task.files_to_modify[0]);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            let mut seen: Vec<String> = walkdir::WalkDir::new(workspace)
+                .into_iter()
+                .flatten()
+                .filter(|entry| entry.file_type().is_file())
+                .map(|entry| {
+                    entry
+                        .path()
+                        .strip_prefix(workspace)
+                        .unwrap()
+                        .display()
+                        .to_string()
+                })
+                .collect();
+            seen.sort();
+            std::fs::write(file, seen.join(",")).unwrap();
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct FakePublisher {
+        published: Mutex<Vec<(u32, String)>>,
+    }
+
+    #[async_trait]
+    impl PhasePublisher for FakePublisher {
+        async fn publish(
+            &self,
+            phase: &Phase,
+            _workspace: &Path,
+            _plan: &Decomposition,
+        ) -> Result<Option<String>, String> {
+            let branch = phase.pr_branch.clone().unwrap_or_default();
+            self.published.lock().unwrap().push((phase.phase, branch));
+            Ok(Some(format!("https://github.example/pull/{}", phase.phase)))
+        }
+    }
+
+    fn run_options(source: &Path, work: &Path) -> RunOptions {
+        RunOptions {
+            source: source.to_path_buf(),
+            phase: None,
+            max_parallel: 3,
+            create_pr: true,
+            work_dir: work.to_path_buf(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn phases_run_concurrently_and_tasks_chain_their_workspace() {
+        let source = tempfile::tempdir().unwrap();
+        std::fs::write(source.path().join("README.md"), "repo").unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let runner = Arc::new(FakeRunner {
+            started: tokio::sync::Barrier::new(3),
+            fail_title: None,
+        });
+        let publisher = Arc::new(FakePublisher::default());
+        let summary = run(
+            &three_phases(),
+            &run_options(source.path(), work.path()),
+            runner,
+            publisher.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((summary.succeeded, summary.failed), (3, 0));
+        let second = std::fs::read_to_string(work.path().join("phase-2/story2/step2.py")).unwrap();
+        assert_eq!(
+            second, "README.md,story2/step1.py",
+            "step 2 saw step 1's file and no other phase's"
+        );
+        let mut published = publisher.published.lock().unwrap().clone();
+        published.sort();
+        assert_eq!(
+            published,
+            vec![
+                (1, "speck/three-stories/phase-1-story-1".to_owned()),
+                (2, "speck/three-stories/phase-2-story-2".to_owned()),
+                (3, "speck/three-stories/phase-3-story-3".to_owned()),
+            ]
+        );
+        assert!(
+            !source.path().join("story1").exists(),
+            "the source repository is untouched"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_phase_does_not_stop_the_others() {
+        let source = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let runner = Arc::new(FakeRunner {
+            started: tokio::sync::Barrier::new(3),
+            fail_title: Some("Phase 2 step 1".into()),
+        });
+        let publisher = Arc::new(FakePublisher::default());
+        let summary = run(
+            &three_phases(),
+            &run_options(source.path(), work.path()),
+            runner,
+            publisher.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((summary.succeeded, summary.failed), (2, 1));
+        let failed = &summary.phases[1];
+        assert_eq!(failed.status, Status::Failed);
+        assert_eq!(
+            failed
+                .tasks
+                .iter()
+                .map(|task| task.status)
+                .collect::<Vec<_>>(),
+            vec![Status::Failed, Status::Skipped]
+        );
+        assert_eq!(failed.tasks[0].error.as_deref(), Some("model gave up"));
+        assert_eq!(
+            publisher.published.lock().unwrap().len(),
+            2,
+            "no PR for the failed phase"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_phase_is_a_usage_error() {
+        let source = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let mut options = run_options(source.path(), work.path());
+        options.phase = Some(9);
+        let runner = Arc::new(FakeRunner {
+            started: tokio::sync::Barrier::new(1),
+            fail_title: None,
+        });
+        let error = run(
+            &three_phases(),
+            &options,
+            runner,
+            Arc::new(FakePublisher::default()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the plan has no phase 9; its phases are: 1, 2, 3"
+        );
+        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+    }
+
+    #[test]
+    fn tasks_become_agent_command_lines() {
+        let plan = three_phases();
+        let arguments = task_arguments(&plan.tasks[0], Path::new("/tmp/ws")).unwrap();
+        assert_eq!(&arguments[..4], &["monty", "assist", "--source", "/tmp/ws"]);
+        assert_eq!(arguments[4], "--assignment");
+        assert!(arguments[5].starts_with(
+            "Phase 1 step 1\n\nWrite a file.\n\nDefinition of done:\n- file exists\n"
+        ));
+    }
+}
