@@ -16,6 +16,13 @@ pub fn render(template: &str, values: &[(&str, &str)]) -> Result<String, String>
             break;
         };
         let name = after[..end].trim();
+        // Only identifiers are placeholders: GitHub expressions such as `${{ vars.NAME }}` in a
+        // prompt's text stay as they are.
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            output.push_str(&rest[start..start + 2]);
+            rest = after;
+            continue;
+        }
         match values.iter().find(|(key, _)| *key == name) {
             Some((_, value)) => output.push_str(value),
             None => {
@@ -50,6 +57,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(text, "a 1 b {{z}} {not} 1");
+    }
+
+    #[test]
+    fn github_expressions_are_not_placeholders() {
+        assert_eq!(
+            render("${{ vars.REGION }} {{x}}", &[("x", "1")]).unwrap(),
+            "${{ vars.REGION }} 1"
+        );
     }
 
     #[test]
@@ -104,6 +119,17 @@ mod tests {
                 ],
             ),
             (include_str!("speck/prompts/system.md"), &[]),
+            (include_str!("daggie/prompts/system.md"), &[]),
+            (
+                include_str!("daggie/prompts/assist.md"),
+                &["assignment", "project", "catalog"],
+            ),
+            (
+                include_str!("daggie/prompts/explain.md"),
+                &["question", "catalog"],
+            ),
+            (include_str!("daggie/prompts/debug.md"), &["error"]),
+            (include_str!("daggie/prompts/review.md"), &["focus", "diff"]),
             (include_str!("speck/prompts/specify.md"), &["request"]),
             (
                 include_str!("speck/prompts/plan.md"),
@@ -118,7 +144,11 @@ mod tests {
             let values: Vec<(&str, &str)> = names.iter().map(|name| (*name, "value")).collect();
             let rendered =
                 render(template, &values).unwrap_or_else(|error| panic!("{error} in:\n{template}"));
-            assert!(!rendered.contains("{{"), "{rendered}");
+            assert_eq!(
+                render(&rendered, &[]),
+                Ok(rendered.clone()),
+                "a placeholder is left"
+            );
         }
     }
 }
