@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
@@ -32,11 +31,22 @@ const SECRET_VARIABLES: [&str; 7] = [
 
 /// Environment variables as agentci sees them: `.env` in the working directory, overlaid by the
 /// process environment (the process environment wins, as in Dagger).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Environment {
     variables: BTreeMap<String, String>,
     /// The `.env` file that contributed variables, if one was read.
     dotenv: Option<PathBuf>,
+}
+
+/// Names only: an environment holds credentials, and a `{:?}` in a log line must not print them.
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Environment")
+            .field("variables", &self.variables.keys().collect::<Vec<_>>())
+            .field("dotenv", &self.dotenv)
+            .finish()
+    }
 }
 
 impl Environment {
@@ -261,6 +271,15 @@ pub struct ModelTiers {
     pub high: String,
 }
 
+/// An HTTP header value is a secret as a whole and, for `Bearer`/`Basic`/`token` schemes, so is
+/// the credential after the scheme (it is what would show up alone in an error message).
+pub fn register_header_secret(value: &str) {
+    crate::redact::register_secret(value);
+    if let Some((_scheme, credential)) = value.trim().split_once(' ') {
+        crate::redact::register_secret(credential);
+    }
+}
+
 fn optional_duration<'de, D>(deserializer: D) -> Result<Option<Duration>, D::Error>
 where
     D: Deserializer<'de>,
@@ -330,6 +349,28 @@ impl Config {
         Ok(())
     }
 
+    /// Register every credential the config holds or points to with the redactor, before
+    /// anything can log it: the provider key variable it names and MCP header values.
+    pub fn register_secrets(&self, environment: &Environment) {
+        if let Some(name) = &self.provider.api_key_env
+            && let Some(value) = environment.get(name)
+        {
+            crate::redact::register_secret(value);
+        }
+        for server in self.mcp.values() {
+            for value in server.headers.values() {
+                match value.strip_prefix("env:") {
+                    Some(variable) => {
+                        if let Some(value) = environment.get(variable.trim()) {
+                            register_header_secret(value);
+                        }
+                    }
+                    None => register_header_secret(value),
+                }
+            }
+        }
+    }
+
     /// Read and parse a config file.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|error| {
@@ -390,15 +431,11 @@ impl Settings {
             }
         };
         let config = match &config_path {
-            Some(path) => Config::read(path)
-                .with_context(|| format!("failed to load `{}`", path.display()))?,
+            Some(path) => Config::read(path)?,
             None => Config::default(),
         };
-        if let Some(name) = &config.provider.api_key_env
-            && let Some(value) = environment.get(name)
-        {
-            crate::redact::register_secret(value);
-        }
+        config.register_secrets(&environment);
+        tracing::trace!("configuration: {config:?}");
         tracing::debug!(
             config = ?config_path.as_ref().map(|path| path.display().to_string()),
             dotenv = ?environment.dotenv_path().map(|path| path.display().to_string()),

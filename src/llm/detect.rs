@@ -171,6 +171,7 @@ pub fn detect(
         .as_deref()
         .map(|model| (model, "[provider] model in the config file".to_owned()));
 
+    let provider_from_flag = flag_provider.is_some();
     let provider = flag_provider.or(config_provider);
     let model = flag_model.or(config_model);
 
@@ -178,6 +179,18 @@ pub fn detect(
         let kind = name
             .parse::<ProviderKind>()
             .map_err(|error| crate::exit::usage(format!("{provider_source}: {error}")))?;
+        // A provider chosen on the command line does not inherit a model the config file chose
+        // for another provider (`--provider anthropic` with `model = "gpt-4.1"` in the file).
+        let model = model.filter(|(model, model_source)| {
+            let from_config = model_source.starts_with("[provider]");
+            !(provider_from_flag && from_config)
+                || (config
+                    .provider
+                    .name
+                    .as_deref()
+                    .is_none_or(|name| name.parse::<ProviderKind>().ok() == Some(kind))
+                    && route_model(model).is_none_or(|routed| routed == kind))
+        });
         let (model, reason) = match model {
             Some((model, model_source)) => (
                 model.to_owned(),
@@ -552,6 +565,28 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(detection.kind, ProviderKind::Anthropic);
+    }
+
+    #[test]
+    fn provider_flag_does_not_inherit_another_providers_config_model() {
+        let environment = Environment::from_pairs([("ANTHROPIC_MODEL", "claude-opus-4-5")]);
+        let config = Config::parse(
+            "[provider]\nname = \"openai\"\nmodel = \"gpt-4.1-mini\"\n",
+            "f",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            provider: Some("anthropic".into()),
+            model: None,
+        };
+        let detection = detect(&overrides, &config, &environment).unwrap().unwrap();
+        assert_eq!(detection.model, "claude-opus-4-5");
+        let overrides = Overrides {
+            provider: Some("openai".into()),
+            model: None,
+        };
+        let detection = detect(&overrides, &config, &environment).unwrap().unwrap();
+        assert_eq!(detection.model, "gpt-4.1-mini");
     }
 
     #[test]

@@ -28,6 +28,7 @@ const BUILT_IN: &[(&str, f64, f64, f64, f64)] = &[
     ("claude-opus-4-5", 5.0, 25.0, 0.50, 6.25),
     ("claude-opus-4-1", 15.0, 75.0, 1.50, 18.75),
     ("claude-opus-4", 15.0, 75.0, 1.50, 18.75),
+    ("claude-sonnet-4-5", 3.0, 15.0, 0.30, 3.75),
     ("claude-sonnet-4", 3.0, 15.0, 0.30, 3.75),
     ("claude-3-7-sonnet", 3.0, 15.0, 0.30, 3.75),
     ("claude-3-5-sonnet", 3.0, 15.0, 0.30, 3.75),
@@ -206,7 +207,7 @@ mod tests {
                 .lookup("claude-sonnet-4-5-20250929")
                 .matched
                 .as_deref(),
-            Some("claude-sonnet-4")
+            Some("claude-sonnet-4-5")
         );
         assert_eq!(
             table.lookup("claude-opus-4-5-20251101").matched.as_deref(),
