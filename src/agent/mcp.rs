@@ -409,7 +409,7 @@ async fn start_server(
     let connect = async {
         let service: Client = match &spec.transport {
             McpTransport::Stdio { command, args, env } => {
-                let child = child_command(command, args, env, environment)?;
+                let child = child_command(command, args, env, environment);
                 let (transport, stderr) = TokioChildProcess::builder(child)
                     .stderr(std::process::Stdio::piped())
                     .spawn()
@@ -471,6 +471,8 @@ async fn start_server(
                 },
                 name,
                 remote_name: tool.name.to_string(),
+                // Only decides whether calls may run concurrently, so trusting the server's
+                // hint costs nothing if it is wrong: the server still does what it does.
                 read_only: tool
                     .annotations
                     .as_ref()
@@ -493,7 +495,7 @@ fn child_command(
     args: &[String],
     allow: &[String],
     environment: &Environment,
-) -> Result<tokio::process::Command, String> {
+) -> tokio::process::Command {
     let mut child = tokio::process::Command::new(command);
     child.args(args).env_clear().kill_on_drop(true);
     for variable in BASE_VARIABLES {
@@ -516,7 +518,7 @@ fn child_command(
             }
         }
     }
-    Ok(child)
+    child
 }
 
 fn http_headers(

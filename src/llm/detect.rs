@@ -357,10 +357,16 @@ fn finish(
     environment: &Environment,
 ) -> anyhow::Result<Detection> {
     let base_variable = kind.base_url_variable();
-    let configured = config
+    // `[provider]` settings belong to the provider the file names; a flag choosing another
+    // provider must not send its requests to that provider's gateway or with its key.
+    let provider_config = config
         .provider
-        .base_url
+        .name
         .as_deref()
+        .is_none_or(|name| name.parse::<ProviderKind>().ok() == Some(kind))
+        .then_some(&config.provider);
+    let configured = provider_config
+        .and_then(|provider| provider.base_url.as_deref())
         .map(str::trim)
         .filter(|url| !url.is_empty())
         .map(|url| (url.to_owned(), "[provider] base_url"))
@@ -388,10 +394,8 @@ fn finish(
             "the base URL `{base_url}` for {kind} must start with http:// or https://"
         )));
     }
-    let key_variable = config
-        .provider
-        .api_key_env
-        .as_deref()
+    let key_variable = provider_config
+        .and_then(|provider| provider.api_key_env.as_deref())
         .map(str::trim)
         .filter(|name| !name.is_empty() && kind != ProviderKind::Ollama)
         .map(str::to_owned)
@@ -406,7 +410,7 @@ fn finish(
         _ => None,
     };
     if azure_api_version.is_some()
-        && config.provider.base_url.is_none()
+        && provider_config.is_none_or(|provider| provider.base_url.is_none())
         && !environment.is_set("OPENAI_BASE_URL")
     {
         return Err(crate::exit::usage(
@@ -571,7 +575,8 @@ mod tests {
     fn provider_flag_does_not_inherit_another_providers_config_model() {
         let environment = Environment::from_pairs([("ANTHROPIC_MODEL", "claude-opus-4-5")]);
         let config = Config::parse(
-            "[provider]\nname = \"openai\"\nmodel = \"gpt-4.1-mini\"\n",
+            "[provider]\nname = \"openai\"\nmodel = \"gpt-4.1-mini\"\n\
+             base_url = \"http://gateway:4000/v1\"\n",
             "f",
         )
         .unwrap();
@@ -581,12 +586,14 @@ mod tests {
         };
         let detection = detect(&overrides, &config, &environment).unwrap().unwrap();
         assert_eq!(detection.model, "claude-opus-4-5");
+        assert_eq!(detection.base_url, "https://api.anthropic.com");
         let overrides = Overrides {
             provider: Some("openai".into()),
             model: None,
         };
         let detection = detect(&overrides, &config, &environment).unwrap().unwrap();
         assert_eq!(detection.model, "gpt-4.1-mini");
+        assert_eq!(detection.base_url, "http://gateway:4000/v1");
     }
 
     #[test]
