@@ -3,7 +3,7 @@
 //! `agentci.toml`. Local models (Ollama, unknown ids on an OpenAI-compatible server) cost 0.
 //!
 //! The table is what the providers published for standard (non-batch, short-context) requests
-//! when it was last revised; `--max-cost-usd` is a guard rail, not an invoice, and a team with
+//! when it was last revised (November 2026); `--max-cost-usd` is a guard rail, not an invoice, and a team with
 //! negotiated prices sets them in the config file.
 
 use std::collections::BTreeMap;
@@ -25,9 +25,11 @@ const NAMESPACE_PREFIXES: [&str; 7] = [
 /// `(prefix, input, output, cache_read, cache_write)` in USD per million tokens.
 const BUILT_IN: &[(&str, f64, f64, f64, f64)] = &[
     // Anthropic: cache writes (5-minute) cost 1.25x input, cache reads 0.1x.
+    ("claude-opus-4-6", 5.0, 25.0, 0.50, 6.25),
     ("claude-opus-4-5", 5.0, 25.0, 0.50, 6.25),
     ("claude-opus-4-1", 15.0, 75.0, 1.50, 18.75),
     ("claude-opus-4", 15.0, 75.0, 1.50, 18.75),
+    ("claude-sonnet-4-6", 3.0, 15.0, 0.30, 3.75),
     ("claude-sonnet-4-5", 3.0, 15.0, 0.30, 3.75),
     ("claude-sonnet-4", 3.0, 15.0, 0.30, 3.75),
     ("claude-3-7-sonnet", 3.0, 15.0, 0.30, 3.75),
@@ -36,7 +38,20 @@ const BUILT_IN: &[(&str, f64, f64, f64, f64)] = &[
     ("claude-3-5-haiku", 0.80, 4.0, 0.08, 1.0),
     ("claude-3-haiku", 0.25, 1.25, 0.03, 0.30),
     ("claude-3-opus", 15.0, 75.0, 1.50, 18.75),
+    // A Claude model newer than this table is priced like the newest of its tier, so a budget
+    // still bites instead of counting it as free.
+    ("claude-opus", 5.0, 25.0, 0.50, 6.25),
+    ("claude-sonnet", 3.0, 15.0, 0.30, 3.75),
+    ("claude-haiku", 1.0, 5.0, 0.10, 1.25),
     // OpenAI: cached input at the published discount; cache writes are not billed separately.
+    ("gpt-5.5-pro", 30.0, 180.0, 30.0, 30.0),
+    ("gpt-5.5", 5.0, 30.0, 0.50, 5.0),
+    ("gpt-5.4-pro", 30.0, 180.0, 30.0, 30.0),
+    ("gpt-5.4-nano", 0.20, 1.25, 0.02, 0.20),
+    ("gpt-5.4-mini", 0.75, 4.50, 0.075, 0.75),
+    ("gpt-5.4", 2.50, 15.0, 0.25, 2.50),
+    ("gpt-5.2-pro", 21.0, 168.0, 21.0, 21.0),
+    ("gpt-5.2", 1.75, 14.0, 0.175, 1.75),
     ("gpt-5-pro", 15.0, 120.0, 15.0, 15.0),
     ("gpt-5-nano", 0.05, 0.40, 0.005, 0.05),
     ("gpt-5-mini", 0.25, 2.0, 0.025, 0.25),
@@ -53,24 +68,32 @@ const BUILT_IN: &[(&str, f64, f64, f64, f64)] = &[
     ("o1-mini", 1.10, 4.40, 0.55, 1.10),
     ("o1", 15.0, 60.0, 7.50, 15.0),
     // Gemini: prompts up to 200k tokens; context-cache reads at the published rate.
+    ("gemini-3.1-pro", 2.0, 12.0, 0.20, 2.0),
+    ("gemini-3.1-flash-lite", 0.25, 1.50, 0.025, 0.25),
     ("gemini-3-pro", 2.0, 12.0, 0.20, 2.0),
+    ("gemini-3-flash", 0.50, 3.0, 0.05, 0.50),
     ("gemini-2.5-pro", 1.25, 10.0, 0.125, 1.25),
     ("gemini-2.5-flash-lite", 0.10, 0.40, 0.01, 0.10),
     ("gemini-2.5-flash", 0.30, 2.50, 0.03, 0.30),
     ("gemini-2.0-flash-lite", 0.075, 0.30, 0.075, 0.075),
     ("gemini-2.0-flash", 0.10, 0.40, 0.025, 0.10),
     // Mistral: no prompt-cache pricing.
-    ("mistral-large", 2.0, 6.0, 2.0, 2.0),
-    ("mistral-medium", 0.40, 2.0, 0.40, 0.40),
+    ("mistral-large", 0.50, 1.50, 0.50, 0.50),
+    ("mistral-medium", 1.50, 7.50, 1.50, 1.50),
     ("mistral-small", 0.10, 0.30, 0.10, 0.10),
     ("magistral-medium", 2.0, 5.0, 2.0, 2.0),
     ("magistral-small", 0.50, 1.50, 0.50, 0.50),
-    ("devstral-medium", 0.40, 2.0, 0.40, 0.40),
     ("devstral-small", 0.10, 0.30, 0.10, 0.10),
+    ("devstral", 0.40, 2.0, 0.40, 0.40),
     ("codestral", 0.30, 0.90, 0.30, 0.30),
-    // DeepSeek: cache hits are billed at the cache-hit input price.
+    ("ministral-8b", 0.15, 0.15, 0.15, 0.15),
+    ("ministral-3b", 0.10, 0.10, 0.10, 0.10),
+    // DeepSeek: cache hits are billed at the cache-hit input price. The V4 models have
+    // off-peak discounts; the peak price is used so that a budget is never under-counted.
     ("deepseek-chat", 0.28, 0.42, 0.028, 0.28),
     ("deepseek-reasoner", 0.28, 0.42, 0.028, 0.28),
+    ("deepseek-v4-pro", 1.32, 3.96, 0.044, 1.32),
+    ("deepseek-flash", 0.30, 1.20, 0.006, 0.30),
 ];
 
 /// The price that applies to one model and where it came from.
@@ -218,6 +241,15 @@ mod tests {
             Some("gpt-4o-mini")
         );
         assert_eq!(table.lookup("gpt-4.1").matched.as_deref(), Some("gpt-4.1"));
+        assert_eq!(
+            table.lookup("gpt-5.4-mini").matched.as_deref(),
+            Some("gpt-5.4-mini")
+        );
+        assert_eq!(table.lookup("gpt-5.1").matched.as_deref(), Some("gpt-5"));
+        assert_eq!(
+            table.lookup("claude-opus-5").matched.as_deref(),
+            Some("claude-opus")
+        );
         assert_eq!(table.lookup("o3-mini").matched.as_deref(), Some("o3-mini"));
         assert_eq!(
             table.lookup("openai/gpt-5-mini").matched.as_deref(),
