@@ -668,7 +668,9 @@ impl Tool for McpTool {
 fn is_connection_lost(error: &rmcp::ServiceError) -> bool {
     matches!(
         error,
-        rmcp::ServiceError::TransportClosed | rmcp::ServiceError::TransportSend(_)
+        rmcp::ServiceError::TransportClosed
+            | rmcp::ServiceError::TransportSend(_)
+            | rmcp::ServiceError::Cancelled { .. }
     )
 }
 
