@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod agents;
 pub mod cli;
+pub mod config;
 pub mod exit;
 pub mod github;
 pub mod llm;

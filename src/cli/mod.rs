@@ -11,6 +11,9 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Exit;
 
+pub mod doctor;
+pub mod mcp_test_server;
+
 /// AI at the edges of CI/CD: Dagger toolchain setup, fix suggestions on pull requests, and
 /// spec-driven task decomposition.
 #[derive(Debug, Parser)]
@@ -104,6 +107,11 @@ pub enum SelfImprove {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// What agentci detected: provider, model, GitHub context, config
+    Doctor(doctor::DoctorArgs),
+    /// Serve a small MCP tool set over stdio (for agentci's own tests)
+    #[command(hide = true)]
+    McpTestServer,
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -141,6 +149,8 @@ pub fn init_logging(global: &GlobalArgs) {
 /// Run one parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
+        Command::Doctor(args) => doctor::run(&cli.global, &args).await,
+        Command::McpTestServer => mcp_test_server::run().await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "agentci", &mut std::io::stdout());

@@ -4,9 +4,11 @@
 //! `stream()` is the one method a provider must implement; `complete()` collects it. Retries
 //! happen inside `stream()` and only before the first streamed byte (see [`retry`]).
 
+pub mod detect;
 pub mod error;
 pub mod fake;
 pub mod kind;
+pub mod pricing;
 pub mod retry;
 
 use std::sync::Arc;
