@@ -140,18 +140,31 @@ fn adapt(schema: &Value) -> Value {
         out.insert("format".into(), Value::String(format.clone()));
     }
 
-    if let Some(value) = object.get("const") {
-        out.insert("enum".into(), Value::Array(vec![value.clone()]));
-    } else if let Some(Value::Array(values)) = object.get("enum") {
-        let (nulls, values): (Vec<&Value>, Vec<&Value>) = values.iter().partition(|v| v.is_null());
+    let values = match (object.get("const"), object.get("enum")) {
+        (Some(value), _) => Some(vec![value.clone()]),
+        (None, Some(Value::Array(values))) => Some(values.clone()),
+        _ => None,
+    };
+    let mut allowed_note = None;
+    if let Some(values) = values {
+        let (nulls, values): (Vec<Value>, Vec<Value>) =
+            values.into_iter().partition(Value::is_null);
         nullable |= !nulls.is_empty();
-        out.insert(
-            "enum".into(),
-            Value::Array(values.into_iter().cloned().collect()),
-        );
-    }
-    if out.contains_key("enum") && !out.contains_key("type") {
-        out.insert("type".into(), Value::String("string".into()));
+        if values.iter().all(Value::is_string) {
+            if !out.contains_key("type") {
+                out.insert("type".into(), Value::String("string".into()));
+            }
+            out.insert("enum".into(), Value::Array(values));
+        } else {
+            // Gemini takes `enum` on strings only: other values are listed for the model instead.
+            if !out.contains_key("type")
+                && let Some(kind) = values.first().map(json_type)
+            {
+                out.insert("type".into(), Value::String(kind.into()));
+            }
+            let listed: Vec<String> = values.iter().map(Value::to_string).collect();
+            allowed_note = Some(format!("One of: {}.", listed.join(", ")));
+        }
     }
 
     let branches = object
@@ -224,10 +237,30 @@ fn adapt(schema: &Value) -> Value {
             out.insert(key.into(), value.clone());
         }
     }
+    if let Some(note) = allowed_note {
+        let description = match out.get("description").and_then(Value::as_str) {
+            Some(description) if !description.is_empty() => format!("{description} {note}"),
+            _ => note,
+        };
+        out.insert("description".into(), Value::String(description));
+    }
     if nullable {
         out.insert("nullable".into(), Value::Bool(true));
     }
     Value::Object(out)
+}
+
+/// The JSON Schema type name of a value.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(number) if number.is_i64() || number.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 /// Fold `allOf` branches into the schema itself: properties and `required` are unioned, other
@@ -414,5 +447,17 @@ mod tests {
             json!({"nullable": true})
         );
         assert_eq!(to_gemini(&json!(true)), json!({}));
+    }
+
+    #[test]
+    fn non_string_enums_become_a_description() {
+        assert_eq!(
+            to_gemini(&json!({"type": "integer", "enum": [1, 2], "description": "Level."})),
+            json!({"type": "integer", "description": "Level. One of: 1, 2."})
+        );
+        assert_eq!(
+            to_gemini(&json!({"const": true})),
+            json!({"type": "boolean", "description": "One of: true."})
+        );
     }
 }

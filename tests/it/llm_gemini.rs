@@ -1,10 +1,11 @@
 //! The Gemini provider against a local wiremock server speaking `streamGenerateContent?alt=sse`:
 //! what we send (path, query, headers, body) and what we make of each answer.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentci::llm::gemini::{self, GeminiProvider};
-use agentci::llm::retry::RetryPolicy;
+use agentci::llm::retry::{RetryNotice, RetryPolicy};
 use agentci::llm::{
     ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
     StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
@@ -379,6 +380,44 @@ async fn rate_limit_with_retry_after_is_retried() {
     let response = provider(&server).complete(&ask("hi")).await.unwrap();
     assert_eq!(response.text, "after the wait");
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn rate_limit_with_a_retry_delay_in_the_body_waits_as_asked() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {
+            "code": 429,
+            "message": "You exceeded your current quota, please check your plan and billing details.",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+                    {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                     "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}
+                ]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}
+            ]
+        }})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ok_sse(text_answer("after the wait")))
+        .mount(&server)
+        .await;
+    let notices: Arc<Mutex<Vec<RetryNotice>>> = Arc::default();
+    let seen = Arc::clone(&notices);
+    let mut request = ask("hi");
+    request.on_retry = Some(Arc::new(move |notice: &RetryNotice| {
+        seen.lock().unwrap().push(notice.clone());
+    }));
+    let response = provider(&server).complete(&request).await.unwrap();
+    assert_eq!(response.text, "after the wait");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let notices = notices.lock().unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].reason, "rate_limited");
+    assert_eq!(notices[0].wait, Duration::from_secs(1));
 }
 
 #[tokio::test]
