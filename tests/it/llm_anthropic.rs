@@ -89,11 +89,11 @@ fn ok_sse(body: String) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
 }
 
-fn settings(server: &MockServer) -> ProviderSettings {
+fn settings(base_url: String) -> ProviderSettings {
     ProviderSettings {
         kind: ProviderKind::Anthropic,
         model: "claude-sonnet-4-5".into(),
-        base_url: server.uri(),
+        base_url,
         api_key: Some(SecretString::from(KEY)),
         azure_api_version: None,
         retry: RetryPolicy {
@@ -107,7 +107,7 @@ fn settings(server: &MockServer) -> ProviderSettings {
 }
 
 fn provider(server: &MockServer) -> AnthropicProvider {
-    AnthropicProvider::new(settings(server)).unwrap()
+    AnthropicProvider::new(settings(server.uri())).unwrap()
 }
 
 fn read_file_tool() -> ToolSpec {
@@ -147,12 +147,7 @@ async fn bodies(server: &MockServer) -> Vec<Value> {
 
 #[test]
 fn a_missing_key_is_a_configuration_error() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime.block_on(MockServer::start());
-    let mut settings = settings(&server);
+    let mut settings = settings("http://127.0.0.1:9".into());
     settings.api_key = None;
     assert!(matches!(
         AnthropicProvider::new(settings),
@@ -561,10 +556,7 @@ async fn a_connection_dropped_mid_body_is_a_stream_error() {
         socket.write_all(partial.as_bytes()).await.unwrap();
         socket.flush().await.unwrap();
     });
-    let server = MockServer::start().await;
-    let mut settings = settings(&server);
-    settings.base_url = format!("http://{address}");
-    let provider = AnthropicProvider::new(settings).unwrap();
+    let provider = AnthropicProvider::new(settings(format!("http://{address}"))).unwrap();
     let mut stream = provider.stream(&ask("hi")).await.unwrap();
     let mut texts = String::new();
     let error = loop {

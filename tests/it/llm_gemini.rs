@@ -63,11 +63,11 @@ fn ok_sse(body: String) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
 }
 
-fn settings(server: &MockServer) -> ProviderSettings {
+fn settings(base_url: String) -> ProviderSettings {
     ProviderSettings {
         kind: ProviderKind::Gemini,
         model: "gemini-2.5-flash".into(),
-        base_url: format!("{}/v1beta", server.uri()),
+        base_url,
         api_key: Some(SecretString::from(KEY)),
         azure_api_version: None,
         retry: RetryPolicy {
@@ -81,7 +81,7 @@ fn settings(server: &MockServer) -> ProviderSettings {
 }
 
 fn provider(server: &MockServer) -> GeminiProvider {
-    GeminiProvider::new(settings(server)).unwrap()
+    GeminiProvider::new(settings(format!("{}/v1beta", server.uri()))).unwrap()
 }
 
 fn tools() -> Vec<ToolSpec> {
@@ -120,12 +120,7 @@ fn ask(text: &str) -> Request {
 
 #[test]
 fn a_missing_key_is_a_configuration_error() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime.block_on(MockServer::start());
-    let mut settings = settings(&server);
+    let mut settings = settings("http://127.0.0.1:9".into());
     settings.api_key = None;
     assert!(matches!(
         GeminiProvider::new(settings),
