@@ -104,7 +104,7 @@ pub fn classify_http(status: StatusCode, headers: &HeaderMap, body: &str) -> Llm
     let message = crate::redact::redact(&error_message(body)).into_owned();
     let lower = body.to_ascii_lowercase();
     let code = status.as_u16();
-    let retry_after = retry_after(headers);
+    let retry_after = retry_after(headers).or_else(|| retry_delay_in_body(body));
     let context_overflow = [
         "context length",
         "context_length",
@@ -210,6 +210,21 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     None
 }
 
+/// The wait Google APIs put in the error body instead of a header: a `google.rpc.RetryInfo`
+/// detail whose `retryDelay` is a protobuf duration such as `"37s"` or `"0.5s"`.
+pub fn retry_delay_in_body(body: &str) -> Option<Duration> {
+    let value = serde_json::from_str::<serde_json::Value>(body).ok()?;
+    let error = value.get("error").or_else(|| value.pointer("/0/error"))?;
+    error
+        .get("details")?
+        .as_array()?
+        .iter()
+        .filter_map(|detail| detail.get("retryDelay")?.as_str())
+        .find_map(|delay| delay.trim().strip_suffix('s')?.parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
 fn until(when: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let wait = when.signed_duration_since(chrono::Utc::now());
     Some(wait.to_std().unwrap_or(Duration::ZERO))
@@ -294,6 +309,23 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn google_retry_delay_in_the_body_is_honoured() {
+        let body = r#"{"error":{"code":429,"message":"Resource exhausted","status":"RESOURCE_EXHAUSTED","details":[
+            {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[]},
+            {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"37.5s"}]}}"#;
+        assert_eq!(
+            retry_delay_in_body(body),
+            Some(Duration::from_millis(37_500))
+        );
+        assert!(matches!(
+            classify_http(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), body),
+            LlmError::RateLimited { retry_after: Some(wait), .. } if wait == Duration::from_millis(37_500)
+        ));
+        assert_eq!(retry_delay_in_body(r#"{"error":{"message":"x"}}"#), None);
+        assert_eq!(retry_delay_in_body("not json"), None);
     }
 
     #[test]

@@ -4,12 +4,15 @@
 //! `stream()` is the one method a provider must implement; `complete()` collects it. Retries
 //! happen inside `stream()` and only before the first streamed byte (see [`retry`]).
 
+pub mod anthropic;
 pub mod detect;
 pub mod error;
 pub mod fake;
+pub mod gemini;
 pub mod kind;
 pub mod pricing;
 pub mod retry;
+pub mod schema;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,584 @@
+//! The Gemini `generateContent` wire format: request mapping (schemas through
+//! [`super::schema::to_gemini`]), the `streamGenerateContent?alt=sse` answer, and the provider.
+//!
+//! Gemini identifies function calls by name, not id: calls get synthesised ids (`call_<n>`, in
+//! stream order) unless the answer carries its own, and results are matched back by name.
+//! Models that think return a `thoughtSignature` with their function calls and reject a
+//! follow-up that omits it, so the provider remembers signatures by call and echoes them.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use eventsource_stream::{Event, Eventsource};
+use futures::{Stream, StreamExt, TryStreamExt};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{
+    ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
+    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, error, retry, schema,
+};
+
+/// How many thought signatures a provider keeps; older ones belong to turns long gone.
+const SIGNATURE_CAPACITY: usize = 512;
+
+/// Thought signatures of the function calls seen so far, keyed by call (name and arguments).
+type Signatures = Arc<Mutex<HashMap<String, String>>>;
+
+pub struct GeminiProvider {
+    settings: ProviderSettings,
+    api_key: SecretString,
+    signatures: Signatures,
+}
+
+impl GeminiProvider {
+    /// Fails with [`LlmError::Config`] when the settings carry no API key.
+    pub fn new(settings: ProviderSettings) -> Result<Self, LlmError> {
+        let api_key = settings
+            .api_key
+            .clone()
+            .filter(|key| !key.expose_secret().trim().is_empty())
+            .ok_or_else(|| {
+                LlmError::Config("Gemini needs an API key; set GEMINI_API_KEY".into())
+            })?;
+        crate::redact::register_secret(api_key.expose_secret());
+        Ok(Self {
+            settings,
+            api_key,
+            signatures: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    fn url(&self) -> String {
+        let model = self
+            .settings
+            .model
+            .strip_prefix("models/")
+            .unwrap_or(&self.settings.model);
+        format!(
+            "{}/models/{model}:streamGenerateContent?alt=sse",
+            self.settings.base_url.trim_end_matches('/')
+        )
+    }
+}
+
+#[async_trait]
+impl Provider for GeminiProvider {
+    fn kind(&self) -> ProviderKind {
+        self.settings.kind
+    }
+
+    fn model(&self) -> &str {
+        &self.settings.model
+    }
+
+    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+        let body = {
+            let signatures = self
+                .signatures
+                .lock()
+                .map(|signatures| signatures.clone())
+                .unwrap_or_default();
+            request_body_with(request, &signatures)
+        };
+        let url = self.url();
+        tracing::debug!(model = %self.settings.model, "POST {url}");
+        let response = retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
+            // The key goes in a header, never the URL, so it cannot end up in a logged URL.
+            self.settings
+                .http
+                .post(&url)
+                .header("x-goog-api-key", self.api_key.expose_secret())
+                .header("accept", "text/event-stream")
+                .json(&body)
+        })
+        .await
+        .map_err(invalid_key_is_auth)?;
+        Ok(decode(
+            response.bytes_stream(),
+            Some(Arc::clone(&self.signatures)),
+        ))
+    }
+}
+
+/// Gemini answers a bad key with 400 `INVALID_ARGUMENT` ("API key not valid"), which is an
+/// authentication failure whatever the status says.
+fn invalid_key_is_auth(error: LlmError) -> LlmError {
+    match error {
+        LlmError::BadRequest { status, message } if message.contains("API key") => {
+            LlmError::Auth { status, message }
+        }
+        other => other,
+    }
+}
+
+/// The JSON body of a `generateContent` / `streamGenerateContent` request.
+pub fn request_body(request: &Request) -> Value {
+    request_body_with(request, &HashMap::new())
+}
+
+fn request_body_with(request: &Request, signatures: &HashMap<String, String>) -> Value {
+    let mut body = Map::new();
+    if !request.system.is_empty() {
+        body.insert(
+            "systemInstruction".into(),
+            json!({"parts": [{"text": request.system}]}),
+        );
+    }
+    body.insert(
+        "contents".into(),
+        Value::Array(contents(&request.messages, signatures)),
+    );
+    if !request.tools.is_empty() {
+        let declarations: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|tool| {
+                let mut declaration = json!({"name": tool.name, "description": tool.description});
+                let parameters = schema::to_gemini(&tool.parameters);
+                // A function without parameters must leave them out: Gemini rejects an object
+                // schema with no properties.
+                if parameters.get("properties").is_some() {
+                    declaration["parameters"] = parameters;
+                }
+                declaration
+            })
+            .collect();
+        body.insert(
+            "tools".into(),
+            json!([{"functionDeclarations": declarations}]),
+        );
+        let mode = match request.tool_choice {
+            ToolChoice::Auto => "AUTO",
+            ToolChoice::Required => "ANY",
+            ToolChoice::None => "NONE",
+        };
+        body.insert(
+            "toolConfig".into(),
+            json!({"functionCallingConfig": {"mode": mode}}),
+        );
+    }
+    let mut generation = Map::new();
+    if request.max_output_tokens > 0 {
+        generation.insert("maxOutputTokens".into(), json!(request.max_output_tokens));
+    }
+    if let Some(temperature) = request.temperature {
+        generation.insert("temperature".into(), json!(temperature));
+    }
+    if !generation.is_empty() {
+        body.insert("generationConfig".into(), Value::Object(generation));
+    }
+    Value::Object(body)
+}
+
+/// Neutral messages as Gemini contents: roles `user`/`model`, consecutive messages of one role
+/// merged, function responses before any text of their turn, empty text left out.
+fn contents(messages: &[Message], signatures: &HashMap<String, String>) -> Vec<Value> {
+    let call_names: HashMap<&str, &str> = messages
+        .iter()
+        .flat_map(|message| &message.content)
+        .filter_map(|block| match block {
+            ContentBlock::ToolUse(call) => Some((call.id.as_str(), call.name.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut turns: Vec<(Role, Vec<Value>, Vec<Value>)> = Vec::new();
+    for message in messages {
+        if turns
+            .last()
+            .is_none_or(|(role, _, _)| *role != message.role)
+        {
+            turns.push((message.role, Vec::new(), Vec::new()));
+        }
+        let Some((_, responses, parts)) = turns.last_mut() else {
+            continue;
+        };
+        for block in &message.content {
+            match block {
+                ContentBlock::Text { text } if text.is_empty() => {}
+                ContentBlock::Text { text } => parts.push(json!({"text": text})),
+                ContentBlock::ToolUse(call) => {
+                    let args = if call.arguments.is_object() {
+                        call.arguments.clone()
+                    } else {
+                        json!({})
+                    };
+                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+                    if let Some(signature) = signatures.get(&signature_key(&call.name, &args)) {
+                        part["thoughtSignature"] = json!(signature);
+                    }
+                    parts.push(part);
+                }
+                ContentBlock::ToolResult(result) => {
+                    let name = if result.name.is_empty() {
+                        call_names
+                            .get(result.call_id.as_str())
+                            .copied()
+                            .unwrap_or_default()
+                    } else {
+                        result.name.as_str()
+                    };
+                    // `output` / `error` are the keys the API reference names for a result.
+                    let response = if result.is_error {
+                        json!({"error": result.content})
+                    } else {
+                        json!({"output": result.content})
+                    };
+                    responses
+                        .push(json!({"functionResponse": {"name": name, "response": response}}));
+                }
+            }
+        }
+    }
+    turns
+        .into_iter()
+        .filter(|(_, responses, parts)| !responses.is_empty() || !parts.is_empty())
+        .map(|(role, mut responses, parts)| {
+            responses.extend(parts);
+            let role = match role {
+                Role::User => "user",
+                Role::Assistant => "model",
+            };
+            json!({"role": role, "parts": responses})
+        })
+        .collect()
+}
+
+fn signature_key(name: &str, args: &Value) -> String {
+    format!("{name}\u{0}{args}")
+}
+
+/// Turn the bytes of a `streamGenerateContent?alt=sse` answer into neutral events, with no HTTP
+/// involved (benchmarks and tests feed it bytes). Each SSE event carries a whole
+/// `GenerateContentResponse`; text comes out as it arrives, each function call whole, usage and
+/// `Stop` when the stream ends after a `finishReason`. A stream that ends without one ends with
+/// [`LlmError::Stream`]; an undecodable chunk with [`LlmError::Decode`].
+pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
+where
+    S: Stream<Item = Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    decode(bytes, None)
+}
+
+fn decode<S, B, E>(bytes: S, signatures: Option<Signatures>) -> EventStream
+where
+    S: Stream<Item = Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let events = bytes.eventsource().map_err(|error| {
+        LlmError::Stream(format!(
+            "the response stream broke: {}",
+            crate::redact::redact(&error.to_string())
+        ))
+    });
+    let state = Decoder {
+        events: Box::pin(events),
+        pending: VecDeque::new(),
+        calls: 0,
+        usage: None,
+        finish_reason: None,
+        finished: false,
+        signatures,
+    };
+    futures::stream::unfold(state, |mut state| async move {
+        let event = state.next().await?;
+        Some((event, state))
+    })
+    .boxed()
+}
+
+type SseStream = std::pin::Pin<Box<dyn Stream<Item = Result<Event, LlmError>> + Send>>;
+
+struct Decoder {
+    events: SseStream,
+    pending: VecDeque<StreamEvent>,
+    /// Function calls seen so far, for synthesised ids.
+    calls: usize,
+    usage: Option<Usage>,
+    finish_reason: Option<String>,
+    finished: bool,
+    signatures: Option<Signatures>,
+}
+
+impl Decoder {
+    async fn next(&mut self) -> Option<Result<StreamEvent, LlmError>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.finished {
+                return None;
+            }
+            match self.events.next().await {
+                Some(Ok(event)) => {
+                    if let Err(error) = self.handle(&event) {
+                        self.finished = true;
+                        return Some(Err(error));
+                    }
+                }
+                Some(Err(error)) => {
+                    self.finished = true;
+                    return Some(Err(error));
+                }
+                None => {
+                    self.finished = true;
+                    let Some(reason) = self.finish_reason.take() else {
+                        return Some(Err(LlmError::Stream(
+                            "the Gemini stream ended before a `finishReason`".into(),
+                        )));
+                    };
+                    if let Some(usage) = self.usage.take() {
+                        self.pending.push_back(StreamEvent::Usage(usage));
+                    }
+                    self.pending
+                        .push_back(StreamEvent::Stop(finish_reason(&reason, self.calls > 0)));
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, event: &Event) -> Result<(), LlmError> {
+        let chunk: WireResponse = serde_json::from_str(&event.data).map_err(|error| {
+            LlmError::Decode(format!(
+                "undecodable Gemini stream chunk: {error}: {}",
+                crate::redact::redact(&shorten(&event.data))
+            ))
+        })?;
+        if let Some(status) = chunk.error {
+            let code = StatusCode::from_u16(status.code).unwrap_or(StatusCode::BAD_GATEWAY);
+            return Err(invalid_key_is_auth(error::classify_http(
+                code,
+                &HeaderMap::new(),
+                &event.data,
+            )));
+        }
+        if let Some(usage) = chunk.usage_metadata {
+            let cached = usage.cached_content_token_count;
+            self.usage = Some(Usage {
+                input_tokens: usage.prompt_token_count.saturating_sub(cached),
+                output_tokens: usage.candidates_token_count + usage.thoughts_token_count,
+                cache_read_tokens: cached,
+                cache_creation_tokens: 0,
+            });
+        }
+        let Some(candidate) = chunk.candidates.into_iter().next() else {
+            if let Some(reason) = chunk.prompt_feedback.and_then(|f| f.block_reason) {
+                return Err(LlmError::BadRequest {
+                    status: 400,
+                    message: format!("Gemini blocked the prompt ({reason})"),
+                });
+            }
+            return Ok(());
+        };
+        for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
+            if let Some(call) = part.function_call {
+                let arguments = match call.args {
+                    Some(args @ Value::Object(_)) => args,
+                    None | Some(Value::Null) => json!({}),
+                    Some(other) => {
+                        return Err(LlmError::Decode(format!(
+                            "the arguments of the `{}` function call are not a JSON object: {}",
+                            call.name,
+                            shorten(&other.to_string())
+                        )));
+                    }
+                };
+                if let (Some(signature), Some(store)) = (&part.thought_signature, &self.signatures)
+                    && let Ok(mut store) = store.lock()
+                {
+                    if store.len() >= SIGNATURE_CAPACITY {
+                        store.clear();
+                    }
+                    store.insert(signature_key(&call.name, &arguments), signature.clone());
+                }
+                let id = call
+                    .id
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(|| format!("call_{}", self.calls));
+                self.calls += 1;
+                self.pending.push_back(StreamEvent::ToolCall(ToolCall {
+                    id,
+                    name: call.name,
+                    arguments,
+                }));
+            } else if let Some(text) = part.text
+                && !part.thought
+                && !text.is_empty()
+            {
+                self.pending.push_back(StreamEvent::TextDelta(text));
+            }
+        }
+        if let Some(reason) = candidate.finish_reason {
+            self.finish_reason = Some(reason);
+        }
+        Ok(())
+    }
+}
+
+fn finish_reason(reason: &str, called: bool) -> StopReason {
+    match reason {
+        "STOP" if called => StopReason::ToolUse,
+        "STOP" => StopReason::EndTurn,
+        "MAX_TOKENS" => StopReason::MaxTokens,
+        other => StopReason::Other(other.to_ascii_lowercase()),
+    }
+}
+
+fn shorten(text: &str) -> String {
+    const LIMIT: usize = 200;
+    if text.chars().count() <= LIMIT {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(LIMIT).collect();
+    short.push('…');
+    short
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireResponse {
+    #[serde(default)]
+    candidates: Vec<WireCandidate>,
+    usage_metadata: Option<WireUsage>,
+    prompt_feedback: Option<WirePromptFeedback>,
+    error: Option<WireStatus>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireCandidate {
+    content: Option<WireContent>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireContent {
+    #[serde(default)]
+    parts: Vec<WirePart>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePart {
+    text: Option<String>,
+    /// Thought summaries are not part of the answer.
+    #[serde(default)]
+    thought: bool,
+    thought_signature: Option<String>,
+    function_call: Option<WireFunctionCall>,
+}
+
+#[derive(Deserialize)]
+struct WireFunctionCall {
+    id: Option<String>,
+    name: String,
+    args: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireUsage {
+    #[serde(default)]
+    prompt_token_count: u64,
+    #[serde(default)]
+    candidates_token_count: u64,
+    #[serde(default)]
+    cached_content_token_count: u64,
+    #[serde(default)]
+    thoughts_token_count: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePromptFeedback {
+    block_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireStatus {
+    #[serde(default)]
+    code: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::{ToolResult, ToolSpec};
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn parameterless_tools_omit_parameters_and_results_find_their_name() {
+        let request = Request {
+            messages: vec![
+                Message {
+                    role: Role::Assistant,
+                    content: vec![ContentBlock::ToolUse(ToolCall {
+                        id: "call_0".into(),
+                        name: "list_files".into(),
+                        arguments: Value::Null,
+                    })],
+                },
+                Message {
+                    role: Role::User,
+                    content: vec![ContentBlock::ToolResult(ToolResult {
+                        call_id: "call_0".into(),
+                        name: String::new(),
+                        content: "denied".into(),
+                        is_error: true,
+                    })],
+                },
+            ],
+            tools: vec![ToolSpec {
+                name: "list_files".into(),
+                description: "list".into(),
+                parameters: json!({"type": "object", "properties": {}}),
+            }],
+            ..Request::default()
+        };
+        let mut signatures = HashMap::new();
+        signatures.insert(signature_key("list_files", &json!({})), "sig".to_owned());
+        let body = request_body_with(&request, &signatures);
+        assert_eq!(
+            body,
+            json!({
+                "contents": [
+                    {"role": "model", "parts": [
+                        {"functionCall": {"name": "list_files", "args": {}}, "thoughtSignature": "sig"}
+                    ]},
+                    {"role": "user", "parts": [
+                        {"functionResponse": {"name": "list_files", "response": {"error": "denied"}}}
+                    ]}
+                ],
+                "tools": [{"functionDeclarations": [{"name": "list_files", "description": "list"}]}],
+                "toolConfig": {"functionCallingConfig": {"mode": "AUTO"}}
+            })
+        );
+    }
+
+    #[test]
+    fn finish_reasons_map() {
+        assert_eq!(finish_reason("STOP", false), StopReason::EndTurn);
+        assert_eq!(finish_reason("STOP", true), StopReason::ToolUse);
+        assert_eq!(finish_reason("MAX_TOKENS", false), StopReason::MaxTokens);
+        assert_eq!(
+            finish_reason("SAFETY", false),
+            StopReason::Other("safety".into())
+        );
+    }
+
+    #[test]
+    fn a_bad_key_is_an_auth_error() {
+        let error = invalid_key_is_auth(LlmError::BadRequest {
+            status: 400,
+            message: "API key not valid. Please pass a valid API key.".into(),
+        });
+        assert!(matches!(error, LlmError::Auth { status: 400, .. }));
+    }
+}
