@@ -1,2 +1,4 @@
 //! The agents (daggie, monty, angie, speck): prompts, tool sets, output schemas and the
 //! deterministic work around the model.
+
+pub mod daggie;

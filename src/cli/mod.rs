@@ -11,6 +11,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Exit;
 
+pub mod daggie;
+
 /// AI at the edges of CI/CD: Dagger toolchain setup, fix suggestions on pull requests, and
 /// spec-driven task decomposition.
 #[derive(Debug, Parser)]
