@@ -254,6 +254,16 @@ impl Project {
         if let Some(version) = &self.existing_engine_version {
             text.push_str(&format!("Existing dagger.json engineVersion: {version}\n"));
         }
+        if !self.context.is_empty() {
+            let names: Vec<&str> = self.context.iter().map(|file| file.name.as_str()).collect();
+            text.push_str(&format!("Context files: {}\n", names.join(", ")));
+        }
+        text
+    }
+
+    /// The summary followed by the context files' text: what a model plans from.
+    pub fn context_summary(&self) -> String {
+        let mut text = self.summary();
         for file in &self.context {
             text.push_str(&format!("\n## {}\n{}\n", file.name, file.text.trim_end()));
         }
@@ -562,7 +572,12 @@ mod tests {
         assert_eq!(project.existing_engine_version.as_deref(), Some("v0.20.1"));
         let names: Vec<&str> = project.context.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["DAGGER.md", "AGENTS.md"]);
-        assert!(project.summary().contains("Deploy to europe-west1"));
+        assert!(project.context_summary().contains("Deploy to europe-west1"));
+        assert!(
+            project
+                .summary()
+                .contains("Context files: DAGGER.md, AGENTS.md")
+        );
     }
 
     #[test]

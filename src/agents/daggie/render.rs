@@ -21,10 +21,12 @@ use super::project::Project;
 /// a newer one.
 pub const DAGGER_ACTION_VERSION: &str = "v8.4.1";
 
-/// Action versions that run on the current Node runtime (actionlint flags older majors).
+/// The first majors of each action that run on Node 24: GitHub removes the Node 20 runtime in
+/// September 2026 and actionlint flags the older majors (`upload-artifact@v5` and
+/// `download-artifact@v6` still declare `node20`).
 pub const CHECKOUT_ACTION: &str = "actions/checkout@v5";
-pub const UPLOAD_ARTIFACT_ACTION: &str = "actions/upload-artifact@v5";
-pub const DOWNLOAD_ARTIFACT_ACTION: &str = "actions/download-artifact@v5";
+pub const UPLOAD_ARTIFACT_ACTION: &str = "actions/upload-artifact@v6";
+pub const DOWNLOAD_ARTIFACT_ACTION: &str = "actions/download-artifact@v7";
 
 /// Where `dagger check` writes its output in the workflow, and the artifact that carries it to
 /// the fix job.
