@@ -100,11 +100,7 @@ pub fn assist(
         Some(provider) => render::provider_key(provider)?,
         None => RenderOptions::default().provider_key,
     };
-    let action_version = if args.action_version.starts_with('v') {
-        args.action_version.clone()
-    } else {
-        format!("v{}", args.action_version)
-    };
+    let action_version = render::normalize_action_version(&args.action_version)?;
     let options = AssistOptions {
         assignment,
         source: args.source.clone(),

@@ -253,7 +253,23 @@ pub fn run_assist(
             problems.join("\n- ")
         )));
     }
-    let rendered = render::render(&proposal.plan, &catalog, &project, &options.render)?;
+    let mut proposal = proposal;
+    let mut render_options = options.render.clone();
+    if render_options.engine_version.is_none()
+        && let Some(existing) = &project.existing_engine_version
+    {
+        // A project already on a newer engine than the modules need stays there: lowering it
+        // could break whatever else the team runs with that engine.
+        let newest = render::newest_engine_version(&proposal.plan, &catalog)?;
+        if render::is_newer(existing, &newest) {
+            proposal.reasons.push(format!(
+                "engineVersion stays at {existing}, the existing dagger.json's, which is newer \
+                 than the modules' {newest}"
+            ));
+            render_options.engine_version = Some(existing.clone());
+        }
+    }
+    let rendered = render::render(&proposal.plan, &catalog, &project, &render_options)?;
     if let Some(existing) = &project.existing_engine_version
         && existing != &rendered.engine_version
     {

@@ -717,6 +717,146 @@ fn clean_value(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agents::daggie::catalog::tests::{argument, function, module};
+    use crate::scan::Role;
+
+    fn project(files: &[&str]) -> (Project, tempfile::TempDir) {
+        let temp = tempfile::tempdir().unwrap();
+        for file in files {
+            let path = temp.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        (Project::detect(temp.path()).unwrap(), temp)
+    }
+
+    fn documented(mut function: Function, doc: &str) -> Function {
+        function.doc = Some(doc.to_string());
+        function
+    }
+
+    fn source() -> Argument {
+        Argument {
+            default_path: Some(".".to_string()),
+            ..argument("source", "Directory")
+        }
+    }
+
+    #[test]
+    fn modules_pair_with_directories_by_their_own_words() {
+        let (project, _temp) = project(&["api/pyproject.toml", "tools/go.mod"]);
+        let catalog = Catalog::from_modules(vec![
+            module(
+                "checks-a",
+                Role::Module,
+                vec![documented(
+                    function("test", true, vec![source()]),
+                    "Run go test ./...",
+                )],
+            ),
+            module(
+                "checks-b",
+                Role::Module,
+                vec![documented(
+                    function("lint", true, vec![source()]),
+                    "Lint with ruff",
+                )],
+            ),
+            module(
+                "checks-c",
+                Role::Module,
+                vec![documented(
+                    function("lint", true, vec![source()]),
+                    "Lint Rust with clippy",
+                )],
+            ),
+        ]);
+        let proposal = plan("Set up CI checks.", &project, &catalog);
+        let chosen: Vec<(&str, &str)> = proposal
+            .plan
+            .toolchains
+            .iter()
+            .map(|toolchain| {
+                (
+                    toolchain.module.as_str(),
+                    toolchain.customizations[0].default_path.as_deref().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(chosen, vec![("checks-a", "/tools"), ("checks-b", "/api")]);
+        assert!(
+            proposal.reasons.contains(
+                &"module `checks-c` matches no stack of the project: left out".to_string()
+            ),
+            "{:?}",
+            proposal.reasons
+        );
+        assert!(proposal.plan.deploy.is_empty());
+        let agents: Vec<&str> = proposal
+            .plan
+            .fix_agents
+            .iter()
+            .map(|fix| fix.directory.as_str())
+            .collect();
+        assert_eq!(agents, vec!["api"]);
+    }
+
+    #[test]
+    fn deploy_modules_need_a_request_and_take_secrets_and_variables() {
+        let (project, _temp) = project(&["pyproject.toml"]);
+        let deploy = module(
+            "ship",
+            Role::Module,
+            vec![
+                documented(function("scan", true, vec![source()]), "Scan the image"),
+                documented(
+                    function(
+                        "release",
+                        false,
+                        vec![
+                            argument("source", "Directory"),
+                            argument("cluster_name", "String"),
+                            Argument {
+                                optional: true,
+                                doc: Some("Kubeconfig credentials".to_string()),
+                                ..argument("kubeconfig", "Secret")
+                            },
+                            Argument {
+                                optional: true,
+                                default: Some("3".to_string()),
+                                ..argument("replicas", "Int")
+                            },
+                        ],
+                    ),
+                    "Deploy the Python app to Kubernetes",
+                ),
+            ],
+        );
+        let catalog = Catalog::from_modules(vec![deploy]);
+
+        let quiet = plan("Run the checks on pull requests.", &project, &catalog);
+        assert!(quiet.plan.toolchains.is_empty());
+        assert!(quiet.plan.deploy.is_empty());
+
+        let proposal = plan(
+            "Deploy on every push to main.\n- replicas: 5\n",
+            &project,
+            &catalog,
+        );
+        assert_eq!(proposal.plan.toolchains.len(), 1);
+        // One stack only: the scan check follows it.
+        assert_eq!(
+            proposal.plan.toolchains[0].customizations[0]
+                .default_path
+                .as_deref(),
+            Some("/")
+        );
+        let args = &proposal.plan.deploy[0].args;
+        assert_eq!(args["source"], ".");
+        assert_eq!(args["cluster-name"], "${{ vars.CLUSTER_NAME }}");
+        assert_eq!(args["kubeconfig"], "env:KUBECONFIG");
+        assert_eq!(args["replicas"], "5");
+    }
 
     #[test]
     fn environment_names_are_upper_snake_case() {

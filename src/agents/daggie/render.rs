@@ -111,6 +111,12 @@ pub fn render(
     project: &Project,
     options: &RenderOptions,
 ) -> anyhow::Result<Rendered> {
+    validate_branch(&options.default_branch)?;
+    let action_version = normalize_action_version(&options.action_version)?;
+    let options = &RenderOptions {
+        action_version,
+        ..options.clone()
+    };
     let engine_version = match &options.engine_version {
         Some(version) => normalize_version(version)?,
         None => newest_engine_version(plan, catalog)?,
@@ -136,6 +142,55 @@ pub fn normalize_version(version: &str) -> anyhow::Result<String> {
         ))
     })?;
     Ok(format!("v{bare}"))
+}
+
+/// Whether `candidate` is a newer version than `current` (both `vX.Y.Z`); anything that is not
+/// semver is never newer.
+pub fn is_newer(candidate: &str, current: &str) -> bool {
+    let parse = |text: &str| semver::Version::parse(text.trim().trim_start_matches('v')).ok();
+    match (parse(candidate), parse(current)) {
+        (Some(candidate), Some(current)) => candidate > current,
+        _ => false,
+    }
+}
+
+/// A `dagger/dagger-for-github` version: `v8`, `v8.4`, `v8.4.1` or a 40-hex commit.
+pub fn normalize_action_version(version: &str) -> anyhow::Result<String> {
+    let version = version.trim();
+    let is_commit = version.len() == 40 && version.chars().all(|c| c.is_ascii_hexdigit());
+    if is_commit {
+        return Ok(version.to_string());
+    }
+    let bare = version.trim_start_matches('v');
+    let parts: Vec<&str> = bare.split('.').collect();
+    let numeric = !bare.is_empty()
+        && parts.len() <= 3
+        && parts
+            .iter()
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()));
+    if !numeric {
+        return Err(crate::exit::usage(format!(
+            "`{version}` is not an action version like `v8.4.1` or a commit SHA"
+        )));
+    }
+    Ok(format!("v{bare}"))
+}
+
+/// A branch name safe to put in the workflow's expressions and YAML.
+pub fn validate_branch(branch: &str) -> anyhow::Result<()> {
+    let valid = !branch.is_empty()
+        && !branch.starts_with(['-', '/'])
+        && branch
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::exit::usage(format!(
+            "`{branch}` is not a branch name daggie can write into a workflow (letters, digits, \
+             `.`, `_`, `/`, `-`)"
+        )))
+    }
 }
 
 /// The newest `engineVersion` among the plan's modules, compared as semver (not as text:
@@ -609,6 +664,45 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_without_deploys_or_fix_agents_renders_only_the_check_job() {
+        let temp = tempfile::tempdir().unwrap();
+        let project = Project::detect(temp.path()).unwrap();
+        let catalog = Catalog::from_modules(vec![module("lint", Role::Module, vec![])]);
+        let plan = Plan {
+            toolchains: vec![ToolchainPlan {
+                module: "lint".into(),
+                name: "lint".into(),
+                customizations: vec![],
+            }],
+            ..Plan::default()
+        };
+        let options = RenderOptions {
+            default_branch: "trunk".to_string(),
+            action_version: "8.4.0".to_string(),
+            ..RenderOptions::default()
+        };
+        let rendered = render(&plan, &catalog, &project, &options).unwrap();
+        let workflow: serde_json::Value = yaml_serde::from_str(&rendered.workflow).unwrap();
+        let jobs: Vec<&String> = workflow["jobs"].as_object().unwrap().keys().collect();
+        assert_eq!(jobs, vec!["check"]);
+        assert_eq!(workflow["on"]["push"]["branches"][0], "trunk");
+        assert!(
+            rendered
+                .workflow
+                .contains("dagger/dagger-for-github@v8.4.0")
+        );
+        assert!(!rendered.workflow.contains("id-token"));
+        assert!(!rendered.workflow.contains("pull-requests"));
+        assert!(rendered.variables.is_empty() && rendered.secrets.is_empty());
+        let dagger_json: serde_json::Value = serde_json::from_str(&rendered.dagger_json).unwrap();
+        assert_eq!(
+            dagger_json["toolchains"][0],
+            serde_json::json!({"name": "lint", "source": "lint"})
+        );
+        assert!(rendered.dagger_json.ends_with("}\n"));
+    }
+
+    #[test]
     fn quoting() {
         assert_eq!(shell_word("europe-west1"), "europe-west1");
         assert_eq!(shell_word("it's here"), r"'it'\''s here'");
@@ -629,5 +723,20 @@ mod tests {
         );
         assert_eq!(provider_key("ollama").unwrap(), None);
         assert!(provider_key("acme").is_err());
+    }
+
+    #[test]
+    fn action_versions_and_branches_are_checked() {
+        assert_eq!(normalize_action_version("8.4.1").unwrap(), "v8.4.1");
+        assert_eq!(normalize_action_version("v8").unwrap(), "v8");
+        let commit = "27b130b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6";
+        assert_eq!(normalize_action_version(commit).unwrap(), commit);
+        assert!(normalize_action_version("latest").is_err());
+        assert!(normalize_action_version("v8.4.1.2").is_err());
+        assert!(validate_branch("release/2026").is_ok());
+        assert!(validate_branch("main' || true").is_err());
+        assert!(is_newer("v0.21.0", "v0.20.3"));
+        assert!(!is_newer("v0.9.0", "v0.20.3"));
+        assert!(!is_newer("latest", "v0.20.3"));
     }
 }
