@@ -191,3 +191,70 @@ fn read_stdin() -> anyhow::Result<String> {
         })?;
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        verb: DaggieVerb,
+    }
+
+    fn parse(args: &[&str]) -> Result<AssistArgs, clap::Error> {
+        let mut full = vec!["daggie", "assist"];
+        full.extend_from_slice(args);
+        Cli::try_parse_from(full).map(|cli| match cli.verb {
+            DaggieVerb::Assist(args) => args,
+        })
+    }
+
+    #[test]
+    fn parses_the_documented_flags() {
+        let args = parse(&[
+            "--assignment-file",
+            "daggie-assignment.md",
+            "--source",
+            "examples/monorepo",
+            "--module-url",
+            "https://github.com/acme/dagger-modules.git",
+            "--module-url",
+            "./local-modules",
+            "--offline",
+            "--dry-run",
+            "--engine-version",
+            "v0.20.3",
+            "--action-version",
+            "v8.4.1",
+        ])
+        .unwrap();
+        assert_eq!(args.module_urls.len(), 2);
+        assert!(args.offline && args.dry_run && !args.check);
+        assert_eq!(args.source, PathBuf::from("examples/monorepo"));
+        assert_eq!(args.default_branch, "main");
+        assert_eq!(args.action_version, render::DAGGER_ACTION_VERSION);
+        let stdin = parse(&["-", "--module-url", "modules"]).unwrap();
+        assert_eq!(stdin.stdin.as_deref(), Some("-"));
+    }
+
+    #[test]
+    fn conflicting_flags_are_refused() {
+        assert!(parse(&["--dry-run", "--check", "--assignment", "x"]).is_err());
+        assert!(parse(&["--assignment", "x", "--assignment-file", "f"]).is_err());
+        assert!(parse(&["--assignment-file", "f", "-"]).is_err());
+    }
+
+    #[test]
+    fn an_empty_or_odd_assignment_source_is_a_usage_error() {
+        let args = parse(&["--module-url", "modules"]).unwrap();
+        let error = read_assignment(&args).unwrap_err();
+        assert_eq!(crate::exit::exit_for(&error), Exit::Usage);
+        let args = parse(&["assignment.md", "--module-url", "modules"]).unwrap();
+        let error = read_assignment(&args).unwrap_err();
+        assert!(format!("{error}").contains("unexpected argument `assignment.md`"));
+        let args = parse(&["--assignment", "Set up CI", "--module-url", "modules"]).unwrap();
+        assert_eq!(read_assignment(&args).unwrap(), "Set up CI");
+    }
+}

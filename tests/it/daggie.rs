@@ -811,3 +811,36 @@ fn an_invalid_plan_is_reported_precisely_and_nothing_is_written() {
     }
     assert_eq!(files_in(project.path()), before);
 }
+
+#[test]
+fn a_model_planner_sees_a_compact_description_of_everything() {
+    let project = example_project();
+    let described = std::cell::RefCell::new(String::new());
+    let planner = |input: &PlanInput<'_>| {
+        described.replace(input.describe());
+        offline_planner(input)
+    };
+    run_assist(
+        &options(project.path(), OutputMode::Check),
+        &library_scanner,
+        &planner,
+    )
+    .unwrap();
+    let text = described.into_inner();
+    for expected in [
+        "# Assignment\nSet up CI for this monorepo",
+        "- backend/: python (pyproject.toml)",
+        "- frontend/: angular (angular.json)",
+        "## DAGGER.md\n# CI notes for daggie",
+        "## python-service v1.2.0",
+        "- check test(source: Directory = path . \"Python project with a pyproject.toml and a \
+         tests/ directory\", coverage: Boolean = true",
+        "- fn cloud-run(source: Directory!",
+    ] {
+        assert!(text.contains(expected), "{expected}\nnot in\n{text}");
+    }
+    // The example module (role `example`) is not in the catalog.
+    assert!(!text.contains("python-service-example"));
+    // Far smaller than the library's sources.
+    assert!(text.len() < 6000, "{}", text.len());
+}

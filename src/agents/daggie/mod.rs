@@ -78,6 +78,19 @@ pub struct PlanInput<'a> {
     pub catalog: &'a Catalog,
 }
 
+impl PlanInput<'_> {
+    /// Everything a model needs to plan, as compact text: the assignment, the project (stacks,
+    /// context files) and the catalog.
+    pub fn describe(&self) -> String {
+        format!(
+            "# Assignment\n{}\n\n# Project\n{}\n# Module catalog\n{}",
+            self.assignment.trim(),
+            self.project.context_summary(),
+            self.catalog.render_text()
+        )
+    }
+}
+
 /// Turns the inputs into a plan: [`offline_planner`], or the model through `submit_plan`.
 pub type Planner<'a> = &'a dyn Fn(&PlanInput<'_>) -> anyhow::Result<Proposal>;
 
