@@ -118,6 +118,7 @@ fn example_monorepo_gets_the_expected_dagger_json_and_workflow() {
             .all(|file| file.status == FileStatus::Written)
     );
     let summary = report.summary();
+    insta::assert_snapshot!("example_summary", summary);
     assert!(
         summary.contains("check `gcp-deploy:scan` → `/backend`"),
         "{summary}"
