@@ -59,6 +59,9 @@ pub struct AssistArgs {
     /// The branch whose pushes deploy
     #[arg(long, value_name = "BRANCH", default_value = "main")]
     pub default_branch: String,
+    /// Replace a `.github/workflows/ci.yml` that daggie did not generate
+    #[arg(long)]
+    pub force: bool,
     /// How the fix job installs agentci [default: `cargo install --locked agentci@<this version>`]
     #[arg(long, value_name = "COMMAND")]
     pub agentci_install: Option<String>,
@@ -122,6 +125,7 @@ pub fn assist(
                 .unwrap_or_else(render::default_agentci_install),
             provider_key,
         },
+        force: args.force,
     };
     let report = run_assist(&options, scan, planner)?;
     if global.json {

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 
 use super::catalog::{Catalog, LibraryModule, is_check};
-use super::plan::{AgentName, Customization, DeployStep, FixAgent, Plan, Proposal, ToolchainPlan};
+use super::plan::{
+    AgentName, Customization, DeployStep, FixAgent, Plan, Proposal, SECRET_PROVIDERS, ToolchainPlan,
+};
 use super::project::{Project, Stack, StackDirectory};
 use crate::scan::{Argument, Function};
 
@@ -432,10 +434,22 @@ impl<'a> Planner<'a> {
         for argument in &function.args {
             let label = format!("`{} --{}`", function.cli_name, argument.cli_name);
             if let Some(value) = self.values.lookup(function, argument) {
-                self.reasons
-                    .push(format!("{label} = `{value}`, from the assignment"));
-                args.insert(argument.cli_name.clone(), value);
-                continue;
+                let secret_literal = argument.r#type == "Secret"
+                    && !SECRET_PROVIDERS
+                        .iter()
+                        .any(|prefix| value.starts_with(prefix));
+                if secret_literal {
+                    // The workflow is committed: a secret written into it would leak.
+                    self.reasons.push(format!(
+                        "{label}: the assignment's value is not used, a Secret comes from a \
+                         repository secret"
+                    ));
+                } else {
+                    self.reasons
+                        .push(format!("{label} = `{value}`, from the assignment"));
+                    args.insert(argument.cli_name.clone(), value);
+                    continue;
+                }
             }
             let value = match argument.r#type.as_str() {
                 "Directory" if argument.is_required() || argument.name == "source" => {
@@ -839,7 +853,7 @@ mod tests {
         assert!(quiet.plan.deploy.is_empty());
 
         let proposal = plan(
-            "Deploy on every push to main.\n- replicas: 5\n",
+            "Deploy on every push to main.\n- replicas: 5\n- kubeconfig: c2VjcmV0\n",
             &project,
             &catalog,
         );
@@ -856,6 +870,14 @@ mod tests {
         assert_eq!(args["cluster-name"], "${{ vars.CLUSTER_NAME }}");
         assert_eq!(args["kubeconfig"], "env:KUBECONFIG");
         assert_eq!(args["replicas"], "5");
+        assert!(
+            proposal
+                .reasons
+                .iter()
+                .any(|reason| reason.contains("the assignment's value is not used")),
+            "{:?}",
+            proposal.reasons
+        );
     }
 
     #[test]

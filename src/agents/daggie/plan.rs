@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, is_check};
 use super::project::{PathKind, Project};
+use crate::scan::Argument;
 
 /// Which toolchains to install, how to customize them, what to deploy and who fixes failures.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -284,7 +285,11 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
                 Some(_) if value.trim().is_empty() => {
                     problems.push(format!("{label}: argument `{name}` has an empty value"))
                 }
-                Some(_) => {}
+                Some(argument) => {
+                    if let Some(problem) = check_value(argument, value, project) {
+                        problems.push(format!("{label}: argument `{name}` {problem}"));
+                    }
+                }
             }
         }
         for argument in function.required_args() {
@@ -328,6 +333,49 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// Dagger's secret providers; a Secret argument takes one of these, never the secret itself.
+pub const SECRET_PROVIDERS: &[&str] =
+    &["env:", "file:", "cmd:", "op://", "vault://", "libsecret://"];
+
+/// What is wrong with a deploy argument's value for its type, if anything.
+fn check_value(argument: &Argument, value: &str, project: &Project) -> Option<String> {
+    let value = value.trim();
+    match argument.r#type.as_str() {
+        "Secret"
+            if !SECRET_PROVIDERS
+                .iter()
+                .any(|prefix| value.starts_with(prefix)) =>
+        {
+            Some(format!(
+                "is a Secret: pass a provider such as `env:NAME` (mapped from the repository \
+                 secret NAME), not `{}`",
+                if value.contains("${{") {
+                    value
+                } else {
+                    "a literal value"
+                }
+            ))
+        }
+        "Directory" | "File" if !value.contains("://") && !value.contains("${{") => {
+            let expected = if argument.r#type == "Directory" {
+                PathKind::Directory
+            } else {
+                PathKind::File
+            };
+            match project.path_kind(value) {
+                Some(kind) if kind == expected => None,
+                Some(kind) => Some(format!(
+                    "is a {}, but `{value}` is a {}",
+                    argument.r#type,
+                    kind_name(kind)
+                )),
+                None => Some(format!("path `{value}` does not exist in the project")),
+            }
+        }
+        _ => None,
     }
 }
 
@@ -496,6 +544,42 @@ mod tests {
                 "deploy `deploy scan`: `scan` is a check; `dagger check` runs it, a deploy step \
                  should not",
                 "deploy `ship cloud-run`: no toolchain named `ship` in the plan",
+            ]
+        );
+    }
+
+    #[test]
+    fn deploy_values_must_fit_their_types() {
+        let (mut catalog, project, _temp) = fixture();
+        let deploy = &mut catalog.modules[1].module.functions[1];
+        deploy.args.push(argument("token", "Secret"));
+        let mut plan = valid_plan();
+        plan.deploy[0]
+            .args
+            .insert("token".into(), "${{ secrets.TOKEN }}".into());
+        plan.deploy[0].args.insert("source".into(), "./web".into());
+        let problems = validate(&plan, &catalog, &project).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                "deploy `deploy cloud-run`: argument `source` path `./web` does not exist in the \
+                 project",
+                "deploy `deploy cloud-run`: argument `token` is a Secret: pass a provider such as \
+                 `env:NAME` (mapped from the repository secret NAME), not `${{ secrets.TOKEN }}`",
+            ]
+        );
+        plan.deploy[0]
+            .args
+            .insert("token".into(), "env:TOKEN".into());
+        plan.deploy[0]
+            .args
+            .insert("source".into(), "./backend/pyproject.toml".into());
+        let problems = validate(&plan, &catalog, &project).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                "deploy `deploy cloud-run`: argument `source` is a Directory, but \
+                 `./backend/pyproject.toml` is a file"
             ]
         );
     }
