@@ -39,9 +39,11 @@ impl LibraryModule {
         if let Some(reference) = &self.module.r#ref {
             return reference.clone();
         }
-        match &self.location {
-            Some(location) => relative_path(project_root, location),
-            None => self.module.path.clone(),
+        match (&self.location, &self.module.repository) {
+            (Some(location), _) => relative_path(project_root, location),
+            (None, Some(repository)) if self.module.path.is_empty() => repository.clone(),
+            (None, Some(repository)) => format!("{repository}/{}", self.module.path),
+            (None, None) => self.module.path.clone(),
         }
     }
 }

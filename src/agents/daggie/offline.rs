@@ -170,7 +170,7 @@ impl<'a> Planner<'a> {
             }
             toolchains.push(ToolchainPlan {
                 module: library.module.name.clone(),
-                name: library.module.name.clone(),
+                name: toolchain_name(&library.module.name),
                 customizations,
             });
         }
@@ -198,7 +198,7 @@ impl<'a> Planner<'a> {
             }
             toolchains.push(ToolchainPlan {
                 module: library.module.name.clone(),
-                name: library.module.name.clone(),
+                name: toolchain_name(&library.module.name),
                 customizations,
             });
             deploy.extend(self.deploy_steps(library));
@@ -416,7 +416,7 @@ impl<'a> Planner<'a> {
             ));
             let args = self.deploy_arguments(function, directory.directory);
             steps.push(DeployStep {
-                toolchain: library.module.name.clone(),
+                toolchain: toolchain_name(&library.module.name),
                 function: function.cli_name.clone(),
                 args,
             });
@@ -607,6 +607,17 @@ fn mentions(text: &str, name: &str) -> bool {
             |character: Option<char>| character.is_none_or(|c| !c.is_alphanumeric() && c != '-');
         boundary(before) && boundary(after)
     })
+}
+
+/// A toolchain name Dagger and `dagger call` accept: the module name in kebab-case
+/// (`my_checks` → `my-checks`).
+fn toolchain_name(module: &str) -> String {
+    let name = normalize_key(&module.replace('.', "-"));
+    if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name
+    } else {
+        format!("m-{name}")
+    }
 }
 
 /// `projectId`, `project_id`, `project-id` → `PROJECT_ID`.
@@ -878,6 +889,13 @@ mod tests {
             "{:?}",
             proposal.reasons
         );
+    }
+
+    #[test]
+    fn toolchain_names_are_kebab_case() {
+        assert_eq!(toolchain_name("python-service"), "python-service");
+        assert_eq!(toolchain_name("My_Checks.v2"), "my-checks-v2");
+        assert_eq!(toolchain_name("2fa"), "m-2fa");
     }
 
     #[test]
