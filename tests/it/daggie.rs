@@ -527,6 +527,7 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
 
     let rendered = report.rendered.as_ref().unwrap();
     insta::assert_snapshot!("article_dagger_json", rendered.dagger_json);
+    insta::assert_snapshot!("article_ci_yml", rendered.workflow);
     let dagger_json: serde_json::Value = serde_json::from_str(&rendered.dagger_json).unwrap();
     assert_eq!(
         dagger_json["toolchains"][0]["source"],

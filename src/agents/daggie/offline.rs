@@ -203,6 +203,7 @@ impl<'a> Planner<'a> {
             });
             deploy.extend(self.deploy_steps(library));
         }
+        self.note_shared_variables(&deploy);
 
         let mut fix_agents = Vec::new();
         for stack in &self.project.stacks {
@@ -281,6 +282,31 @@ impl<'a> Planner<'a> {
             }
         }
         best
+    }
+
+    /// One repository variable serves every step that has an argument of that name (a shared
+    /// project id is the common case); say so, since some (a service name) may need to differ.
+    fn note_shared_variables(&mut self, deploy: &[DeployStep]) {
+        let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for step in deploy {
+            for value in step.args.values() {
+                if let Some(name) = value
+                    .strip_prefix("${{ vars.")
+                    .and_then(|rest| rest.strip_suffix(" }}"))
+                {
+                    users.entry(name).or_default().push(&step.function);
+                }
+            }
+        }
+        for (name, functions) in users {
+            if functions.len() > 1 {
+                self.reasons.push(format!(
+                    "the repository variable `{name}` serves {}; to set them apart, give \
+                     `<function>.<argument>: value` in the assignment",
+                    quote_list(functions.into_iter())
+                ));
+            }
+        }
     }
 
     fn note_other_directories(&mut self, library: &LibraryModule, best: &Match<'a>) {
