@@ -20,7 +20,10 @@ class AngularApp:
             .with_mounted_cache("/root/.npm", dag.cache_volume("angular-app-npm"))
             .with_directory("/app", source)
             .with_workdir("/app")
-            .with_exec(["npm", "ci"])
+            # `npm ci` when the app has a lockfile (reproducible), else a plain install.
+            .with_exec(
+                ["sh", "-c", "if [ -f package-lock.json ]; then npm ci; else npm install; fi"]
+            )
         )
 
     @function
@@ -31,7 +34,7 @@ class AngularApp:
             dagger.Directory,
             DefaultPath("."),
             Ignore(IGNORED),
-            Doc("Angular workspace with angular.json and package-lock.json"),
+            Doc("Angular workspace with angular.json and package.json"),
         ],
     ) -> str:
         """Run the unit tests once with `ng test`."""
