@@ -11,6 +11,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Exit;
 
+pub mod daggie;
 pub mod doctor;
 pub mod mcp_test_server;
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod cli;
 mod config;
+mod daggie;
 mod llm_anthropic;
 mod llm_gemini;
 mod mcp;
