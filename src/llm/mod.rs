@@ -7,6 +7,8 @@
 pub mod error;
 pub mod fake;
 pub mod kind;
+pub mod ollama;
+pub mod openai;
 pub mod retry;
 
 use std::sync::Arc;
