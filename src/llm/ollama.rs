@@ -260,23 +260,16 @@ where
             if state.finished {
                 return None;
             }
-            let outcome = match state.source.next().await {
+            match state.source.next().await {
                 Some(Ok(chunk)) => {
                     state.buffer.extend_from_slice(chunk.as_ref());
-                    state.take_lines()
+                    state.take_lines();
                 }
-                Some(Err(error)) => Err(LlmError::Stream(format!(
+                Some(Err(error)) => state.fail(LlmError::Stream(format!(
                     "the response stream broke off: {}",
                     crate::redact::redact(&error.to_string())
                 ))),
                 None => state.end(),
-            };
-            match outcome {
-                Ok(events) => state.pending.extend(events.into_iter().map(Ok)),
-                Err(error) => {
-                    state.pending.push_back(Err(error));
-                    state.finished = true;
-                }
             }
             if state.assembler.done {
                 state.finished = true;
@@ -294,41 +287,58 @@ struct StreamState<S> {
 }
 
 impl<S> StreamState<S> {
-    /// Process every complete line in the buffer; keep the unfinished tail.
-    fn take_lines(&mut self) -> Result<Vec<StreamEvent>, LlmError> {
+    /// Process every complete line in the buffer; keep the unfinished tail. Events parsed before
+    /// a bad line are still delivered, then the error.
+    fn take_lines(&mut self) {
         let mut events = Vec::new();
         let mut start = 0;
+        let mut failure = None;
         while let Some(offset) = self.buffer[start..].iter().position(|&byte| byte == b'\n') {
             let line = &self.buffer[start..start + offset];
             start += offset + 1;
-            self.assembler.on_line(line, &mut events)?;
+            if let Err(error) = self.assembler.on_line(line, &mut events) {
+                failure = Some(error);
+                break;
+            }
             if self.assembler.done {
                 break;
             }
         }
         self.buffer.drain(..start);
-        Ok(events)
+        self.pending.extend(events.into_iter().map(Ok));
+        if let Some(error) = failure {
+            self.fail(error);
+        }
     }
 
-    fn end(&mut self) -> Result<Vec<StreamEvent>, LlmError> {
-        let mut events = Vec::new();
+    fn end(&mut self) {
         let tail = std::mem::take(&mut self.buffer);
         if !tail.iter().all(u8::is_ascii_whitespace) {
             // A last line without its newline is fine if it is whole JSON; if not, the
             // connection was cut in the middle of it.
             if serde_json::from_slice::<serde::de::IgnoredAny>(&tail).is_err() {
-                return Err(LlmError::Stream(
+                return self.fail(LlmError::Stream(
                     "the response stream ended in the middle of a line".into(),
                 ));
             }
-            self.assembler.on_line(&tail, &mut events)?;
+            let mut events = Vec::new();
+            let outcome = self.assembler.on_line(&tail, &mut events);
+            self.pending.extend(events.into_iter().map(Ok));
+            if let Err(error) = outcome {
+                return self.fail(error);
+            }
         }
         if !self.assembler.done {
-            return Err(LlmError::Stream(
+            return self.fail(LlmError::Stream(
                 "the response stream ended before the model finished (no `\"done\": true`)".into(),
             ));
         }
-        Ok(events)
+        self.finished = true;
+    }
+
+    fn fail(&mut self, error: LlmError) {
+        self.pending.push_back(Err(error));
+        self.finished = true;
     }
 }
 
