@@ -120,7 +120,6 @@ impl OllamaProvider {
             .http
             .post(&self.show_url)
             .headers(self.headers.clone())
-            .header(ACCEPT, "application/json")
             .json(&ShowRequest {
                 model: &self.settings.model,
             })

@@ -32,9 +32,6 @@ struct Quirks {
     /// Whether to ask for the usage chunk with `stream_options: {include_usage: true}`. Mistral
     /// rejects the field with 422 `extra_forbidden` and sends usage in its last chunk anyway.
     stream_options: bool,
-    /// Servers we do not know may reject `stream_options`; if one does, resend once without it
-    /// and leave it out from then on.
-    drop_rejected_stream_options: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,23 +46,20 @@ impl Quirks {
             max_tokens_field: MaxTokensField::MaxTokens,
             required_tool_choice: "required",
             stream_options: true,
-            drop_rejected_stream_options: true,
         };
         match kind {
             ProviderKind::OpenAi => Quirks {
                 max_tokens_field: MaxTokensField::MaxCompletionTokens,
-                drop_rejected_stream_options: false,
                 ..standard
             },
             ProviderKind::Mistral => Quirks {
                 required_tool_choice: "any",
                 stream_options: false,
-                drop_rejected_stream_options: false,
                 ..standard
             },
             // DeepSeek documents `stream_options.include_usage`; compatible servers mostly
-            // accept it (vLLM, LM Studio, Ollama's `/v1`, LiteLLM), and the fallback covers
-            // the rest.
+            // accept it (vLLM, LM Studio, Ollama's `/v1`, LiteLLM), and `OptionalFields`
+            // covers the rest.
             _ => standard,
         }
     }
@@ -77,8 +71,20 @@ pub struct OpenAiProvider {
     quirks: Quirks,
     url: String,
     headers: HeaderMap,
-    /// Set once a server has rejected `stream_options`.
+    /// Set once the server has rejected `stream_options`.
     stream_options_rejected: AtomicBool,
+    /// Set once the server has rejected `temperature` (OpenAI's reasoning models accept only
+    /// the default).
+    temperature_rejected: AtomicBool,
+}
+
+/// The request fields a server may refuse without the request losing its meaning: when one is
+/// named in a 400/422 answer, it is dropped, the request sent again, and the field left out
+/// from then on. Cheaper and more durable than a table of which model accepts what.
+#[derive(Debug, Clone, Copy)]
+struct OptionalFields {
+    stream_options: bool,
+    temperature: bool,
 }
 
 impl OpenAiProvider {
@@ -140,11 +146,12 @@ impl OpenAiProvider {
             url,
             headers,
             stream_options_rejected: AtomicBool::new(false),
+            temperature_rejected: AtomicBool::new(false),
             settings,
         })
     }
 
-    fn body(&self, request: &Request, stream_options: bool) -> Result<Bytes, LlmError> {
+    fn body(&self, request: &Request, optional: OptionalFields) -> Result<Bytes, LlmError> {
         let max_tokens = (request.max_output_tokens > 0).then_some(request.max_output_tokens);
         let (tools, tool_choice) = if request.tools.is_empty() {
             // OpenAI rejects `tool_choice` without `tools`.
@@ -175,14 +182,14 @@ impl OpenAiProvider {
             tools,
             tool_choice,
             stream: true,
-            stream_options: stream_options.then_some(StreamOptions {
+            stream_options: optional.stream_options.then_some(StreamOptions {
                 include_usage: true,
             }),
             max_tokens: max_tokens
                 .filter(|_| self.quirks.max_tokens_field == MaxTokensField::MaxTokens),
             max_completion_tokens: max_tokens
                 .filter(|_| self.quirks.max_tokens_field == MaxTokensField::MaxCompletionTokens),
-            temperature: request.temperature,
+            temperature: request.temperature.filter(|_| optional.temperature),
         };
         serde_json::to_vec(&body)
             .map(Bytes::from)
@@ -192,9 +199,9 @@ impl OpenAiProvider {
     async fn send(
         &self,
         request: &Request,
-        stream_options: bool,
+        optional: OptionalFields,
     ) -> Result<reqwest::Response, LlmError> {
-        let body = self.body(request, stream_options)?;
+        let body = self.body(request, optional)?;
         retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
             self.settings
                 .http
@@ -217,22 +224,35 @@ impl Provider for OpenAiProvider {
     }
 
     async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
-        let stream_options =
-            self.quirks.stream_options && !self.stream_options_rejected.load(Ordering::Relaxed);
-        let response = match self.send(request, stream_options).await {
-            Err(LlmError::BadRequest { message, .. })
-                if stream_options
-                    && self.quirks.drop_rejected_stream_options
-                    && message.contains("stream_options") =>
-            {
-                tracing::info!(
-                    "`{}` rejected `stream_options` ({message}); resending without it, so token usage may be missing",
-                    self.settings.base_url
-                );
-                self.stream_options_rejected.store(true, Ordering::Relaxed);
-                self.send(request, false).await?
+        let mut optional = OptionalFields {
+            stream_options: self.quirks.stream_options
+                && !self.stream_options_rejected.load(Ordering::Relaxed),
+            temperature: request.temperature.is_some()
+                && !self.temperature_rejected.load(Ordering::Relaxed),
+        };
+        // Each pass drops one more field, so this ends after at most three requests.
+        let response = loop {
+            match self.send(request, optional).await {
+                Err(LlmError::BadRequest { status, message }) => {
+                    let field = if optional.stream_options && message.contains("stream_options") {
+                        optional.stream_options = false;
+                        self.stream_options_rejected.store(true, Ordering::Relaxed);
+                        "stream_options"
+                    } else if optional.temperature && message.contains("temperature") {
+                        optional.temperature = false;
+                        self.temperature_rejected.store(true, Ordering::Relaxed);
+                        "temperature"
+                    } else {
+                        return Err(LlmError::BadRequest { status, message });
+                    };
+                    tracing::info!(
+                        "`{}` rejected `{field}` for model `{}` ({message}); sending the request again without it",
+                        self.settings.kind,
+                        self.settings.model
+                    );
+                }
+                other => break other?,
             }
-            other => other?,
         };
         Ok(events_from_bytes(response.bytes_stream()))
     }
@@ -781,6 +801,6 @@ mod tests {
         let mistral = Quirks::of(ProviderKind::Mistral);
         assert_eq!(mistral.required_tool_choice, "any");
         assert!(!mistral.stream_options);
-        assert!(Quirks::of(ProviderKind::OpenAiCompatible).drop_rejected_stream_options);
+        assert!(Quirks::of(ProviderKind::DeepSeek).stream_options);
     }
 }

@@ -797,3 +797,67 @@ fn bad_settings_are_config_errors() {
     let message = no_scheme.err().unwrap().to_string();
     assert!(message.contains("`OPENAI_BASE_URL`"), "{message}");
 }
+
+#[tokio::test]
+async fn reasoning_model_rejecting_temperature_gets_the_request_again_without_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
+            "type": "invalid_request_error", "param": "temperature", "code": "unsupported_value"}})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_once(&server, sse(&[text("reasoned"), finish("stop")])).await;
+
+    let provider = OpenAiProvider::new(ProviderSettings {
+        model: "o3-mini".into(),
+        ..settings(
+            ProviderKind::OpenAi,
+            format!("{}/v1", server.uri()),
+            Some(KEY),
+        )
+    })
+    .unwrap();
+    let request = Request {
+        temperature: Some(0.2),
+        ..simple_request()
+    };
+    assert_eq!(provider.complete(&request).await.unwrap().text, "reasoned");
+    assert_eq!(provider.complete(&request).await.unwrap().text, "reasoned");
+
+    let bodies = sent_bodies(&server).await;
+    assert_eq!(bodies.len(), 3);
+    assert_eq!(bodies[0]["temperature"], json!(0.2));
+    assert!(bodies[1].get("temperature").is_none());
+    assert!(
+        bodies[2].get("temperature").is_none(),
+        "the rejection is remembered"
+    );
+    assert_eq!(
+        bodies[1]["stream_options"],
+        json!({"include_usage": true}),
+        "only the rejected field is dropped"
+    );
+}
+
+#[tokio::test]
+async fn other_bad_requests_are_returned_as_is() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "Invalid schema for function 'read_file'.", "type": "invalid_request_error"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let request = Request {
+        temperature: Some(0.2),
+        ..simple_request()
+    };
+    let error = openai(&server).complete(&request).await.unwrap_err();
+    assert!(
+        matches!(&error, LlmError::BadRequest { status: 400, message } if message.contains("Invalid schema")),
+        "{error:?}"
+    );
+}
