@@ -27,6 +27,8 @@ const MIN_CONTEXT_TOKENS: u64 = 4_096;
 const MAX_CONTEXT_TOKENS: u64 = 131_072;
 /// Output room when the request sets no output limit.
 const DEFAULT_OUTPUT_TOKENS: u64 = 4_096;
+/// How long the model lookup may take.
+const SHOW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A provider speaking Ollama's native chat API.
 pub struct OllamaProvider {
@@ -120,6 +122,8 @@ impl OllamaProvider {
             .http
             .post(&self.show_url)
             .headers(self.headers.clone())
+            // Only a warning depends on the answer: never let a stuck server hold up the chat.
+            .timeout(SHOW_TIMEOUT)
             .json(&ShowRequest {
                 model: &self.settings.model,
             })
@@ -261,8 +265,9 @@ where
             }
             match state.source.next().await {
                 Some(Ok(chunk)) => {
+                    let searched = state.buffer.len();
                     state.buffer.extend_from_slice(chunk.as_ref());
-                    state.take_lines();
+                    state.take_lines(searched);
                 }
                 Some(Err(error)) => state.fail(LlmError::Stream(format!(
                     "the response stream broke off: {}",
@@ -287,14 +292,17 @@ struct StreamState<S> {
 
 impl<S> StreamState<S> {
     /// Process every complete line in the buffer; keep the unfinished tail. Events parsed before
-    /// a bad line are still delivered, then the error.
-    fn take_lines(&mut self) {
+    /// a bad line are still delivered, then the error. `searched` bytes at the front are known
+    /// to hold no newline, so a long line arriving in many reads is scanned once.
+    fn take_lines(&mut self, searched: usize) {
         let mut events = Vec::new();
         let mut start = 0;
+        let mut from = searched;
         let mut failure = None;
-        while let Some(offset) = self.buffer[start..].iter().position(|&byte| byte == b'\n') {
-            let line = &self.buffer[start..start + offset];
-            start += offset + 1;
+        while let Some(offset) = self.buffer[from..].iter().position(|&byte| byte == b'\n') {
+            let line = &self.buffer[start..from + offset];
+            start = from + offset + 1;
+            from = start;
             if let Err(error) = self.assembler.on_line(line, &mut events) {
                 failure = Some(error);
                 break;
@@ -638,6 +646,30 @@ mod tests {
         assert_eq!(bare.context_length(), Some(8_192));
         let none: ShowResponse = serde_json::from_value(serde_json::json!({})).unwrap();
         assert_eq!(none.context_length(), None);
+    }
+
+    #[test]
+    fn lines_split_across_small_reads_are_reassembled() {
+        let body = concat!(
+            "{\"message\":{\"role\":\"assistant\",\"content\":\"Hello, \"},\"done\":false}\r\n",
+            "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":",
+            "{\"name\":\"read_file\",\"arguments\":{\"path\":\"a.py\"}}}]},\"done\":false}\n",
+            "{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,",
+            "\"done_reason\":\"stop\",\"prompt_eval_count\":3,\"eval_count\":4}"
+        );
+        let reads: Vec<Result<&[u8], std::io::Error>> = body.as_bytes().chunks(5).map(Ok).collect();
+        let response = futures::executor::block_on(super::super::collect(events_from_bytes(
+            stream::iter(reads),
+        )))
+        .unwrap();
+        assert_eq!(response.text, "Hello, ");
+        assert_eq!(response.tool_calls.len(), 1);
+        assert_eq!(
+            response.tool_calls[0].arguments,
+            serde_json::json!({"path": "a.py"})
+        );
+        assert_eq!(response.usage.output_tokens, 4);
+        assert_eq!(response.stop_reason, StopReason::ToolUse);
     }
 
     #[test]

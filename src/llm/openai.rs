@@ -1,6 +1,6 @@
 //! The OpenAI Chat Completions wire format (`POST /chat/completions`, SSE streaming), spoken by
 //! OpenAI, Azure OpenAI, Mistral, DeepSeek and every OpenAI-compatible server. The differences
-//! between them are data ([`Quirks`]), not separate code paths.
+//! between them are data (`Quirks`, `OptionalFields`), not separate code paths.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
