@@ -786,6 +786,32 @@ mod tests {
     }
 
     #[test]
+    fn groq_usage_and_missing_ids_are_handled() {
+        let body = concat!(
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"list_files\",\"arguments\":\"\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}],\"x_groq\":{\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3}}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events: Vec<StreamEvent> = run(body).into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            events,
+            vec![
+                StreamEvent::ToolCall(ToolCall {
+                    id: synthesised_id(0, "list_files", ""),
+                    name: "list_files".into(),
+                    arguments: serde_json::json!({}),
+                }),
+                StreamEvent::Usage(Usage {
+                    input_tokens: 9,
+                    output_tokens: 3,
+                    ..Usage::default()
+                }),
+                StreamEvent::Stop(StopReason::ToolUse),
+            ]
+        );
+    }
+
+    #[test]
     fn missing_ids_are_synthesised_deterministically() {
         assert_eq!(synthesised_id(1, "a", "{}"), synthesised_id(1, "a", "{}"));
         assert_ne!(synthesised_id(0, "a", "{}"), synthesised_id(1, "a", "{}"));
