@@ -14,7 +14,11 @@ use crate::llm::detect::{self, Detection, KEY_ORDER, Overrides};
 use crate::llm::pricing::PriceTable;
 
 #[derive(Debug, Clone, Args)]
-pub struct DoctorArgs {}
+pub struct DoctorArgs {
+    /// Also send one minimal request to the detected provider and report the answer
+    #[arg(long)]
+    pub ping: bool,
+}
 
 /// The GitHub variables reported, in order.
 const GITHUB_VARIABLES: [&str; 4] = [
@@ -24,7 +28,7 @@ const GITHUB_VARIABLES: [&str; 4] = [
     "GITHUB_EVENT_PATH",
 ];
 
-pub async fn run(global: &GlobalArgs, _args: &DoctorArgs) -> anyhow::Result<Exit> {
+pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<Exit> {
     let working_dir = std::env::current_dir().map_err(|error| {
         crate::exit::usage(format!("cannot read the working directory: {error}"))
     })?;
@@ -38,6 +42,43 @@ pub async fn run(global: &GlobalArgs, _args: &DoctorArgs) -> anyhow::Result<Exit
         let text = render(&report);
         write!(stdout, "{}", crate::redact::redact(&text))?;
     }
+    drop(stdout);
+    if args.ping {
+        return ping(global, &settings).await;
+    }
+    Ok(Exit::Done)
+}
+
+/// One minimal request to the detected provider: proves the key, base URL and model work
+/// together. A failure exits 3 like any provider failure, with the classified reason.
+async fn ping(global: &GlobalArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let (provider_settings, _reason) = detect::require_provider_for(global, settings)?;
+    let description = format!(
+        "{} `{}` at {}",
+        provider_settings.kind, provider_settings.model, provider_settings.base_url
+    );
+    let provider = crate::llm::build_provider(provider_settings)?;
+    let request = crate::llm::Request {
+        messages: vec![crate::llm::Message::user(
+            "Reply with the single word: pong",
+        )],
+        max_output_tokens: 16,
+        ..crate::llm::Request::default()
+    };
+    let started = std::time::Instant::now();
+    let response = provider.complete(&request).await.map_err(|error| {
+        anyhow::Error::from(error).context(format!("ping to {description} failed"))
+    })?;
+    let answer: String = response.text.trim().chars().take(60).collect();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "ping:       ok in {:.1}s from {description}: {:?} ({} input, {} output tokens)",
+        started.elapsed().as_secs_f64(),
+        crate::redact::redact(&answer),
+        response.usage.input_tokens,
+        response.usage.output_tokens
+    )?;
     Ok(Exit::Done)
 }
 

@@ -10,6 +10,8 @@ pub mod error;
 pub mod fake;
 pub mod gemini;
 pub mod kind;
+pub mod ollama;
+pub mod openai;
 pub mod pricing;
 pub mod retry;
 pub mod schema;
@@ -306,4 +308,16 @@ pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, LlmErro
         .user_agent(concat!("agentci/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|error| LlmError::Config(format!("failed to build the HTTP client: {error}")))
+}
+
+/// Build the provider the settings describe, speaking its wire format.
+pub fn build_provider(settings: ProviderSettings) -> Result<Arc<dyn Provider>, LlmError> {
+    Ok(match settings.kind.wire_format() {
+        kind::WireFormat::AnthropicMessages => {
+            Arc::new(anthropic::AnthropicProvider::new(settings)?)
+        }
+        kind::WireFormat::OpenAiChat => Arc::new(openai::OpenAiProvider::new(settings)?),
+        kind::WireFormat::Gemini => Arc::new(gemini::GeminiProvider::new(settings)?),
+        kind::WireFormat::OllamaChat => Arc::new(ollama::OllamaProvider::new(settings)?),
+    })
 }

@@ -4,6 +4,9 @@
 mod cli;
 mod config;
 mod daggie;
+mod doctor_ping;
 mod llm_anthropic;
 mod llm_gemini;
+mod llm_ollama;
+mod llm_openai;
 mod mcp;
