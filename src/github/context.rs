@@ -153,6 +153,23 @@ impl GitHubContext {
         })
     }
 
+    /// Fill in the head commit from the pull request when the event did not name it (a comment
+    /// on a pull request, or `--pr-number` without `--commit-sha`).
+    pub async fn resolve_head_sha(
+        &mut self,
+        client: &super::client::GitHub,
+    ) -> Result<&str, GitHubError> {
+        if self.head_sha.is_none() {
+            let repository = self.require_repository()?.clone();
+            let number = self.require_pr_number()?;
+            let pull = super::pulls::get_pull(client, &repository, number).await?;
+            self.head_ref.get_or_insert(pull.head.reference);
+            self.base_ref.get_or_insert(pull.base.reference);
+            self.head_sha = Some(pull.head.sha);
+        }
+        Ok(self.head_sha.as_deref().unwrap_or_default())
+    }
+
     pub fn require_issue_number(&self) -> Result<u64, GitHubError> {
         self.issue_number.ok_or_else(|| {
             GitHubError::Context(

@@ -3,6 +3,7 @@
 //! return findings and this layer publishes them.
 
 pub mod actions;
+pub mod args;
 pub mod client;
 pub mod context;
 pub mod diff;

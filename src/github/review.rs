@@ -32,6 +32,8 @@ use super::pulls::read_file;
 pub const MAX_INLINE_COMMENTS: usize = 30;
 /// File-level comments are one request each; past this many the rest go to the review body.
 pub const MAX_FILE_COMMENTS: usize = 10;
+/// Room left for findings in a review body (GitHub's limit is 65,536 characters).
+const MAX_BODY_CHARS: usize = 60_000;
 /// How far from the stated lines a fuzzy match may be.
 pub const ANCHOR_WINDOW: u32 = 8;
 /// Minimum mean line similarity for a fuzzy match.
@@ -876,7 +878,25 @@ fn review_body(input: &ReviewInput, options: &ReviewOptions, pending: &[Planned]
         .collect();
     if !entries.is_empty() {
         body.push_str("\n\n### Not placed on the diff\n\n");
-        body.push_str(&entries.join("\n\n"));
+        // GitHub refuses bodies over 65,536 characters; what does not fit is counted instead
+        // (and, carrying no fingerprint, is offered again by the next run).
+        let mut kept = 0usize;
+        for entry in &entries {
+            if body.chars().count() + entry.chars().count() > MAX_BODY_CHARS {
+                break;
+            }
+            if kept > 0 {
+                body.push_str("\n\n");
+            }
+            body.push_str(entry);
+            kept += 1;
+        }
+        if kept < entries.len() {
+            body.push_str(&format!(
+                "\n\n_{} more finding(s) did not fit in this review._",
+                entries.len() - kept
+            ));
+        }
     }
     body.push_str("\n\n");
     body.push_str(&input.footer.render());
