@@ -446,6 +446,15 @@ struct ExistingReviewComment {
     body: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct ExistingReview {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+}
+
 /// A finding on its way to GitHub.
 struct Planned {
     index: usize,
@@ -472,7 +481,8 @@ pub async fn publish_review(
     let repository = &input.repository;
     let pulls_route = format!("{}/pulls/{}", repository.route(), input.pr_number);
     let diff = pull_diff(client, repository, input.pr_number).await?;
-    let posted = existing_fingerprints(client, &pulls_route).await?;
+    let existing = existing_posts(client, &pulls_route).await?;
+    let posted = &existing.fingerprints;
 
     let mut contents: HashMap<String, Option<String>> = HashMap::new();
     let mut placements: Vec<FindingPlacement> = Vec::new();
@@ -575,12 +585,24 @@ pub async fn publish_review(
         let body = review_body(input, options, &pending);
         match send_review(client, &route, &input.head_sha, &body, &comments).await {
             Ok(id) => review_id = id,
-            Err(error) if error.is_unprocessable() && !comments.is_empty() => {
+            Err(error) if error.is_unprocessable() => {
                 tracing::warn!(
                     "GitHub rejected the review ({error}); finding the comments it refuses"
                 );
-                let rejected = find_rejected(client, &route, &input.head_sha, &comments).await?;
-                if rejected.is_empty() {
+                // A pending review left by an interrupted run blocks new reviews (one pending
+                // review per user and PR); pending reviews are visible only to their author, so
+                // every one listed is ours to delete.
+                for id in &existing.pending_reviews {
+                    client
+                        .write(Method::Delete, &format!("{route}/{id}"), None)
+                        .await?;
+                }
+                let rejected = if comments.is_empty() {
+                    Vec::new()
+                } else {
+                    find_rejected(client, &route, &input.head_sha, &comments).await?
+                };
+                if rejected.is_empty() && existing.pending_reviews.is_empty() {
                     return Err(error);
                 }
                 for comment_index in rejected.iter().rev() {
@@ -971,22 +993,33 @@ async fn find_rejected(
     Ok(rejected)
 }
 
-/// Fingerprints already on the PR: in review comments (inline and file-level) and in review
-/// bodies (findings placed there).
-async fn existing_fingerprints(
-    client: &GitHub,
-    pulls_route: &str,
-) -> Result<BTreeSet<String>, GitHubError> {
+/// What earlier runs left on the PR.
+struct ExistingPosts {
+    /// Fingerprints in review comments (inline and file-level) and review bodies.
+    fingerprints: BTreeSet<String>,
+    /// Our own pending (unsubmitted) reviews.
+    pending_reviews: Vec<u64>,
+}
+
+async fn existing_posts(client: &GitHub, pulls_route: &str) -> Result<ExistingPosts, GitHubError> {
     let comments: Vec<ExistingReviewComment> =
         client.get_all(&format!("{pulls_route}/comments")).await?;
-    let reviews: Vec<ExistingReviewComment> =
-        client.get_all(&format!("{pulls_route}/reviews")).await?;
-    Ok(comments
+    let reviews: Vec<ExistingReview> = client.get_all(&format!("{pulls_route}/reviews")).await?;
+    let fingerprints = comments
         .iter()
-        .chain(&reviews)
-        .filter_map(|item| item.body.as_deref())
+        .filter_map(|comment| comment.body.as_deref())
+        .chain(reviews.iter().filter_map(|review| review.body.as_deref()))
         .flat_map(fingerprints_in)
-        .collect())
+        .collect();
+    let pending_reviews = reviews
+        .iter()
+        .filter(|review| review.state.as_deref() == Some("PENDING"))
+        .map(|review| review.id)
+        .collect();
+    Ok(ExistingPosts {
+        fingerprints,
+        pending_reviews,
+    })
 }
 
 #[cfg(test)]

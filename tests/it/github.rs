@@ -701,3 +701,41 @@ async fn secrets_in_findings_never_reach_github() {
     assert!(!planned.contains("ghp_"), "{planned}");
     assert!(planned.contains("[REDACTED]"));
 }
+
+#[tokio::test]
+async fn a_leftover_pending_review_is_deleted_and_the_review_retried() {
+    let server = MockServer::start().await;
+    mount_reads(
+        &server,
+        json!([]),
+        json!([review(4_242, "", "PENDING")]),
+        json!([]),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{PULL}/reviews")))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Unprocessable Entity",
+            "errors": ["User can only have one pending review per pull request"],
+            "documentation_url": "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request",
+            "status": "422"
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_writes(&server).await;
+    let outcome = publish_review(&client(&server), &input(), &ReviewOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(outcome.inline, 5);
+    assert!(outcome.review_id.is_some());
+    let deleted: Vec<String> = requests(&server, "DELETE")
+        .await
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert_eq!(deleted[0], format!("{PULL}/reviews/4242"));
+    let review = final_review(&requests(&server, "POST").await);
+    assert_eq!(review["comments"].as_array().unwrap().len(), 5);
+}
