@@ -708,16 +708,15 @@ async fn plan_finding(
             )
         }
     };
-    let anchored_text = match (&anchored, &text) {
-        (_, _)
-            if finding
-                .original_text
-                .as_deref()
-                .is_some_and(|original| !original.trim().is_empty()) =>
-        {
-            finding.original_text.clone().unwrap_or_default()
-        }
-        (Ok(anchor), Some(text)) => text
+    // The fingerprint's "what code": the quoted text when there is one, else the lines found
+    // at the head commit, else (nothing to read) the stated range.
+    let quoted = finding
+        .original_text
+        .as_deref()
+        .filter(|original| !original.trim().is_empty());
+    let anchored_text = match (quoted, &anchored, &text) {
+        (Some(original), _, _) => original.to_owned(),
+        (None, Ok(anchor), Some(text)) => text
             .lines()
             .skip(anchor.start_line as usize - 1)
             .take((anchor.end_line - anchor.start_line + 1) as usize)
