@@ -977,3 +977,52 @@ fn github_flags_parse_and_override_the_context() {
     let error = parsed.github.client(&env, false).unwrap_err();
     assert!(error.to_string().contains("env:MY_TOKEN"), "{error}");
 }
+
+#[tokio::test]
+async fn updates_in_a_dry_run_send_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/pulls"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([pull_json(
+            30,
+            "agentci/issue-42",
+            "Old title"
+        )])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/issues/42/comments"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!([issue_comment(
+                77,
+                42,
+                "bot",
+                "old\n\n<!-- agentci:speck -->"
+            )])),
+        )
+        .mount(&server)
+        .await;
+    forbid_writes(&server).await;
+    let dry = dry_run_client(&server);
+    let pull = open_or_update_pull(&dry, &repository(), &new_pull())
+        .await
+        .unwrap();
+    assert_eq!((pull.number, pull.created), (Some(30), false));
+    let comment = upsert_marked_comment(&dry, &repository(), 42, "<!-- agentci:speck -->", "new")
+        .await
+        .unwrap();
+    assert_eq!(comment, CommentUpsert::Planned);
+    let routes: Vec<String> = dry
+        .planned()
+        .iter()
+        .map(|planned| format!("{} {}", planned.method.as_str(), planned.path))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            "PATCH /repos/acme/shop/pulls/30",
+            "PATCH /repos/acme/shop/issues/comments/77"
+        ]
+    );
+    server.verify().await;
+}
