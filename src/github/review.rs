@@ -463,6 +463,9 @@ struct Planned {
     anchor: Option<Anchor>,
     fingerprint: String,
     reason: String,
+    /// False when the replacement equals the code it would replace: a suggestion that changes
+    /// nothing is noise, so the finding is posted as a plain comment.
+    suggest: bool,
 }
 
 fn normalise_path(path: &str) -> String {
@@ -775,6 +778,24 @@ async fn plan_finding(
             },
         },
     };
+    let current = match (&anchor, &text) {
+        (Some(anchor), Some(text)) => Some(
+            text.lines()
+                .skip(anchor.start_line as usize - 1)
+                .take((anchor.end_line - anchor.start_line + 1) as usize)
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    };
+    let no_op = match (&finding.replacement, &current) {
+        (Some(replacement), Some(current)) => replacement.lines().eq(current.iter().copied()),
+        _ => false,
+    };
+    let reason = if no_op {
+        format!("{reason}; the replacement equals the current code, so no suggestion is attached")
+    } else {
+        reason
+    };
     Ok(Planned {
         index,
         path,
@@ -782,6 +803,7 @@ async fn plan_finding(
         anchor,
         fingerprint: hash,
         reason,
+        suggest: !no_op,
     })
 }
 
@@ -809,7 +831,7 @@ fn describe_anchor(finding: &Finding, anchor: &Anchor) -> String {
 fn inline_comment(finding: &Finding, planned: &Planned) -> Option<ReviewComment> {
     let anchor = planned.anchor?;
     let mut body = finding.body.trim().to_owned();
-    if let Some(replacement) = &finding.replacement {
+    if let Some(replacement) = finding.replacement.as_ref().filter(|_| planned.suggest) {
         if !body.is_empty() {
             body.push_str("\n\n");
         }
@@ -846,7 +868,7 @@ fn file_comment_body(finding: &Finding, planned: &Planned) -> String {
         planned.reason,
         finding.body.trim()
     );
-    if let Some(replacement) = &finding.replacement {
+    if let Some(replacement) = finding.replacement.as_ref().filter(|_| planned.suggest) {
         body.push_str("\n\nSuggested replacement:\n\n");
         body.push_str(&code_block(replacement));
     }
@@ -863,7 +885,7 @@ fn summary_entry(finding: &Finding, planned: &Planned) -> String {
         planned.reason,
         finding.body.trim()
     );
-    if let Some(replacement) = &finding.replacement {
+    if let Some(replacement) = finding.replacement.as_ref().filter(|_| planned.suggest) {
         entry.push_str("\n\nSuggested replacement:\n\n");
         entry.push_str(&code_block(replacement));
     }

@@ -739,3 +739,29 @@ async fn a_leftover_pending_review_is_deleted_and_the_review_retried() {
     let review = final_review(&requests(&server, "POST").await);
     assert_eq!(review["comments"].as_array().unwrap().len(), 5);
 }
+
+#[tokio::test]
+async fn a_replacement_that_changes_nothing_is_posted_without_a_suggestion() {
+    let server = MockServer::start().await;
+    mount_reads(&server, json!([]), json!([]), json!([])).await;
+    forbid_writes(&server).await;
+    let dry = dry_run_client(&server);
+    let mut same = input();
+    same.findings = vec![finding(
+        "app/service.py",
+        (35, 35),
+        Some("    port = parse_port(config)"),
+        Some("    port = parse_port(config)\n"),
+        "Looks right already.",
+    )];
+    let outcome = publish_review(&dry, &same, &ReviewOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(outcome.placements[0].placement, Placement::Inline);
+    assert!(outcome.placements[0].reason.contains("no suggestion"));
+    let review = outcome.planned[0].body.clone().unwrap();
+    let comment = review["comments"][0]["body"].as_str().unwrap();
+    assert!(!comment.contains("suggestion"), "{comment}");
+    assert!(comment.starts_with("Looks right already."));
+    server.verify().await;
+}
