@@ -170,6 +170,36 @@ impl GitHubContext {
         Ok(self.head_sha.as_deref().unwrap_or_default())
     }
 
+    /// Find the pull request of the head commit when the event did not name one. A
+    /// `workflow_run` triggered from a fork lists no pull requests in its payload; GitHub's
+    /// "pull requests associated with a commit" still knows the open one. `Ok(None)` when none.
+    pub async fn resolve_pr_from_head(
+        &mut self,
+        client: &super::client::GitHub,
+    ) -> Result<Option<u64>, GitHubError> {
+        if self.pr_number.is_some() {
+            return Ok(self.pr_number);
+        }
+        let Some(sha) = self.head_sha.clone() else {
+            return Ok(None);
+        };
+        let repository = self.require_repository()?.clone();
+        let pulls: Vec<super::pulls::PullRequest> = client
+            .get(&format!("{}/commits/{sha}/pulls", repository.route()))
+            .await?;
+        let found = pulls
+            .iter()
+            .find(|pull| pull.state == "open" && pull.head.sha == sha)
+            .or_else(|| pulls.iter().find(|pull| pull.state == "open"));
+        if let Some(pull) = found {
+            self.pr_number = Some(pull.number);
+            self.issue_number.get_or_insert(pull.number);
+            self.head_ref.get_or_insert(pull.head.reference.clone());
+            self.base_ref.get_or_insert(pull.base.reference.clone());
+        }
+        Ok(self.pr_number)
+    }
+
     pub fn require_issue_number(&self) -> Result<u64, GitHubError> {
         self.issue_number.ok_or_else(|| {
             GitHubError::Context(

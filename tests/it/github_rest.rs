@@ -1026,3 +1026,36 @@ async fn updates_in_a_dry_run_send_nothing() {
     );
     server.verify().await;
 }
+
+#[tokio::test]
+async fn a_fork_workflow_run_finds_its_pull_request_from_the_head_commit() {
+    let server = MockServer::start().await;
+    let mut closed = pull_json(3, "old-branch", "Closed one");
+    closed["state"] = json!("closed");
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/acme/shop/commits/{HEAD_SHA}/pulls")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            closed,
+            pull_json(7, "parse-port", "Parse the port from the configuration"),
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let directory = tempfile::tempdir().unwrap();
+    let mut payload = fixture_json("events/workflow_run.json");
+    payload["workflow_run"]["pull_requests"] = json!([]);
+    let event = directory.path().join("event.json");
+    std::fs::write(&event, payload.to_string()).unwrap();
+    let mut env = actions_env("workflow_run", "workflow_run");
+    env.insert("GITHUB_EVENT_PATH".into(), event.display().to_string());
+    let mut context = detect(&env, &ContextOverrides::default()).unwrap();
+    assert_eq!(context.pr_number, None);
+    let found = context
+        .resolve_pr_from_head(&client(&server))
+        .await
+        .unwrap();
+    assert_eq!(found, Some(7));
+    assert_eq!(context.issue_number, Some(7));
+    assert_eq!(context.base_ref.as_deref(), Some("main"));
+    server.verify().await;
+}
