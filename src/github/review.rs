@@ -55,6 +55,25 @@ pub struct Finding {
     pub original_text: Option<String>,
 }
 
+impl Finding {
+    /// Fill `original_text` with lines `start_line..=end_line` of `source` (the file as the
+    /// model saw it), so the publisher can re-anchor on the code rather than on line numbers.
+    /// Leaves it unset when the range is outside `source`.
+    pub fn quoting(mut self, source: &str) -> Self {
+        let first = self.start_line.max(1) as usize;
+        let last = self.end_line.max(self.start_line) as usize;
+        let lines: Vec<&str> = source
+            .lines()
+            .skip(first - 1)
+            .take(last - first + 1)
+            .collect();
+        if lines.len() == last - first + 1 {
+            self.original_text = Some(lines.join("\n"));
+        }
+        self
+    }
+}
+
 /// The footer naming the model and agentci version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Footer {
@@ -188,6 +207,33 @@ pub struct ReviewOutcome {
     pub placements: Vec<FindingPlacement>,
     /// Dry run: the exact requests that would have been sent, in order.
     pub planned: Vec<PlannedRequest>,
+}
+
+/// The `published` object of `suggest-fix --json` (CONTRACTS §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Published {
+    pub review_id: Option<u64>,
+    pub inline: usize,
+    pub file_level: usize,
+    pub in_summary: usize,
+}
+
+impl ReviewOutcome {
+    pub fn published(&self) -> Published {
+        Published {
+            review_id: self.review_id,
+            inline: self.inline,
+            file_level: self.file_level,
+            in_summary: self.in_summary,
+        }
+    }
+
+    /// Where finding `index` of the input ended up.
+    pub fn placement_of(&self, index: usize) -> Option<&FindingPlacement> {
+        self.placements
+            .iter()
+            .find(|placement| placement.index == index)
+    }
 }
 
 static FINGERPRINT_MARKER: LazyLock<Option<Regex>> =
@@ -1114,6 +1160,30 @@ mod tests {
         );
         let unverified = anchor(&lines(), 2, 3, None).unwrap();
         assert_eq!(unverified.method, AnchorMethod::Unverified);
+    }
+
+    #[test]
+    fn quoting_takes_the_stated_lines_of_the_source() {
+        let base = Finding {
+            path: "a.py".into(),
+            start_line: 3,
+            end_line: 4,
+            replacement: None,
+            body: String::new(),
+            original_text: None,
+        };
+        let quoted = base.clone().quoting(FILE);
+        assert_eq!(
+            quoted.original_text.as_deref(),
+            Some("def load(path):\n    with open(path) as handle:")
+        );
+        let outside = Finding {
+            start_line: 9,
+            end_line: 12,
+            ..base
+        }
+        .quoting(FILE);
+        assert_eq!(outside.original_text, None);
     }
 
     #[test]

@@ -292,8 +292,13 @@ async fn every_finding_lands_where_the_rules_say_and_the_review_request_is_exact
         ),
         (5, 2, 3, 0)
     );
+    let published = serde_json::to_value(outcome.published()).unwrap();
+    assert_eq!(
+        published,
+        json!({"review_id": outcome.review_id, "inline": 5, "file_level": 2, "in_summary": 3})
+    );
     assert!(outcome.review_id.is_some());
-    assert_eq!(outcome.placements[8].path, "app/renamed.py");
+    assert_eq!(outcome.placement_of(8).unwrap().path, "app/renamed.py");
     let stale = outcome.placements[6].anchor.unwrap();
     assert_eq!((stale.start_line, stale.end_line), (36, 36));
     assert!(
