@@ -17,10 +17,11 @@ pub struct ScanError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A library module: what a project would install.
+    #[default]
     Module,
     /// A module under an `examples/` directory.
     Example,
@@ -28,7 +29,7 @@ pub enum Role {
     Test,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Module {
     /// The module's name from `dagger.json`.
     pub name: String,
@@ -56,6 +57,9 @@ pub struct Module {
     pub main_object: String,
     /// The main object's functions, in source order.
     pub functions: Vec<Function>,
+    /// The constructor's arguments (what a toolchain customization without `function` sets).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub constructor: Vec<Argument>,
     /// The cli names of check functions that need no required argument, sorted.
     pub checks: Vec<String>,
     /// What was odd or unreadable about this module; the rest of it is still reported.
