@@ -4,6 +4,8 @@
 //! holds what every command shares and routes to the right one. A command is registered here only
 //! once it works.
 
+pub mod modules;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -104,6 +106,8 @@ pub enum SelfImprove {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The module scanner on its own
+    Modules(modules::ModulesArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -141,6 +145,7 @@ pub fn init_logging(global: &GlobalArgs) {
 /// Run one parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
+        Command::Modules(args) => modules::run(args, &cli.global).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "agentci", &mut std::io::stdout());

@@ -246,7 +246,7 @@ impl Dependency {
 #[serde(untagged)]
 enum DependencyForm {
     Legacy(String),
-    Object(DependencyObject),
+    Object(Box<DependencyObject>),
 }
 
 #[derive(Deserialize)]
@@ -284,6 +284,7 @@ impl From<DependencyForm> for Dependency {
                 ..Dependency::default()
             },
             DependencyForm::Object(object) => {
+                let object = *object;
                 let mut customizations = object.customizations;
                 customizations.extend(object.arguments);
                 Dependency {

@@ -210,6 +210,9 @@ pub fn sdk_name(source: &str) -> String {
     }
 }
 
+/// An SDK extractor: the module's source files and the main object's name in, facts out.
+type Extractor = fn(&[SourceText], &str) -> Extraction;
+
 fn extract_sdk(
     root: &Path,
     sdk: &str,
@@ -217,7 +220,7 @@ fn extract_sdk(
     main_object: &str,
     problems: &mut Vec<String>,
 ) -> Extraction {
-    let (files, extractor): (Vec<PathBuf>, fn(&[SourceText], &str) -> Extraction) = match sdk {
+    let (files, extractor): (Vec<PathBuf>, Extractor) = match sdk {
         "python" => {
             let src = source_dir.join("src");
             let files = if src.is_dir() {
