@@ -44,9 +44,11 @@ pub struct ArgumentFacts {
 
 impl ArgumentFacts {
     /// The argument as the engine sees it: a default, a default path or a default address makes
-    /// it optional.
+    /// it optional, and so does being an engine-injected `Workspace`.
     pub fn into_argument(self) -> Argument {
+        // The engine always injects `Workspace` arguments (v0.20+), so callers never pass one.
         let optional = self.nullable
+            || self.r#type == "Workspace"
             || self.default.is_some()
             || self.default_path.is_some()
             || self.default_address.is_some();
@@ -136,6 +138,13 @@ mod tests {
         .into_argument();
         assert_eq!(argument.cli_name, "service-name");
         assert!(argument.is_required());
+        let workspace = ArgumentFacts {
+            name: "ws".into(),
+            r#type: "Workspace".into(),
+            ..ArgumentFacts::default()
+        }
+        .into_argument();
+        assert!(!workspace.is_required());
     }
 
     #[test]

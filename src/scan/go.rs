@@ -46,8 +46,12 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
         }
         for captures in parsed.matches(query) {
             if let Some(package) = captures.get("package") {
-                if package_doc.is_none() {
-                    package_doc = doc_comment(&parsed, package).doc;
+                // `main.go`'s header describes the module; another file's only as a fallback.
+                let is_main = file.path.ends_with("main.go");
+                if (package_doc.is_none() || is_main)
+                    && let Some(doc) = header_comment(&parsed, package).doc
+                {
+                    package_doc = Some(doc);
                 }
             } else if let (Some(node), Some(name)) =
                 (captures.get("struct"), captures.get("struct.name"))
@@ -367,6 +371,26 @@ impl Comment {
     }
 }
 
+/// The comments at the top of a file, before `package`: Dagger's template separates the module
+/// description from the package clause by a blank line, so adjacency is not required. Build
+/// constraints are not prose.
+fn header_comment(file: &SourceFile, package: Node<'_>) -> Comment {
+    let mut comments = Vec::new();
+    let mut current = package.prev_sibling();
+    while let Some(previous) = current {
+        if previous.kind() != "comment" {
+            break;
+        }
+        let text = file.text(previous);
+        if !text.starts_with("//go:build") && !text.starts_with("// +build") {
+            comments.push(previous);
+        }
+        current = previous.prev_sibling();
+    }
+    comments.reverse();
+    Comment::from_nodes(file, &comments)
+}
+
 /// The comment lines directly above a declaration (no blank line in between).
 fn doc_comment(file: &SourceFile, node: Node<'_>) -> Comment {
     let mut comments = Vec::new();
@@ -406,6 +430,7 @@ mod tests {
                 (
                     "main.go",
                     r#"// A Go module.
+
 package main
 
 import (

@@ -130,11 +130,6 @@ fn module_from(
         }
     }
     problems.append(&mut extraction.problems);
-    if let Some(constructor_needs) = required_names(&extraction.constructor) {
-        problems.push(format!(
-            "the constructor requires {constructor_needs}: `dagger check` cannot load the module without a customization"
-        ));
-    }
     let mut checks = Vec::new();
     for function in extraction
         .functions
@@ -151,6 +146,15 @@ fn module_from(
     }
     checks.sort();
     checks.dedup();
+    // `dagger check` builds the main object with no arguments: a required constructor argument
+    // keeps every check from running until a toolchain customization supplies it.
+    if !checks.is_empty()
+        && let Some(constructor_needs) = required_names(&extraction.constructor)
+    {
+        problems.push(format!(
+            "the constructor requires {constructor_needs}, so `dagger check` cannot run the checks without a customization"
+        ));
+    }
     Module {
         name,
         path,
@@ -197,17 +201,13 @@ pub fn sdk_name(source: &str) -> String {
         return trimmed.to_string();
     }
     let without_ref = trimmed.split('@').next().unwrap_or(trimmed);
-    let last = without_ref
+    // The nearest known segment from the end: `…/sdk/python`, `github.com/vito/dang/dagger-sdk`.
+    without_ref
         .trim_end_matches('/')
         .rsplit('/')
-        .next()
-        .unwrap_or(without_ref)
-        .to_ascii_lowercase();
-    if KNOWN.contains(&last.as_str()) {
-        last
-    } else {
-        trimmed.to_string()
-    }
+        .map(str::to_ascii_lowercase)
+        .find(|segment| KNOWN.contains(&segment.as_str()))
+        .unwrap_or_else(|| trimmed.to_string())
 }
 
 /// An SDK extractor: the module's source files and the main object's name in, facts out.
@@ -230,13 +230,23 @@ fn extract_sdk(
             };
             (files, python::extract)
         }
-        "typescript" => (
-            files_under(&source_dir.join("src"), &["ts", "mts"], true)
-                .into_iter()
-                .filter(|path| !path.to_string_lossy().ends_with(".d.ts"))
-                .collect(),
-            typescript::extract,
-        ),
+        "typescript" => {
+            // The template keeps code in `<source>/src`; some modules point `source` at the code
+            // directory itself.
+            let src = source_dir.join("src");
+            let dir = if src.is_dir() {
+                src
+            } else {
+                source_dir.to_path_buf()
+            };
+            (
+                files_under(&dir, &["ts", "mts"], true)
+                    .into_iter()
+                    .filter(|path| !path.to_string_lossy().ends_with(".d.ts"))
+                    .collect(),
+                typescript::extract,
+            )
+        }
         "go" => (
             files_under(source_dir, &["go"], false)
                 .into_iter()
@@ -256,9 +266,8 @@ fn extract_sdk(
             java::extract,
         ),
         other => {
-            problems.push(format!(
-                "functions of `{other}` SDK modules are not read by this scanner"
-            ));
+            // Not an oddity of the module: the scanner reads Python, TypeScript, Go and Java.
+            tracing::debug!("functions of `{other}` SDK modules are not read");
             return Extraction::default();
         }
     };

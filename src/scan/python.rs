@@ -181,13 +181,8 @@ fn read_function(
             let (name, _) = type_name(file, node, &mut metadata);
             name
         }
-        None => {
-            extraction.problems.push(format!(
-                "{}: `{name}` has no return type annotation",
-                location(file, definition)
-            ));
-            "Void".to_string()
-        }
+        // The SDK reads a missing annotation as `None`.
+        None => "Void".to_string(),
     };
     let args = parameters(file, definition, extraction);
     extract::function(name, api_name.as_deref(), check, doc, returns, args)
