@@ -282,14 +282,34 @@ fn extract_sdk(
             Err(error) => problems.push(format!("{display}: cannot read: {error}")),
         }
     }
-    let extraction = extractor(&sources, main_object);
+    // A Python project may name its main class through an entry point instead.
+    let class_name = match sdk {
+        "python" => python_entry_point(source_dir).unwrap_or_else(|| main_object.to_string()),
+        _ => main_object.to_string(),
+    };
+    let extraction = extractor(&sources, &class_name);
     if !extraction.found_main {
         problems.push(format!(
-            "no main object `{main_object}` found in `{}`",
+            "no main object `{class_name}` found in `{}`",
             relative(root, source_dir)
         ));
     }
     extraction
+}
+
+/// The class named by `[project.entry-points."dagger.mod"] main_object = "package:Class"` in
+/// `pyproject.toml`, if there is one.
+fn python_entry_point(source_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(source_dir.join("pyproject.toml")).ok()?;
+    let document: toml::Table = toml::from_str(&text).ok()?;
+    let target = document
+        .get("project")?
+        .get("entry-points")?
+        .get("dagger.mod")?
+        .get("main_object")?
+        .as_str()?;
+    let class = target.rsplit(':').next()?.trim();
+    (!class.is_empty()).then(|| class.to_string())
 }
 
 /// Source files with one of `extensions` in `dir` (recursively when `recursive`), sorted, outside
@@ -342,6 +362,77 @@ fn files_under(dir: &Path, extensions: &[&str], recursive: bool) -> Vec<PathBuf>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn reports_odd_modules_and_keeps_scanning() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        write(
+            root,
+            "nameless/dagger.json",
+            r#"{"engineVersion":"v0.20.8"}"#,
+        );
+        write(
+            root,
+            "moved/dagger.json",
+            r#"{"name":"moved","engineVersion":"v0.20.8","sdk":{"source":"python"},"source":"ci"}"#,
+        );
+        write(
+            root,
+            "needs-token/dagger.json",
+            r#"{"name":"needs-token","engineVersion":"v0.20.8","sdk":{"source":"go"}}"#,
+        );
+        write(
+            root,
+            "needs-token/main.go",
+            "package main\n\ntype NeedsToken struct{}\n\nfunc New(token *dagger.Secret) *NeedsToken { return nil }\n\n// +check\nfunc (m *NeedsToken) Lint() error { return nil }\n",
+        );
+        write(
+            root,
+            "entry/dagger.json",
+            r#"{"name":"entry","engineVersion":"v0.20.8","sdk":{"source":"python"}}"#,
+        );
+        write(
+            root,
+            "entry/pyproject.toml",
+            "[project]\nname = \"entry\"\n\n[project.entry-points.\"dagger.mod\"]\nmain_object = \"entry_pkg:Renamed\"\n",
+        );
+        write(
+            root,
+            "entry/src/entry_pkg/main.py",
+            "from dagger import check, function, object_type\n\n@object_type\nclass Renamed:\n    @function\n    @check\n    def lint(self) -> None: ...\n",
+        );
+        let report = scan_directory(root);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let problems: Vec<(&str, &[String])> = report
+            .modules
+            .iter()
+            .map(|module| (module.name.as_str(), module.problems.as_slice()))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                ("entry", &[][..]),
+                (
+                    "moved",
+                    &["the source directory `ci` does not exist".to_string()][..]
+                ),
+                ("nameless", &["dagger.json has no `name`".to_string()][..]),
+                (
+                    "needs-token",
+                    &["the constructor requires `token`, so `dagger check` cannot run the checks without a customization".to_string()][..]
+                ),
+            ]
+        );
+        assert_eq!(report.modules[0].checks, ["lint"]);
+        assert_eq!(report.modules[0].main_object, "Entry");
+    }
 
     #[test]
     fn names_sdks_from_any_source_form() {
