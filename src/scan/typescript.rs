@@ -194,16 +194,26 @@ fn parameters(file: &SourceFile, method: Node<'_>, jsdoc: &Jsdoc) -> Vec<Argumen
     let Some(parameters) = method.child_by_field_name("parameters") else {
         return Vec::new();
     };
-    named_children(parameters)
-        .into_iter()
-        .filter(|parameter| {
-            matches!(
-                parameter.kind(),
-                "required_parameter" | "optional_parameter"
-            )
-        })
-        .filter_map(|parameter| read_parameter(file, parameter, jsdoc))
-        .collect()
+    // A `/** … */` block just before a parameter documents it (constructor parameters are
+    // usually documented this way rather than with `@param`).
+    let mut inline_doc = None;
+    let mut arguments = Vec::new();
+    for child in named_children(parameters) {
+        match child.kind() {
+            "comment" => inline_doc = block_doc(file.text(child)),
+            "required_parameter" | "optional_parameter" => {
+                if let Some(mut argument) = read_parameter(file, child, jsdoc) {
+                    if argument.doc.is_none() {
+                        argument.doc = inline_doc.take();
+                    }
+                    arguments.push(argument);
+                }
+                inline_doc = None;
+            }
+            _ => {}
+        }
+    }
+    arguments
 }
 
 fn read_parameter(file: &SourceFile, parameter: Node<'_>, jsdoc: &Jsdoc) -> Option<Argument> {
@@ -581,6 +591,11 @@ export class Web {
         assert_eq!(publish.args[1].r#type, "[String]");
         assert_eq!(extraction.constructor.len(), 2);
         assert_eq!(extraction.constructor[0].default.as_deref(), Some("\"20\""));
+        assert_eq!(
+            extraction.constructor[0].doc.as_deref(),
+            Some("the node version")
+        );
+        assert_eq!(extraction.constructor[1].doc, None);
         assert!(extraction.constructor[1].optional);
     }
 }
