@@ -105,14 +105,18 @@ pub fn children<'tree>(node: Node<'tree>) -> Vec<Node<'tree>> {
     node.children(&mut cursor).collect()
 }
 
-fn first_error(node: Node<'_>) -> Option<Node<'_>> {
-    if node.is_error() || node.is_missing() {
-        return Some(node);
+/// The first error or missing node, depth first. Iterative: generated sources can nest deeper
+/// than a worker thread's stack would allow a recursion to go.
+fn first_error(root: Node<'_>) -> Option<Node<'_>> {
+    let mut node = root;
+    loop {
+        if node.is_error() || node.is_missing() {
+            return Some(node);
+        }
+        node = children(node)
+            .into_iter()
+            .find(|child| child.has_error() || child.is_missing())?;
     }
-    children(node)
-        .into_iter()
-        .filter(|child| child.has_error() || child.is_missing())
-        .find_map(first_error)
 }
 
 /// Strip the quotes of a string literal and resolve the common escapes. Languages differ in
