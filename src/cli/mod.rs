@@ -14,6 +14,7 @@ use crate::exit::Exit;
 pub mod daggie;
 pub mod doctor;
 pub mod mcp_test_server;
+pub mod modules;
 
 /// AI at the edges of CI/CD: Dagger toolchain setup, fix suggestions on pull requests, and
 /// spec-driven task decomposition.
@@ -108,11 +109,15 @@ pub enum SelfImprove {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Generate a project's Dagger toolchain set-up and CI workflow from a module library
+    Daggie(daggie::DaggieArgs),
     /// What agentci detected: provider, model, GitHub context, config
     Doctor(doctor::DoctorArgs),
     /// Serve a small MCP tool set over stdio (for agentci's own tests)
     #[command(hide = true)]
     McpTestServer,
+    /// The module scanner on its own
+    Modules(modules::ModulesArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -150,13 +155,38 @@ pub fn init_logging(global: &GlobalArgs) {
 /// Run one parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
+        Command::Daggie(args) => tokio::task::block_in_place(|| {
+            let scan = |source: &crate::agents::daggie::ModuleSource| scan_module_source(source);
+            daggie::run(
+                &args,
+                &cli.global,
+                &scan,
+                None,
+                &mut std::io::stdout().lock(),
+            )
+        }),
         Command::Doctor(args) => doctor::run(&cli.global, &args).await,
         Command::McpTestServer => mcp_test_server::run().await,
+        Command::Modules(args) => modules::run(args, &cli.global).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "agentci", &mut std::io::stdout());
             Ok(Exit::Done)
         }
+    }
+}
+
+/// Scan one module library for daggie.
+fn scan_module_source(
+    source: &crate::agents::daggie::ModuleSource,
+) -> anyhow::Result<crate::scan::ScanReport> {
+    match source {
+        crate::agents::daggie::ModuleSource::Directory(path) => {
+            Ok(crate::scan::scan_directory(path))
+        }
+        crate::agents::daggie::ModuleSource::Git(url) => Err(crate::exit::usage(format!(
+            "module library `{url}` is a git URL; scanning git sources needs the git layer, which this build does not include"
+        ))),
     }
 }
 

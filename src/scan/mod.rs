@@ -4,4 +4,16 @@
 
 pub mod model;
 
+pub mod dagger_json;
+pub mod discover;
+pub mod extract;
+pub mod go;
+pub mod java;
+pub mod local;
+pub mod names;
+pub mod python;
+mod syntax;
+pub mod typescript;
+
+pub use local::{scan_directory, scan_module};
 pub use model::{Argument, Function, Module, Role, ScanError, ScanReport};

@@ -17,10 +17,11 @@ pub struct ScanError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A library module: what a project would install.
+    #[default]
     Module,
     /// A module under an `examples/` directory.
     Example,
@@ -28,7 +29,7 @@ pub enum Role {
     Test,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Module {
     /// The module's name from `dagger.json`.
     pub name: String,
@@ -56,6 +57,9 @@ pub struct Module {
     pub main_object: String,
     /// The main object's functions, in source order.
     pub functions: Vec<Function>,
+    /// The constructor's arguments (what a toolchain customization without `function` sets).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub constructor: Vec<Argument>,
     /// The cli names of check functions that need no required argument, sorted.
     pub checks: Vec<String>,
     /// What was odd or unreadable about this module; the rest of it is still reported.
@@ -68,6 +72,38 @@ impl Module {
             .iter()
             .find(|function| function.name == name || function.cli_name == name)
     }
+
+    /// The argument a toolchain customization (`function` chain + `argument`) would change,
+    /// matched as the engine matches it: case-insensitively, in any of the SDK, API
+    /// (lowerCamel) or CLI (kebab) spellings. An empty chain means the constructor. Chains
+    /// through other objects (`["test", "lint"]`) are not resolvable from a scan: `None`.
+    pub fn customization_target(&self, function: &[String], argument: &str) -> Option<&Argument> {
+        let arguments = match function {
+            [] => &self.constructor,
+            [name] => {
+                &self
+                    .functions
+                    .iter()
+                    .find(|candidate| same_name(&candidate.name, name))?
+                    .args
+            }
+            _ => return None,
+        };
+        arguments
+            .iter()
+            .find(|candidate| same_name(&candidate.name, argument))
+    }
+}
+
+/// Names equal once case, `_` and `-` are ignored (`scan_source` = `scanSource` = `scan-source`).
+fn same_name(left: &str, right: &str) -> bool {
+    let normalise = |name: &str| -> String {
+        name.chars()
+            .filter(|character| *character != '_' && *character != '-')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    normalise(left) == normalise(right)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,5 +157,57 @@ impl Argument {
             && self.default.is_none()
             && self.default_path.is_none()
             && self.default_address.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argument(name: &str) -> Argument {
+        Argument {
+            name: name.to_string(),
+            cli_name: name.replace('_', "-"),
+            r#type: "String".to_string(),
+            optional: false,
+            default: None,
+            default_path: None,
+            ignore: Vec::new(),
+            doc: None,
+            default_address: None,
+        }
+    }
+
+    #[test]
+    fn customizations_match_names_the_way_the_engine_does() {
+        let module = Module {
+            name: "demo".into(),
+            main_object: "Demo".into(),
+            functions: vec![Function {
+                name: "scan_source".into(),
+                cli_name: "scan-source".into(),
+                check: true,
+                doc: None,
+                returns: "String".into(),
+                args: vec![argument("source_dir")],
+            }],
+            constructor: vec![argument("base_image")],
+            ..Module::default()
+        };
+        for function in ["scanSource", "ScanSource", "scan_source", "scan-source"] {
+            let target = module.customization_target(&[function.to_string()], "sourceDir");
+            assert_eq!(target.map(|a| a.name.as_str()), Some("source_dir"));
+        }
+        assert!(module.customization_target(&[], "base-image").is_some());
+        assert!(
+            module
+                .customization_target(&["lint".into()], "source")
+                .is_none()
+        );
+        assert!(
+            module
+                .customization_target(&["scan".into(), "lint".into()], "source")
+                .is_none()
+        );
     }
 }

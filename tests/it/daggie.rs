@@ -307,6 +307,7 @@ fn corp_module(name: &str, pin: &str, description: &str, functions: Vec<Function
             .collect(),
         functions,
         problems: Vec::new(),
+        constructor: Vec::new(),
     }
 }
 

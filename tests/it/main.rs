@@ -13,3 +13,4 @@ mod llm_gemini;
 mod llm_ollama;
 mod llm_openai;
 mod mcp;
+mod scan;

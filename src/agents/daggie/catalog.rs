@@ -358,6 +358,7 @@ pub(crate) mod tests {
                 .collect(),
             functions,
             problems: Vec::new(),
+            constructor: Vec::new(),
         }
     }
 

@@ -1,0 +1,450 @@
+//! Scanning a local tree: discover every module, read its `dagger.json`, collect its SDK sources
+//! and run the matching extractor, one module per worker thread. A broken module never stops
+//! the scan: it becomes `problems` on that module or an `errors` entry.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::dagger_json::{self, DaggerJson};
+use super::discover::{self, Discovered, relative};
+use super::extract::{Extraction, SourceText};
+use super::model::{Module, Role, ScanError, ScanReport};
+use super::{go, java, names, python, typescript};
+
+/// Source files above this size are generated or data, not module code.
+const MAX_SOURCE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Scan every module under `root`. Paths in the report are relative to `root`; modules are
+/// sorted by path.
+pub fn scan_directory(root: &Path) -> ScanReport {
+    let mut report = ScanReport::default();
+    if !root.is_dir() {
+        report.errors.push(ScanError {
+            source: root.display().to_string(),
+            message: "not a directory".to_string(),
+        });
+        return report;
+    }
+    let (found, errors) = discover::discover(root);
+    report.errors = errors;
+    let results = scan_all(root, &found);
+    for result in results {
+        match result {
+            Ok(module) => report.modules.push(module),
+            Err(error) => report.errors.push(error),
+        }
+    }
+    report
+        .modules
+        .sort_by(|left, right| left.path.cmp(&right.path));
+    report
+}
+
+fn scan_all(root: &Path, found: &[Discovered]) -> Vec<Result<Module, ScanError>> {
+    let workers = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .min(found.len())
+        .max(1);
+    if workers == 1 {
+        return found
+            .iter()
+            .map(|each| scan_module(root, &each.dir, each.role))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(found.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(each) = found.get(index) else {
+                        break;
+                    };
+                    let result = scan_module(root, &each.dir, each.role);
+                    if let Ok(mut results) = results.lock() {
+                        results.push(result);
+                    }
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_default()
+}
+
+/// Scan the module whose `dagger.json` is in `module_dir`. An unreadable or unparseable
+/// `dagger.json` is an error (the module has no name to report it under).
+pub fn scan_module(root: &Path, module_dir: &Path, role: Role) -> Result<Module, ScanError> {
+    let path = relative(root, module_dir);
+    let config_path = module_dir.join("dagger.json");
+    let display = if path.is_empty() {
+        "dagger.json".to_string()
+    } else {
+        format!("{path}/dagger.json")
+    };
+    let text = std::fs::read_to_string(&config_path).map_err(|error| ScanError {
+        source: display.clone(),
+        message: format!("cannot read: {error}"),
+    })?;
+    let file = dagger_json::parse(&text).map_err(|error| ScanError {
+        source: display.clone(),
+        message: error.to_string(),
+    })?;
+    Ok(module_from(root, module_dir, path, role, &file))
+}
+
+fn module_from(
+    root: &Path,
+    module_dir: &Path,
+    path: String,
+    role: Role,
+    file: &DaggerJson,
+) -> Module {
+    let mut problems = Vec::new();
+    let name = if file.name.trim().is_empty() {
+        problems.push("dagger.json has no `name`".to_string());
+        module_dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        file.name.clone()
+    };
+    if file.engine_version.is_none() {
+        problems.push("dagger.json has no `engineVersion`".to_string());
+    }
+    let main_object = names::pascal_case(&name);
+    let sdk = file.sdk_source().map(sdk_name);
+    let mut extraction = Extraction::default();
+    if let Some(sdk) = sdk.as_deref() {
+        let source_dir = discover::source_dir(module_dir, file);
+        if !source_dir.is_dir() {
+            problems.push(format!(
+                "the source directory `{}` does not exist",
+                file.source_dir()
+            ));
+        } else {
+            extraction = extract_sdk(root, sdk, &source_dir, &main_object, &mut problems);
+        }
+    }
+    problems.append(&mut extraction.problems);
+    let mut checks = Vec::new();
+    for function in extraction
+        .functions
+        .iter()
+        .filter(|function| function.check)
+    {
+        match required_names(&function.args) {
+            None => checks.push(function.cli_name.clone()),
+            Some(needs) => problems.push(format!(
+                "check `{}` requires {needs}, so `dagger check` skips it",
+                function.cli_name
+            )),
+        }
+    }
+    checks.sort();
+    checks.dedup();
+    // `dagger check` builds the main object with no arguments: a required constructor argument
+    // keeps every check from running until a toolchain customization supplies it.
+    if !checks.is_empty()
+        && let Some(constructor_needs) = required_names(&extraction.constructor)
+    {
+        problems.push(format!(
+            "the constructor requires {constructor_needs}, so `dagger check` cannot run the checks without a customization"
+        ));
+    }
+    Module {
+        name,
+        path,
+        repository: None,
+        r#ref: None,
+        version: None,
+        pin: None,
+        sdk,
+        engine_version: file.engine_version.clone(),
+        description: extraction.description,
+        role,
+        main_object,
+        functions: extraction.functions,
+        constructor: extraction.constructor,
+        checks,
+        problems,
+    }
+}
+
+fn required_names(arguments: &[super::model::Argument]) -> Option<String> {
+    let required: Vec<String> = arguments
+        .iter()
+        .filter(|argument| argument.is_required())
+        .map(|argument| format!("`{}`", argument.cli_name))
+        .collect();
+    (!required.is_empty()).then(|| required.join(", "))
+}
+
+/// The SDK's short name: `python` for `"python"`, `"../../sdk/python"` or
+/// `"github.com/dagger/dagger/sdk/python@v0.20.3"`; other sources are kept as written.
+pub fn sdk_name(source: &str) -> String {
+    const KNOWN: &[&str] = &[
+        "go",
+        "python",
+        "typescript",
+        "java",
+        "php",
+        "elixir",
+        "dang",
+        "rust",
+    ];
+    let trimmed = source.trim();
+    if KNOWN.contains(&trimmed) {
+        return trimmed.to_string();
+    }
+    let without_ref = trimmed.split('@').next().unwrap_or(trimmed);
+    // The nearest known segment from the end: `…/sdk/python`, `github.com/vito/dang/dagger-sdk`.
+    without_ref
+        .trim_end_matches('/')
+        .rsplit('/')
+        .map(str::to_ascii_lowercase)
+        .find(|segment| KNOWN.contains(&segment.as_str()))
+        .unwrap_or_else(|| trimmed.to_string())
+}
+
+/// An SDK extractor: the module's source files and the main object's name in, facts out.
+type Extractor = fn(&[SourceText], &str) -> Extraction;
+
+fn extract_sdk(
+    root: &Path,
+    sdk: &str,
+    source_dir: &Path,
+    main_object: &str,
+    problems: &mut Vec<String>,
+) -> Extraction {
+    let (files, extractor): (Vec<PathBuf>, Extractor) = match sdk {
+        "python" => {
+            let src = source_dir.join("src");
+            let files = if src.is_dir() {
+                files_under(&src, &["py"], true)
+            } else {
+                files_under(source_dir, &["py"], false)
+            };
+            (files, python::extract)
+        }
+        "typescript" => {
+            // The template keeps code in `<source>/src`; some modules point `source` at the code
+            // directory itself.
+            let src = source_dir.join("src");
+            let dir = if src.is_dir() {
+                src
+            } else {
+                source_dir.to_path_buf()
+            };
+            (
+                files_under(&dir, &["ts", "mts"], true)
+                    .into_iter()
+                    .filter(|path| !path.to_string_lossy().ends_with(".d.ts"))
+                    .collect(),
+                typescript::extract,
+            )
+        }
+        "go" => (
+            files_under(source_dir, &["go"], false)
+                .into_iter()
+                .filter(|path| {
+                    let name = path.file_name().map(|name| name.to_string_lossy());
+                    name.is_some_and(|name| name != "dagger.gen.go" && !name.ends_with("_test.go"))
+                })
+                .collect(),
+            go::extract,
+        ),
+        "java" => (
+            files_under(
+                &source_dir.join("src").join("main").join("java"),
+                &["java"],
+                true,
+            ),
+            java::extract,
+        ),
+        other => {
+            // Not an oddity of the module: the scanner reads Python, TypeScript, Go and Java.
+            tracing::debug!("functions of `{other}` SDK modules are not read");
+            return Extraction::default();
+        }
+    };
+    let mut sources = Vec::with_capacity(files.len());
+    for path in files {
+        let display = relative(root, &path);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push(SourceText {
+                path: display,
+                text,
+            }),
+            Err(error) => problems.push(format!("{display}: cannot read: {error}")),
+        }
+    }
+    // A Python project may name its main class through an entry point instead.
+    let class_name = match sdk {
+        "python" => python_entry_point(source_dir).unwrap_or_else(|| main_object.to_string()),
+        _ => main_object.to_string(),
+    };
+    let extraction = extractor(&sources, &class_name);
+    if !extraction.found_main {
+        problems.push(format!(
+            "no main object `{class_name}` found in `{}`",
+            relative(root, source_dir)
+        ));
+    }
+    extraction
+}
+
+/// The class named by `[project.entry-points."dagger.mod"] main_object = "package:Class"` in
+/// `pyproject.toml`, if there is one.
+fn python_entry_point(source_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(source_dir.join("pyproject.toml")).ok()?;
+    let document: toml::Table = toml::from_str(&text).ok()?;
+    let target = document
+        .get("project")?
+        .get("entry-points")?
+        .get("dagger.mod")?
+        .get("main_object")?
+        .as_str()?;
+    let class = target.rsplit(':').next()?.trim();
+    (!class.is_empty()).then(|| class.to_string())
+}
+
+/// Source files with one of `extensions` in `dir` (recursively when `recursive`), sorted, outside
+/// generated and dependency directories.
+fn files_under(dir: &Path, extensions: &[&str], recursive: bool) -> Vec<PathBuf> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let mut walker = walkdir::WalkDir::new(dir).sort_by_file_name();
+    if !recursive {
+        walker = walker.max_depth(1);
+    }
+    walker
+        .into_iter()
+        .filter_entry(|entry| {
+            entry.depth() == 0
+                || !entry.file_type().is_dir()
+                || !matches!(
+                    entry.file_name().to_str(),
+                    Some(
+                        "sdk"
+                            | "node_modules"
+                            | ".venv"
+                            | "venv"
+                            | "__pycache__"
+                            | "internal"
+                            | ".git"
+                            | "dist"
+                    )
+                )
+        })
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .filter(|entry| {
+            entry
+                .path()
+                .extension()
+                .and_then(|extension| extension.to_str())
+                .is_some_and(|extension| extensions.contains(&extension))
+        })
+        .filter(|entry| {
+            entry
+                .metadata()
+                .is_ok_and(|metadata| metadata.len() <= MAX_SOURCE_BYTES)
+        })
+        .map(|entry| entry.into_path())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn reports_odd_modules_and_keeps_scanning() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        write(
+            root,
+            "nameless/dagger.json",
+            r#"{"engineVersion":"v0.20.8"}"#,
+        );
+        write(
+            root,
+            "moved/dagger.json",
+            r#"{"name":"moved","engineVersion":"v0.20.8","sdk":{"source":"python"},"source":"ci"}"#,
+        );
+        write(
+            root,
+            "needs-token/dagger.json",
+            r#"{"name":"needs-token","engineVersion":"v0.20.8","sdk":{"source":"go"}}"#,
+        );
+        write(
+            root,
+            "needs-token/main.go",
+            "package main\n\ntype NeedsToken struct{}\n\nfunc New(token *dagger.Secret) *NeedsToken { return nil }\n\n// +check\nfunc (m *NeedsToken) Lint() error { return nil }\n",
+        );
+        write(
+            root,
+            "entry/dagger.json",
+            r#"{"name":"entry","engineVersion":"v0.20.8","sdk":{"source":"python"}}"#,
+        );
+        write(
+            root,
+            "entry/pyproject.toml",
+            "[project]\nname = \"entry\"\n\n[project.entry-points.\"dagger.mod\"]\nmain_object = \"entry_pkg:Renamed\"\n",
+        );
+        write(
+            root,
+            "entry/src/entry_pkg/main.py",
+            "from dagger import check, function, object_type\n\n@object_type\nclass Renamed:\n    @function\n    @check\n    def lint(self) -> None: ...\n",
+        );
+        let report = scan_directory(root);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let problems: Vec<(&str, &[String])> = report
+            .modules
+            .iter()
+            .map(|module| (module.name.as_str(), module.problems.as_slice()))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                ("entry", &[][..]),
+                (
+                    "moved",
+                    &["the source directory `ci` does not exist".to_string()][..]
+                ),
+                ("nameless", &["dagger.json has no `name`".to_string()][..]),
+                (
+                    "needs-token",
+                    &["the constructor requires `token`, so `dagger check` cannot run the checks without a customization".to_string()][..]
+                ),
+            ]
+        );
+        assert_eq!(report.modules[0].checks, ["lint"]);
+        assert_eq!(report.modules[0].main_object, "Entry");
+    }
+
+    #[test]
+    fn names_sdks_from_any_source_form() {
+        assert_eq!(sdk_name("python"), "python");
+        assert_eq!(sdk_name("../../sdk/java"), "java");
+        assert_eq!(
+            sdk_name("github.com/dagger/dagger/sdk/elixir@v0.20.3"),
+            "elixir"
+        );
+        assert_eq!(
+            sdk_name("github.com/someone/custom-sdk@main"),
+            "github.com/someone/custom-sdk@main"
+        );
+    }
+}
