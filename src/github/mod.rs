@@ -3,5 +3,6 @@
 //! return findings and this layer publishes them.
 
 pub mod error;
+pub mod git;
 
 pub use error::GitHubError;
