@@ -2,6 +2,7 @@
 //! the loop and everything that offers the model a tool (workspace tools, `exec`, MCP servers,
 //! `record_learning`, submit tools).
 
+pub mod memory;
 pub mod tool;
 
 pub use tool::{Tool, ToolError};

@@ -2,4 +2,5 @@
 //! against local fakes (no network, no keys).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod github_git;
+mod memory;
 mod scan_git;
