@@ -313,8 +313,10 @@ pub enum GitError {
     InvalidSource(String),
     #[error("could not fetch `{url}`: {message}")]
     Fetch { url: String, message: String },
-    #[error("`{url}` rejected the credentials; check `GITHUB_TOKEN`")]
-    Auth { url: String },
+    /// The remote asked for credentials and had none it accepted. GitHub answers this way for a
+    /// repository that does not exist, too.
+    #[error("`{url}` {}", auth_hint(*.token_given))]
+    Auth { url: String, token_given: bool },
     #[error("`{reference}` is not a tag, branch or commit of `{repository}`")]
     RefNotFound {
         repository: String,
@@ -324,6 +326,14 @@ pub enum GitError {
     InvalidSubpath(String),
     #[error("git cache `{path}`: {message}")]
     Cache { path: PathBuf, message: String },
+}
+
+fn auth_hint(token_given: bool) -> &'static str {
+    if token_given {
+        "rejected the token; check `GITHUB_TOKEN`"
+    } else {
+        "asked for credentials: is the repository private (set `GITHUB_TOKEN`) or misspelt?"
+    }
 }
 
 /// What a module resolves to: the ref a `dagger.json` would install, and its commit.
@@ -376,6 +386,9 @@ pub struct Checkout {
     pub fetched: bool,
     tags: Vec<ReleaseTag>,
     requested: Option<ResolvedRef>,
+    /// The tag chosen for each module found, `None` for the default branch: the newest release
+    /// tag whose tree has the module, which is not always the newest tag for its path.
+    module_tags: BTreeMap<String, Option<ReleaseTag>>,
 }
 
 impl Checkout {
@@ -396,7 +409,11 @@ impl Checkout {
                 pin: requested.commit.to_string(),
             };
         }
-        match newest_tag(&self.tags, module_path) {
+        let tag = match self.module_tags.get(module_path) {
+            Some(chosen) => chosen.as_ref(),
+            None => newest_tag(&self.tags, module_path),
+        };
+        match tag {
             Some(tag) => ModuleVersion {
                 r#ref: format!("{prefix}@{}", tag.name),
                 version: format!("v{}", tag.version),
@@ -503,7 +520,12 @@ pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Checkout, Git
                 .map_err(|error| fetch_error(source, &error))?;
             update(&repository, source, options)?;
         }
-        fs::rename(&staging_git_dir, &git_dir).map_err(|error| cache_error(&git_dir, error))?;
+        if let Err(error) = fs::rename(&staging_git_dir, &git_dir) {
+            // Another run finished the same clone first; use theirs.
+            if !git_dir.join("HEAD").is_file() {
+                return Err(cache_error(&git_dir, error));
+            }
+        }
         touch(&stamp)?;
         fetched = true;
         Repository::open_bare(&git_dir).map_err(|error| GitError::Cache {
@@ -529,8 +551,9 @@ pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Checkout, Git
         fetched,
         tags,
         requested,
+        module_tags: BTreeMap::new(),
     };
-    let view = lay_out(&repository, &entry, &checkout)?;
+    let view = lay_out(&repository, &entry, &mut checkout)?;
     checkout.root = match &checkout.subpath {
         Some(subpath) => view.join(subpath),
         None => view,
@@ -665,6 +688,7 @@ fn update(
         {
             return Err(GitError::Auth {
                 url: source.clone_url.clone(),
+                token_given: options.token.is_some(),
             });
         }
         return Err(fetch_error(source, &error));
@@ -837,7 +861,7 @@ fn is_safe_relative(path: &str) -> bool {
 fn lay_out(
     repository: &Repository,
     entry: &Path,
-    checkout: &Checkout,
+    checkout: &mut Checkout,
 ) -> Result<PathBuf, GitError> {
     let subpath = checkout.subpath.as_deref().unwrap_or("");
     let base_commit = match &checkout.requested {
@@ -862,8 +886,9 @@ fn lay_out(
     sources.insert(subpath.to_owned(), base_commit);
     if checkout.requested.is_none() {
         for module_dir in module_directories(&base_tree, subpath)? {
-            let commit = newest_tag_with_module(repository, &checkout.tags, &module_dir)
-                .unwrap_or(base_commit);
+            let chosen = newest_tag_with_module(repository, &checkout.tags, &module_dir);
+            let commit = chosen.as_ref().map_or(base_commit, |tag| tag.commit);
+            checkout.module_tags.insert(module_dir.clone(), chosen);
             sources.insert(module_dir, commit);
         }
     }
@@ -945,32 +970,37 @@ fn module_directories(tree: &git2::Tree<'_>, subpath: &str) -> Result<Vec<String
     Ok(directories)
 }
 
-/// The commit of the newest release tag for `module_dir` whose tree has the module; a tag from
-/// before the module moved there is skipped rather than producing an empty module.
+/// The newest release tag for `module_dir` whose tree has the module; a tag from before the
+/// module moved there is skipped rather than producing an empty module.
 fn newest_tag_with_module(
     repository: &Repository,
     tags: &[ReleaseTag],
     module_dir: &str,
-) -> Option<Oid> {
-    let tag = newest_tag(tags, module_dir)?;
+) -> Option<ReleaseTag> {
     let marker = if module_dir.is_empty() {
         PathBuf::from("dagger.json")
     } else {
         Path::new(module_dir).join("dagger.json")
     };
-    let present = repository
-        .find_commit(tag.commit)
-        .and_then(|commit| commit.tree())
-        .and_then(|tree| tree.get_path(&marker))
-        .is_ok();
-    if !present {
+    let mut candidates: Vec<&ReleaseTag> =
+        tags.iter().filter(|tag| tag.prefix == module_dir).collect();
+    candidates.sort_by(|left, right| right.version.cmp(&left.version));
+    for tag in candidates {
+        let present = repository
+            .find_commit(tag.commit)
+            .and_then(|commit| commit.tree())
+            .and_then(|tree| tree.get_path(&marker))
+            .is_ok();
+        if present {
+            return Some(tag.clone());
+        }
         tracing::warn!(
-            "tag `{}` has no `{}`; scanning the default branch for that module",
+            "tag `{}` has no `{}`; trying an older release",
             tag.name,
             marker.display()
         );
     }
-    present.then_some(tag.commit)
+    None
 }
 
 /// Write a tree's files under `target`: regular files, executables and symlinks; submodules are

@@ -119,6 +119,8 @@ fn fixture() -> Fixture {
     remote.tag("v0.3.0", first);
     remote.tag("mod-a/v1.2.0", first);
     remote.annotated_tag("mod-b/v0.1.0", first);
+    // Tagged before the module existed there: not a release of it.
+    remote.tag("mod-d/v1.0.0", first);
 
     module(&remote, "mod-a", "1.10.0");
     let second = remote.commit("mod-a 1.10");
@@ -132,6 +134,7 @@ fn fixture() -> Fixture {
     module(&remote, "mod-a", "main");
     module(&remote, "mod-b", "main");
     module(&remote, "mod-c", "main");
+    module(&remote, "mod-d", "main");
     let head = remote.commit("work in progress");
     Fixture {
         remote,
@@ -179,6 +182,10 @@ fn modules_resolve_to_their_newest_release_tag() {
     assert_eq!(c.r#ref, format!("{repository}/mod-c@main"));
     assert_eq!(c.pin, fixture.head.to_string());
 
+    let d = checkout.version_for("mod-d");
+    assert_eq!(d.version, "main", "a tag without the module is skipped");
+    assert_eq!(d.pin, fixture.head.to_string());
+
     let root = checkout.version_for("");
     assert_eq!(root.r#ref, format!("{repository}@v0.3.0"));
     assert_eq!(root.pin, fixture.first.to_string());
@@ -194,6 +201,7 @@ fn scanned_files_are_those_at_each_modules_version() {
     assert_eq!(read(&checkout.root, "mod-b/VERSION"), "0.1.0");
     // Not in the root module's tag, but a module of its own on the default branch.
     assert_eq!(read(&checkout.root, "mod-c/VERSION"), "main");
+    assert_eq!(read(&checkout.root, "mod-d/VERSION"), "main");
     assert!(!checkout.root.join(".git").exists());
 }
 
@@ -338,4 +346,88 @@ fn a_subpath_outside_the_repository_is_rejected() {
     source.subpath = Some("no-such-dir".into());
     let error = git::fetch(&source, &options(cache.path())).unwrap_err();
     assert!(matches!(error, GitError::InvalidSubpath(_)), "{error}");
+}
+
+/// A remote that demands credentials and rejects them: the token is offered once, as
+/// `x-access-token`, the fetch fails with an auth error, and the token is stored nowhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_token_is_sent_once_and_never_stored() {
+    use secrecy::SecretString;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TOKEN: &str = "ghs_fetchTokenThatMustNeverBeStored012345678";
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Basic realm=\"GitHub\""),
+        )
+        .mount(&server)
+        .await;
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_owned();
+    let url = format!("{}/acme/private-modules.git", server.uri());
+    let source = git::parse_source(&url).unwrap();
+    assert_eq!(source.clone_url, url);
+
+    let (with_token, without_token) = tokio::task::spawn_blocking(move || {
+        let mut options = options(&cache_dir);
+        options.token = Some(SecretString::from(TOKEN.to_owned()));
+        let with_token = git::fetch(&source, &options).unwrap_err();
+        options.token = None;
+        let without_token = git::fetch(&source, &options).unwrap_err();
+        (with_token, without_token)
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            with_token,
+            GitError::Auth {
+                token_given: true,
+                ..
+            }
+        ),
+        "{with_token}"
+    );
+    assert!(with_token.to_string().contains("rejected the token"));
+    assert!(!with_token.to_string().contains(TOKEN));
+    assert!(
+        matches!(
+            without_token,
+            GitError::Auth {
+                token_given: false,
+                ..
+            }
+        ),
+        "{without_token}"
+    );
+
+    let requests = server.received_requests().await.unwrap();
+    let authorizations: Vec<String> = requests
+        .iter()
+        .filter_map(|request| request.headers.get("authorization"))
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(authorizations.len(), 1, "{authorizations:?}");
+    assert!(authorizations[0].starts_with("Basic "));
+    assert!(
+        requests
+            .iter()
+            .all(|request| request.url.path() == "/acme/private-modules.git/info/refs")
+    );
+    for entry in walkdir::WalkDir::new(cache.path())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+    {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        assert!(
+            !bytes
+                .windows(TOKEN.len())
+                .any(|window| window == TOKEN.as_bytes()),
+            "token in {}",
+            entry.path().display()
+        );
+    }
 }
