@@ -906,8 +906,15 @@ fn lay_out(
     let views = entry.join("views");
     let view = views.join(format!("{:016x}", fnv1a(key_text.as_bytes())));
     if view.is_dir() {
+        // Mark it as used, so pruning by age spares it.
+        if let Err(error) =
+            fs::File::open(&view).and_then(|dir| dir.set_modified(SystemTime::now()))
+        {
+            tracing::debug!("could not touch `{}`: {error}", view.display());
+        }
         return Ok(view);
     }
+    prune_old_views(&views);
     fs::create_dir_all(&views).map_err(|error| cache_error(&views, error))?;
     let staging = tempfile::Builder::new()
         .prefix("building-")
@@ -946,6 +953,26 @@ fn lay_out(
         }
     }
     Ok(view)
+}
+
+/// Layouts nobody has used for a day belong to superseded tags; a run uses its layout for
+/// minutes, so removing those cannot pull files from under a running scan.
+fn prune_old_views(views: &Path) {
+    const KEEP: Duration = Duration::from_secs(24 * 60 * 60);
+    let Ok(entries) = fs::read_dir(views) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|metadata| metadata.modified())
+            .ok()
+            .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+            .is_some_and(|age| age > KEEP);
+        if old && let Err(error) = fs::remove_dir_all(entry.path()) {
+            tracing::debug!("could not prune `{}`: {error}", entry.path().display());
+        }
+    }
 }
 
 /// Directories under `subpath` that hold a `dagger.json`, relative to the repository root.
@@ -1012,7 +1039,7 @@ fn write_tree(
 ) -> Result<(), GitError> {
     fs::create_dir_all(target).map_err(|error| cache_error(target, error))?;
     let mut failure: Option<GitError> = None;
-    tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
+    let walked = tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
         let Ok(name) = entry.name() else {
             return TreeWalkResult::Skip;
         };
@@ -1037,11 +1064,14 @@ fn write_tree(
                 TreeWalkResult::Abort
             }
         }
-    })
-    .ok();
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(()),
+    });
+    match (failure, walked) {
+        (Some(error), _) => Err(error),
+        (None, Err(error)) => Err(GitError::Cache {
+            path: target.to_owned(),
+            message: error.message().to_owned(),
+        }),
+        (None, Ok(())) => Ok(()),
     }
 }
 

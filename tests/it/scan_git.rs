@@ -278,9 +278,22 @@ fn the_cache_is_reused_and_refresh_sees_new_tags() {
     assert_eq!(read(&third.root, "mod-a/VERSION"), "1.11.0");
     assert_eq!(read(&third.root, "mod-b/VERSION"), "0.1.0");
 
+    // A layout unused for days is pruned once a newer one is built.
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 24 * 60 * 60);
+    std::fs::File::open(&first.root)
+        .unwrap()
+        .set_modified(two_days_ago)
+        .unwrap();
+    module(&fixture.remote, "mod-b", "0.2.0");
+    let newest = fixture.remote.commit("mod-b 0.2");
+    fixture.remote.tag("mod-b/v0.2.0", newest);
     let mut expired = options(cache.path());
     expired.max_age = Duration::ZERO;
-    assert!(git::fetch(&source, &expired).unwrap().fetched);
+    let fourth = git::fetch(&source, &expired).unwrap();
+    assert!(fourth.fetched);
+    assert_eq!(read(&fourth.root, "mod-b/VERSION"), "0.2.0");
+    assert!(!first.root.exists(), "the stale layout is pruned");
+    assert!(third.root.exists(), "a recent layout is kept");
 }
 
 #[test]
