@@ -221,6 +221,12 @@ pub fn write_learnings(
     date: chrono::NaiveDate,
     learnings: &[Learning],
 ) -> anyhow::Result<Vec<PathBuf>> {
+    let plain_name = Path::new(agent_file_name)
+        .file_name()
+        .is_some_and(|name| name == agent_file_name && agent_file_name != "..");
+    if !plain_name {
+        bail!("`{agent_file_name}` is not a file name in the repository root");
+    }
     let date = date.format("%Y-%m-%d").to_string();
     let agent = one_line(agent);
     let run_id = one_line(run_id);
@@ -239,7 +245,8 @@ pub fn write_learnings(
             continue;
         }
         let path = repo_root.join(file_name);
-        if update_file(&path, &entries)? {
+        // An agent whose own file is `AGENTS.md` writes both scopes to one file.
+        if update_file(&path, &entries)? && !changed.contains(&path) {
             changed.push(path);
         }
     }

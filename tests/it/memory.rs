@@ -366,3 +366,26 @@ async fn the_tool_validates_and_collects_learnings() {
         }]
     );
 }
+
+#[test]
+fn the_agent_file_must_be_a_plain_name_and_may_be_agents_md() {
+    let root = tempfile::tempdir().unwrap();
+    for bad in ["../MONTY.md", "docs/MONTY.md", "", ".."] {
+        let result =
+            memory::write_learnings(root.path(), bad, "monty", "r", date(1), &[agent("x y")]);
+        assert!(result.is_err(), "{bad}");
+    }
+    let changed = memory::write_learnings(
+        root.path(),
+        "AGENTS.md",
+        "goose",
+        "r",
+        date(1),
+        &[agent("own fact"), shared("shared fact")],
+    )
+    .unwrap();
+    assert_eq!(changed, vec![root.path().join("AGENTS.md")]);
+    let content = read(&root.path().join("AGENTS.md"));
+    assert_eq!(content.matches(memory::BLOCK_START).count(), 1);
+    assert!(content.contains("own fact") && content.contains("shared fact"));
+}
