@@ -534,12 +534,23 @@ pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Checkout, Git
         })?
     };
 
-    let (default_branch, default_commit) = default_branch(&repository, source)?;
-    let tags = release_tags(&repository)?;
+    let mut tags = release_tags(&repository)?;
     let requested = match &source.requested_ref {
-        Some(reference) => Some(resolve_requested(&repository, source, &tags, reference)?),
+        Some(reference) => match resolve_requested(&repository, source, &tags, reference) {
+            Ok(resolved) => Some(resolved),
+            // A fresh cache can predate the tag or branch asked for: ask the remote once.
+            Err(GitError::RefNotFound { .. }) if !fetched => {
+                update(&repository, source, options)?;
+                touch(&stamp)?;
+                fetched = true;
+                tags = release_tags(&repository)?;
+                Some(resolve_requested(&repository, source, &tags, reference)?)
+            }
+            Err(error) => return Err(error),
+        },
         None => None,
     };
+    let (default_branch, default_commit) = default_branch(&repository, source)?;
 
     let mut checkout = Checkout {
         root: PathBuf::new(),

@@ -322,6 +322,22 @@ fn a_requested_branch_or_unknown_ref() {
     assert_eq!(read(&checkout.root, "mod-a/VERSION"), "main");
     assert_eq!(checkout.version_for("mod-a").pin, fixture.head.to_string());
 
+    // A tag made after the cache was filled is found by asking the remote again.
+    module(&fixture.remote, "mod-b", "0.5.0");
+    let later = fixture.remote.commit("mod-b 0.5");
+    fixture.remote.tag("mod-b/v0.5.0", later);
+    let source = git::parse_source(&format!("{}/mod-b#v0.5.0", fixture.remote.url)).unwrap();
+    assert_eq!(
+        source.subpath.as_deref(),
+        None,
+        "file URLs take a subpath only after `.git`"
+    );
+    let source = git::parse_source(&format!("{}#v0.5.0:mod-b", fixture.remote.url)).unwrap();
+    let checkout = git::fetch(&source, &options(cache.path())).unwrap();
+    assert!(checkout.fetched);
+    assert_eq!(read(&checkout.root, "VERSION"), "0.5.0");
+    assert_eq!(checkout.version_for("mod-b").pin, later.to_string());
+
     let missing = git::parse_source(&format!("{}#v9.9.9", fixture.remote.url)).unwrap();
     let error = git::fetch(&missing, &options(cache.path())).unwrap_err();
     assert!(matches!(error, GitError::RefNotFound { .. }), "{error}");
