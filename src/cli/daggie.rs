@@ -1,15 +1,19 @@
 //! `agentci daggie …`: the arguments of daggie's verbs and the code that runs them.
 
 use std::io::{Read as _, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
+use crate::agent::{Budget, EventSink};
+use crate::agents::daggie::model::{self, ModelRun};
 use crate::agents::daggie::render::{self, RenderOptions};
 use crate::agents::daggie::{
-    AssistOptions, OutputMode, Planner, Scanner, offline_planner, run_assist,
+    AssistOptions, OutputMode, PlanInput, Planner, Scanner, offline_planner, run_assist,
 };
 use crate::cli::GlobalArgs;
+use crate::config::Settings;
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
@@ -67,8 +71,70 @@ pub struct AssistArgs {
     pub agentci_install: Option<String>,
 }
 
+/// A model run and the settings it was built from.
+#[derive(Clone)]
+pub struct ModelContext {
+    pub run: ModelRun,
+    pub settings: Settings,
+}
+
+impl ModelContext {
+    /// The provider detected for this command line, with the budget, event stream, pricing and
+    /// progress it asks for. Fails (exit 2) when no provider is configured.
+    pub fn from_command_line(global: &GlobalArgs) -> anyhow::Result<Self> {
+        let working_dir = std::env::current_dir()
+            .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+        let settings = Settings::load(global, &working_dir)?;
+        let (provider_settings, _reason) =
+            crate::llm::detect::require_provider_for(global, &settings)?;
+        let provider = crate::llm::build_provider(provider_settings)?;
+        let prices = crate::llm::pricing::PriceTable::new(&settings.config.pricing);
+        let model_name = provider.model().to_string();
+        let run = ModelRun {
+            provider,
+            budget: Budget::from_config(&settings.config.budget_with(global)),
+            events: EventSink::from_flag(global.events.as_deref())?,
+            pricing: Arc::new(move |usage| prices.cost_usd(&model_name, usage)),
+            progress: !global.quiet,
+        };
+        Ok(ModelContext { run, settings })
+    }
+}
+
+/// Run a daggie command line: build the model run when the verb needs one, then run the verb.
+pub async fn run_command(
+    args: &DaggieArgs,
+    global: &GlobalArgs,
+    scan: Scanner<'_>,
+) -> anyhow::Result<Exit> {
+    let mut out = std::io::stdout().lock();
+    if let DaggieVerb::Assist(assist_args) = &args.verb
+        && assist_args.offline
+    {
+        return tokio::task::block_in_place(|| run(args, global, scan, None, &mut out));
+    }
+    let context = ModelContext::from_command_line(global)?;
+    run_with_model(args, global, scan, &context, &mut out).await
+}
+
+/// Run a daggie verb with a model. `assist` runs its (blocking) pipeline in `block_in_place`, so
+/// this needs a multi-threaded tokio runtime.
+pub async fn run_with_model(
+    args: &DaggieArgs,
+    global: &GlobalArgs,
+    scan: Scanner<'_>,
+    context: &ModelContext,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    tokio::task::block_in_place(|| {
+        let handle = tokio::runtime::Handle::current();
+        let planner = |input: &PlanInput<'_>| handle.block_on(model::plan(&context.run, input));
+        run(args, global, scan, Some(&planner), out)
+    })
+}
+
 /// Run a daggie verb. `scan` reads module libraries; `model_planner` plans with a model and is
-/// only needed without `--offline`.
+/// only needed without `--offline`. The model verbs need [`run_with_model`].
 pub fn run(
     args: &DaggieArgs,
     global: &GlobalArgs,
@@ -79,6 +145,15 @@ pub fn run(
     match &args.verb {
         DaggieVerb::Assist(assist_args) => assist(assist_args, global, scan, model_planner, out),
     }
+}
+
+fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|error| {
+        crate::exit::usage(format!(
+            "cannot read the {what} `{}`: {error}",
+            path.display()
+        ))
+    })
 }
 
 pub fn assist(
@@ -94,8 +169,8 @@ pub fn assist(
     } else {
         model_planner.ok_or_else(|| {
             crate::exit::usage(
-                "planning with a model is not available in this build; pass `--offline` to plan \
-                 from the catalog alone",
+                "no model planner was given; configure a provider (see `agentci doctor`) or pass \
+                 `--offline` to plan from the catalog alone",
             )
         })?
     };
@@ -159,23 +234,18 @@ pub fn assist(
 fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
     if let Some(text) = &args.assignment {
         if text == "-" {
-            return read_stdin();
+            return read_stdin("the assignment");
         }
         return Ok(text.clone());
     }
     if let Some(path) = &args.assignment_file {
         if path.as_os_str() == "-" {
-            return read_stdin();
+            return read_stdin("the assignment");
         }
-        return std::fs::read_to_string(path).map_err(|error| {
-            crate::exit::usage(format!(
-                "cannot read the assignment file `{}`: {error}",
-                path.display()
-            ))
-        });
+        return read_file(path, "assignment file");
     }
     match args.stdin.as_deref() {
-        Some("-") => read_stdin(),
+        Some("-") => read_stdin("the assignment"),
         Some(other) => Err(crate::exit::usage(format!(
             "unexpected argument `{other}`; pass the assignment with `--assignment TEXT`, \
              `--assignment-file FILE` or `-` for stdin"
@@ -186,13 +256,11 @@ fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
     }
 }
 
-fn read_stdin() -> anyhow::Result<String> {
+fn read_stdin(what: &str) -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|error| {
-            crate::exit::usage(format!("cannot read the assignment from stdin: {error}"))
-        })?;
+        .map_err(|error| crate::exit::usage(format!("cannot read {what} from stdin: {error}")))?;
     Ok(text)
 }
 
