@@ -1,9 +1,10 @@
 //! daggie with a model, driven by the in-process scripted provider: `assist` through
 //! `submit_plan` (same files as `--offline`, invalid plans sent back and corrected, a prompt made
-//! of the catalog and never of module sources).
+//! of the catalog and never of module sources), and `explain`, `debug` and `review` with the tool
+//! allow-lists their verbs promise.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use agentci::agents::daggie::model::ModelRun;
 use agentci::agents::daggie::render::RenderOptions;
@@ -11,7 +12,7 @@ use agentci::agents::daggie::{
     AssistOptions, ModuleSource, OutputMode, PlanInput, offline_planner, run_assist,
 };
 use agentci::cli::daggie::{ModelContext, run_with_model};
-use agentci::cli::{Cli, Command};
+use agentci::cli::{Cli, Command, GlobalArgs};
 use agentci::config::Settings;
 use agentci::exit::{Exit, exit_for};
 use agentci::llm::fake::{ScriptedProvider, Step, text, tool_call};
@@ -271,10 +272,8 @@ const SOURCE_ONLY_LINES: &[&str] = &[
 #[test]
 fn the_planner_prompt_holds_the_catalog_and_never_module_sources() {
     let (_temp, root) = example_project();
-    let mut invalid = offline_plan_json();
-    invalid["toolchains"][0]["module"] = json!("python");
     let provider = ScriptedProvider::new(vec![
-        tool_call("submit_plan", invalid),
+        tool_call("read_file", json!({"path": "backend/pyproject.toml"})),
         tool_call("submit_plan", offline_plan_json()),
         text("Submitted."),
     ]);
@@ -347,25 +346,268 @@ fn the_planner_prompt_is_a_fraction_of_the_module_sources() {
     );
 }
 
+fn parse_daggie(args: &[&str]) -> (agentci::cli::daggie::DaggieArgs, GlobalArgs) {
+    let mut full = vec!["agentci", "daggie"];
+    full.extend_from_slice(args);
+    let cli = Cli::try_parse_from(full).unwrap();
+    match cli.command {
+        Command::Daggie(daggie) => (daggie, cli.global),
+        _ => unreachable!(),
+    }
+}
+
+async fn run_verb(
+    args: &[&str],
+    provider: ScriptedProvider,
+) -> (anyhow::Result<Exit>, String, Arc<Mutex<Vec<Request>>>) {
+    let log = provider.request_log();
+    let (daggie, global) = parse_daggie(args);
+    let context = ModelContext {
+        run: ModelRun::new(Arc::new(provider)),
+        settings: Settings::default(),
+    };
+    let mut out = Vec::new();
+    let result = run_with_model(&daggie, &global, &scan_examples, &context, &mut out).await;
+    (result, String::from_utf8(out).unwrap(), log)
+}
+
+const READ_ONLY_TOOLS: &[&str] = &["glob", "list_dir", "read_file", "search"];
+const WRITE_TOOLS: &[&str] = &["delete_file", "edit_file", "exec", "write_file"];
+
+fn assert_read_only(request: &Request, submit: &str) {
+    let names = tool_names(request);
+    for tool in READ_ONLY_TOOLS.iter().chain([&submit]) {
+        assert!(names.contains(&tool.to_string()), "{tool} not in {names:?}");
+    }
+    for tool in WRITE_TOOLS {
+        assert!(!names.contains(&tool.to_string()), "{tool} in {names:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_reads_only_and_sees_the_catalog() {
+    let (_temp, root) = example_project();
+    let source = root.display().to_string();
+    let modules = modules_dir().display().to_string();
+    let provider = ScriptedProvider::new(vec![
+        tool_call("read_file", json!({"path": "DAGGER.md"})),
+        tool_call(
+            "submit_report",
+            json!({"text": "The scan check uses `/backend` because `DAGGER.md:3` says so."}),
+        ),
+        text("Done."),
+    ]);
+    let (result, out, log) = run_verb(
+        &[
+            "explain",
+            "--question",
+            "Why does the scan check use /backend?",
+            "--source",
+            &source,
+            "--module-url",
+            &modules,
+        ],
+        provider,
+    )
+    .await;
+    assert_eq!(result.unwrap(), Exit::Done);
+    assert_eq!(
+        out,
+        "The scan check uses `/backend` because `DAGGER.md:3` says so.\n"
+    );
+    let requests = log.lock().unwrap().clone();
+    assert_read_only(&requests[0], "submit_report");
+    let task = request_text(&requests[0]);
+    assert!(task.contains("Why does the scan check use /backend?"));
+    assert!(task.contains("## python-service"), "{task}");
+    // The file the model read came back through the read-only tool.
+    let results = tool_results(&requests[1]);
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(!results[0].is_error && results[0].content.contains("CI notes for daggie"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn debug_may_change_the_workspace_and_dry_run_prints_the_diff() {
+    let (_temp, root) = example_project();
+    std::fs::write(
+        root.join("dagger.json"),
+        "{\n  \"name\": \"monorepo\",\n  \"engineVersion\": \"v0.20.3\"\n}\n",
+    )
+    .unwrap();
+    let source = root.display().to_string();
+    let provider = ScriptedProvider::new(vec![
+        tool_call(
+            "edit_file",
+            json!({"path": "dagger.json", "old_string": "v0.20.3", "new_string": "v0.20.4"}),
+        ),
+        tool_call(
+            "submit_report",
+            json!({"text": "Cause: engine too old. Change: `engineVersion` v0.20.4."}),
+        ),
+        text("Done."),
+    ]);
+    let (result, out, log) = run_verb(
+        &[
+            "debug",
+            "--error-output",
+            "Error: module requires engine v0.20.4",
+            "--source",
+            &source,
+            "--dry-run",
+        ],
+        provider,
+    )
+    .await;
+    assert_eq!(result.unwrap(), Exit::Done);
+    assert!(out.starts_with("Cause: engine too old."), "{out}");
+    assert!(out.contains("+  \"engineVersion\": \"v0.20.4\""), "{out}");
+    // A dry run leaves the source as it was.
+    assert!(read(&root.join("dagger.json")).contains("v0.20.3"));
+    let requests = log.lock().unwrap().clone();
+    let names = tool_names(&requests[0]);
+    for tool in
+        READ_ONLY_TOOLS
+            .iter()
+            .chain(&["edit_file", "write_file", "delete_file", "submit_report"])
+    {
+        assert!(names.contains(&tool.to_string()), "{tool} not in {names:?}");
+    }
+    // `exec` only with `--allow-exec`.
+    assert!(!names.contains(&"exec".to_string()), "{names:?}");
+    assert!(request_text(&requests[0]).contains("Error: module requires engine v0.20.4"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn debug_applies_the_fix_without_dry_run() {
+    let (_temp, root) = example_project();
+    std::fs::write(root.join("dagger.json"), "{\"name\": \"monorepo\"}\n").unwrap();
+    let source = root.display().to_string();
+    let provider = ScriptedProvider::new(vec![
+        tool_call(
+            "write_file",
+            json!({"path": "dagger.json", "content": "{\"name\": \"monorepo\", \"engineVersion\": \"v0.20.3\"}\n"}),
+        ),
+        tool_call("submit_report", json!({"text": "Added `engineVersion`."})),
+        text("Done."),
+    ]);
+    let (result, out, log) = run_verb(&["debug", "--source", &source], provider).await;
+    // No error output at all: a usage error before any model call, nothing changed.
+    let error = result.unwrap_err();
+    assert_eq!(exit_for(&error), Exit::Usage);
+    assert!(format!("{error}").contains("no error output"), "{error}");
+    assert!(out.is_empty());
+    assert!(log.lock().unwrap().is_empty());
+    assert_eq!(
+        read(&root.join("dagger.json")),
+        "{\"name\": \"monorepo\"}\n"
+    );
+
+    let error_file = root.join("dagger-check.log");
+    std::fs::write(&error_file, "Error: engineVersion missing\n").unwrap();
+    let error_path = error_file.display().to_string();
+    let provider = ScriptedProvider::new(vec![
+        tool_call(
+            "write_file",
+            json!({"path": "dagger.json", "content": "{\"name\": \"monorepo\", \"engineVersion\": \"v0.20.3\"}\n"}),
+        ),
+        tool_call("submit_report", json!({"text": "Added `engineVersion`."})),
+        text("Done."),
+    ]);
+    let (result, out, _log) = run_verb(
+        &["debug", "--error-file", &error_path, "--source", &source],
+        provider,
+    )
+    .await;
+    assert_eq!(result.unwrap(), Exit::Done);
+    assert!(out.contains("Added `engineVersion`."), "{out}");
+    assert!(out.contains("Changed:"), "{out}");
+    assert_eq!(
+        read(&root.join("dagger.json")),
+        "{\"name\": \"monorepo\", \"engineVersion\": \"v0.20.3\"}\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn review_reads_only_and_prints_markdown_or_json() {
+    let (_temp, root) = example_project();
+    let source = root.display().to_string();
+    let diff = root.join("change.diff");
+    std::fs::write(
+        &diff,
+        "--- a/dagger.json\n+++ b/dagger.json\n@@ -1 +1 @@\n-{}\n+{\"name\": \"x\"}\n",
+    )
+    .unwrap();
+    let diff_path = diff.display().to_string();
+    let submission = json!({
+        "issues": [{"path": "dagger.json", "line": 1, "severity": "major",
+                    "text": "The toolchain is pinned to a branch."}],
+        "positives": ["Checks cover both stacks."],
+        "summary": "One pin to fix."
+    });
+    let provider = ScriptedProvider::new(vec![
+        tool_call("submit_review", json!({"issues": [], "summary": " "})),
+        tool_call("submit_review", submission.clone()),
+        text("Done."),
+    ]);
+    let (result, out, log) = run_verb(
+        &[
+            "review", "--source", &source, "--diff", &diff_path, "--focus", "pins",
+        ],
+        provider,
+    )
+    .await;
+    assert_eq!(result.unwrap(), Exit::Done);
+    assert!(
+        out.contains("**major** `dagger.json:1`: The toolchain is pinned to a branch."),
+        "{out}"
+    );
+    let requests = log.lock().unwrap().clone();
+    assert_read_only(&requests[0], "submit_review");
+    let task = request_text(&requests[0]);
+    assert!(task.contains("Focus on: pins"), "{task}");
+    assert!(task.contains("+{\"name\": \"x\"}"), "{task}");
+    // The empty summary went back to the model.
+    assert!(request_text(&requests[1]).contains("`summary` must not be empty"));
+
+    let provider = ScriptedProvider::new(vec![
+        tool_call("submit_review", submission.clone()),
+        text("Done."),
+    ]);
+    let (result, out, _log) = run_verb(&["--json", "review", "--source", &source], provider).await;
+    assert_eq!(result.unwrap(), Exit::Done);
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(printed["summary"], "One pin to fix.");
+    assert_eq!(printed["issues"][0]["severity"], "major");
+}
+
 #[test]
-fn assist_without_offline_and_without_a_provider_exits_2_and_changes_nothing() {
+fn model_verbs_without_a_provider_exit_2_and_change_nothing() {
     let (_temp, root) = example_project();
     let modules = modules_dir().display().to_string();
-    let output = crate::cli::agentci(&root, &[])
-        .args([
+    let before = read(&root.join("DAGGER.md"));
+    for args in [
+        vec!["daggie", "explain", "--question", "Why?", "--source", "."],
+        vec!["daggie", "review", "--source", "."],
+        vec!["daggie", "debug", "--error-output", "boom", "--source", "."],
+        vec![
             "daggie",
             "assist",
             "--assignment-file",
             "daggie-assignment.md",
             "--module-url",
             &modules,
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("ANTHROPIC_API_KEY"), "{stderr}");
+        ],
+    ] {
+        let output = crate::cli::agentci(&root, &[])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("ANTHROPIC_API_KEY"), "{args:?}: {stderr}");
+    }
     assert!(!root.join("dagger.json").exists());
+    assert_eq!(read(&root.join("DAGGER.md")), before);
 }
 
 /// The command line's path: `run_with_model` plans inside `block_in_place` on the caller's

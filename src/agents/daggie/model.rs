@@ -1,6 +1,7 @@
-//! daggie's model-driven work: the `assist` planner that drives `submit_plan`. A run gets
-//! daggie's system prompt, the context files of the project (`DAGGIE.md`, `DAGGER.md`,
-//! `AGENTS.md`) and the task; its only tool is `submit_plan`.
+//! daggie's model-driven work: the `assist` planner that drives `submit_plan`, and the `explain`,
+//! `debug` and `review` runs. Each run gets daggie's system prompt, the context files of the
+//! project (`DAGGIE.md`, `DAGGER.md`, `AGENTS.md`) and the tools its verb allows, nothing more:
+//! `assist`, `explain` and `review` read the workspace, only `debug` may change it.
 //!
 //! The planner sees the assignment, the project summary and the compact catalog, never the
 //! module sources: the catalog is what the scanner extracted from them, a fraction of their size,
@@ -10,13 +11,23 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::PlanInput;
+use super::catalog::Catalog;
 use super::plan::{self, Plan, Proposal};
-use crate::agent::{Agent, AgentSpec, Budget, EventSink, RunOutcome, Submit, load_context};
+use crate::agent::tools::{Access, workspace_tools};
+use crate::agent::workspace::Workspace;
+use crate::agent::{
+    Agent, AgentSpec, Budget, EventSink, Report, RunOutcome, Submit, Tool, load_context,
+    report_submit,
+};
+use crate::agents::monty::review::{self, ReviewSubmission};
 use crate::agents::prompt;
 use crate::llm::{Provider, Usage};
 
 pub const SYSTEM_PROMPT: &str = include_str!("prompts/system.md");
 pub const ASSIST_PROMPT: &str = include_str!("prompts/assist.md");
+pub const EXPLAIN_PROMPT: &str = include_str!("prompts/explain.md");
+pub const DEBUG_PROMPT: &str = include_str!("prompts/debug.md");
+pub const REVIEW_PROMPT: &str = include_str!("prompts/review.md");
 
 /// daggie's own context file, and the Dagger notes it reads besides `AGENTS.md`.
 pub const CONTEXT_FILE: &str = "DAGGIE.md";
@@ -119,11 +130,13 @@ pub fn plan_submit(input: &PlanInput<'_>) -> Submit<Plan> {
     .validate(move |plan: &Plan| plan::validate(plan, &catalog, &project))
 }
 
-/// Plan with the model: everything it needs is in the task, `submit_plan` finishes.
+/// Plan with the model: read-only tools on the project, `submit_plan` to finish.
 pub async fn plan(run: &ModelRun, input: &PlanInput<'_>) -> anyhow::Result<Proposal> {
     let task = assist_task(input)?;
+    let workspace = Workspace::open(&input.project.root)?;
     let outcome = run
         .agent("assist", &input.project.root)
+        .tools(workspace_tools(&workspace, Access::ReadOnly))
         .run(&task, plan_submit(input))
         .await?;
     let stats = RunStats::of(&outcome);
@@ -145,10 +158,99 @@ pub async fn plan(run: &ModelRun, input: &PlanInput<'_>) -> anyhow::Result<Propo
     })
 }
 
+/// The compact catalog for `explain`, or a line saying there is none.
+pub fn catalog_text(catalog: Option<&Catalog>) -> String {
+    match catalog {
+        Some(catalog) => catalog.render_text(),
+        None => "(no module library given; pass `--module-url` to include one)\n".to_string(),
+    }
+}
+
+/// `explain`: answer a question about the project's Dagger and CI set-up, reading only.
+pub async fn explain(
+    run: &ModelRun,
+    source: &Path,
+    question: &str,
+    catalog: Option<&Catalog>,
+) -> anyhow::Result<(String, RunStats)> {
+    let task = render(
+        EXPLAIN_PROMPT,
+        &[
+            ("question", question.trim()),
+            ("catalog", &catalog_text(catalog)),
+        ],
+    )?;
+    let workspace = Workspace::open(source)?;
+    let outcome = run
+        .agent("explain", source)
+        .tools(workspace_tools(&workspace, Access::ReadOnly))
+        .run(&task, report_submit())
+        .await?;
+    let stats = RunStats::of(&outcome);
+    let Report { text } = outcome.value;
+    Ok((text, stats))
+}
+
+/// `debug`: find and fix a failing Dagger module or configuration in `workspace`. The caller
+/// owns the workspace, so it can apply, diff, export or keep the changes however the run ends.
+pub async fn debug(
+    run: &ModelRun,
+    workspace: &Arc<Workspace>,
+    error_output: &str,
+    extra_tools: Vec<Arc<dyn Tool>>,
+) -> anyhow::Result<(String, RunStats)> {
+    let task = render(DEBUG_PROMPT, &[("error", error_output.trim_end())])?;
+    let outcome = run
+        .agent("debug", workspace.root())
+        .tools(workspace_tools(workspace, Access::ReadWrite))
+        .tools(extra_tools)
+        .run(&task, report_submit())
+        .await?;
+    let stats = RunStats::of(&outcome);
+    let Report { text } = outcome.value;
+    Ok((text, stats))
+}
+
+/// `review`: review the project's Dagger and CI set-up (or a diff of it), reading only.
+pub async fn review(
+    run: &ModelRun,
+    source: &Path,
+    diff: Option<&str>,
+    focus: Option<&str>,
+) -> anyhow::Result<(ReviewSubmission, RunStats)> {
+    let focus = match focus.map(str::trim).filter(|focus| !focus.is_empty()) {
+        Some(focus) => format!("Focus on: {focus}\n"),
+        None => String::new(),
+    };
+    let diff = match diff
+        .map(str::trim_end)
+        .filter(|diff| !diff.trim().is_empty())
+    {
+        Some(diff) => format!(
+            "Review this change; the files it touches are in the workspace as changed:\n\n```diff\n{diff}\n```\n"
+        ),
+        None => String::new(),
+    };
+    let task = render(REVIEW_PROMPT, &[("focus", &focus), ("diff", &diff)])?;
+    let workspace = Workspace::open(source)?;
+    let submit = Submit::<ReviewSubmission>::new(
+        "submit_review",
+        "Submit the review: `issues` (path, line, severity, text), `suggestions`, `positives`, \
+         `summary`.",
+    )
+    .validate(review::check);
+    let outcome = run
+        .agent("review", source)
+        .tools(workspace_tools(&workspace, Access::ReadOnly))
+        .run(&task, submit)
+        .await?;
+    let stats = RunStats::of(&outcome);
+    Ok((outcome.value, stats))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agents::daggie::catalog::Catalog;
     use crate::agents::daggie::catalog::tests::{argument, function, module};
     use crate::agents::daggie::project::Project;
     use crate::scan::Role;
@@ -191,7 +293,14 @@ mod tests {
     }
 
     #[test]
-    fn the_system_prompt_has_no_placeholders() {
-        assert_eq!(render(SYSTEM_PROMPT, &[]).unwrap(), SYSTEM_PROMPT);
+    fn every_prompt_fills_its_placeholders() {
+        assert!(render(EXPLAIN_PROMPT, &[("question", "q"), ("catalog", "c")]).is_ok());
+        assert!(render(DEBUG_PROMPT, &[("error", "e")]).is_ok());
+        assert!(render(REVIEW_PROMPT, &[("focus", ""), ("diff", "")]).is_ok());
+        assert!(render(SYSTEM_PROMPT, &[]).is_ok());
+        assert_eq!(
+            catalog_text(None),
+            "(no module library given; pass `--module-url` to include one)\n"
+        );
     }
 }
