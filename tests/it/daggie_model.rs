@@ -668,3 +668,77 @@ fn daggie_help_lists_every_verb() {
     assert!(output.status.success());
     insta::assert_snapshot!("daggie_help", String::from_utf8(output.stdout).unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_debug_run_leaves_the_source_alone_and_saves_a_patch() {
+    let (_temp, root) = example_project();
+    let original = "{\"name\": \"monorepo\"}\n";
+    std::fs::write(root.join("dagger.json"), original).unwrap();
+    let source = root.display().to_string();
+    let edit = || {
+        tool_call(
+            "write_file",
+            json!({"path": "dagger.json", "content": "{\"name\": \"half-done\"}\n"}),
+        )
+    };
+    // The provider fails after the first edit: the run stops without a report.
+    let provider = ScriptedProvider::new(vec![edit()]);
+    let (result, out, log) = run_verb(
+        &[
+            "debug",
+            "--error-output",
+            "boom",
+            "--source",
+            &source,
+            "--allow-exec",
+        ],
+        provider,
+    )
+    .await;
+    let error = result.unwrap_err();
+    assert_eq!(exit_for(&error), Exit::Provider, "{error:#}");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("daggie debug stopped; the partial changes are saved in"),
+        "{message}"
+    );
+    assert!(out.is_empty());
+    assert_eq!(read(&root.join("dagger.json")), original);
+    let patch = saved_patch(&message);
+    assert!(read(&patch).contains("half-done"));
+    std::fs::remove_file(patch).unwrap();
+    // `--allow-exec` adds the `exec` tool.
+    let names = tool_names(&log.lock().unwrap()[0]);
+    assert!(names.contains(&"exec".to_string()), "{names:?}");
+
+    // With `--keep-partial` the same failure applies what was done.
+    let provider = ScriptedProvider::new(vec![edit()]);
+    let (result, _out, _log) = run_verb(
+        &[
+            "debug",
+            "--error-output",
+            "boom",
+            "--source",
+            &source,
+            "--keep-partial",
+        ],
+        provider,
+    )
+    .await;
+    let message = format!("{:#}", result.unwrap_err());
+    assert!(
+        message.contains("the partial changes were applied"),
+        "{message}"
+    );
+    assert_eq!(
+        read(&root.join("dagger.json")),
+        "{\"name\": \"half-done\"}\n"
+    );
+}
+
+/// The patch file a failed run names in its error.
+fn saved_patch(message: &str) -> PathBuf {
+    let start = message.find("saved in `").unwrap() + "saved in `".len();
+    let length = message[start..].find('`').unwrap();
+    PathBuf::from(&message[start..start + length])
+}
