@@ -73,7 +73,8 @@ pub struct DebugArgs {
     /// Apply the changes of a run stopped by a budget or an error anyway
     #[arg(long)]
     pub keep_partial: bool,
-    /// Let the agent run `dagger` commands (and the `[exec]` commands of agentci.toml)
+    /// Let the agent run `dagger check` and `dagger functions` (and the `[exec]` commands of
+    /// agentci.toml)
     #[arg(long)]
     pub allow_exec: bool,
     /// Attach an MCP server: `NAME=COMMAND ARGS…` (stdio) or `NAME=URL` (streamable HTTP)
@@ -95,7 +96,9 @@ pub struct ReviewArgs {
 }
 
 /// Commands `daggie debug --allow-exec` may run besides those of `[exec]` in agentci.toml.
-pub const DEBUG_COMMANDS: &[&str] = &["dagger check", "dagger functions", "dagger call"];
+/// `dagger call` is left out on purpose: it can run a deploy function; a project that wants it
+/// allows it in `[exec.daggie]`.
+pub const DEBUG_COMMANDS: &[&str] = &["dagger check", "dagger functions"];
 
 /// How long one `exec` command may run.
 const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
