@@ -2,6 +2,7 @@
 //! repository, and a validated JSON task decomposition for CI matrices and `jq`.
 
 pub mod decompose;
+pub mod publish;
 pub mod render;
 pub mod run;
 pub mod tasks;
