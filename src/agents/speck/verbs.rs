@@ -1,0 +1,256 @@
+//! speck's model steps: `specify` (a request becomes a Markdown specification), `plan` (the
+//! specification becomes a technical plan grounded in the repository) and `decompose` (both become
+//! a validated task decomposition). Each step is one agent run with the read-only workspace tools;
+//! code checks every submission and sends what is wrong back to the model.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::agent::tools::{Access, workspace_tools};
+use crate::agent::workspace::Workspace;
+use crate::agent::{Agent, AgentSpec, Budget, EventSink, Report, RunError, Submit, report_submit};
+use crate::agents::prompt::render;
+use crate::github::issues::IssueThread;
+use crate::llm::{Provider, Usage};
+
+use super::decompose::{Options, build};
+use super::tasks::{Decomposition, RegistryAgent, Submission};
+
+const SYSTEM_PROMPT: &str = include_str!("prompts/system.md");
+const SPECIFY_PROMPT: &str = include_str!("prompts/specify.md");
+const PLAN_PROMPT: &str = include_str!("prompts/plan.md");
+const DECOMPOSE_PROMPT: &str = include_str!("prompts/decompose.md");
+
+/// The marker a specification leaves where the request does not decide something.
+pub const CLARIFICATION_MARKER: &str = "[NEEDS CLARIFICATION";
+/// More open questions than this and the specification decides nothing.
+pub const MAX_CLARIFICATIONS: usize = 3;
+
+/// The cost in US dollars of one model call's usage.
+pub type Pricing = Arc<dyn Fn(&Usage) -> f64 + Send + Sync>;
+
+/// What every step runs with.
+#[derive(Clone)]
+pub struct Steps {
+    pub provider: Arc<dyn Provider>,
+    /// The repository the model explores (read-only).
+    pub workspace: Arc<Workspace>,
+    /// Context files (`SPECK.md`, `AGENTS.md`…), appended to the system prompt.
+    pub context: String,
+    /// The budget of each step.
+    pub budget: Budget,
+    pub events: EventSink,
+    pub pricing: Option<Pricing>,
+    /// A line per turn on stderr.
+    pub progress: bool,
+}
+
+impl Steps {
+    fn agent(&self, verb: &str) -> Agent {
+        let mut agent = Agent::new(
+            Arc::clone(&self.provider),
+            AgentSpec {
+                agent: "speck".into(),
+                verb: verb.into(),
+                system_prompt: SYSTEM_PROMPT.to_owned(),
+            },
+        )
+        .tools(workspace_tools(&self.workspace, Access::ReadOnly))
+        .context(self.context.clone())
+        .budget(self.budget.clone())
+        .events(self.events.clone())
+        .progress(self.progress);
+        if let Some(pricing) = &self.pricing {
+            let pricing = Arc::clone(pricing);
+            agent = agent.pricing(move |usage| pricing(usage));
+        }
+        agent
+    }
+
+    async fn run<T>(&self, verb: &str, task: &str, submit: Submit<T>) -> Result<T, RunError>
+    where
+        T: schemars::JsonSchema + serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let outcome = self.agent(verb).run(task, submit).await?;
+        tracing::info!(
+            step = verb,
+            turns = outcome.turns,
+            input_tokens = outcome.usage.input_tokens,
+            output_tokens = outcome.usage.output_tokens,
+            cost_usd = outcome.cost_usd,
+            run_id = %outcome.run_id,
+            "speck step finished"
+        );
+        Ok(outcome.value)
+    }
+}
+
+/// Step 1: the specification of a feature request, as Markdown.
+pub async fn specify(steps: &Steps, request: &str) -> anyhow::Result<String> {
+    let task = specify_task(request)?;
+    let submit = report_submit().validate(|report: &Report| check_spec(&report.text));
+    let report = steps.run("specify", &task, submit).await?;
+    Ok(report.text.trim().to_owned())
+}
+
+/// Step 2: the technical plan of a specification, as Markdown.
+pub async fn plan(steps: &Steps, spec: &str, tech_stack: Option<&str>) -> anyhow::Result<String> {
+    let task = plan_task(spec, tech_stack)?;
+    let submit = report_submit().validate(|report: &Report| {
+        if report.text.trim().is_empty() {
+            Err(vec![
+                "the plan is empty; submit the whole plan as `text`".into(),
+            ])
+        } else {
+            Ok(())
+        }
+    });
+    let report = steps.run("plan", &task, submit).await?;
+    Ok(report.text.trim().to_owned())
+}
+
+/// Step 3: the decomposition. The model's submission goes through [`build`] with `options`
+/// before it is accepted, so every rule a machine can check is enforced by the loop.
+pub async fn decompose(
+    steps: &Steps,
+    spec: &str,
+    plan: &str,
+    options: &Options,
+) -> anyhow::Result<Decomposition> {
+    let task = decompose_task(spec, plan, options)?;
+    let checked = options.clone();
+    let submit = Submit::<Submission>::new(
+        "submit_tasks",
+        "Submit the task decomposition: the feature's kebab-case name, a one-line summary and \
+         every task. agentci checks it and answers with the problems to fix, if any.",
+    )
+    .validate(move |submission: &Submission| build(submission, &checked).map(|_| ()));
+    let submission = steps.run("decompose", &task, submit).await?;
+    build(&submission, options).map_err(|reasons| RunError::InvalidSubmission { reasons }.into())
+}
+
+/// The checks a specification must pass: not empty, and at most [`MAX_CLARIFICATIONS`] open
+/// questions.
+pub fn check_spec(text: &str) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    if text.trim().is_empty() {
+        problems
+            .push("the specification is empty; submit the whole specification as `text`".into());
+    }
+    let open = text.matches(CLARIFICATION_MARKER).count();
+    if open > MAX_CLARIFICATIONS {
+        problems.push(format!(
+            "the specification has {open} `{CLARIFICATION_MARKER}: …]` markers; keep at most \
+             {MAX_CLARIFICATIONS}, for the questions that change the scope most, and decide the \
+             others with reasonable defaults listed under Assumptions"
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// The first user message of `specify`.
+pub fn specify_task(request: &str) -> anyhow::Result<String> {
+    render(SPECIFY_PROMPT, &[("request", request.trim())]).map_err(anyhow::Error::msg)
+}
+
+/// The first user message of `plan`.
+pub fn plan_task(spec: &str, tech_stack: Option<&str>) -> anyhow::Result<String> {
+    let tech_stack = tech_stack
+        .map(str::trim)
+        .filter(|stack| !stack.is_empty())
+        .map(|stack| format!("\nThe team's tech stack: {stack}. Plan within it.\n"))
+        .unwrap_or_default();
+    render(
+        PLAN_PROMPT,
+        &[("tech_stack", &tech_stack), ("spec", spec.trim())],
+    )
+    .map_err(anyhow::Error::msg)
+}
+
+/// The first user message of `decompose`: the rules the flags set, the agents, the spec and plan.
+pub fn decompose_task(spec: &str, plan: &str, options: &Options) -> anyhow::Result<String> {
+    let tests_rule = if options.include_tests {
+        "- Tests are wanted: for each implementation task whose behaviour can be tested, add a \
+         `test` task in the same phase that depends on it."
+    } else {
+        "- No `test` tasks: tests were not requested for this run."
+    };
+    let review_rule = if options.include_review {
+        "- Reviews are wanted: exactly one `review` task per phase, covering the whole phase \
+         (entrypoint `review`)."
+    } else {
+        "- No `review` tasks: reviews were not requested for this run."
+    };
+    let agents = agents_text(&options.registry);
+    render(
+        DECOMPOSE_PROMPT,
+        &[
+            ("tests_rule", tests_rule),
+            ("review_rule", review_rule),
+            ("agents", &agents),
+            ("spec", spec.trim()),
+            ("plan", plan.trim()),
+        ],
+    )
+    .map_err(anyhow::Error::msg)
+}
+
+fn agents_text(registry: &[RegistryAgent]) -> String {
+    if registry.is_empty() {
+        return "No agents are registered: leave `agent` and `entrypoint` out.".into();
+    }
+    let mut text = String::new();
+    for agent in registry {
+        let _ = writeln!(
+            text,
+            "- `{}` ({}): {}. Entrypoints: {}.",
+            agent.name,
+            agent.source,
+            agent.specialization,
+            agent
+                .capabilities
+                .iter()
+                .map(|capability| format!("`{}`", capability.replace('_', "-")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    text
+}
+
+/// An issue and its conversation as a feature request. The text is data written by others; it
+/// is redacted before it reaches a model.
+pub fn issue_request(thread: &IssueThread) -> String {
+    let issue = &thread.issue;
+    let mut text = format!("Issue #{}: {}\n", issue.number, issue.title.trim());
+    let labels = issue.label_names();
+    if !labels.is_empty() {
+        let _ = writeln!(text, "Labels: {}", labels.join(", "));
+    }
+    let body = issue.body.as_deref().unwrap_or("").trim();
+    if !body.is_empty() {
+        let _ = write!(text, "\n{body}\n");
+    }
+    let comments: Vec<_> = thread
+        .comments
+        .iter()
+        .filter(|comment| !comment.body_text().contains(super::render::COMMENT_MARKER))
+        .filter(|comment| !comment.body_text().trim().is_empty())
+        .collect();
+    if !comments.is_empty() {
+        text.push_str("\n## Comments\n");
+        for comment in comments {
+            let author = comment
+                .user
+                .as_ref()
+                .map(|user| user.login.as_str())
+                .unwrap_or("someone");
+            let _ = write!(text, "\n@{author}:\n{}\n", comment.body_text().trim());
+        }
+    }
+    crate::redact::redact(&text).into_owned()
+}
