@@ -254,3 +254,102 @@ pub fn issue_request(thread: &IssueThread) -> String {
     }
     crate::redact::redact(&text).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::speck::tasks::builtin_registry;
+    use crate::agents::speck::tiers;
+    use crate::github::issues::{Issue, IssueComment, User};
+
+    fn options(tests: bool, review: bool) -> Options {
+        Options {
+            include_tests: tests,
+            include_review: review,
+            create_pr: false,
+            tiers: tiers::builtin("claude").unwrap(),
+            registry: builtin_registry(),
+        }
+    }
+
+    #[test]
+    fn a_spec_may_leave_three_questions_open_but_not_four() {
+        let three = "[NEEDS CLARIFICATION: a?] [NEEDS CLARIFICATION: b?] [NEEDS CLARIFICATION: c?]";
+        assert_eq!(check_spec(three), Ok(()));
+        let four = format!("{three} [NEEDS CLARIFICATION: d?]");
+        let problems = check_spec(&four).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("has 4"), "{problems:?}");
+        assert!(check_spec("  \n").is_err());
+    }
+
+    #[test]
+    fn the_decompose_task_follows_the_flags() {
+        let plain = decompose_task("SPEC TEXT", "PLAN TEXT", &options(false, false)).unwrap();
+        assert!(plain.contains("No `test` tasks"));
+        assert!(plain.contains("No `review` tasks"));
+        assert!(plain.contains("SPEC TEXT") && plain.contains("PLAN TEXT"));
+        assert!(plain.contains("- `monty` (agentci):"));
+        assert!(plain.contains("`write-tests`"));
+        assert!(!plain.contains("{{"));
+        let full = decompose_task("s", "p", &options(true, true)).unwrap();
+        assert!(full.contains("Tests are wanted"));
+        assert!(full.contains("exactly one `review` task per phase"));
+        let mut nobody = options(false, false);
+        nobody.registry.clear();
+        assert!(
+            decompose_task("s", "p", &nobody)
+                .unwrap()
+                .contains("No agents are registered")
+        );
+    }
+
+    #[test]
+    fn the_plan_task_names_the_stack_only_when_given() {
+        assert!(
+            plan_task("s", Some("Python, FastAPI"))
+                .unwrap()
+                .contains("The team's tech stack: Python, FastAPI.")
+        );
+        assert!(!plan_task("s", Some("  ")).unwrap().contains("tech stack"));
+        assert!(
+            specify_task("  Add favourites \n")
+                .unwrap()
+                .contains("\nAdd favourites")
+        );
+    }
+
+    #[test]
+    fn an_issue_becomes_a_request_without_speck_s_own_comment() {
+        let comment = |id, login: &str, body: &str| IssueComment {
+            id,
+            body: Some(body.into()),
+            user: Some(User {
+                login: login.into(),
+            }),
+            html_url: None,
+            created_at: None,
+        };
+        let thread = IssueThread {
+            issue: Issue {
+                number: 42,
+                title: " Favorites list ".into(),
+                body: Some("Keep products for later.".into()),
+                state: "open".into(),
+                html_url: None,
+                user: None,
+                labels: Vec::new(),
+                pull_request: None,
+            },
+            comments: vec![
+                comment(1, "octocat", "Signed-in shoppers only."),
+                comment(2, "github-actions[bot]", "<!-- agentci:speck -->\n## speck"),
+            ],
+        };
+        let text = issue_request(&thread);
+        assert_eq!(
+            text,
+            "Issue #42: Favorites list\n\nKeep products for later.\n\n## Comments\n\n@octocat:\nSigned-in shoppers only.\n"
+        );
+    }
+}
