@@ -1065,3 +1065,97 @@ async fn a_failed_phase_exits_one_after_printing_the_summary() {
     assert_eq!(summary["failed"], 1);
     assert_eq!(summary["phases"][1]["tasks"][0]["error"], "pytest failed");
 }
+
+/// One streamed OpenAI chat completion that calls `name` with `arguments`.
+fn openai_tool_call(name: &str, arguments: &Value) -> ResponseTemplate {
+    let chunk = |delta: Value, finish: Option<&str>| {
+        json!({
+            "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1_763_900_000,
+            "model": "gpt-4o", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+        })
+    };
+    let events = [
+        chunk(json!({"role": "assistant", "content": null}), None),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": format!("call_{name}"), "type": "function",
+                "function": {"name": name, "arguments": arguments.to_string()}}]}),
+            None,
+        ),
+        chunk(json!({}), Some("tool_calls")),
+        json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1_763_900_000,
+               "model": "gpt-4o", "choices": [],
+               "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500}}),
+    ];
+    let mut body = String::new();
+    for event in events {
+        body.push_str(&format!("data: {event}\n\n"));
+    }
+    body.push_str("data: [DONE]\n\n");
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_raw(body, "text/event-stream")
+}
+
+/// The real binary against a fake OpenAI server: provider detection, three streamed model calls,
+/// JSON alone on stdout (progress on stderr), ready for `jq`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_decomposes_with_a_detected_provider() {
+    let server = MockServer::start().await;
+    for (name, arguments) in [
+        ("submit_report", json!({ "text": SPEC })),
+        ("submit_report", json!({ "text": PLAN })),
+        ("submit_tasks", submission(false, false)),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(openai_tool_call(name, &arguments))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = format!("{}/v1", server.uri());
+    let source = source();
+    let output = tokio::task::spawn_blocking(move || {
+        crate::cli::agentci(
+            dir.path(),
+            &[
+                ("OPENAI_API_KEY", "sk-test-not-a-real-key-0123456789"),
+                ("OPENAI_BASE_URL", &base_url),
+                ("OPENAI_MODEL", "gpt-4o"),
+            ],
+        )
+        .args([
+            "speck",
+            "decompose",
+            "--prompt",
+            REQUEST,
+            "--model-family",
+            "openai",
+        ])
+        .arg("--source")
+        .arg(&source)
+        .output()
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("speck: 3/3 decomposing into tasks"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("sk-test-not-a-real-key"));
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let problems = validate(&printed, &expectations("openai", false, false, false));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(printed["tasks"][2]["suggested_model"], "o3");
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 3);
+    let last: Value = serde_json::from_slice(&sent[2].body).unwrap();
+    assert_eq!(last["model"], "gpt-4o");
+    assert!(last.to_string().contains("app/favorites.py (new)"));
+    server.verify().await;
+}
