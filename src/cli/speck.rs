@@ -280,7 +280,18 @@ async fn decompose(
         None
     };
     let request = match &given_spec {
-        Some(_) => None,
+        Some(_) => {
+            let RequestArgs {
+                prompt,
+                prompt_file,
+                stdin,
+                ..
+            } = &args.request;
+            if prompt.is_some() || prompt_file.is_some() || stdin.is_some() {
+                tracing::warn!("`--spec` is given: the feature request is not used");
+            }
+            None
+        }
         None => Some(read_request(&args.request, &args.github, settings, &mut services).await?),
     };
     let steps = steps(global, settings, &services, &args.source, workspace)?;
@@ -537,15 +548,16 @@ fn steps(
     };
     let prices = PriceTable::new(&settings.config.pricing);
     let model = provider.model().to_owned();
-    Ok(Steps {
+    let mut steps = Steps::new(
         provider,
         workspace,
-        context: load_context(source, "SPECK.md", &[]),
-        budget: Budget::from_config(&settings.config.budget_with(global)),
-        events: EventSink::from_flag(global.events.as_deref())?,
-        pricing: Some(Arc::new(move |usage| prices.cost_usd(&model, usage))),
-        progress: !global.quiet,
-    })
+        Budget::from_config(&settings.config.budget_with(global)),
+    );
+    steps.context = load_context(source, "SPECK.md", &[]);
+    steps.events = EventSink::from_flag(global.events.as_deref())?;
+    steps.pricing = Some(Arc::new(move |usage| prices.cost_usd(&model, usage)));
+    steps.progress = !global.quiet;
+    Ok(steps)
 }
 
 fn open_workspace(source: &Path) -> anyhow::Result<Arc<Workspace>> {

@@ -4,11 +4,14 @@
 //! code checks every submission and sends what is wrong back to the model.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::agent::tools::{Access, workspace_tools};
 use crate::agent::workspace::Workspace;
-use crate::agent::{Agent, AgentSpec, Budget, EventSink, Report, RunError, Submit, report_submit};
+use crate::agent::{
+    Agent, AgentSpec, Budget, BudgetKind, EventSink, Report, RunError, Submit, report_submit,
+};
 use crate::agents::prompt::render;
 use crate::github::issues::IssueThread;
 use crate::llm::{Provider, Usage};
@@ -37,16 +40,90 @@ pub struct Steps {
     pub workspace: Arc<Workspace>,
     /// Context files (`SPECK.md`, `AGENTS.md`…), appended to the system prompt.
     pub context: String,
-    /// The budget of each step.
-    pub budget: Budget,
     pub events: EventSink,
     pub pricing: Option<Pricing>,
     /// A line per turn on stderr.
     pub progress: bool,
+    /// The budget of the whole command: each step gets what the earlier ones left.
+    budget: Budget,
+    spent: Arc<Mutex<Spent>>,
+}
+
+/// What the steps so far used.
+#[derive(Debug, Default)]
+struct Spent {
+    turns: u32,
+    usage: Usage,
+    cost_usd: f64,
+    started: Option<Instant>,
 }
 
 impl Steps {
-    fn agent(&self, verb: &str) -> Agent {
+    /// Steps with no context files, no events, no pricing and no progress lines; set those
+    /// fields as needed.
+    pub fn new(provider: Arc<dyn Provider>, workspace: Arc<Workspace>, budget: Budget) -> Self {
+        Self {
+            provider,
+            workspace,
+            context: String::new(),
+            events: EventSink::none(),
+            pricing: None,
+            progress: false,
+            budget,
+            spent: Arc::new(Mutex::new(Spent::default())),
+        }
+    }
+
+    /// The budget left for the next step; a budget error once something has run out.
+    fn remaining(&self) -> Result<Budget, RunError> {
+        let mut spent = self
+            .spent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let started = *spent.started.get_or_insert_with(Instant::now);
+        let exhausted = |which| RunError::Budget {
+            which,
+            turns: spent.turns,
+            usage: spent.usage,
+            cost_usd: spent.cost_usd,
+        };
+        let max_turns = self.budget.max_turns.saturating_sub(spent.turns);
+        if max_turns == 0 {
+            return Err(exhausted(BudgetKind::Turns));
+        }
+        let max_tokens = match self.budget.max_tokens {
+            Some(limit) if spent.usage.total() >= limit => {
+                return Err(exhausted(BudgetKind::Tokens));
+            }
+            limit => limit.map(|limit| limit - spent.usage.total()),
+        };
+        let max_cost_usd = match self.budget.max_cost_usd {
+            Some(limit) if spent.cost_usd >= limit => return Err(exhausted(BudgetKind::Cost)),
+            limit => limit.map(|limit| limit - spent.cost_usd),
+        };
+        let timeout = match self.budget.timeout {
+            Some(limit) if started.elapsed() >= limit => return Err(exhausted(BudgetKind::Time)),
+            limit => limit.map(|limit| limit.saturating_sub(started.elapsed())),
+        };
+        Ok(Budget {
+            max_turns,
+            max_tokens,
+            max_cost_usd,
+            timeout,
+        })
+    }
+
+    fn record(&self, turns: u32, usage: &Usage, cost_usd: f64) {
+        let mut spent = self
+            .spent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        spent.turns += turns;
+        spent.usage.add(usage);
+        spent.cost_usd += cost_usd;
+    }
+
+    fn agent(&self, verb: &str, budget: Budget) -> Agent {
         let mut agent = Agent::new(
             Arc::clone(&self.provider),
             AgentSpec {
@@ -57,7 +134,7 @@ impl Steps {
         )
         .tools(workspace_tools(&self.workspace, Access::ReadOnly))
         .context(self.context.clone())
-        .budget(self.budget.clone())
+        .budget(budget)
         .events(self.events.clone())
         .progress(self.progress);
         if let Some(pricing) = &self.pricing {
@@ -71,7 +148,9 @@ impl Steps {
     where
         T: schemars::JsonSchema + serde::de::DeserializeOwned + Send + Sync + 'static,
     {
-        let outcome = self.agent(verb).run(task, submit).await?;
+        let budget = self.remaining()?;
+        let outcome = self.agent(verb, budget).run(task, submit).await?;
+        self.record(outcome.turns, &outcome.usage, outcome.cost_usd);
         tracing::info!(
             step = verb,
             turns = outcome.turns,
@@ -269,6 +348,43 @@ mod tests {
             create_pr: false,
             tiers: tiers::builtin("claude").unwrap(),
             registry: builtin_registry(),
+        }
+    }
+
+    #[test]
+    fn each_step_gets_what_the_earlier_ones_left_of_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let steps = Steps::new(
+            Arc::new(crate::llm::fake::ScriptedProvider::new(Vec::new())),
+            Workspace::open(dir.path()).unwrap(),
+            Budget {
+                max_turns: 10,
+                max_tokens: Some(1_000),
+                max_cost_usd: Some(1.0),
+                timeout: None,
+            },
+        );
+        let usage = Usage {
+            input_tokens: 300,
+            output_tokens: 100,
+            ..Usage::default()
+        };
+        steps.record(4, &usage, 0.25);
+        let left = steps.remaining().unwrap();
+        assert_eq!(left.max_turns, 6);
+        assert_eq!(left.max_tokens, Some(600));
+        assert_eq!(left.max_cost_usd, Some(0.75));
+        assert_eq!(left.timeout, None);
+        steps.clone().record(1, &Usage::default(), 0.75);
+        match steps.remaining() {
+            Err(RunError::Budget { which, turns, .. }) => {
+                assert_eq!(which, BudgetKind::Cost);
+                assert_eq!(turns, 5);
+            }
+            other => panic!(
+                "expected the cost budget to be spent, got {:?}",
+                other.map(|_| ())
+            ),
         }
     }
 
