@@ -375,7 +375,9 @@ mod tests {
         assert_eq!(left.max_tokens, Some(600));
         assert_eq!(left.max_cost_usd, Some(0.75));
         assert_eq!(left.timeout, None);
-        steps.clone().record(1, &Usage::default(), 0.75);
+        // A clone shares what was spent.
+        let clone = steps.clone();
+        clone.record(1, &Usage::default(), 0.75);
         match steps.remaining() {
             Err(RunError::Budget { which, turns, .. }) => {
                 assert_eq!(which, BudgetKind::Cost);
