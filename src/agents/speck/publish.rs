@@ -239,4 +239,19 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn paths_the_repository_ignores_are_not_published() {
+        let source = tempfile::tempdir().unwrap();
+        git2::Repository::init(source.path()).unwrap();
+        std::fs::write(source.path().join(".gitignore"), "*.log\n").unwrap();
+        std::fs::write(source.path().join("app.py"), "a").unwrap();
+        let copy = tempfile::tempdir().unwrap();
+        super::super::run::copy_tree(source.path(), copy.path()).unwrap();
+        std::fs::write(copy.path().join("pytest.log"), "noise").unwrap();
+        std::fs::write(copy.path().join("app.py"), "b").unwrap();
+        let changes = phase_changes(source.path(), copy.path()).unwrap();
+        let paths: Vec<&str> = changes.iter().map(|change| change.path.as_str()).collect();
+        assert_eq!(paths, ["app.py"]);
+    }
 }
