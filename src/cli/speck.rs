@@ -67,6 +67,18 @@ pub struct RequestArgs {
     pub issue_id: Option<u64>,
 }
 
+impl RequestArgs {
+    fn is_given(&self) -> bool {
+        self.prompt.is_some()
+            || self.prompt_file.is_some()
+            || self.stdin.is_some()
+            || self.issue_id.is_some()
+    }
+}
+
+const NO_REQUEST: &str = "give the feature request: `--prompt TEXT`, `--prompt-file FILE`, `-` \
+                          (stdin) or `--issue-id N --repository OWNER/NAME`";
+
 /// The GitHub repository and token.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GitHubOptions {
@@ -216,8 +228,11 @@ async fn specify(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let workspace = open_workspace(&args.source)?;
-    let request = read_request(&args.request, &args.github, settings, &mut services).await?;
+    if !args.request.is_given() {
+        return Err(crate::exit::usage(NO_REQUEST));
+    }
     let steps = steps(global, settings, &services, &args.source, workspace)?;
+    let request = read_request(&args.request, &args.github, settings, &mut services).await?;
     progress(global, "writing the specification");
     let spec = verbs::specify(&steps, &request).await?;
     print_prose(out, global, "spec", &spec)?;
@@ -274,13 +289,20 @@ async fn decompose(
         .as_ref()
         .map(|path| read_text_input(path, "--plan"))
         .transpose()?;
+    if given_spec.is_none() && !args.request.is_given() {
+        return Err(crate::exit::usage(format!(
+            "{NO_REQUEST}, or `--spec FILE`"
+        )));
+    }
     let post_target = if args.post {
         Some(issue_target(args.request.issue_id, &args.github, settings)?)
     } else {
         None
     };
-    let request = match &given_spec {
-        Some(_) => {
+    let steps = steps(global, settings, &services, &args.source, workspace)?;
+
+    let spec = match given_spec {
+        Some(spec) => {
             let RequestArgs {
                 prompt,
                 prompt_file,
@@ -290,22 +312,13 @@ async fn decompose(
             if prompt.is_some() || prompt_file.is_some() || stdin.is_some() {
                 tracing::warn!("`--spec` is given: the feature request is not used");
             }
-            None
+            spec
         }
-        None => Some(read_request(&args.request, &args.github, settings, &mut services).await?),
-    };
-    let steps = steps(global, settings, &services, &args.source, workspace)?;
-
-    let spec = match (given_spec, request) {
-        (Some(spec), _) => spec,
-        (None, Some(request)) => {
+        None => {
+            let request =
+                read_request(&args.request, &args.github, settings, &mut services).await?;
             progress(global, "1/3 writing the specification");
             verbs::specify(&steps, &request).await?
-        }
-        (None, None) => {
-            return Err(crate::exit::usage(
-                "give the feature request (`--prompt`, `--prompt-file`, `-`, `--issue-id`) or `--spec`",
-            ));
         }
     };
     let plan = match given_plan {
@@ -599,10 +612,7 @@ async fn read_request(
         }
         verbs::issue_request(&thread)
     } else {
-        return Err(crate::exit::usage(
-            "give the feature request: `--prompt TEXT`, `--prompt-file FILE`, `-` (stdin) or \
-             `--issue-id N --repository OWNER/NAME`",
-        ));
+        return Err(crate::exit::usage(NO_REQUEST));
     };
     if text.trim().is_empty() {
         return Err(crate::exit::usage("the feature request is empty"));
