@@ -3,6 +3,7 @@
 //! `record_learning`, submit tools).
 
 pub mod mcp;
+pub mod memory;
 pub mod tool;
 
 pub use tool::{Tool, ToolError};

@@ -176,7 +176,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
-/// Scan one module library for daggie.
+/// Scan one module library for daggie: a local directory, or a git URL fetched and resolved to
+/// the versions a project would install.
 fn scan_module_source(
     source: &crate::agents::daggie::ModuleSource,
 ) -> anyhow::Result<crate::scan::ScanReport> {
@@ -184,9 +185,9 @@ fn scan_module_source(
         crate::agents::daggie::ModuleSource::Directory(path) => {
             Ok(crate::scan::scan_directory(path))
         }
-        crate::agents::daggie::ModuleSource::Git(url) => Err(crate::exit::usage(format!(
-            "module library `{url}` is a git URL; scanning git sources needs the git layer, which this build does not include"
-        ))),
+        crate::agents::daggie::ModuleSource::Git(url) => {
+            crate::scan::source::scan_source(url, false)
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub struct ScanArgs {
     /// A local directory, or a git URL (`https://github.com/o/r[.git]`, `github.com/o/r[/path][@ref]`)
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<String>,
+    /// Fetch git sources again even when the cached clone is fresh
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 pub async fn run(args: ModulesArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -38,7 +41,8 @@ pub async fn run(args: ModulesArgs, global: &GlobalArgs) -> anyhow::Result<Exit>
 /// One source as the user gave it, resolved to a tree to scan.
 struct Source {
     label: String,
-    root: PathBuf,
+    /// The directory to scan; `None` for a git source, fetched when scanned.
+    root: Option<PathBuf>,
 }
 
 async fn scan(args: ScanArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -47,11 +51,26 @@ async fn scan(args: ScanArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     for given in &args.sources {
         sources.push(resolve_source(given)?);
     }
+    let refresh = args.refresh;
     let reports = tokio::task::spawn_blocking(move || {
         sources
             .into_iter()
             .map(|source| {
-                let report = scan::scan_directory(&source.root);
+                let report =
+                    match &source.root {
+                        Some(root) => scan::scan_directory(root),
+                        // A git library that cannot be fetched is reported and the other sources
+                        // are still scanned.
+                        None => scan::source::scan_source(&source.label, refresh).unwrap_or_else(
+                            |error| ScanReport {
+                                modules: Vec::new(),
+                                errors: vec![scan::ScanError {
+                                    source: String::new(),
+                                    message: format!("{error:#}"),
+                                }],
+                            },
+                        ),
+                    };
                 (source.label, report)
             })
             .collect::<Vec<_>>()
@@ -75,11 +94,14 @@ fn resolve_source(given: &str) -> anyhow::Result<Source> {
     if path.is_dir() {
         return Ok(Source {
             label: given.to_string(),
-            root: path.to_path_buf(),
+            root: Some(path.to_path_buf()),
         });
     }
-    if looks_like_git(given) {
-        return resolve_git_source(given);
+    if scan::source::is_git(given) {
+        return Ok(Source {
+            label: given.to_string(),
+            root: None,
+        });
     }
     if path.exists() {
         return Err(exit::usage(format!(
@@ -89,27 +111,6 @@ fn resolve_source(given: &str) -> anyhow::Result<Source> {
     Err(exit::usage(format!(
         "source `{given}` does not exist (expected a local directory or a git URL)"
     )))
-}
-
-/// Git sources are cloned and resolved by the git layer (`crate::scan::git`).
-fn resolve_git_source(given: &str) -> anyhow::Result<Source> {
-    Err(exit::usage(format!(
-        "source `{given}` is a git URL; scanning git sources needs the git layer, which this build does not include"
-    )))
-}
-
-fn looks_like_git(given: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "https://",
-        "http://",
-        "ssh://",
-        "git://",
-        "git@",
-        "github.com/",
-        "gitlab.com/",
-        "bitbucket.org/",
-    ];
-    PREFIXES.iter().any(|prefix| given.starts_with(prefix)) || given.ends_with(".git")
 }
 
 /// All sources in one report. Error sources are prefixed with the source they came from, so
@@ -215,13 +216,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recognises_git_sources() {
-        assert!(looks_like_git("https://github.com/acme/dagger-modules.git"));
-        assert!(looks_like_git(
+    fn git_sources_are_told_from_directories() {
+        assert!(scan::source::is_git(
+            "https://github.com/acme/dagger-modules.git"
+        ));
+        assert!(scan::source::is_git(
             "github.com/acme/dagger-modules/acme-backend@v1.0.0"
         ));
-        assert!(looks_like_git("git@github.com:acme/m.git"));
-        assert!(!looks_like_git("./local-modules"));
-        assert!(!looks_like_git("modules"));
+        assert!(scan::source::is_git("git@github.com:acme/m.git"));
+        assert!(!scan::source::is_git("./local-modules"));
+        assert!(!scan::source::is_git("modules"));
     }
 }

@@ -9,6 +9,7 @@ pub mod context;
 pub mod diff;
 pub mod encoding;
 pub mod error;
+pub mod git;
 pub mod issues;
 pub mod pulls;
 pub mod releases;

@@ -2,16 +2,17 @@
 //! `dagger.json` files and SDK sources. [`model`] holds the output types (CONTRACTS §4.1), which
 //! daggie's catalog and `agentci modules scan --json` share.
 
-pub mod model;
-
 pub mod dagger_json;
 pub mod discover;
 pub mod extract;
+pub mod git;
 pub mod go;
 pub mod java;
 pub mod local;
+pub mod model;
 pub mod names;
 pub mod python;
+pub mod source;
 mod syntax;
 pub mod typescript;
 

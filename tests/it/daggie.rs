@@ -711,13 +711,16 @@ fn unreadable_module_sources_are_usage_errors() {
     assert_eq!(exit_for(&error), Exit::Usage);
     assert!(format!("{error}").contains("neither a directory nor a git URL"));
 
-    options.module_urls = vec!["https://git.invalid/modules.git".to_string()];
+    options.module_urls = vec!["https://git.invalid/acme/modules.git".to_string()];
     let unreachable = |_: &ModuleSource| -> anyhow::Result<ScanReport> {
         anyhow::bail!("could not resolve host")
     };
     let error = run_assist(&options, &unreachable, &offline_planner).unwrap_err();
     assert_eq!(exit_for(&error), Exit::Usage);
-    assert!(format!("{error}").contains("could not resolve host"));
+    assert!(
+        format!("{error:#}").contains("could not resolve host"),
+        "{error:#}"
+    );
     assert!(!project.path().join("dagger.json").exists());
 }
 

@@ -4,8 +4,10 @@
 mod cli;
 mod config;
 mod daggie;
+mod daggie_git;
 mod doctor_ping;
 mod github;
+mod github_git;
 mod github_rest;
 mod github_support;
 mod llm_anthropic;
@@ -13,4 +15,6 @@ mod llm_gemini;
 mod llm_ollama;
 mod llm_openai;
 mod mcp;
+mod memory;
 mod scan;
+mod scan_git;

@@ -44,12 +44,7 @@ impl ModuleSource {
         if path.is_dir() {
             return Ok(ModuleSource::Directory(path.to_path_buf()));
         }
-        let git_like = ["https://", "http://", "ssh://", "git@", "git://"]
-            .iter()
-            .any(|prefix| text.starts_with(prefix))
-            || text.starts_with("github.com/")
-            || text.starts_with("gitlab.com/");
-        if git_like {
+        if crate::scan::git::parse_source(text).is_some() {
             return Ok(ModuleSource::Git(text.to_string()));
         }
         Err(crate::exit::usage(format!(
