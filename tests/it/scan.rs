@@ -293,15 +293,3 @@ fn cli_rejects_a_missing_source_with_exit_2() {
     );
     assert!(output.stdout.is_empty());
 }
-
-#[test]
-fn cli_routes_git_sources_to_the_git_layer() {
-    let output = agentci(&[
-        "modules",
-        "scan",
-        "https://github.com/acme/dagger-modules.git",
-    ]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("is a git URL"), "{stderr}");
-}
