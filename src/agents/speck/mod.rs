@@ -8,6 +8,7 @@ pub mod run;
 pub mod tasks;
 pub mod tiers;
 pub mod validate;
+pub mod verbs;
 
 #[cfg(test)]
 mod tests;
