@@ -429,6 +429,34 @@ async fn specify_sends_back_more_than_three_open_questions() {
 }
 
 #[tokio::test]
+async fn a_specification_in_plain_text_is_asked_for_through_the_tool() {
+    let open = "[NEEDS CLARIFICATION: a?] [NEEDS CLARIFICATION: b?] \
+                [NEEDS CLARIFICATION: c?] [NEEDS CLARIFICATION: d?]";
+    let model = provider(vec![
+        agentci::llm::fake::text(format!("{SPEC}\n{open}")),
+        report(SPEC),
+    ]);
+    let source = source();
+    let outcome = speck(
+        &[
+            "specify",
+            "--prompt",
+            REQUEST,
+            "--source",
+            source.to_str().unwrap(),
+        ],
+        with_provider(&model),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2);
+    let nudge = requests[1].messages.last().unwrap().text();
+    assert!(nudge.contains("`submit_report`"), "{nudge}");
+    assert_eq!(outcome.stdout, format!("{}\n", SPEC.trim_end()));
+}
+
+#[tokio::test]
 async fn plan_reads_the_spec_file_and_prints_markdown() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("spec.md");

@@ -167,7 +167,13 @@ impl Steps {
 /// Step 1: the specification of a feature request, as Markdown.
 pub async fn specify(steps: &Steps, request: &str) -> anyhow::Result<String> {
     let task = specify_task(request)?;
-    let submit = report_submit().validate(|report: &Report| check_spec(&report.text));
+    // No plain-text answers here: the loop accepts those without the check, and the marker rule
+    // must hold. A model that answers in prose is asked once to call the tool.
+    let submit = Submit::<Report>::new(
+        "submit_report",
+        "Submit the whole specification, in Markdown.",
+    )
+    .validate(|report: &Report| check_spec(&report.text));
     let report = steps.run("specify", &task, submit).await?;
     Ok(report.text.trim().to_owned())
 }
@@ -175,15 +181,8 @@ pub async fn specify(steps: &Steps, request: &str) -> anyhow::Result<String> {
 /// Step 2: the technical plan of a specification, as Markdown.
 pub async fn plan(steps: &Steps, spec: &str, tech_stack: Option<&str>) -> anyhow::Result<String> {
     let task = plan_task(spec, tech_stack)?;
-    let submit = report_submit().validate(|report: &Report| {
-        if report.text.trim().is_empty() {
-            Err(vec![
-                "the plan is empty; submit the whole plan as `text`".into(),
-            ])
-        } else {
-            Ok(())
-        }
-    });
+    // The prose submit tool as is: a plain-text plan is accepted too.
+    let submit = report_submit();
     let report = steps.run("plan", &task, submit).await?;
     Ok(report.text.trim().to_owned())
 }
