@@ -1187,3 +1187,102 @@ async fn the_binary_decomposes_with_a_detected_provider() {
     assert!(last.to_string().contains("app/favorites.py (new)"));
     server.verify().await;
 }
+
+#[tokio::test]
+async fn events_and_the_context_file_cover_every_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let repository = dir.path().join("shop");
+    agentci::agents::speck::run::copy_tree(&source(), &repository).unwrap();
+    std::fs::write(
+        repository.join("SPECK.md"),
+        "Stories are numbered by the product team.\n",
+    )
+    .unwrap();
+    let events = dir.path().join("events.jsonl");
+    let model = provider(vec![
+        report(SPEC),
+        report(PLAN),
+        tool_call("submit_tasks", submission(false, false)),
+    ]);
+    let cli = Cli::try_parse_from([
+        "agentci",
+        "-q",
+        "--events",
+        events.to_str().unwrap(),
+        "speck",
+        "decompose",
+        "--prompt",
+        REQUEST,
+        "--source",
+        repository.to_str().unwrap(),
+    ])
+    .unwrap();
+    let Command::Speck(args) = cli.command else {
+        panic!("not a speck command")
+    };
+    let mut stdout = Vec::new();
+    let result = run(args, &cli.global, with_provider(&model), &mut stdout).await;
+    assert_eq!(result.unwrap(), Exit::Done);
+    for request in model.requests() {
+        assert!(
+            request
+                .system
+                .contains("Stories are numbered by the product team.")
+        );
+        assert!(request.system.starts_with("You are Speck"));
+    }
+    let started: Vec<(String, String)> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|event| event["type"] == "run.started")
+        .map(|event| {
+            (
+                event["agent"].as_str().unwrap().to_owned(),
+                event["verb"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = ["specify", "plan", "decompose"]
+        .iter()
+        .map(|verb| ("speck".to_owned(), (*verb).to_owned()))
+        .collect();
+    assert_eq!(started, expected);
+}
+
+#[tokio::test]
+async fn the_turn_budget_covers_the_whole_command() {
+    let model = provider(vec![
+        report(SPEC),
+        report(PLAN),
+        tool_call("submit_tasks", submission(false, false)),
+    ]);
+    let source = source();
+    let cli = Cli::try_parse_from([
+        "agentci",
+        "-q",
+        "--max-turns",
+        "2",
+        "speck",
+        "decompose",
+        "--prompt",
+        REQUEST,
+        "--source",
+        source.to_str().unwrap(),
+    ])
+    .unwrap();
+    let Command::Speck(args) = cli.command else {
+        panic!("not a speck command")
+    };
+    let mut stdout = Vec::new();
+    let error = run(args, &cli.global, with_provider(&model), &mut stdout)
+        .await
+        .unwrap_err();
+    assert_eq!(exit_for(&error), Exit::Budget, "{error:#}");
+    assert_eq!(
+        model.requests().len(),
+        2,
+        "the decompose step never started"
+    );
+    assert!(stdout.is_empty());
+}
