@@ -1286,3 +1286,96 @@ async fn the_turn_budget_covers_the_whole_command() {
     );
     assert!(stdout.is_empty());
 }
+
+/// `speck run` with the real binary: each task is a child `agentci <agent> <entrypoint>` that
+/// inherits the provider environment (here a fake OpenAI server). The review task goes to
+/// daggie's `review`; the implementation task has no agent in this registry and is skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_runs_a_phase_through_a_child_agent() {
+    use agentci::agents::speck::decompose::{Options, build};
+    use agentci::agents::speck::tasks::{RegistryAgent, Submission};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(openai_tool_call(
+            "submit_review",
+            &json!({"issues": [], "positives": ["checks run in CI"], "summary": "The set-up is sound."}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut submitted = submission(false, true);
+    let tasks = submitted["tasks"].as_array_mut().unwrap();
+    tasks.retain(|task| task["phase"] == 1);
+    for task in tasks.iter_mut() {
+        task["agent"] = json!("daggie");
+    }
+    let submitted: Submission = serde_json::from_value(submitted).unwrap();
+    let decomposition = build(
+        &submitted,
+        &Options {
+            include_tests: false,
+            include_review: true,
+            create_pr: false,
+            tiers: tiers::builtin("openai").unwrap(),
+            registry: vec![RegistryAgent {
+                name: "daggie".into(),
+                source: "agentci".into(),
+                specialization: "Dagger and CI".into(),
+                capabilities: vec!["review".into()],
+            }],
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, serde_json::to_string(&decomposition).unwrap()).unwrap();
+    let work = dir.path().join("work");
+    let base_url = format!("{}/v1", server.uri());
+    let source = source();
+    let home = dir.path().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        crate::cli::agentci(
+            &home,
+            &[
+                ("OPENAI_API_KEY", "sk-test-not-a-real-key-0123456789"),
+                ("OPENAI_BASE_URL", &base_url),
+                ("OPENAI_MODEL", "gpt-4o"),
+            ],
+        )
+        .args(["speck", "run", "--max-parallel", "1"])
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--source")
+        .arg(&source)
+        .arg("--work-dir")
+        .arg(&work)
+        .output()
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let statuses: Vec<(&str, &str)> = summary["phases"][0]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| {
+            (
+                task["id"].as_str().unwrap(),
+                task["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [("T001", "skipped"), ("T002", "succeeded")]);
+    let sent: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert!(
+        sent.to_string().contains("Task R1"),
+        "the review focus is the task"
+    );
+    server.verify().await;
+}
