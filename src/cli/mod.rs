@@ -15,6 +15,7 @@ pub mod daggie;
 pub mod doctor;
 pub mod mcp_test_server;
 pub mod modules;
+pub mod speck;
 
 /// AI at the edges of CI/CD: Dagger toolchain setup, fix suggestions on pull requests, and
 /// spec-driven task decomposition.
@@ -118,6 +119,8 @@ pub enum Command {
     McpTestServer,
     /// The module scanner on its own
     Modules(modules::ModulesArgs),
+    /// Spec-driven development: specify, plan and decompose a feature into tasks, and run them
+    Speck(speck::SpeckArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -159,6 +162,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Doctor(args) => doctor::run(&cli.global, &args).await,
         Command::McpTestServer => mcp_test_server::run().await,
         Command::Modules(args) => modules::run(args, &cli.global).await,
+        Command::Speck(args) => {
+            speck::run(
+                args,
+                &cli.global,
+                speck::Services::default(),
+                &mut std::io::stdout().lock(),
+            )
+            .await
+        }
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "agentci", &mut std::io::stdout());

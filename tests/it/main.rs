@@ -20,4 +20,5 @@ mod mcp;
 mod memory;
 mod scan;
 mod scan_git;
+mod speck;
 mod workspace;
