@@ -2,8 +2,10 @@
 //! language pack, that turns failed checks into fix suggestions and does workspace work.
 
 pub mod failures;
+pub mod fix;
 pub mod packs;
 pub mod parsers;
 pub mod review;
 pub mod route;
 pub mod suggest;
+pub mod verify;
