@@ -86,6 +86,14 @@ pub fn exit_for(error: &anyhow::Error) -> Exit {
         if let Some(coded) = cause.downcast_ref::<CodedError>() {
             return coded.exit;
         }
+        if let Some(run) = cause.downcast_ref::<crate::agent::RunError>() {
+            return match run {
+                crate::agent::RunError::Budget { .. } | crate::agent::RunError::Repeated { .. } => {
+                    Exit::Budget
+                }
+                _ => Exit::Provider,
+            };
+        }
         if cause.downcast_ref::<crate::llm::LlmError>().is_some() {
             return Exit::Provider;
         }
