@@ -80,12 +80,21 @@ struct Run {
 }
 
 async fn run(arguments: &[&str], steps: Vec<Step>, github: Option<&MockServer>) -> Run {
+    run_with(arguments, steps, github, settings()).await
+}
+
+async fn run_with(
+    arguments: &[&str],
+    steps: Vec<Step>,
+    github: Option<&MockServer>,
+    settings: Settings,
+) -> Run {
     let (pack, args, global) = parse(arguments);
     let provider = ScriptedProvider::new(steps);
     let log = provider.request_log();
     let provider: Arc<dyn Provider> = Arc::new(provider);
     let services = Services {
-        settings: settings(),
+        settings,
         provider: Some(provider),
         github: github.map(|server| ClientSettings::for_server(server.uri())),
     };
@@ -862,4 +871,51 @@ async fn review_post_without_a_pull_request_is_a_usage_error() {
         Exit::Usage
     );
     assert!(outcome.requests.is_empty());
+}
+
+#[tokio::test]
+async fn in_actions_the_pull_request_comes_from_the_event_and_the_job_summary_is_written() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let summary = repo.path().join("step-summary.md");
+    let event = fixture("events/pull_request.json").display().to_string();
+    let settings = Settings {
+        environment: Environment::from_pairs([
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", event.as_str()),
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_SHA", "1111111111111111111111111111111111111111"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ]),
+        ..Settings::default()
+    };
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    let outcome = run_with(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+        ],
+        python_script(),
+        Some(&server),
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert_eq!(reviews.len(), 1);
+    // The PR's head commit from the event, not the merge commit in GITHUB_SHA.
+    assert_eq!(reviews[0]["commit_id"], HEAD_SHA);
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(written.starts_with("## Monty suggest-fix"), "{written}");
+    assert!(
+        written.contains("Published: 1 inline, 0 file-level, 1 in the review body"),
+        "{written}"
+    );
 }
