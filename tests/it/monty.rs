@@ -919,3 +919,70 @@ async fn in_actions_the_pull_request_comes_from_the_event_and_the_job_summary_is
         "{written}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_reruns_the_command_on_a_copy_for_each_suggestion() {
+    let repo = repository();
+    let backend = repo.path().join("backend");
+    std::fs::write(
+        backend.join("check.sh"),
+        "grep -q 'item.price' app/items.py\n",
+    )
+    .unwrap();
+    let source = backend.display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let mut settings = settings();
+    settings.config.exec.monty.allow = vec!["sh check.sh".to_owned()];
+
+    let refused = run_with(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+            "--verify-command",
+            "sh other.sh",
+        ],
+        vec![],
+        None,
+        settings.clone(),
+    )
+    .await;
+    assert_eq!(
+        agentci::exit::exit_for(&refused.result.unwrap_err()),
+        Exit::Usage
+    );
+
+    let outcome = run_with(
+        &[
+            "--json",
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+            "--verify-command",
+            "sh check.sh",
+        ],
+        python_script(),
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["suggestions"][0]["verified"], true);
+    assert_eq!(output["suggestions"][1]["verified"], false);
+    assert_eq!(
+        std::fs::read_to_string(backend.join("app/items.py")).unwrap(),
+        ITEMS
+    );
+}
