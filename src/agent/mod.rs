@@ -10,6 +10,8 @@ pub mod memory;
 pub mod run;
 pub mod submit;
 pub mod tool;
+pub mod tools;
+pub mod workspace;
 
 pub use budget::{Budget, BudgetKind};
 pub use context::load_context;
@@ -17,3 +19,5 @@ pub use events::EventSink;
 pub use run::{Agent, AgentSpec, RunError, RunOutcome};
 pub use submit::{Report, Submit, report_submit};
 pub use tool::{Tool, ToolError};
+pub use tools::{Access, exec_tool, workspace_tools};
+pub use workspace::{Change, ChangeKind, Concluded, Conclusion, Workspace};

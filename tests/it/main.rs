@@ -19,3 +19,4 @@ mod mcp;
 mod memory;
 mod scan;
 mod scan_git;
+mod workspace;

@@ -1,0 +1,69 @@
+//! The built-in tools over a [`Workspace`]: reading (`read_file`, `list_dir`, `glob`, `search`),
+//! changing (`edit_file`, `write_file`, `delete_file`) and, with `--allow-exec`, `exec`. Names and
+//! parameters are CONTRACTS §7; each verb gets only the access it needs.
+
+mod edit;
+mod exec;
+mod files;
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use super::tool::{Tool, ToolError};
+use super::workspace::Workspace;
+use crate::llm::ToolSpec;
+
+pub use exec::{ExecTool, command_allowed};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// The workspace tools a verb gets.
+pub fn workspace_tools(workspace: &Arc<Workspace>, access: Access) -> Vec<Arc<dyn Tool>> {
+    let mut tools: Vec<Arc<dyn Tool>> = vec![
+        Arc::new(files::ReadFile(Arc::clone(workspace))),
+        Arc::new(files::ListDir(Arc::clone(workspace))),
+        Arc::new(files::Glob(Arc::clone(workspace))),
+        Arc::new(files::Search(Arc::clone(workspace))),
+    ];
+    if access == Access::ReadWrite {
+        tools.push(Arc::new(edit::EditFile(Arc::clone(workspace))));
+        tools.push(Arc::new(edit::WriteFile(Arc::clone(workspace))));
+        tools.push(Arc::new(edit::DeleteFile(Arc::clone(workspace))));
+    }
+    tools
+}
+
+/// `exec`: allow-listed commands run in a copy of the workspace (see [`ExecTool`]).
+pub fn exec_tool(
+    workspace: &Arc<Workspace>,
+    allowed: Vec<String>,
+    timeout: std::time::Duration,
+) -> Arc<dyn Tool> {
+    Arc::new(ExecTool::new(Arc::clone(workspace), allowed, timeout))
+}
+
+/// A tool's spec from its parameter type.
+fn spec<T: JsonSchema>(name: &str, description: &str) -> ToolSpec {
+    let mut parameters = crate::llm::schema::inline_refs(
+        &serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default(),
+    );
+    if let serde_json::Value::Object(map) = &mut parameters {
+        map.remove("$schema");
+        map.remove("title");
+    }
+    ToolSpec {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        parameters,
+    }
+}
+
+fn arguments<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ToolError> {
+    serde_json::from_value(value).map_err(|error| ToolError::InvalidArguments(error.to_string()))
+}
