@@ -15,6 +15,7 @@ pub mod daggie;
 pub mod doctor;
 pub mod mcp_test_server;
 pub mod modules;
+pub mod monty;
 
 /// AI at the edges of CI/CD: Dagger toolchain setup, fix suggestions on pull requests, and
 /// spec-driven task decomposition.
@@ -118,6 +119,10 @@ pub enum Command {
     McpTestServer,
     /// The module scanner on its own
     Modules(modules::ModulesArgs),
+    /// Python agent: fix suggestions on pull requests, review, assist, tests, build, upgrade
+    Monty(monty::MontyArgs),
+    /// Angular/TypeScript agent: the same verbs as monty
+    Angie(monty::MontyArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -168,6 +173,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Doctor(args) => doctor::run(&cli.global, &args).await,
         Command::McpTestServer => mcp_test_server::run().await,
         Command::Modules(args) => modules::run(args, &cli.global).await,
+        Command::Monty(args) => {
+            let pack = &crate::agents::monty::packs::PYTHON;
+            monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
+        }
+        Command::Angie(args) => {
+            let pack = &crate::agents::monty::packs::ANGULAR;
+            monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
+        }
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "agentci", &mut std::io::stdout());

@@ -17,6 +17,7 @@ mod llm_ollama;
 mod llm_openai;
 mod mcp;
 mod memory;
+mod monty;
 mod scan;
 mod scan_git;
 mod workspace;

@@ -8,4 +8,5 @@ pub mod parsers;
 pub mod review;
 pub mod route;
 pub mod suggest;
+pub mod verbs;
 pub mod verify;

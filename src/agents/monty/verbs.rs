@@ -670,12 +670,13 @@ async fn workspace_verb(
     } else {
         Conclusion::Apply
     };
-    let concluded = workspace.conclude(result.is_ok(), &mode);
+    // Read before concluding: applying the changes empties the overlay.
     let changes: Vec<Value> = workspace
         .changes()
         .iter()
         .map(|change| json!({"path": change.path, "kind": change_kind(&change.kind)}))
         .collect();
+    let concluded = workspace.conclude(result.is_ok(), &mode);
 
     let learned = match (&result, &learnings) {
         (Ok(outcome), Some(sink)) if !args.dry_run && !sink.is_empty() => Some(save_learnings(
@@ -689,11 +690,10 @@ async fn workspace_verb(
     };
 
     print_workspace_result(out, global, &result, &concluded, &changes, learned.as_ref())?;
-    let concluded = concluded?;
-    let _ = concluded;
-    match result {
-        Ok(_) => Ok(Exit::Done),
-        Err(error) => Err(error.into()),
+    match (result, concluded) {
+        (Err(error), _) => Err(error.into()),
+        (Ok(_), Err(error)) => Err(error),
+        (Ok(_), Ok(_)) => Ok(Exit::Done),
     }
 }
 
