@@ -986,3 +986,150 @@ async fn verify_reruns_the_command_on_a_copy_for_each_suggestion() {
         ITEMS
     );
 }
+
+#[tokio::test]
+async fn self_improve_writes_what_the_agent_learned() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let script = vec![
+        tool_call(
+            "record_learning",
+            json!({"scope": "agent", "text": "Tests run with `uv run pytest`, not `pytest`."}),
+        ),
+        tool_call("submit_report", json!({"text": "Nothing to change."})),
+    ];
+    let outcome = run(
+        &[
+            "monty",
+            "write-tests",
+            "--source",
+            &source,
+            "--target",
+            "app/items.py",
+            "--self-improve",
+            "write",
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let names = tool_names(&outcome.requests[0]);
+    assert!(names.contains(&"record_learning".to_owned()), "{names:?}");
+    assert!(
+        outcome.requests[0].messages[0]
+            .text()
+            .contains("with pytest")
+    );
+    let learned = std::fs::read_to_string(repo.path().join("MONTY.md")).unwrap();
+    assert!(
+        learned.contains("<!-- agentci:learned:start -->"),
+        "{learned}"
+    );
+    assert!(
+        learned.contains("Tests run with `uv run pytest`, not `pytest`."),
+        "{learned}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_run_still_prints_what_it_has_and_keeps_the_changes_as_a_patch() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    // The provider fails after the first edit.
+    let script = vec![tool_call(
+        "edit_file",
+        json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return False"}),
+    )];
+    let outcome = run(
+        &[
+            "--json",
+            "monty",
+            "assist",
+            "--source",
+            &source,
+            "--assignment",
+            "Reject tokens",
+        ],
+        script,
+        None,
+    )
+    .await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::exit::exit_for(&error), Exit::Provider);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["ok"], false);
+    assert_eq!(
+        output["changes"],
+        json!([{"path": "app/auth.py", "kind": "modified"}])
+    );
+    let patch = output["patch"].as_str().unwrap();
+    assert!(
+        std::fs::read_to_string(patch)
+            .unwrap()
+            .contains("+    return False")
+    );
+    assert!(
+        output["error"]
+            .as_str()
+            .unwrap()
+            .contains("ran out of steps")
+    );
+}
+
+#[tokio::test]
+async fn upgrade_arguments_follow_the_pack() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let missing = run(
+        &[
+            "monty",
+            "upgrade",
+            "--source",
+            &source,
+            "--target-version",
+            "2.9",
+        ],
+        vec![],
+        None,
+    )
+    .await;
+    assert_eq!(
+        agentci::exit::exit_for(&missing.result.unwrap_err()),
+        Exit::Usage
+    );
+    let script = vec![tool_call(
+        "submit_report",
+        json!({"text": "Would bump `@angular/core`."}),
+    )];
+    let outcome = run(
+        &[
+            "angie",
+            "upgrade",
+            "--source",
+            &source,
+            "--target-version",
+            "19",
+            "--dry-run",
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let names = tool_names(&outcome.requests[0]);
+    assert!(
+        !names.contains(&"edit_file".to_owned()),
+        "a dry-run upgrade only reads: {names:?}"
+    );
+    let task = outcome.requests[0].messages[0].text();
+    assert!(
+        task.contains("Angular (all `@angular/*` packages) to version 19"),
+        "{task}"
+    );
+    assert!(outcome.stdout.contains("Would bump `@angular/core`."));
+}
