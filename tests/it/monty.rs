@@ -1133,3 +1133,62 @@ async fn upgrade_arguments_follow_the_pack() {
     );
     assert!(outcome.stdout.contains("Would bump `@angular/core`."));
 }
+
+#[tokio::test]
+async fn a_fix_in_a_changed_file_outside_the_hunks_becomes_a_file_comment() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{PULL}/comments")))
+        .respond_with(|request: &Received| {
+            let sent: Value = serde_json::from_slice(&request.body).unwrap();
+            ResponseTemplate::new(201).set_body_json(review_comment(
+                6_000,
+                sent["path"].as_str().unwrap(),
+                None,
+                sent["body"].as_str().unwrap(),
+            ))
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let script = vec![tool_call(
+        "submit_suggestions",
+        json!({"summary": "Import order.", "suggestions": [{
+            "path": "app/items.py", "start_line": 2, "end_line": 2,
+            "replacement": "from dataclasses import dataclass, field",
+            "explanation": "`field` is needed for defaults."}]}),
+    )];
+    let outcome = run(
+        &suggest_fix_arguments("monty", &source, &log),
+        script,
+        Some(&server),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    server.verify().await;
+    let received = server.received_requests().await.unwrap();
+    let file_comment = received
+        .iter()
+        .find(|request| {
+            request.method.as_str() == "POST" && request.url.path() == format!("{PULL}/comments")
+        })
+        .map(body)
+        .unwrap();
+    assert_eq!(file_comment["path"], "backend/app/items.py");
+    assert_eq!(file_comment["subject_type"], "file");
+    assert_eq!(file_comment["commit_id"], HEAD_SHA);
+    assert!(
+        file_comment["body"]
+            .as_str()
+            .unwrap()
+            .contains("from dataclasses import dataclass, field")
+    );
+    // The review carries the summary only: no inline comment for a range outside the hunks.
+    let reviews = reviews_sent(&received);
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0]["comments"], json!([]));
+}
