@@ -32,6 +32,8 @@ pub enum MontyVerb {
     Build(BuildArgs),
     /// Upgrade a dependency (monty) or Angular (angie)
     Upgrade(UpgradeArgs),
+    /// Implement a GitHub issue: pick the verb, run it, open a pull request that closes the issue
+    DevelopIssue(DevelopIssueArgs),
 }
 
 /// A task given as text, from a file, or from stdin; optional for every verb so that
@@ -216,6 +218,20 @@ pub struct UpgradeArgs {
     pub target_version: String,
     #[command(flatten)]
     pub assignment: AssignmentArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevelopIssueArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    /// The issue to implement [default: from the GitHub Actions event]
+    #[arg(long, value_name = "N")]
+    pub issue_number: Option<u64>,
+    /// The branch the pull request targets [default: the repository's default branch]
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
 }
 
 impl AssistArgs {

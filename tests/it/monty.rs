@@ -1192,3 +1192,171 @@ async fn a_fix_in_a_changed_file_outside_the_hunks_becomes_a_file_comment() {
     assert_eq!(reviews.len(), 1);
     assert_eq!(reviews[0]["comments"], json!([]));
 }
+
+const BASE_SHA: &str = "2222222222222222222222222222222222222222";
+const BASE_TREE: &str = "4444444444444444444444444444444444444444";
+
+async fn mount_issue_and_git_reads(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/issues/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "url": "https://api.github.com/repos/acme/shop/issues/42",
+            "html_url": "https://github.com/acme/shop/issues/42",
+            "id": 2_042,
+            "node_id": "I_kwDOAbCd00002042",
+            "number": 42,
+            "title": "Reject expired tokens",
+            "user": user("octocat", 1),
+            "labels": [{"id": 1, "node_id": "LA_1", "name": "monty", "color": "ededed", "default": false}],
+            "state": "open",
+            "locked": false,
+            "comments": 0,
+            "created_at": "2026-11-23T08:00:00Z",
+            "updated_at": "2026-11-23T08:00:00Z",
+            "author_association": "OWNER",
+            "body": "`validate` accepts every token; it must reject expired ones."
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/issues/42/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 1, "name": "shop", "full_name": "acme/shop", "private": false,
+            "owner": user("acme", 2), "default_branch": "main"
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/repos/acme/shop/git/ref/heads/monty/issue-42-reject-expired-tokens",
+        ))
+        .respond_with(not_found())
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/git/ref/heads/main"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ref": "refs/heads/main",
+            "node_id": "REF_kwDOAbCdEfA",
+            "url": "https://api.github.com/repos/acme/shop/git/refs/heads/main",
+            "object": {"sha": BASE_SHA, "type": "commit", "url": format!("https://api.github.com/repos/acme/shop/git/commits/{BASE_SHA}")}
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/acme/shop/git/commits/{BASE_SHA}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "sha": BASE_SHA,
+            "tree": {"sha": BASE_TREE, "url": format!("https://api.github.com/repos/acme/shop/git/trees/{BASE_TREE}")},
+            "message": "Initial commit",
+            "parents": []
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/acme/shop/git/trees/{BASE_TREE}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "sha": BASE_TREE,
+            "tree": [{"path": "backend/app/auth.py", "mode": "100644", "type": "blob", "sha": "6666666666666666666666666666666666666666", "size": 60}],
+            "truncated": false
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/pulls"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn develop_issue_routes_runs_the_verb_and_plans_a_pull_request_in_a_dry_run() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let server = MockServer::start().await;
+    mount_issue_and_git_reads(&server).await;
+    forbid_writes(&server).await;
+    let script = vec![
+        tool_call(
+            "submit_route",
+            json!({"verb": "assist", "params": {}, "reason": "A bug fix."}),
+        ),
+        tool_call(
+            "edit_file",
+            json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return payload[\"exp\"] > time.time()"}),
+        ),
+        tool_call(
+            "submit_report",
+            json!({"text": "`validate` now checks `exp`."}),
+        ),
+    ];
+    let outcome = run(
+        &[
+            "--json",
+            "monty",
+            "develop-issue",
+            "--source",
+            &source,
+            "--repo",
+            "acme/shop",
+            "--issue-number",
+            "42",
+            "--dry-run",
+        ],
+        script,
+        Some(&server),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    server.verify().await;
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+    assert_read_only(&outcome.requests[..1], "submit_route");
+    assert!(
+        outcome.requests[0].messages[0]
+            .text()
+            .contains("## Issue #42: Reject expired tokens")
+    );
+    assert!(tool_names(&outcome.requests[1]).contains(&"edit_file".to_owned()));
+    assert!(
+        outcome.requests[1].messages[0]
+            .text()
+            .contains("it must reject expired ones")
+    );
+
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["verb"], "assist");
+    assert_eq!(output["report"], "`validate` now checks `exp`.");
+    let planned = output["published"]["planned"].as_array().unwrap();
+    let find = |route: &str| {
+        planned
+            .iter()
+            .find(|request| request["method"] == "POST" && request["path"] == route)
+            .unwrap_or_else(|| panic!("no POST {route} in {planned:?}"))
+    };
+    let tree = find("/repos/acme/shop/git/trees");
+    assert_eq!(tree["body"]["tree"][0]["path"], "backend/app/auth.py");
+    let pull = find("/repos/acme/shop/pulls");
+    assert_eq!(pull["body"]["head"], "monty/issue-42-reject-expired-tokens");
+    assert_eq!(pull["body"]["base"], "main");
+    assert!(
+        pull["body"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Closes #42")
+    );
+    let comment = find("/repos/acme/shop/issues/42/comments");
+    assert!(
+        comment["body"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Monty opened")
+    );
+}

@@ -62,7 +62,7 @@ impl Services {
 }
 
 /// The configuration layer's environment as the GitHub layer reads it.
-struct SettingsEnv<'a>(&'a Environment);
+pub(crate) struct SettingsEnv<'a>(pub(crate) &'a Environment);
 
 impl EnvSource for SettingsEnv<'_> {
     fn var(&self, name: &str) -> Option<String> {
@@ -91,10 +91,16 @@ pub async fn run(
         MontyVerb::WriteTests(verb) => write_tests(pack, verb, global, &services, out).await,
         MontyVerb::Build(verb) => build(pack, verb, global, &services, out).await,
         MontyVerb::Upgrade(verb) => upgrade(pack, verb, global, &services, out).await,
+        MontyVerb::DevelopIssue(verb) => {
+            super::develop::develop_issue(pack, verb, global, &services, out).await
+        }
     }
 }
 
-fn provider(services: &Services, global: &GlobalArgs) -> anyhow::Result<Arc<dyn Provider>> {
+pub(crate) fn provider(
+    services: &Services,
+    global: &GlobalArgs,
+) -> anyhow::Result<Arc<dyn Provider>> {
     if let Some(provider) = &services.provider {
         return Ok(Arc::clone(provider));
     }
@@ -103,7 +109,7 @@ fn provider(services: &Services, global: &GlobalArgs) -> anyhow::Result<Arc<dyn 
 }
 
 /// The agent with everything every verb shares: prompt, context files, budget, events, pricing.
-fn agent(
+pub(crate) fn agent(
     pack: &LanguagePack,
     verb: &str,
     provider: Arc<dyn Provider>,
@@ -185,7 +191,7 @@ async fn pull_request(
     Ok(Some((context, head)))
 }
 
-fn github_client(
+pub(crate) fn github_client(
     services: &Services,
     github: &GitHubArgs,
     env: &dyn EnvSource,
@@ -231,7 +237,7 @@ async fn publish(
     ))
 }
 
-fn write_json(out: &mut dyn Write, value: &Value) -> anyhow::Result<()> {
+pub(crate) fn write_json(out: &mut dyn Write, value: &Value) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &crate::redact::redact_json(value))?;
     writeln!(out)?;
     Ok(())
@@ -613,6 +619,40 @@ async fn workspace_verb(
     task: &dyn Fn(Option<&[String]>) -> anyhow::Result<String>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    let run = workspace_run(pack, verb, args, global, services, task).await?;
+    print_workspace_result(
+        out,
+        global,
+        &run.result,
+        &run.concluded,
+        &run.changes,
+        run.learned.as_ref(),
+    )?;
+    match (run.result, run.concluded) {
+        (Err(error), _) => Err(error.into()),
+        (Ok(_), Err(error)) => Err(error),
+        (Ok(_), Ok(_)) => Ok(Exit::Done),
+    }
+}
+
+/// A finished workspace run: the model's result, what happened to the changes, and the changed
+/// files' final contents (`None` for deletions), read before the overlay was concluded.
+pub(crate) struct WorkspaceRun {
+    pub result: Result<RunOutcome<Report>, RunError>,
+    pub concluded: anyhow::Result<Concluded>,
+    pub changes: Vec<Value>,
+    pub contents: Vec<(String, Option<String>)>,
+    pub learned: Option<anyhow::Result<String>>,
+}
+
+pub(crate) async fn workspace_run(
+    pack: &'static LanguagePack,
+    verb: &str,
+    args: &AgentArgs,
+    global: &GlobalArgs,
+    services: &Services,
+    task: &dyn Fn(Option<&[String]>) -> anyhow::Result<String>,
+) -> anyhow::Result<WorkspaceRun> {
     let source = &args.source;
     require_directory(source)?;
     if args.dry_run && args.export.is_some() {
@@ -671,11 +711,19 @@ async fn workspace_verb(
         Conclusion::Apply
     };
     // Read before concluding: applying the changes empties the overlay.
-    let changes: Vec<Value> = workspace
-        .changes()
+    let pending = workspace.changes();
+    let changes: Vec<Value> = pending
         .iter()
         .map(|change| json!({"path": change.path, "kind": change_kind(&change.kind)}))
         .collect();
+    let mut contents = Vec::with_capacity(pending.len());
+    for change in &pending {
+        let text = match change.kind {
+            ChangeKind::Deleted => None,
+            _ => Some(workspace.read_text(&change.path)?),
+        };
+        contents.push((change.path.clone(), text));
+    }
     let concluded = workspace.conclude(result.is_ok(), &mode);
 
     let learned = match (&result, &learnings) {
@@ -688,13 +736,13 @@ async fn workspace_verb(
         )),
         _ => None,
     };
-
-    print_workspace_result(out, global, &result, &concluded, &changes, learned.as_ref())?;
-    match (result, concluded) {
-        (Err(error), _) => Err(error.into()),
-        (Ok(_), Err(error)) => Err(error),
-        (Ok(_), Ok(_)) => Ok(Exit::Done),
-    }
+    Ok(WorkspaceRun {
+        result,
+        concluded,
+        changes,
+        contents,
+        learned,
+    })
 }
 
 fn save_learnings(
@@ -723,7 +771,7 @@ fn save_learnings(
     ))
 }
 
-fn print_workspace_result(
+pub(crate) fn print_workspace_result(
     out: &mut dyn Write,
     global: &GlobalArgs,
     result: &Result<RunOutcome<Report>, RunError>,
