@@ -1,15 +1,22 @@
 //! `agentci daggie …`: the arguments of daggie's verbs and the code that runs them.
 
 use std::io::{Read as _, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
+use crate::agent::workspace::{Conclusion, Workspace};
+use crate::agent::{Budget, EventSink, Tool};
+use crate::agents::daggie::model::{self, ModelRun, RunStats};
 use crate::agents::daggie::render::{self, RenderOptions};
 use crate::agents::daggie::{
-    AssistOptions, OutputMode, Planner, Scanner, offline_planner, run_assist,
+    AssistOptions, OutputMode, PlanInput, Planner, Scanner, load_catalog, offline_planner,
+    run_assist,
 };
+use crate::agents::monty::review::to_markdown;
 use crate::cli::GlobalArgs;
+use crate::config::Settings;
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
@@ -22,7 +29,79 @@ pub struct DaggieArgs {
 pub enum DaggieVerb {
     /// Write a toolchain-only `dagger.json` and `.github/workflows/ci.yml` from a module library
     Assist(AssistArgs),
+    /// Answer a question about the project's Dagger and CI set-up (reads only)
+    Explain(ExplainArgs),
+    /// Find and fix the cause of a failing Dagger module or configuration
+    Debug(DebugArgs),
+    /// Review the project's Dagger and CI set-up, or a change to it (reads only)
+    Review(ReviewArgs),
 }
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The question (`-` reads it from stdin)
+    #[arg(long, value_name = "TEXT")]
+    pub question: String,
+    /// The project to read
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub source: PathBuf,
+    /// A module library whose catalog the answer may refer to (repeatable)
+    #[arg(long = "module-url", value_name = "URL|DIR")]
+    pub module_urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DebugArgs {
+    /// The failing command's output, as text
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["error_file", "stdin"])]
+    pub error_output: Option<String>,
+    /// The failing command's output, from a file (`-` for stdin)
+    #[arg(long, value_name = "FILE", conflicts_with = "stdin")]
+    pub error_file: Option<PathBuf>,
+    /// `-` reads the error output from stdin
+    #[arg(value_name = "-")]
+    pub stdin: Option<String>,
+    /// The workspace to fix
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub source: PathBuf,
+    /// Change nothing; print the diff of the fix
+    #[arg(long, conflicts_with = "export")]
+    pub dry_run: bool,
+    /// Write the fixed workspace to this directory instead of back into `--source`
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Apply the changes of a run stopped by a budget or an error anyway
+    #[arg(long)]
+    pub keep_partial: bool,
+    /// Let the agent run `dagger check` and `dagger functions` (and the `[exec]` commands of
+    /// agentci.toml)
+    #[arg(long)]
+    pub allow_exec: bool,
+    /// Attach an MCP server: `NAME=COMMAND ARGS…` (stdio) or `NAME=URL` (streamable HTTP)
+    #[arg(long, value_name = "NAME=COMMAND|URL")]
+    pub mcp: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    /// The project to review
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub source: PathBuf,
+    /// Review this unified diff (a file, `-` for stdin) rather than the whole set-up
+    #[arg(long, value_name = "FILE")]
+    pub diff: Option<PathBuf>,
+    /// What to look at most closely
+    #[arg(long, value_name = "TEXT")]
+    pub focus: Option<String>,
+}
+
+/// Commands `daggie debug --allow-exec` may run besides those of `[exec]` in agentci.toml.
+/// `dagger call` is left out on purpose: it can run a deploy function; a project that wants it
+/// allows it in `[exec.daggie]`.
+pub const DEBUG_COMMANDS: &[&str] = &["dagger check", "dagger functions"];
+
+/// How long one `exec` command may run.
+const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 #[derive(Debug, Clone, Args)]
 pub struct AssistArgs {
@@ -67,8 +146,77 @@ pub struct AssistArgs {
     pub agentci_install: Option<String>,
 }
 
+/// A model run and the settings it was built from.
+#[derive(Clone)]
+pub struct ModelContext {
+    pub run: ModelRun,
+    pub settings: Settings,
+}
+
+impl ModelContext {
+    /// The provider detected for this command line, with the budget, event stream, pricing and
+    /// progress it asks for. Fails (exit 2) when no provider is configured.
+    pub fn from_command_line(global: &GlobalArgs) -> anyhow::Result<Self> {
+        let working_dir = std::env::current_dir()
+            .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+        let settings = Settings::load(global, &working_dir)?;
+        let (provider_settings, _reason) =
+            crate::llm::detect::require_provider_for(global, &settings)?;
+        let provider = crate::llm::build_provider(provider_settings)?;
+        let prices = crate::llm::pricing::PriceTable::new(&settings.config.pricing);
+        let model_name = provider.model().to_string();
+        let run = ModelRun {
+            provider,
+            budget: Budget::from_config(&settings.config.budget_with(global)),
+            events: EventSink::from_flag(global.events.as_deref())?,
+            pricing: Arc::new(move |usage| prices.cost_usd(&model_name, usage)),
+            progress: !global.quiet,
+        };
+        Ok(ModelContext { run, settings })
+    }
+}
+
+/// Run a daggie command line: build the model run when the verb needs one, then run the verb.
+pub async fn run_command(
+    args: &DaggieArgs,
+    global: &GlobalArgs,
+    scan: Scanner<'_>,
+) -> anyhow::Result<Exit> {
+    let mut out = std::io::stdout().lock();
+    if let DaggieVerb::Assist(assist_args) = &args.verb
+        && assist_args.offline
+    {
+        return tokio::task::block_in_place(|| run(args, global, scan, None, &mut out));
+    }
+    let context = ModelContext::from_command_line(global)?;
+    run_with_model(args, global, scan, &context, &mut out).await
+}
+
+/// Run a daggie verb with a model. `assist` runs its (blocking) pipeline in `block_in_place`, so
+/// this needs a multi-threaded tokio runtime.
+pub async fn run_with_model(
+    args: &DaggieArgs,
+    global: &GlobalArgs,
+    scan: Scanner<'_>,
+    context: &ModelContext,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    match &args.verb {
+        DaggieVerb::Assist(_) => tokio::task::block_in_place(|| {
+            let handle = tokio::runtime::Handle::current();
+            let planner = |input: &PlanInput<'_>| handle.block_on(model::plan(&context.run, input));
+            run(args, global, scan, Some(&planner), out)
+        }),
+        DaggieVerb::Explain(explain_args) => {
+            explain(explain_args, global, scan, context, out).await
+        }
+        DaggieVerb::Debug(debug_args) => debug(debug_args, global, context, out).await,
+        DaggieVerb::Review(review_args) => review(review_args, global, context, out).await,
+    }
+}
+
 /// Run a daggie verb. `scan` reads module libraries; `model_planner` plans with a model and is
-/// only needed without `--offline`.
+/// only needed without `--offline`. The model verbs need [`run_with_model`].
 pub fn run(
     args: &DaggieArgs,
     global: &GlobalArgs,
@@ -78,7 +226,250 @@ pub fn run(
 ) -> anyhow::Result<Exit> {
     match &args.verb {
         DaggieVerb::Assist(assist_args) => assist(assist_args, global, scan, model_planner, out),
+        DaggieVerb::Explain(_) | DaggieVerb::Debug(_) | DaggieVerb::Review(_) => {
+            Err(crate::exit::usage(
+                "`daggie explain`, `debug` and `review` need a model; configure a provider",
+            ))
+        }
     }
+}
+
+/// `daggie explain`.
+pub async fn explain(
+    args: &ExplainArgs,
+    global: &GlobalArgs,
+    scan: Scanner<'_>,
+    context: &ModelContext,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let question = if args.question == "-" {
+        read_stdin("the question")?
+    } else {
+        args.question.clone()
+    };
+    if question.trim().is_empty() {
+        return Err(crate::exit::usage(
+            "the question is empty; pass `--question TEXT` or `--question -` for stdin",
+        ));
+    }
+    let catalog = if args.module_urls.is_empty() {
+        None
+    } else {
+        Some(tokio::task::block_in_place(|| {
+            load_catalog(&args.module_urls, scan)
+        })?)
+    };
+    let (answer, stats) =
+        model::explain(&context.run, &args.source, &question, catalog.as_ref()).await?;
+    if global.json {
+        write_json(out, &serde_json::json!({"answer": answer, "run": stats}))?;
+    } else {
+        writeln!(out, "{}", crate::redact::redact(answer.trim_end()))?;
+    }
+    Ok(Exit::Done)
+}
+
+/// `daggie debug`: the fix lands in the workspace, which is applied, diffed or exported at the
+/// end; a failed run leaves `--source` untouched (its changes are saved as a patch) unless
+/// `--keep-partial`.
+pub async fn debug(
+    args: &DebugArgs,
+    global: &GlobalArgs,
+    context: &ModelContext,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let error_output = read_error_output(args)?;
+    if error_output.trim().is_empty() {
+        return Err(crate::exit::usage(
+            "the error output is empty; pass `--error-output TEXT`, `--error-file FILE` or `-`",
+        ));
+    }
+    let workspace = Workspace::open(&args.source)?;
+    let mut tools: Vec<Arc<dyn Tool>> = Vec::new();
+    if args.allow_exec {
+        let mut allowed: Vec<String> = DEBUG_COMMANDS.iter().map(|c| c.to_string()).collect();
+        for command in context.settings.config.exec.allowed_for("daggie") {
+            if !allowed.contains(&command) {
+                allowed.push(command);
+            }
+        }
+        tools.push(crate::agent::tools::exec_tool(
+            &workspace,
+            allowed,
+            EXEC_TIMEOUT,
+        ));
+    }
+    let servers = if args.mcp.is_empty() && context.settings.config.mcp.is_empty() {
+        None
+    } else {
+        let specs = crate::agent::mcp::server_specs(&args.mcp, &context.settings.config)?;
+        let servers = crate::agent::mcp::start_servers(&specs, &context.settings.environment).await;
+        tools.extend(servers.tools());
+        Some(servers)
+    };
+    let result = model::debug(&context.run, &workspace, &error_output, tools).await;
+    if let Some(servers) = servers {
+        servers.shutdown().await;
+    }
+    let mode = if args.dry_run {
+        Conclusion::DryRun
+    } else if let Some(directory) = &args.export {
+        Conclusion::Export(directory.clone())
+    } else if args.keep_partial && result.is_err() {
+        Conclusion::KeepPartial
+    } else {
+        Conclusion::Apply
+    };
+    let concluded = workspace.conclude(result.is_ok(), &mode)?;
+    let (report, stats) = match result {
+        Ok(done) => done,
+        Err(error) => {
+            let kept = match (&concluded.patch, concluded.applied.is_empty()) {
+                (Some(patch), true) => format!(
+                    "; the partial changes are saved in `{}` (apply them with `git apply`, or                      rerun with `--keep-partial`)",
+                    patch.display()
+                ),
+                (Some(patch), false) => format!(
+                    "; the partial changes were applied (`--keep-partial`) and saved in `{}`",
+                    patch.display()
+                ),
+                (None, _) => String::new(),
+            };
+            return Err(error.context(format!("daggie debug stopped{kept}")));
+        }
+    };
+    write_debug_result(out, global, &report, &stats, &concluded)?;
+    Ok(Exit::Done)
+}
+
+fn write_debug_result(
+    out: &mut dyn Write,
+    global: &GlobalArgs,
+    report: &str,
+    stats: &RunStats,
+    concluded: &crate::agent::workspace::Concluded,
+) -> anyhow::Result<()> {
+    let applied: Vec<String> = concluded
+        .applied
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    if global.json {
+        return write_json(
+            out,
+            &serde_json::json!({
+                "report": report,
+                "run": stats,
+                "applied": applied,
+                "diff": concluded.diff,
+                "exported": concluded.exported.as_ref().map(|path| path.display().to_string()),
+                "patch": concluded.patch.as_ref().map(|path| path.display().to_string()),
+            }),
+        );
+    }
+    writeln!(out, "{}", crate::redact::redact(report.trim_end()))?;
+    if !applied.is_empty() {
+        writeln!(
+            out,
+            "
+Changed: {}",
+            applied.join(", ")
+        )?;
+    }
+    if let Some(exported) = &concluded.exported {
+        writeln!(
+            out,
+            "
+The fixed workspace is in `{}`",
+            exported.display()
+        )?;
+    }
+    if let Some(diff) = concluded.diff.as_deref().filter(|diff| !diff.is_empty()) {
+        write!(
+            out,
+            "
+{}",
+            crate::redact::redact(diff)
+        )?;
+    }
+    if applied.is_empty() && concluded.exported.is_none() && concluded.diff.is_none() {
+        writeln!(
+            out,
+            "
+No file changed."
+        )?;
+    }
+    Ok(())
+}
+
+/// `daggie review`.
+pub async fn review(
+    args: &ReviewArgs,
+    global: &GlobalArgs,
+    context: &ModelContext,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let diff = match &args.diff {
+        None => None,
+        Some(path) if path.as_os_str() == "-" => Some(read_stdin("the diff")?),
+        Some(path) => Some(read_file(path, "diff")?),
+    };
+    let (submission, _stats) = model::review(
+        &context.run,
+        &args.source,
+        diff.as_deref(),
+        args.focus.as_deref(),
+    )
+    .await?;
+    if global.json {
+        write_json(out, &serde_json::to_value(&submission)?)?;
+    } else {
+        write!(
+            out,
+            "{}",
+            crate::redact::redact(&to_markdown(&submission, "Daggie"))
+        )?;
+    }
+    Ok(Exit::Done)
+}
+
+fn write_json(out: &mut dyn Write, value: &serde_json::Value) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &crate::redact::redact_json(value))?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn read_error_output(args: &DebugArgs) -> anyhow::Result<String> {
+    if let Some(text) = &args.error_output {
+        if text == "-" {
+            return read_stdin("the error output");
+        }
+        return Ok(text.clone());
+    }
+    if let Some(path) = &args.error_file {
+        if path.as_os_str() == "-" {
+            return read_stdin("the error output");
+        }
+        return read_file(path, "error file");
+    }
+    match args.stdin.as_deref() {
+        Some("-") => read_stdin("the error output"),
+        Some(other) => Err(crate::exit::usage(format!(
+            "unexpected argument `{other}`; pass the error output with `--error-output TEXT`,              `--error-file FILE` or `-` for stdin"
+        ))),
+        None => Err(crate::exit::usage(
+            "no error output; pass `--error-output TEXT`, `--error-file FILE` or `-` for stdin",
+        )),
+    }
+}
+
+fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|error| {
+        crate::exit::usage(format!(
+            "cannot read the {what} `{}`: {error}",
+            path.display()
+        ))
+    })
 }
 
 pub fn assist(
@@ -94,8 +485,8 @@ pub fn assist(
     } else {
         model_planner.ok_or_else(|| {
             crate::exit::usage(
-                "planning with a model is not available in this build; pass `--offline` to plan \
-                 from the catalog alone",
+                "no model planner was given; configure a provider (see `agentci doctor`) or pass \
+                 `--offline` to plan from the catalog alone",
             )
         })?
     };
@@ -159,23 +550,18 @@ pub fn assist(
 fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
     if let Some(text) = &args.assignment {
         if text == "-" {
-            return read_stdin();
+            return read_stdin("the assignment");
         }
         return Ok(text.clone());
     }
     if let Some(path) = &args.assignment_file {
         if path.as_os_str() == "-" {
-            return read_stdin();
+            return read_stdin("the assignment");
         }
-        return std::fs::read_to_string(path).map_err(|error| {
-            crate::exit::usage(format!(
-                "cannot read the assignment file `{}`: {error}",
-                path.display()
-            ))
-        });
+        return read_file(path, "assignment file");
     }
     match args.stdin.as_deref() {
-        Some("-") => read_stdin(),
+        Some("-") => read_stdin("the assignment"),
         Some(other) => Err(crate::exit::usage(format!(
             "unexpected argument `{other}`; pass the assignment with `--assignment TEXT`, \
              `--assignment-file FILE` or `-` for stdin"
@@ -186,13 +572,11 @@ fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
     }
 }
 
-fn read_stdin() -> anyhow::Result<String> {
+fn read_stdin(what: &str) -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|error| {
-            crate::exit::usage(format!("cannot read the assignment from stdin: {error}"))
-        })?;
+        .map_err(|error| crate::exit::usage(format!("cannot read {what} from stdin: {error}")))?;
     Ok(text)
 }
 
@@ -212,6 +596,7 @@ mod tests {
         full.extend_from_slice(args);
         Cli::try_parse_from(full).map(|cli| match cli.verb {
             DaggieVerb::Assist(args) => args,
+            other => panic!("not assist: {other:?}"),
         })
     }
 

@@ -160,16 +160,7 @@ pub fn init_logging(global: &GlobalArgs) {
 /// Run one parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::Daggie(args) => tokio::task::block_in_place(|| {
-            let scan = |source: &crate::agents::daggie::ModuleSource| scan_module_source(source);
-            daggie::run(
-                &args,
-                &cli.global,
-                &scan,
-                None,
-                &mut std::io::stdout().lock(),
-            )
-        }),
+        Command::Daggie(args) => daggie::run_command(&args, &cli.global, &scan_module_source).await,
         Command::Doctor(args) => doctor::run(&cli.global, &args).await,
         Command::McpTestServer => mcp_test_server::run().await,
         Command::Modules(args) => modules::run(args, &cli.global).await,

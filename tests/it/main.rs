@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod daggie;
 mod daggie_git;
+mod daggie_model;
 mod doctor_ping;
 mod github;
 mod github_git;

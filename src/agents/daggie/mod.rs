@@ -7,6 +7,7 @@
 //! tests (hand-built catalogs).
 
 pub mod catalog;
+pub mod model;
 pub mod offline;
 pub mod plan;
 pub mod project;

@@ -1,0 +1,306 @@
+//! daggie's model-driven work: the `assist` planner that drives `submit_plan`, and the `explain`,
+//! `debug` and `review` runs. Each run gets daggie's system prompt, the context files of the
+//! project (`DAGGIE.md`, `DAGGER.md`, `AGENTS.md`) and the tools its verb allows, nothing more:
+//! `assist`, `explain` and `review` read the workspace, only `debug` may change it.
+//!
+//! The planner sees the assignment, the project summary and the compact catalog, never the
+//! module sources: the catalog is what the scanner extracted from them, a fraction of their size,
+//! and it is what the plan is validated against.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::PlanInput;
+use super::catalog::Catalog;
+use super::plan::{self, Plan, Proposal};
+use crate::agent::tools::{Access, workspace_tools};
+use crate::agent::workspace::Workspace;
+use crate::agent::{
+    Agent, AgentSpec, Budget, EventSink, Report, RunOutcome, Submit, Tool, load_context,
+    report_submit,
+};
+use crate::agents::monty::review::{self, ReviewSubmission};
+use crate::agents::prompt;
+use crate::llm::{Provider, Usage};
+
+pub const SYSTEM_PROMPT: &str = include_str!("prompts/system.md");
+pub const ASSIST_PROMPT: &str = include_str!("prompts/assist.md");
+pub const EXPLAIN_PROMPT: &str = include_str!("prompts/explain.md");
+pub const DEBUG_PROMPT: &str = include_str!("prompts/debug.md");
+pub const REVIEW_PROMPT: &str = include_str!("prompts/review.md");
+
+/// daggie's own context file, and the Dagger notes it reads besides `AGENTS.md`.
+pub const CONTEXT_FILE: &str = "DAGGIE.md";
+pub const CONTEXT_EXTRAS: &[&str] = &["DAGGER.md"];
+
+/// The US dollar cost of one call's usage.
+pub type Pricing = Arc<dyn Fn(&Usage) -> f64 + Send + Sync>;
+
+/// How every daggie model run is set up: the provider, the budget, the event stream, the price
+/// of a call and whether to show progress.
+#[derive(Clone)]
+pub struct ModelRun {
+    pub provider: Arc<dyn Provider>,
+    pub budget: Budget,
+    pub events: EventSink,
+    pub pricing: Pricing,
+    pub progress: bool,
+}
+
+impl ModelRun {
+    /// A run with the default budget, no events, no cost and no progress lines.
+    pub fn new(provider: Arc<dyn Provider>) -> Self {
+        ModelRun {
+            provider,
+            budget: Budget::default(),
+            events: EventSink::none(),
+            pricing: Arc::new(|_: &Usage| 0.0),
+            progress: false,
+        }
+    }
+
+    /// An agent for one verb with daggie's system prompt and the context files of `source`.
+    fn agent(&self, verb: &str, source: &Path) -> Agent {
+        let pricing = Arc::clone(&self.pricing);
+        Agent::new(
+            Arc::clone(&self.provider),
+            AgentSpec {
+                agent: "daggie".to_string(),
+                verb: verb.to_string(),
+                system_prompt: SYSTEM_PROMPT.to_string(),
+            },
+        )
+        .context(load_context(source, CONTEXT_FILE, CONTEXT_EXTRAS))
+        .budget(self.budget.clone())
+        .events(self.events.clone())
+        .pricing(move |usage: &Usage| pricing(usage))
+        .progress(self.progress)
+    }
+}
+
+/// What a model run used, for the summary and `--json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunStats {
+    pub run_id: String,
+    pub turns: u32,
+    pub usage: Usage,
+    pub cost_usd: f64,
+}
+
+impl RunStats {
+    fn of<T>(outcome: &RunOutcome<T>) -> Self {
+        RunStats {
+            run_id: outcome.run_id.clone(),
+            turns: outcome.turns,
+            usage: outcome.usage,
+            cost_usd: outcome.cost_usd,
+        }
+    }
+}
+
+fn render(template: &str, values: &[(&str, &str)]) -> anyhow::Result<String> {
+    prompt::render(template, values).map_err(anyhow::Error::msg)
+}
+
+/// The task the planner model receives: the assignment, the project summary (stacks and the
+/// names of its context files, whose text travels in the system prompt) and the compact catalog.
+pub fn assist_task(input: &PlanInput<'_>) -> anyhow::Result<String> {
+    render(
+        ASSIST_PROMPT,
+        &[
+            ("assignment", input.assignment.trim()),
+            ("project", &input.project.summary()),
+            ("catalog", &input.catalog.render_text()),
+        ],
+    )
+}
+
+/// The `submit_plan` tool: a [`Plan`] whose semantic check is [`plan::validate`] against this
+/// catalog and project, so every unknown module, function or argument, misplaced default path
+/// or missing deploy argument goes back to the model by name.
+pub fn plan_submit(input: &PlanInput<'_>) -> Submit<Plan> {
+    let catalog = input.catalog.clone();
+    let project = input.project.clone();
+    Submit::new(
+        "submit_plan",
+        "Submit the CI plan: the toolchains to install with their customizations, the deploy \
+         steps, the fix agents and notes. agentci checks every reference against the catalog and \
+         the project and answers with the problems, if any.",
+    )
+    .validate(move |plan: &Plan| plan::validate(plan, &catalog, &project))
+}
+
+/// Plan with the model: read-only tools on the project, `submit_plan` to finish.
+pub async fn plan(run: &ModelRun, input: &PlanInput<'_>) -> anyhow::Result<Proposal> {
+    let task = assist_task(input)?;
+    let workspace = Workspace::open(&input.project.root)?;
+    let outcome = run
+        .agent("assist", &input.project.root)
+        .tools(workspace_tools(&workspace, Access::ReadOnly))
+        .run(&task, plan_submit(input))
+        .await?;
+    let stats = RunStats::of(&outcome);
+    let mut reasons = vec![format!(
+        "planned by the model `{}` in {} turn(s), {} tokens, ${:.4} (run {})",
+        run.provider.model(),
+        stats.turns,
+        stats.usage.total(),
+        stats.cost_usd,
+        stats.run_id
+    )];
+    let notes = outcome.value.notes.trim();
+    if !notes.is_empty() {
+        reasons.push(format!("the model's notes: {notes}"));
+    }
+    Ok(Proposal {
+        plan: outcome.value,
+        reasons,
+    })
+}
+
+/// The compact catalog for `explain`, or a line saying there is none.
+pub fn catalog_text(catalog: Option<&Catalog>) -> String {
+    match catalog {
+        Some(catalog) => catalog.render_text(),
+        None => "(no module library given; pass `--module-url` to include one)\n".to_string(),
+    }
+}
+
+/// `explain`: answer a question about the project's Dagger and CI set-up, reading only.
+pub async fn explain(
+    run: &ModelRun,
+    source: &Path,
+    question: &str,
+    catalog: Option<&Catalog>,
+) -> anyhow::Result<(String, RunStats)> {
+    let task = render(
+        EXPLAIN_PROMPT,
+        &[
+            ("question", question.trim()),
+            ("catalog", &catalog_text(catalog)),
+        ],
+    )?;
+    let workspace = Workspace::open(source)?;
+    let outcome = run
+        .agent("explain", source)
+        .tools(workspace_tools(&workspace, Access::ReadOnly))
+        .run(&task, report_submit())
+        .await?;
+    let stats = RunStats::of(&outcome);
+    let Report { text } = outcome.value;
+    Ok((text, stats))
+}
+
+/// `debug`: find and fix a failing Dagger module or configuration in `workspace`. The caller
+/// owns the workspace, so it can apply, diff, export or keep the changes however the run ends.
+pub async fn debug(
+    run: &ModelRun,
+    workspace: &Arc<Workspace>,
+    error_output: &str,
+    extra_tools: Vec<Arc<dyn Tool>>,
+) -> anyhow::Result<(String, RunStats)> {
+    let task = render(DEBUG_PROMPT, &[("error", error_output.trim_end())])?;
+    let outcome = run
+        .agent("debug", workspace.root())
+        .tools(workspace_tools(workspace, Access::ReadWrite))
+        .tools(extra_tools)
+        .run(&task, report_submit())
+        .await?;
+    let stats = RunStats::of(&outcome);
+    let Report { text } = outcome.value;
+    Ok((text, stats))
+}
+
+/// `review`: review the project's Dagger and CI set-up (or a diff of it), reading only.
+pub async fn review(
+    run: &ModelRun,
+    source: &Path,
+    diff: Option<&str>,
+    focus: Option<&str>,
+) -> anyhow::Result<(ReviewSubmission, RunStats)> {
+    let focus = match focus.map(str::trim).filter(|focus| !focus.is_empty()) {
+        Some(focus) => format!("Focus on: {focus}\n"),
+        None => String::new(),
+    };
+    let diff = match diff
+        .map(str::trim_end)
+        .filter(|diff| !diff.trim().is_empty())
+    {
+        Some(diff) => format!(
+            "Review this change; the files it touches are in the workspace as changed:\n\n```diff\n{diff}\n```\n"
+        ),
+        None => String::new(),
+    };
+    let task = render(REVIEW_PROMPT, &[("focus", &focus), ("diff", &diff)])?;
+    let workspace = Workspace::open(source)?;
+    let submit = Submit::<ReviewSubmission>::new(
+        "submit_review",
+        "Submit the review: `issues` (path, line, severity, text), `suggestions`, `positives`, \
+         `summary`.",
+    )
+    .validate(review::check);
+    let outcome = run
+        .agent("review", source)
+        .tools(workspace_tools(&workspace, Access::ReadOnly))
+        .run(&task, submit)
+        .await?;
+    let stats = RunStats::of(&outcome);
+    Ok((outcome.value, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::daggie::catalog::tests::{argument, function, module};
+    use crate::agents::daggie::project::Project;
+    use crate::scan::Role;
+
+    #[test]
+    fn the_assist_task_holds_the_assignment_the_project_and_the_catalog() {
+        let temp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(temp.path().join("backend")).unwrap();
+        std::fs::write(temp.path().join("backend/pyproject.toml"), "").unwrap();
+        std::fs::write(temp.path().join("DAGGER.md"), "Deploy to europe-west1.\n").unwrap();
+        let project = Project::detect(temp.path()).unwrap();
+        let catalog = Catalog::from_modules(vec![module(
+            "python-service",
+            Role::Module,
+            vec![function(
+                "test",
+                true,
+                vec![argument("coverage", "Boolean")],
+            )],
+        )]);
+        let input = PlanInput {
+            assignment: "  Set up CI.\n",
+            project: &project,
+            catalog: &catalog,
+        };
+        let task = assist_task(&input).unwrap();
+        assert!(
+            task.contains("## Assignment\n\nSet up CI.\n\n## Project"),
+            "{task}"
+        );
+        assert!(
+            task.contains("- backend/: python (pyproject.toml)"),
+            "{task}"
+        );
+        assert!(task.contains("Context files: DAGGER.md"), "{task}");
+        assert!(task.contains("## python-service"), "{task}");
+        assert!(task.contains(&catalog.render_text()), "{task}");
+        // The context file's text goes to the system prompt, not twice into the task.
+        assert!(!task.contains("europe-west1"), "{task}");
+    }
+
+    #[test]
+    fn every_prompt_fills_its_placeholders() {
+        assert!(render(EXPLAIN_PROMPT, &[("question", "q"), ("catalog", "c")]).is_ok());
+        assert!(render(DEBUG_PROMPT, &[("error", "e")]).is_ok());
+        assert!(render(REVIEW_PROMPT, &[("focus", ""), ("diff", "")]).is_ok());
+        assert!(render(SYSTEM_PROMPT, &[]).is_ok());
+        assert_eq!(
+            catalog_text(None),
+            "(no module library given; pass `--module-url` to include one)\n"
+        );
+    }
+}
