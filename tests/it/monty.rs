@@ -1360,3 +1360,24 @@ async fn develop_issue_routes_runs_the_verb_and_plans_a_pull_request_in_a_dry_ru
             .contains("Monty opened")
     );
 }
+
+#[test]
+fn monty_help_is_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, arguments) in [
+        ("monty_help", vec!["monty", "--help"]),
+        (
+            "monty_suggest_fix_help",
+            vec!["monty", "suggest-fix", "--help"],
+        ),
+    ] {
+        let output = agentci(dir.path(), &[]).args(&arguments).output().unwrap();
+        assert!(output.status.success());
+        insta::assert_snapshot!(name, String::from_utf8(output.stdout).unwrap());
+    }
+    let angie = agentci(dir.path(), &[])
+        .args(["angie", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&angie.stdout).contains("develop-issue"));
+}
