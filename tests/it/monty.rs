@@ -418,6 +418,8 @@ async fn a_dry_run_prints_the_review_request_and_posts_nothing() {
 
     let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
     assert_eq!(output["published"], Value::Null);
+    assert_eq!(output["suggestions"][0]["placement"], "inline");
+    assert_eq!(output["suggestions"][1]["placement"], "summary");
     let planned = output["planned"].as_array().unwrap();
     let review = planned
         .iter()

@@ -349,12 +349,14 @@ pub fn review_summary(review: &ReviewSubmission) -> String {
 }
 
 /// The `--json` result of `suggest-fix`. `verified` is one entry per suggestion (or empty when
-/// nothing was verified); `outcome` is the publication, if any.
+/// nothing was verified); `outcome` is the publication (or its dry run), if any. `published`
+/// stays null on a dry run, while the placements still say where each suggestion would go.
 pub fn output(
     summary: &str,
     suggestions: &[Suggestion],
     verified: &[Option<bool>],
     outcome: Option<&ReviewOutcome>,
+    dry_run: bool,
 ) -> Output {
     let suggestions = suggestions
         .iter()
@@ -380,17 +382,15 @@ pub fn output(
             }
         })
         .collect();
-    let published = outcome
-        .filter(|outcome| outcome.planned.is_empty())
-        .map(|outcome| {
-            let published = outcome.published();
-            Published {
-                review_id: published.review_id,
-                inline: published.inline,
-                file_level: published.file_level,
-                in_summary: published.in_summary,
-            }
-        });
+    let published = outcome.filter(|_| !dry_run).map(|outcome| {
+        let published = outcome.published();
+        Published {
+            review_id: published.review_id,
+            inline: published.inline,
+            file_level: published.file_level,
+            in_summary: published.in_summary,
+        }
+    });
     Output {
         summary: summary.trim().to_owned(),
         suggestions,
@@ -557,7 +557,7 @@ mod tests {
 
     #[test]
     fn unpublished_output_has_no_published_block() {
-        let output = output("Broken.", &[suggestion()], &[Some(true)], None);
+        let output = output("Broken.", &[suggestion()], &[Some(true)], None, false);
         assert_eq!(output.published, None);
         assert_eq!(output.suggestions[0].placement, Placement::Summary);
         assert_eq!(output.suggestions[0].verified, Some(true));

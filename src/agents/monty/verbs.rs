@@ -265,7 +265,7 @@ pub async fn suggest_fix(
     if failures.is_empty() {
         let message = fix::nothing_message(pack, source);
         if global.json {
-            let output = fix::output(&message, &[], &[], None);
+            let output = fix::output(&message, &[], &[], None, args.agent.dry_run);
             write_json(out, &serde_json::to_value(&output)?)?;
         } else {
             writeln!(out, "{message}")?;
@@ -350,6 +350,7 @@ pub async fn suggest_fix(
         &suggestions,
         &verified,
         published.as_ref(),
+        args.agent.dry_run,
     );
     let markdown = fix::to_markdown(&output, pack);
     if in_actions {
