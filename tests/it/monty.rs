@@ -1383,3 +1383,110 @@ fn monty_help_is_stable() {
         .unwrap();
     assert!(String::from_utf8_lossy(&angie.stdout).contains("develop-issue"));
 }
+
+#[tokio::test]
+async fn review_shows_the_model_the_given_diff() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let diff = repo.path().join("change.diff");
+    std::fs::write(
+        &diff,
+        "--- a/app/auth.py\n+++ b/app/auth.py\n@@ -4,2 +4,2 @@\n def validate(payload):\n-    return payload\n+    return True\n",
+    )
+    .unwrap();
+    let script = vec![tool_call(
+        "submit_review",
+        json!({"issues": [], "summary": "Looks fine."}),
+    )];
+    let outcome = run(
+        &[
+            "--json",
+            "angie",
+            "review",
+            "--source",
+            &source,
+            "--diff",
+            diff.to_str().unwrap(),
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let task = outcome.requests[0].messages[0].text();
+    assert!(task.contains("```diff\n--- a/app/auth.py"), "{task}");
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["summary"], "Looks fine.");
+}
+
+#[tokio::test]
+async fn a_budget_stop_exits_4_and_keeps_the_changes_as_a_patch() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let script = vec![
+        tool_call(
+            "edit_file",
+            json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return False"}),
+        ),
+        tool_call("submit_report", json!({"text": "never reached"})),
+    ];
+    let outcome = run(
+        &[
+            "--max-turns",
+            "1",
+            "monty",
+            "assist",
+            "--source",
+            &source,
+            "--assignment",
+            "Reject tokens",
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(
+        agentci::exit::exit_for(&outcome.result.unwrap_err()),
+        Exit::Budget
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+    assert!(
+        outcome
+            .stdout
+            .contains("The run stopped: the turns budget ran out"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stdout.contains("modified app/auth.py"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stdout.contains("saved as a patch"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn the_binary_reads_the_log_from_stdin() {
+    let repo = repository();
+    let log = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/tsc.log"),
+    )
+    .unwrap();
+    let output = agentci(repo.path(), &[])
+        .args(["--json", "monty", "suggest-fix", "--source", "backend", "-"])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["summary"], "nothing for monty in backend");
+    assert_eq!(result["suggestions"], json!([]));
+    assert_eq!(result["published"], Value::Null);
+}
