@@ -255,6 +255,27 @@ pub fn repository_path(layout: &Layout, path: &str) -> String {
     joined.to_string_lossy().replace('\\', "/")
 }
 
+/// A repository path as `--source` names it; `None` when the file is outside the source.
+pub fn source_path(layout: &Layout, repository_path: &str) -> Option<String> {
+    let prefix = layout.source.strip_prefix(&layout.root).ok()?;
+    let relative = Path::new(repository_path).strip_prefix(prefix).ok()?;
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    (!relative.is_empty()).then_some(relative)
+}
+
+/// The pull request's changes under `--source`, with new-side line numbers, for `review`.
+pub fn pull_diff_text(layout: &Layout, diff: &crate::github::diff::PullDiff) -> String {
+    let mut text = String::new();
+    for file in &diff.files {
+        let Some(path) = source_path(layout, &file.path) else {
+            continue;
+        };
+        let _ = writeln!(text, "diff -- {path} ({:?})", file.status);
+        text.push_str(&file.numbered_hunks());
+    }
+    text
+}
+
 fn read_source(layout: &Layout, path: &str) -> Option<String> {
     std::fs::read_to_string(layout.source.join(path)).ok()
 }
@@ -507,6 +528,12 @@ mod tests {
         assert_eq!(findings[0].body, "Expired tokens passed.");
         let root = Layout::discover(dir.path()).unwrap();
         assert_eq!(repository_path(&root, "./x.py"), "x.py");
+        assert_eq!(
+            source_path(&layout, "backend/app/auth.py").as_deref(),
+            Some("app/auth.py")
+        );
+        assert_eq!(source_path(&layout, "frontend/main.ts"), None);
+        assert_eq!(source_path(&root, "x.py").as_deref(), Some("x.py"));
     }
 
     #[test]

@@ -237,6 +237,24 @@ async fn publish(
     ))
 }
 
+/// The changes of the pull request in context under `--source`; `None` without one.
+async fn pull_request_diff(
+    services: &Services,
+    github: &GitHubArgs,
+    layout: &Layout,
+) -> anyhow::Result<Option<String>> {
+    let env = SettingsEnv(&services.settings.environment);
+    let context = github.context(&env)?;
+    let (Some(repository), Some(number)) = (context.repository.as_ref(), context.pr_number) else {
+        return Ok(None);
+    };
+    // Only reads: a dry-run client cannot write by accident.
+    let client = github_client(services, github, &env, true)?;
+    let diff = crate::github::diff::pull_diff(&client, repository, number).await?;
+    let text = fix::pull_diff_text(layout, &diff);
+    Ok((!text.trim().is_empty()).then_some(text))
+}
+
 pub(crate) fn write_json(out: &mut dyn Write, value: &Value) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &crate::redact::redact_json(value))?;
     writeln!(out)?;
@@ -430,6 +448,11 @@ pub async fn review(
         crate::exit::usage(format!("cannot read `{}`: {error}", source.display()))
     })?;
 
+    // Without `--diff`, a pull request in context is what gets reviewed.
+    let diff = match diff {
+        Some(diff) => Some(diff),
+        None => pull_request_diff(services, &args.github, &layout).await?,
+    };
     let workspace = Workspace::open(source)?;
     let mut task = fix::review_prompt(pack, source, args.focus.as_deref(), diff.as_deref())?;
     if let Some(extra) = assignment {
