@@ -828,8 +828,14 @@ async fn a_posted_review_puts_issues_and_suggestions_on_the_lines() {
     assert_eq!(outcome.result.unwrap(), Exit::Done);
     // Without `--diff`, the model reviews the pull request's changes under `--source`.
     let task = outcome.requests[0].messages[0].text();
-    assert!(task.contains("diff -- app/items.py (Modified)\n@@ -9,3 +9,4 @@"), "{task}");
-    assert!(task.contains("    11 +    \"\"\"The sum of the items' prices.\"\"\""), "{task}");
+    assert!(
+        task.contains("diff -- app/items.py (Modified)\n@@ -9,3 +9,4 @@"),
+        "{task}"
+    );
+    assert!(
+        task.contains("    11 +    \"\"\"The sum of the items' prices.\"\"\""),
+        "{task}"
+    );
     let reviews = reviews_sent(&server.received_requests().await.unwrap());
     assert_eq!(reviews.len(), 1);
     let comments = reviews[0]["comments"].as_array().unwrap();
