@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod mcp_test_server;
 pub mod modules;
 pub mod monty;
+pub mod speck;
 
 /// AI at the edges of CI/CD: Dagger toolchain setup, fix suggestions on pull requests, and
 /// spec-driven task decomposition.
@@ -123,6 +124,8 @@ pub enum Command {
     Monty(monty::MontyArgs),
     /// Angular/TypeScript agent: the same verbs as monty
     Angie(monty::MontyArgs),
+    /// Spec-driven development: specify, plan and decompose a feature into tasks, and run them
+    Speck(speck::SpeckArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -171,6 +174,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Angie(args) => {
             let pack = &crate::agents::monty::packs::ANGULAR;
             monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
+        }
+        Command::Speck(args) => {
+            speck::run(
+                args,
+                &cli.global,
+                speck::Services::default(),
+                &mut std::io::stdout().lock(),
+            )
+            .await
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();

@@ -2,6 +2,7 @@
 //! against local fakes (no network, no keys).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod agent_loop;
+mod agent_session;
 mod cli;
 mod config;
 mod daggie;
@@ -21,4 +22,5 @@ mod memory;
 mod monty;
 mod scan;
 mod scan_git;
+mod speck;
 mod workspace;

@@ -2,11 +2,13 @@
 //! repository, and a validated JSON task decomposition for CI matrices and `jq`.
 
 pub mod decompose;
+pub mod publish;
 pub mod render;
 pub mod run;
 pub mod tasks;
 pub mod tiers;
 pub mod validate;
+pub mod verbs;
 
 #[cfg(test)]
 mod tests;

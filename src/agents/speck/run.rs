@@ -262,11 +262,14 @@ async fn run_phase(
     outcome
 }
 
+/// Dependency and build directories a phase copy leaves out (tasks recreate them); whoever
+/// compares a phase copy with its source must leave them out too.
+pub const COPY_SKIPPED: [&str; 5] = ["node_modules", "target", ".venv", "__pycache__", "dist"];
+
 /// Copy a repository (its `.git` included, so the phase can branch and commit) into `target`,
 /// skipping dependency and build directories that tasks recreate themselves.
 pub fn copy_tree(source: &Path, target: &Path) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    const SKIPPED: [&str; 5] = ["node_modules", "target", ".venv", "__pycache__", "dist"];
     if target.exists() {
         std::fs::remove_dir_all(target)
             .with_context(|| format!("failed to clear `{}`", target.display()))?;
@@ -275,7 +278,7 @@ pub fn copy_tree(source: &Path, target: &Path) -> anyhow::Result<()> {
         .follow_links(false)
         .into_iter()
         .filter_entry(|entry| {
-            entry.depth() == 0 || !SKIPPED.iter().any(|name| entry.file_name() == *name)
+            entry.depth() == 0 || !COPY_SKIPPED.iter().any(|name| entry.file_name() == *name)
         });
     for entry in walker {
         let entry = entry.with_context(|| format!("failed to read `{}`", source.display()))?;
