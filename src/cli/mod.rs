@@ -15,6 +15,7 @@ pub mod daggie;
 pub mod doctor;
 pub mod mcp_test_server;
 pub mod modules;
+pub mod monty;
 pub mod speck;
 
 /// AI at the edges of CI/CD: Dagger toolchain setup, fix suggestions on pull requests, and
@@ -119,6 +120,10 @@ pub enum Command {
     McpTestServer,
     /// The module scanner on its own
     Modules(modules::ModulesArgs),
+    /// Python agent: fix suggestions on pull requests, review, assist, tests, build, upgrade
+    Monty(monty::MontyArgs),
+    /// Angular/TypeScript agent: the same verbs as monty
+    Angie(monty::MontyArgs),
     /// Spec-driven development: specify, plan and decompose a feature into tasks, and run them
     Speck(speck::SpeckArgs),
     /// Print a shell completion script
@@ -162,6 +167,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Doctor(args) => doctor::run(&cli.global, &args).await,
         Command::McpTestServer => mcp_test_server::run().await,
         Command::Modules(args) => modules::run(args, &cli.global).await,
+        Command::Monty(args) => {
+            let pack = &crate::agents::monty::packs::PYTHON;
+            monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
+        }
+        Command::Angie(args) => {
+            let pack = &crate::agents::monty::packs::ANGULAR;
+            monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
+        }
         Command::Speck(args) => {
             speck::run(
                 args,

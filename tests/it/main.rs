@@ -19,6 +19,7 @@ mod llm_ollama;
 mod llm_openai;
 mod mcp;
 mod memory;
+mod monty;
 mod no_provider;
 mod scan;
 mod scan_git;

@@ -1,0 +1,298 @@
+//! `develop-issue`: read a GitHub issue, let the model route it to one verb (`submit_route`), run
+//! that verb in the workspace with the issue as its assignment, then commit the changes to a
+//! branch, open (or update) a pull request that closes the issue, and say so on the issue.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::agent::{Access, Submit, Workspace, workspace_tools};
+use crate::cli::GlobalArgs;
+use crate::cli::monty::DevelopIssueArgs;
+use crate::exit::Exit;
+use crate::github::issues::{IssueThread, marker, read_issue, upsert_marked_comment};
+use crate::github::pulls::{FileChange, NewPull, commit_changes, open_or_update_pull};
+
+use super::failures::Layout;
+use super::fix;
+use super::packs::LanguagePack;
+use super::route::{self, Route, RouteSubmission, Verb};
+use super::verbs::{
+    Services, SettingsEnv, agent, github_client, print_workspace_result, provider, workspace_run,
+    write_json,
+};
+
+const ROUTE: &str = include_str!("prompts/route.md");
+/// Comments of the issue thread passed on, newest last.
+const MAX_COMMENTS: usize = 10;
+
+/// The issue as the assignment every verb receives.
+pub fn assignment(thread: &IssueThread) -> String {
+    let issue = &thread.issue;
+    let mut text = format!(
+        "GitHub issue #{}: {}\n\n{}\n",
+        issue.number,
+        issue.title.trim(),
+        issue.body.as_deref().unwrap_or("").trim()
+    );
+    let skip = thread.comments.len().saturating_sub(MAX_COMMENTS);
+    for comment in thread.comments.iter().skip(skip) {
+        text.push_str(&format!(
+            "\n---\nComment:\n{}\n",
+            comment.body_text().trim()
+        ));
+    }
+    crate::redact::redact(&text).into_owned()
+}
+
+fn route_prompt(pack: &LanguagePack, thread: &IssueThread) -> anyhow::Result<String> {
+    let upgrade_params = if pack.language == "python" {
+        "`target_package` and `target_version`"
+    } else {
+        "`target_version` (Angular)"
+    };
+    let issue = &thread.issue;
+    crate::agents::prompt::render(
+        ROUTE,
+        &[
+            ("display_name", pack.display_name),
+            ("language", pack.language),
+            ("frameworks", &pack.test_frameworks.join(", ")),
+            ("upgrade_params", upgrade_params),
+            ("number", &issue.number.to_string()),
+            ("title", issue.title.trim()),
+            ("body", &assignment(thread)),
+        ],
+    )
+    .map_err(|error| anyhow::anyhow!("prompt template: {error}"))
+}
+
+/// The task of the routed verb.
+fn routed_task(
+    pack: &LanguagePack,
+    route: &Route,
+    source: &std::path::Path,
+    assignment: &str,
+    allowed: Option<&[String]>,
+) -> anyhow::Result<String> {
+    match route {
+        Route::Assist | Route::Review => fix::assist_prompt(source, assignment, allowed),
+        Route::WriteTests { target, framework } => fix::write_tests_prompt(
+            pack,
+            source,
+            target.as_deref(),
+            framework
+                .as_deref()
+                .or(pack.test_frameworks.first().copied())
+                .unwrap_or("the project's framework"),
+            Some(assignment),
+            allowed,
+        ),
+        Route::Build { command } => fix::build_prompt(
+            source,
+            command.as_deref().unwrap_or(pack.default_build_command),
+            Some(assignment),
+        ),
+        Route::Upgrade { package, version } => {
+            let target = fix::upgrade_target(pack, package.as_deref(), version)?;
+            fix::upgrade_prompt(source, &target, false, Some(assignment))
+        }
+    }
+}
+
+fn verb_of(route: &Route) -> Verb {
+    match route {
+        Route::Assist => Verb::Assist,
+        Route::WriteTests { .. } => Verb::WriteTests,
+        Route::Build { .. } => Verb::Build,
+        Route::Upgrade { .. } => Verb::Upgrade,
+        Route::Review => Verb::Review,
+    }
+}
+
+pub async fn develop_issue(
+    pack: &'static LanguagePack,
+    args: &DevelopIssueArgs,
+    global: &GlobalArgs,
+    services: &Services,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let source = &args.agent.source;
+    if !source.is_dir() {
+        return Err(crate::exit::usage(format!(
+            "`--source {}` is not a directory",
+            source.display()
+        )));
+    }
+    if args.agent.export.is_some() {
+        return Err(crate::exit::usage(
+            "`develop-issue` commits its changes to a branch: `--export` does not apply",
+        ));
+    }
+    let env = SettingsEnv(&services.settings.environment);
+    let mut context = args.github.context(&env)?;
+    if args.issue_number.is_some() {
+        context.issue_number = args.issue_number;
+    }
+    let repository = context.require_repository()?.clone();
+    let number = context.require_issue_number()?;
+    let provider = provider(services, global)?;
+    let client = github_client(services, &args.github, &env, args.agent.dry_run)?;
+    let thread = read_issue(&client, &repository, number).await?;
+    if thread.issue.is_pull_request() {
+        return Err(crate::exit::usage(format!(
+            "#{number} is a pull request, not an issue"
+        )));
+    }
+    let assignment = assignment(&thread);
+
+    // Pick the verb with read-only tools.
+    let workspace = Workspace::open(source)?;
+    let submit = Submit::<RouteSubmission>::new(
+        "submit_route",
+        "Submit the verb that should implement the issue and its parameters.",
+    )
+    .validate(move |submission| route::check(submission, pack).map(|_| ()));
+    let routed = agent(
+        pack,
+        "develop-issue",
+        Arc::clone(&provider),
+        source,
+        global,
+        services,
+    )?
+    .tools(workspace_tools(&workspace, Access::ReadOnly))
+    .run(&route_prompt(pack, &thread)?, submit)
+    .await?;
+    let route = route::check(&routed.value, pack)
+        .map_err(|reasons| anyhow::anyhow!("the route is invalid: {}", reasons.join("; ")))?;
+    let verb = verb_of(&route);
+    tracing::info!("issue #{number} routed to `{}`", verb.name());
+    if route == Route::Review {
+        return Err(crate::exit::usage(format!(
+            "issue #{number} asks for a review, not a change: run `agentci {} review`",
+            pack.agent
+        )));
+    }
+    if matches!(route, Route::Build { .. }) && !args.agent.allow_exec {
+        return Err(crate::exit::usage(format!(
+            "issue #{number} needs `build`, which runs commands: pass `--allow-exec`"
+        )));
+    }
+
+    let task = |allowed: Option<&[String]>| routed_task(pack, &route, source, &assignment, allowed);
+    let run = workspace_run(pack, verb.name(), &args.agent, global, services, &task).await?;
+    let report = match &run.result {
+        Ok(outcome) => Some(outcome.value.text.clone()),
+        Err(_) => None,
+    };
+
+    // Only a finished run with changes becomes a pull request.
+    let mut published = Value::Null;
+    if let (Some(report), false) = (&report, run.contents.is_empty()) {
+        let layout = Layout::discover(source)?;
+        let changes: Vec<FileChange> = run
+            .contents
+            .iter()
+            .map(|(path, text)| FileChange {
+                path: fix::repository_path(&layout, path),
+                content: text.as_ref().map(|text| text.as_bytes().to_vec()),
+            })
+            .collect();
+        let base = match &args.base {
+            Some(base) => base.clone(),
+            None => default_branch(&client, &repository).await?,
+        };
+        let branch = format!(
+            "{}/issue-{number}-{}",
+            pack.agent,
+            crate::github::git::slug(&thread.issue.title)
+        );
+        let message = format!("{}: {} (#{number})", verb.name(), thread.issue.title.trim());
+        let commit =
+            commit_changes(&client, &repository, &branch, &base, &message, &changes).await?;
+        let pull = NewPull {
+            title: thread.issue.title.trim().to_owned(),
+            head: branch.clone(),
+            base: base.clone(),
+            body: format!(
+                "{} ran `{}` for #{number}.\n\n{}",
+                pack.display_name,
+                verb.name(),
+                report.trim()
+            ),
+            closes_issue: Some(number),
+            draft: false,
+        };
+        let pull_outcome = open_or_update_pull(&client, &repository, &pull).await?;
+        let link = pull_outcome
+            .html_url
+            .clone()
+            .or(pull_outcome.number.map(|pull| format!("#{pull}")))
+            .unwrap_or_else(|| format!("branch `{branch}`"));
+        upsert_marked_comment(
+            &client,
+            &repository,
+            number,
+            &marker(&format!("develop:{}", pack.agent)),
+            &format!(
+                "{} opened {link} for this issue (`{}`).",
+                pack.display_name,
+                verb.name()
+            ),
+        )
+        .await?;
+        published = json!({
+            "branch": branch,
+            "base": base,
+            "commit": commit,
+            "pull_request": pull_outcome,
+            "planned": client.planned(),
+        });
+    }
+
+    if global.json {
+        write_json(
+            out,
+            &json!({
+                "issue": number,
+                "verb": verb.name(),
+                "params": routed.value.params,
+                "report": report,
+                "changes": run.changes,
+                "published": published,
+            }),
+        )?;
+    } else {
+        writeln!(out, "Issue #{number} → `{}`\n", verb.name())?;
+        print_workspace_result(
+            out,
+            global,
+            &run.result,
+            &run.concluded,
+            &run.changes,
+            run.learned.as_ref(),
+        )?;
+        if !published.is_null() {
+            writeln!(out)?;
+            write_json(out, &published)?;
+        }
+    }
+    match (run.result, run.concluded) {
+        (Err(error), _) => Err(error.into()),
+        (Ok(_), Err(error)) => Err(error),
+        (Ok(_), Ok(_)) => Ok(Exit::Done),
+    }
+}
+
+async fn default_branch(
+    client: &crate::github::client::GitHub,
+    repository: &crate::github::context::Repository,
+) -> anyhow::Result<String> {
+    let found: Value = client.get(&repository.route()).await?;
+    found["default_branch"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the repository answer names no default branch"))
+}

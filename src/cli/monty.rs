@@ -1,0 +1,258 @@
+//! `agentci monty …` and `agentci angie …`: one argument tree for both agents (each bound to its
+//! language pack), reading long inputs from flags, files or stdin, and dispatch to the verbs.
+
+use std::io::{Read as _, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::agents::monty::packs::LanguagePack;
+use crate::agents::monty::verbs::{self, Services};
+use crate::cli::{AgentArgs, GlobalArgs};
+use crate::exit::Exit;
+use crate::github::args::GitHubArgs;
+
+#[derive(Debug, Args)]
+pub struct MontyArgs {
+    #[command(subcommand)]
+    pub verb: MontyVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MontyVerb {
+    /// Turn a failed check's log into one-click fix suggestions on the pull request
+    SuggestFix(SuggestFixArgs),
+    /// Review the code (or a diff) and print or post the findings
+    Review(ReviewArgs),
+    /// Do an assignment in the workspace
+    Assist(AssistArgs),
+    /// Write tests for a part of the code
+    WriteTests(WriteTestsArgs),
+    /// Make the build pass (needs `--allow-exec`)
+    Build(BuildArgs),
+    /// Upgrade a dependency (monty) or Angular (angie)
+    Upgrade(UpgradeArgs),
+    /// Implement a GitHub issue: pick the verb, run it, open a pull request that closes the issue
+    DevelopIssue(DevelopIssueArgs),
+}
+
+/// A task given as text, from a file, or from stdin; optional for every verb so that
+/// `speck run` can pass one to any of them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AssignmentArgs {
+    /// The assignment, as text
+    #[arg(long, value_name = "TEXT", conflicts_with = "assignment_file")]
+    pub assignment: Option<String>,
+    /// The assignment, from a file (`-` for stdin)
+    #[arg(long, value_name = "FILE")]
+    pub assignment_file: Option<PathBuf>,
+}
+
+impl AssignmentArgs {
+    /// The assignment text, if any; `stdin` is true when a lone `-` argument was given.
+    pub fn read(&self, stdin: bool) -> anyhow::Result<Option<String>> {
+        let text = if let Some(text) = &self.assignment {
+            Some(text.clone())
+        } else if let Some(file) = &self.assignment_file {
+            Some(read_file_or_stdin(file, "assignment")?)
+        } else if stdin {
+            Some(read_stdin("assignment")?)
+        } else {
+            None
+        };
+        match text {
+            Some(text) if text.trim().is_empty() => {
+                Err(crate::exit::usage("the assignment is empty"))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+fn read_stdin(what: &str) -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|error| {
+            crate::exit::usage(format!("cannot read the {what} from stdin: {error}"))
+        })?;
+    Ok(text)
+}
+
+fn read_file_or_stdin(file: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    if file.as_os_str() == "-" {
+        return read_stdin(what);
+    }
+    std::fs::read(file)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|error| {
+            crate::exit::usage(format!(
+                "cannot read the {what} file `{}`: {error}",
+                file.display()
+            ))
+        })
+}
+
+/// A lone `-` argument (read the main input from stdin).
+fn dash(value: &Option<String>) -> anyhow::Result<bool> {
+    match value.as_deref() {
+        None => Ok(false),
+        Some("-") => Ok(true),
+        Some(other) => Err(crate::exit::usage(format!(
+            "unexpected argument `{other}`; only `-` (read stdin) is accepted here"
+        ))),
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SuggestFixArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    /// The failed check's output, as text
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["error_file", "stdin"])]
+    pub error_output: Option<String>,
+    /// The failed check's output, from a file (`-` for stdin)
+    #[arg(long, value_name = "FILE", conflicts_with = "stdin")]
+    pub error_file: Option<PathBuf>,
+    /// `-` reads the failed check's output from stdin
+    #[arg(value_name = "-")]
+    pub stdin: Option<String>,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    /// At most this many suggestions
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_suggestions: usize,
+    /// Check each suggestion by applying it to a copy and re-running `--verify-command`
+    /// (needs `--allow-exec`)
+    #[arg(long, requires = "verify_command")]
+    pub verify: bool,
+    /// The failing command to re-run with `--verify` (must be allowed for this agent)
+    #[arg(long, value_name = "COMMAND")]
+    pub verify_command: Option<String>,
+    #[command(flatten)]
+    pub assignment: AssignmentArgs,
+}
+
+impl SuggestFixArgs {
+    /// The log, from whichever input was given.
+    pub fn read_log(&self) -> anyhow::Result<String> {
+        if let Some(text) = &self.error_output {
+            return Ok(text.clone());
+        }
+        if let Some(file) = &self.error_file {
+            return read_file_or_stdin(file, "error output");
+        }
+        if dash(&self.stdin)? {
+            return read_stdin("error output");
+        }
+        Err(crate::exit::usage(
+            "suggest-fix needs the failed check's output: `--error-output TEXT`, `--error-file FILE` or `-` for stdin",
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    /// Review this unified diff (a file; `-` for stdin) instead of the whole workspace
+    #[arg(long, value_name = "FILE")]
+    pub diff: Option<PathBuf>,
+    /// What to pay most attention to
+    #[arg(long, value_name = "TEXT")]
+    pub focus: Option<String>,
+    /// Post the review on the pull request
+    #[arg(long)]
+    pub post: bool,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    #[command(flatten)]
+    pub assignment: AssignmentArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AssistArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    #[command(flatten)]
+    pub assignment: AssignmentArgs,
+    /// `-` reads the assignment from stdin
+    #[arg(value_name = "-")]
+    pub stdin: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WriteTestsArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    /// What to test: a file, module, class or function
+    #[arg(long, value_name = "T")]
+    pub target: Option<String>,
+    /// The test framework [default: the pack's first, e.g. pytest, jasmine]
+    #[arg(long, value_name = "F")]
+    pub test_framework: Option<String>,
+    #[command(flatten)]
+    pub assignment: AssignmentArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    /// The build command [default: the pack's, e.g. `python -m compileall -q .`, `npx ng build`]
+    #[arg(long, value_name = "C")]
+    pub command: Option<String>,
+    #[command(flatten)]
+    pub assignment: AssignmentArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    /// The package to upgrade (monty only; angie upgrades Angular)
+    #[arg(long, value_name = "NAME")]
+    pub target_package: Option<String>,
+    /// The version to upgrade to
+    #[arg(long, value_name = "VERSION")]
+    pub target_version: String,
+    #[command(flatten)]
+    pub assignment: AssignmentArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevelopIssueArgs {
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    /// The issue to implement [default: from the GitHub Actions event]
+    #[arg(long, value_name = "N")]
+    pub issue_number: Option<u64>,
+    /// The branch the pull request targets [default: the repository's default branch]
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+}
+
+impl AssistArgs {
+    pub fn read_assignment(&self) -> anyhow::Result<String> {
+        self.assignment.read(dash(&self.stdin)?)?.ok_or_else(|| {
+            crate::exit::usage(
+                "assist needs an assignment: `--assignment TEXT`, `--assignment-file FILE` or `-` for stdin",
+            )
+        })
+    }
+}
+
+/// Run a verb of `pack`'s agent from the command line.
+pub async fn run(
+    pack: &'static LanguagePack,
+    args: &MontyArgs,
+    global: &GlobalArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let working_dir = std::env::current_dir()
+        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+    let settings = crate::config::Settings::load(global, &working_dir)?;
+    verbs::run(pack, args, global, Services::new(settings), out).await
+}

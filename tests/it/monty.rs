@@ -1,0 +1,1502 @@
+//! monty and angie end to end, in process: a scripted model, a fake GitHub (wiremock) and a
+//! temporary repository; plus the real binary for the provider-less paths.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use agentci::agents::monty::packs::{ANGULAR, LanguagePack, PYTHON};
+use agentci::agents::monty::verbs::{self, Services};
+use agentci::cli::monty::MontyArgs;
+use agentci::cli::{Cli, Command, GlobalArgs};
+use agentci::config::{Environment, Settings};
+use agentci::exit::Exit;
+use agentci::github::client::ClientSettings;
+use agentci::llm::fake::{ScriptedProvider, Step, tool_call};
+use agentci::llm::{Provider, Request};
+use clap::Parser;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request as Received, ResponseTemplate};
+
+use crate::cli::agentci;
+use crate::github_support::*;
+
+const PULL: &str = "/repos/acme/shop/pulls/7";
+
+const ITEMS: &str = "\"\"\"Items and prices.\"\"\"\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Item:\n    price: int\n\n\ndef total(items):\n    \"\"\"The sum of the items' prices.\"\"\"\n    return sum(item.cost for item in items)\n";
+const AUTH: &str = "import time\n\n\ndef validate(payload):\n    return True\n";
+const CART: &str = "import { Injectable } from '@angular/core';\n\n@Injectable({ providedIn: 'root' })\nexport class CartService {\n  items: number[] = [];\n\n  add(price: number): void {\n    this.items.push(price);\n  }\n\n  count(): number {\n    return this.items.length;\n  }\n\n  label(): number {\n    const text = 'items';\n    let total: number = 0;\n    total = 'none';\n    return total;\n  }\n}\n";
+
+/// A repository with a Python backend and an Angular frontend.
+fn repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    for (file, text) in [
+        ("backend/app/items.py", ITEMS),
+        ("backend/app/auth.py", AUTH),
+        (
+            "backend/tests/test_items.py",
+            "def test_total():\n    pass\n",
+        ),
+        (
+            "backend/tests/test_auth.py",
+            "def test_validate_token():\n    pass\n",
+        ),
+        ("frontend/src/app/cart/cart.service.ts", CART),
+        (
+            "frontend/src/app/cart/cart.component.ts",
+            "export class CartComponent {}\n",
+        ),
+    ] {
+        let target = dir.path().join(file);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
+    }
+    dir
+}
+
+fn parse(arguments: &[&str]) -> (&'static LanguagePack, MontyArgs, GlobalArgs) {
+    let mut line = vec!["agentci"];
+    line.extend(arguments);
+    let cli = Cli::try_parse_from(line).unwrap();
+    match cli.command {
+        Command::Monty(args) => (&PYTHON, args, cli.global),
+        Command::Angie(args) => (&ANGULAR, args, cli.global),
+        _ => panic!("not a monty or angie command"),
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        environment: Environment::from_pairs([("PATH", "/usr/bin:/bin")]),
+        ..Settings::default()
+    }
+}
+
+struct Run {
+    result: anyhow::Result<Exit>,
+    stdout: String,
+    requests: Vec<Request>,
+}
+
+async fn run(arguments: &[&str], steps: Vec<Step>, github: Option<&MockServer>) -> Run {
+    run_with(arguments, steps, github, settings()).await
+}
+
+async fn run_with(
+    arguments: &[&str],
+    steps: Vec<Step>,
+    github: Option<&MockServer>,
+    settings: Settings,
+) -> Run {
+    let (pack, args, global) = parse(arguments);
+    let provider = ScriptedProvider::new(steps);
+    let log = provider.request_log();
+    let provider: Arc<dyn Provider> = Arc::new(provider);
+    let services = Services {
+        settings,
+        provider: Some(provider),
+        github: github.map(|server| ClientSettings::for_server(server.uri())),
+    };
+    let mut out = Vec::new();
+    let result = verbs::run(pack, &args, &global, services, &mut out).await;
+    let requests = log.lock().unwrap().clone();
+    Run {
+        result,
+        stdout: String::from_utf8(out).unwrap(),
+        requests,
+    }
+}
+
+fn tool_names(request: &Request) -> Vec<String> {
+    let mut names: Vec<String> = request.tools.iter().map(|tool| tool.name.clone()).collect();
+    names.sort();
+    names
+}
+
+fn assert_read_only(requests: &[Request], submit: &str) {
+    assert!(!requests.is_empty());
+    for request in requests {
+        let names = tool_names(request);
+        for forbidden in ["edit_file", "write_file", "delete_file", "exec"] {
+            assert!(!names.contains(&forbidden.to_owned()), "{names:?}");
+        }
+        for expected in ["read_file", "list_dir", "glob", "search", submit] {
+            assert!(names.contains(&expected.to_owned()), "{names:?}");
+        }
+    }
+}
+
+fn items_suggestion() -> Value {
+    json!({
+        "path": "app/items.py",
+        "start_line": 11,
+        "end_line": 12,
+        "replacement": "    \"\"\"The sum of the items' prices.\"\"\"\n    return sum(item.price for item in items)",
+        "explanation": "`Item` has a `price` field, not `cost`."
+    })
+}
+
+fn auth_suggestion() -> Value {
+    json!({
+        "path": "app/auth.py",
+        "start_line": 5,
+        "end_line": 5,
+        "replacement": "    return payload[\"exp\"] > time.time()",
+        "explanation": "Expired tokens were accepted."
+    })
+}
+
+fn python_script() -> Vec<Step> {
+    vec![
+        tool_call("read_file", json!({"path": "app/items.py"})),
+        tool_call(
+            "submit_suggestions",
+            json!({
+                "summary": "`total` reads a field `Item` does not have; `validate` accepts expired tokens.",
+                "suggestions": [items_suggestion(), auth_suggestion()]
+            }),
+        ),
+    ]
+}
+
+/// The shared state of the fake GitHub: what was posted, served back on later reads.
+#[derive(Default)]
+struct Posted {
+    review_comments: Vec<Value>,
+    reviews: Vec<Value>,
+    issue_comments: Vec<Value>,
+}
+
+/// A fake GitHub for PR 7 whose files and contents are given, and which remembers what it was
+/// sent, so a second run sees the first run's comments.
+async fn fake_github(
+    files: Value,
+    contents_by_path: &[(&str, &str)],
+) -> (MockServer, Arc<Mutex<Posted>>) {
+    let server = MockServer::start().await;
+    let posted = Arc::new(Mutex::new(Posted::default()));
+    Mock::given(method("GET"))
+        .and(path(format!("{PULL}/files")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(files))
+        .mount(&server)
+        .await;
+    let state = Arc::clone(&posted);
+    Mock::given(method("GET"))
+        .and(path(format!("{PULL}/comments")))
+        .respond_with(move |_: &Received| {
+            ResponseTemplate::new(200).set_body_json(json!(state.lock().unwrap().review_comments))
+        })
+        .mount(&server)
+        .await;
+    let state = Arc::clone(&posted);
+    Mock::given(method("GET"))
+        .and(path(format!("{PULL}/reviews")))
+        .respond_with(move |_: &Received| {
+            ResponseTemplate::new(200).set_body_json(json!(state.lock().unwrap().reviews))
+        })
+        .mount(&server)
+        .await;
+    let state = Arc::clone(&posted);
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/issues/7/comments"))
+        .respond_with(move |_: &Received| {
+            ResponseTemplate::new(200).set_body_json(json!(state.lock().unwrap().issue_comments))
+        })
+        .mount(&server)
+        .await;
+    for (file, text) in contents_by_path {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/shop/contents/{file}")))
+            .and(query_param("ref", HEAD_SHA))
+            .respond_with(ResponseTemplate::new(200).set_body_json(contents(file, text)))
+            .mount(&server)
+            .await;
+    }
+    (server, posted)
+}
+
+async fn accept_writes(server: &MockServer, posted: &Arc<Mutex<Posted>>) {
+    let state = Arc::clone(posted);
+    Mock::given(method("POST"))
+        .and(path(format!("{PULL}/reviews")))
+        .respond_with(move |request: &Received| {
+            let sent: Value = serde_json::from_slice(&request.body).unwrap();
+            let mut state = state.lock().unwrap();
+            let id = 4_000 + state.reviews.len() as u64;
+            let body = sent["body"].as_str().unwrap_or("").to_owned();
+            state.reviews.push(review(id, &body, "COMMENTED"));
+            for comment in sent["comments"].as_array().unwrap() {
+                let comment_id = id * 10 + state.review_comments.len() as u64;
+                state.review_comments.push(review_comment(
+                    comment_id,
+                    comment["path"].as_str().unwrap(),
+                    comment["line"].as_u64(),
+                    comment["body"].as_str().unwrap(),
+                ));
+            }
+            ResponseTemplate::new(200).set_body_json(review(id, &body, "COMMENTED"))
+        })
+        .mount(server)
+        .await;
+    let state = Arc::clone(posted);
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/shop/issues/7/comments"))
+        .respond_with(move |request: &Received| {
+            let sent: Value = serde_json::from_slice(&request.body).unwrap();
+            let comment = issue_comment(
+                9_100,
+                7,
+                "github-actions[bot]",
+                sent["body"].as_str().unwrap(),
+            );
+            state.lock().unwrap().issue_comments.push(comment.clone());
+            ResponseTemplate::new(201).set_body_json(comment)
+        })
+        .mount(server)
+        .await;
+}
+
+/// The PR changes `backend/app/items.py` around `total`; `backend/app/auth.py` is not in it.
+fn python_pull_files() -> Value {
+    json!([{
+        "sha": "5b8e0f0d2c8a4d9e9b1f1c3a7e6d5c4b3a291807",
+        "filename": "backend/app/items.py",
+        "status": "modified",
+        "additions": 1,
+        "deletions": 0,
+        "changes": 1,
+        "blob_url": format!("https://github.com/acme/shop/blob/{HEAD_SHA}/backend/app/items.py"),
+        "raw_url": format!("https://github.com/acme/shop/raw/{HEAD_SHA}/backend/app/items.py"),
+        "contents_url": format!("https://api.github.com/repos/acme/shop/contents/backend/app/items.py?ref={HEAD_SHA}"),
+        "patch": "@@ -9,3 +9,4 @@\n \n def total(items):\n+    \"\"\"The sum of the items' prices.\"\"\"\n     return sum(item.cost for item in items)"
+    }])
+}
+
+fn python_github_contents() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("backend/app/items.py", ITEMS),
+        ("backend/app/auth.py", AUTH),
+    ]
+}
+
+fn log_file(dir: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/logs")
+            .join(name),
+    )
+    .unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file.display().to_string()
+}
+
+fn suggest_fix_arguments<'a>(agent: &'a str, source: &'a str, log: &'a str) -> Vec<&'a str> {
+    vec![
+        agent,
+        "suggest-fix",
+        "--source",
+        source,
+        "--error-file",
+        log,
+        "--repo",
+        "acme/shop",
+        "--pr-number",
+        "7",
+        "--commit-sha",
+        HEAD_SHA,
+    ]
+}
+
+fn reviews_sent(requests: &[Received]) -> Vec<Value> {
+    requests
+        .iter()
+        .filter(|request| {
+            request.method.as_str() == "POST" && request.url.path() == format!("{PULL}/reviews")
+        })
+        .map(body)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_pytest_failure_becomes_one_review_with_a_suggestion_on_the_right_lines() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+
+    let mut arguments = vec!["--json"];
+    arguments.extend(suggest_fix_arguments("monty", &source, &log));
+    let outcome = run(&arguments, python_script(), Some(&server)).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+
+    // The model saw the parsed failures and only read-only tools.
+    assert_read_only(&outcome.requests, "submit_suggestions");
+    let first = outcome.requests[0].messages[0].text();
+    assert!(
+        first.contains("'Item' object has no attribute 'cost'"),
+        "{first}"
+    );
+    assert!(
+        first.contains(">   12      return sum(item.cost for item in items)"),
+        "{first}"
+    );
+
+    let received = server.received_requests().await.unwrap();
+    let reviews = reviews_sent(&received);
+    assert_eq!(reviews.len(), 1, "exactly one review");
+    let review = &reviews[0];
+    assert_eq!(review["commit_id"], HEAD_SHA);
+    assert_eq!(review["event"], "COMMENT");
+    let comments = review["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1);
+    let comment = &comments[0];
+    assert_eq!(comment["path"], "backend/app/items.py");
+    assert_eq!(comment["start_line"], 11);
+    assert_eq!(comment["line"], 12);
+    assert_eq!(comment["side"], "RIGHT");
+    assert_eq!(comment["start_side"], "RIGHT");
+    let text = comment["body"].as_str().unwrap();
+    assert!(text.starts_with(
+        "`Item` has a `price` field, not `cost`.\n\n```suggestion\n    \"\"\"The sum of the items' prices.\"\"\"\n    return sum(item.price for item in items)\n```\n\n<!-- agentci:fp:"
+    ), "{text}");
+    // The fix in a file the PR does not touch goes into the review body.
+    let body_text = review["body"].as_str().unwrap();
+    assert!(body_text.contains("backend/app/auth.py"), "{body_text}");
+    assert!(
+        body_text.contains("return payload[\"exp\"] > time.time()"),
+        "{body_text}"
+    );
+
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["suggestions"][0]["placement"], "inline");
+    assert_eq!(output["suggestions"][0]["path"], "app/items.py");
+    assert_eq!(output["suggestions"][1]["placement"], "summary");
+    assert_eq!(output["suggestions"][0]["verified"], Value::Null);
+    assert_eq!(output["published"]["inline"], 1);
+    assert_eq!(output["published"]["in_summary"], 1);
+    assert_eq!(output["published"]["review_id"], 4000);
+
+    // A second run on the same pull request posts nothing twice.
+    let second = run(
+        &suggest_fix_arguments("monty", &source, &log),
+        python_script(),
+        Some(&server),
+    )
+    .await;
+    assert_eq!(second.result.unwrap(), Exit::Done);
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(reviews_sent(&received).len(), 1, "no second review");
+    let issue_posts = received
+        .iter()
+        .filter(|request| request.method.as_str() != "GET")
+        .count();
+    assert_eq!(issue_posts, 2, "one review and one summary comment in all");
+    // The source was never changed.
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/items.py")).unwrap(),
+        ITEMS
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_review_request_and_posts_nothing() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let (server, _posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    forbid_writes(&server).await;
+
+    let mut arguments = vec!["--json"];
+    arguments.extend(suggest_fix_arguments("monty", &source, &log));
+    arguments.push("--dry-run");
+    let outcome = run(&arguments, python_script(), Some(&server)).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    server.verify().await;
+
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["published"], Value::Null);
+    assert_eq!(output["suggestions"][0]["placement"], "inline");
+    assert_eq!(output["suggestions"][1]["placement"], "summary");
+    let planned = output["planned"].as_array().unwrap();
+    let review = planned
+        .iter()
+        .find(|request| request["path"] == format!("{PULL}/reviews"))
+        .unwrap();
+    assert_eq!(review["method"], "POST");
+    let comment = &review["body"]["comments"][0];
+    assert_eq!(review["body"]["commit_id"], HEAD_SHA);
+    assert_eq!(comment["path"], "backend/app/items.py");
+    assert_eq!(
+        (comment["start_line"].as_u64(), comment["line"].as_u64()),
+        (Some(11), Some(12))
+    );
+    assert!(
+        comment["body"]
+            .as_str()
+            .unwrap()
+            .contains("```suggestion\n")
+    );
+}
+
+#[tokio::test]
+async fn angie_suggests_a_typescript_fix() {
+    let repo = repository();
+    let source = repo.path().join("frontend").display().to_string();
+    let log = log_file(repo.path(), "tsc.log");
+    let files = json!([{
+        "sha": "6c9f1a1e3d9b5eaf0c2a2d4b8f7e6d5c4b3a2918",
+        "filename": "frontend/src/app/cart/cart.service.ts",
+        "status": "modified",
+        "additions": 4,
+        "deletions": 0,
+        "changes": 4,
+        "patch": "@@ -14,4 +14,8 @@ export class CartService {\n \n   label(): number {\n+    const text = 'items';\n+    let total: number = 0;\n+    total = 'none';\n+    return total;\n   }\n }"
+    }]);
+    let (server, posted) =
+        fake_github(files, &[("frontend/src/app/cart/cart.service.ts", CART)]).await;
+    accept_writes(&server, &posted).await;
+    let script = vec![tool_call(
+        "submit_suggestions",
+        json!({
+            "summary": "`total` is a number but is assigned a string.",
+            "suggestions": [{
+                "path": "src/app/cart/cart.service.ts",
+                "start_line": 18,
+                "end_line": 18,
+                "replacement": "    total = this.items.length;",
+                "explanation": "Assign a number: `total` is declared `number` (TS2322)."
+            }]
+        }),
+    )];
+    let outcome = run(
+        &suggest_fix_arguments("angie", &source, &log),
+        script,
+        Some(&server),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    assert_read_only(&outcome.requests, "submit_suggestions");
+    assert!(outcome.requests[0].system.contains("You are Angie"));
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert_eq!(reviews.len(), 1);
+    let comment = &reviews[0]["comments"][0];
+    assert_eq!(comment["path"], "frontend/src/app/cart/cart.service.ts");
+    assert_eq!(comment["line"], 18);
+    assert!(comment.get("start_line").is_none());
+    assert!(
+        comment["body"]
+            .as_str()
+            .unwrap()
+            .contains("```suggestion\n    total = this.items.length;\n```")
+    );
+    assert!(
+        outcome.stdout.contains("## Angie suggest-fix"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[tokio::test]
+async fn nothing_for_this_directory_exits_0_without_asking_the_model() {
+    let repo = repository();
+    let source = repo.path().join("frontend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let outcome = run(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+        ],
+        vec![],
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    assert!(outcome.requests.is_empty());
+    assert_eq!(outcome.stdout, format!("nothing for monty in {source}\n"));
+}
+
+#[tokio::test]
+async fn an_invalid_suggestion_goes_back_to_the_model() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let script = vec![
+        tool_call(
+            "submit_suggestions",
+            json!({"summary": "s", "suggestions": [{
+                "path": "app/nowhere.py", "start_line": 1, "end_line": 1,
+                "replacement": "x", "explanation": "y"}]}),
+        ),
+        tool_call(
+            "submit_suggestions",
+            json!({"summary": "Fixed.", "suggestions": [items_suggestion()]}),
+        ),
+    ];
+    let outcome = run(
+        &[
+            "--json",
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let second = format!("{:?}", outcome.requests[1].messages);
+    assert!(second.contains("no such file in the workspace"), "{second}");
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["published"], Value::Null);
+    assert_eq!(output["suggestions"][0]["start_line"], 11);
+}
+
+#[tokio::test]
+async fn verify_needs_allow_exec() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let outcome = run(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--verify",
+            "--verify-command",
+            "pytest",
+        ],
+        vec![],
+        None,
+    )
+    .await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::exit::exit_for(&error), Exit::Usage);
+    assert!(error.to_string().contains("--allow-exec"));
+    assert!(outcome.requests.is_empty());
+}
+
+#[tokio::test]
+async fn review_uses_read_only_tools_and_prints_markdown() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let script = vec![tool_call(
+        "submit_review",
+        json!({
+            "issues": [{"path": "app/auth.py", "line": 5, "severity": "critical", "text": "Every token is accepted."}],
+            "suggestions": [],
+            "positives": ["Small modules."],
+            "summary": "One critical bug in token validation."
+        }),
+    )];
+    let outcome = run(
+        &[
+            "monty", "review", "--source", &source, "--focus", "security",
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    assert_read_only(&outcome.requests, "submit_review");
+    assert!(
+        outcome.requests[0].messages[0]
+            .text()
+            .contains("Focus especially on: security")
+    );
+    assert!(
+        outcome
+            .stdout
+            .contains("- **critical** `app/auth.py:5`: Every token is accepted."),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[tokio::test]
+async fn assist_edits_the_workspace_and_a_dry_run_leaves_the_source_untouched() {
+    let script = || {
+        vec![
+            tool_call(
+                "edit_file",
+                json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return payload[\"exp\"] > time.time()"}),
+            ),
+            tool_call(
+                "submit_report",
+                json!({"text": "Made `validate` check expiry."}),
+            ),
+        ]
+    };
+    let changed = AUTH.replace(
+        "    return True",
+        "    return payload[\"exp\"] > time.time()",
+    );
+
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let dry = run(
+        &[
+            "monty",
+            "assist",
+            "--source",
+            &source,
+            "--assignment",
+            "Check token expiry",
+            "--dry-run",
+        ],
+        script(),
+        None,
+    )
+    .await;
+    assert_eq!(dry.result.unwrap(), Exit::Done);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+    assert!(
+        dry.stdout.contains("Made `validate` check expiry."),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout
+            .contains("+    return payload[\"exp\"] > time.time()"),
+        "{}",
+        dry.stdout
+    );
+    let names = tool_names(&dry.requests[0]);
+    for expected in [
+        "edit_file",
+        "write_file",
+        "delete_file",
+        "read_file",
+        "submit_report",
+    ] {
+        assert!(names.contains(&expected.to_owned()), "{names:?}");
+    }
+    assert!(
+        !names.contains(&"exec".to_owned()),
+        "no exec without --allow-exec"
+    );
+    assert!(!names.contains(&"record_learning".to_owned()));
+
+    let applied = run(
+        &[
+            "--json",
+            "monty",
+            "assist",
+            "--source",
+            &source,
+            "--assignment",
+            "Check token expiry",
+        ],
+        script(),
+        None,
+    )
+    .await;
+    assert_eq!(applied.result.unwrap(), Exit::Done);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        changed
+    );
+    let output: Value = serde_json::from_str(&applied.stdout).unwrap();
+    assert_eq!(output["report"], "Made `validate` check expiry.");
+    assert_eq!(
+        output["changes"],
+        json!([{"path": "app/auth.py", "kind": "modified"}])
+    );
+}
+
+#[tokio::test]
+async fn build_needs_allow_exec_and_offers_exec_with_it() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let refused = run(&["monty", "build", "--source", &source], vec![], None).await;
+    assert_eq!(
+        agentci::exit::exit_for(&refused.result.unwrap_err()),
+        Exit::Usage
+    );
+    assert!(refused.requests.is_empty());
+
+    let script = vec![tool_call(
+        "submit_report",
+        json!({"text": "The build passes."}),
+    )];
+    let outcome = run(
+        &["angie", "build", "--source", &source, "--allow-exec"],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let names = tool_names(&outcome.requests[0]);
+    assert!(names.contains(&"exec".to_owned()), "{names:?}");
+    let task = outcome.requests[0].messages[0].text();
+    assert!(
+        task.contains("npx ng build") && task.contains("most 3 runs"),
+        "{task}"
+    );
+}
+
+#[test]
+fn the_binary_exits_0_with_nothing_to_fix_and_2_without_a_provider() {
+    let repo = repository();
+    let log = log_file(repo.path(), "pytest.log");
+    let nothing = agentci(repo.path(), &[])
+        .args([
+            "monty",
+            "suggest-fix",
+            "--source",
+            "frontend",
+            "--error-file",
+            &log,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(nothing.status.code(), Some(0), "{nothing:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&nothing.stdout),
+        "nothing for monty in frontend\n"
+    );
+
+    let missing = agentci(repo.path(), &[])
+        .args([
+            "monty",
+            "suggest-fix",
+            "--source",
+            "backend",
+            "--error-file",
+            &log,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    for variable in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OLLAMA_HOST"] {
+        assert!(stderr.contains(variable), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn a_posted_review_puts_issues_and_suggestions_on_the_lines() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    let script = vec![tool_call(
+        "submit_review",
+        json!({
+            "issues": [
+                {"path": "app/items.py", "line": 12, "severity": "major", "text": "`cost` does not exist."},
+                {"severity": "minor", "text": "No changelog entry."}
+            ],
+            "suggestions": [items_suggestion()],
+            "positives": [],
+            "summary": "The new docstring is fine; `total` is broken."
+        }),
+    )];
+    let outcome = run(
+        &[
+            "monty",
+            "review",
+            "--source",
+            &source,
+            "--post",
+            "--repo",
+            "acme/shop",
+            "--pr-number",
+            "7",
+            "--commit-sha",
+            HEAD_SHA,
+        ],
+        script,
+        Some(&server),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    // Without `--diff`, the model reviews the pull request's changes under `--source`.
+    let task = outcome.requests[0].messages[0].text();
+    assert!(
+        task.contains("diff -- app/items.py (Modified)\n@@ -9,3 +9,4 @@"),
+        "{task}"
+    );
+    assert!(
+        task.contains("    11 +    \"\"\"The sum of the items' prices.\"\"\""),
+        "{task}"
+    );
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert_eq!(reviews.len(), 1);
+    let comments = reviews[0]["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0]["path"], "backend/app/items.py");
+    assert_eq!(comments[0]["line"], 12);
+    let issue = comments[0]["body"].as_str().unwrap();
+    assert!(
+        issue.starts_with("**major**: `cost` does not exist."),
+        "{issue}"
+    );
+    assert!(!issue.contains("```suggestion"));
+    assert_eq!(
+        (
+            comments[1]["start_line"].as_u64(),
+            comments[1]["line"].as_u64()
+        ),
+        (Some(11), Some(12))
+    );
+    assert!(
+        comments[1]["body"]
+            .as_str()
+            .unwrap()
+            .contains("```suggestion\n")
+    );
+    assert!(
+        outcome.stdout.contains("Posted: 2 inline"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[tokio::test]
+async fn review_post_without_a_pull_request_is_a_usage_error() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let outcome = run(
+        &["monty", "review", "--source", &source, "--post"],
+        vec![],
+        None,
+    )
+    .await;
+    assert_eq!(
+        agentci::exit::exit_for(&outcome.result.unwrap_err()),
+        Exit::Usage
+    );
+    assert!(outcome.requests.is_empty());
+}
+
+#[tokio::test]
+async fn in_actions_the_pull_request_comes_from_the_event_and_the_job_summary_is_written() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let summary = repo.path().join("step-summary.md");
+    let event = fixture("events/pull_request.json").display().to_string();
+    let settings = Settings {
+        environment: Environment::from_pairs([
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", event.as_str()),
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_SHA", "1111111111111111111111111111111111111111"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ]),
+        ..Settings::default()
+    };
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    let outcome = run_with(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+        ],
+        python_script(),
+        Some(&server),
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert_eq!(reviews.len(), 1);
+    // The PR's head commit from the event, not the merge commit in GITHUB_SHA.
+    assert_eq!(reviews[0]["commit_id"], HEAD_SHA);
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(written.starts_with("## Monty suggest-fix"), "{written}");
+    assert!(
+        written.contains("Published: 1 inline, 0 file-level, 1 in the review body"),
+        "{written}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_reruns_the_command_on_a_copy_for_each_suggestion() {
+    let repo = repository();
+    let backend = repo.path().join("backend");
+    std::fs::write(
+        backend.join("check.sh"),
+        "grep -q 'item.price' app/items.py\n",
+    )
+    .unwrap();
+    let source = backend.display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let mut settings = settings();
+    settings.config.exec.monty.allow = vec!["sh check.sh".to_owned()];
+
+    let refused = run_with(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+            "--verify-command",
+            "sh other.sh",
+        ],
+        vec![],
+        None,
+        settings.clone(),
+    )
+    .await;
+    assert_eq!(
+        agentci::exit::exit_for(&refused.result.unwrap_err()),
+        Exit::Usage
+    );
+
+    let outcome = run_with(
+        &[
+            "--json",
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+            "--verify-command",
+            "sh check.sh",
+        ],
+        python_script(),
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["suggestions"][0]["verified"], true);
+    assert_eq!(output["suggestions"][1]["verified"], false);
+    assert_eq!(
+        std::fs::read_to_string(backend.join("app/items.py")).unwrap(),
+        ITEMS
+    );
+}
+
+#[tokio::test]
+async fn self_improve_writes_what_the_agent_learned() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let script = vec![
+        tool_call(
+            "record_learning",
+            json!({"scope": "agent", "text": "Tests run with `uv run pytest`, not `pytest`."}),
+        ),
+        tool_call("submit_report", json!({"text": "Nothing to change."})),
+    ];
+    let outcome = run(
+        &[
+            "monty",
+            "write-tests",
+            "--source",
+            &source,
+            "--target",
+            "app/items.py",
+            "--self-improve",
+            "write",
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let names = tool_names(&outcome.requests[0]);
+    assert!(names.contains(&"record_learning".to_owned()), "{names:?}");
+    assert!(
+        outcome.requests[0].messages[0]
+            .text()
+            .contains("with pytest")
+    );
+    let learned = std::fs::read_to_string(repo.path().join("MONTY.md")).unwrap();
+    assert!(
+        learned.contains("<!-- agentci:learned:start -->"),
+        "{learned}"
+    );
+    assert!(
+        learned.contains("Tests run with `uv run pytest`, not `pytest`."),
+        "{learned}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_run_still_prints_what_it_has_and_keeps_the_changes_as_a_patch() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    // The provider fails after the first edit.
+    let script = vec![tool_call(
+        "edit_file",
+        json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return False"}),
+    )];
+    let outcome = run(
+        &[
+            "--json",
+            "monty",
+            "assist",
+            "--source",
+            &source,
+            "--assignment",
+            "Reject tokens",
+        ],
+        script,
+        None,
+    )
+    .await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::exit::exit_for(&error), Exit::Provider);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["ok"], false);
+    assert_eq!(
+        output["changes"],
+        json!([{"path": "app/auth.py", "kind": "modified"}])
+    );
+    let patch = output["patch"].as_str().unwrap();
+    assert!(
+        std::fs::read_to_string(patch)
+            .unwrap()
+            .contains("+    return False")
+    );
+    assert!(
+        output["error"]
+            .as_str()
+            .unwrap()
+            .contains("ran out of steps")
+    );
+}
+
+#[tokio::test]
+async fn upgrade_arguments_follow_the_pack() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let missing = run(
+        &[
+            "monty",
+            "upgrade",
+            "--source",
+            &source,
+            "--target-version",
+            "2.9",
+        ],
+        vec![],
+        None,
+    )
+    .await;
+    assert_eq!(
+        agentci::exit::exit_for(&missing.result.unwrap_err()),
+        Exit::Usage
+    );
+    let script = vec![tool_call(
+        "submit_report",
+        json!({"text": "Would bump `@angular/core`."}),
+    )];
+    let outcome = run(
+        &[
+            "angie",
+            "upgrade",
+            "--source",
+            &source,
+            "--target-version",
+            "19",
+            "--dry-run",
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let names = tool_names(&outcome.requests[0]);
+    assert!(
+        !names.contains(&"edit_file".to_owned()),
+        "a dry-run upgrade only reads: {names:?}"
+    );
+    let task = outcome.requests[0].messages[0].text();
+    assert!(
+        task.contains("Angular (all `@angular/*` packages) to version 19"),
+        "{task}"
+    );
+    assert!(outcome.stdout.contains("Would bump `@angular/core`."));
+}
+
+#[tokio::test]
+async fn a_fix_in_a_changed_file_outside_the_hunks_becomes_a_file_comment() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let log = log_file(repo.path(), "pytest.log");
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{PULL}/comments")))
+        .respond_with(|request: &Received| {
+            let sent: Value = serde_json::from_slice(&request.body).unwrap();
+            ResponseTemplate::new(201).set_body_json(review_comment(
+                6_000,
+                sent["path"].as_str().unwrap(),
+                None,
+                sent["body"].as_str().unwrap(),
+            ))
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let script = vec![tool_call(
+        "submit_suggestions",
+        json!({"summary": "Import order.", "suggestions": [{
+            "path": "app/items.py", "start_line": 2, "end_line": 2,
+            "replacement": "from dataclasses import dataclass, field",
+            "explanation": "`field` is needed for defaults."}]}),
+    )];
+    let outcome = run(
+        &suggest_fix_arguments("monty", &source, &log),
+        script,
+        Some(&server),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    server.verify().await;
+    let received = server.received_requests().await.unwrap();
+    let file_comment = received
+        .iter()
+        .find(|request| {
+            request.method.as_str() == "POST" && request.url.path() == format!("{PULL}/comments")
+        })
+        .map(body)
+        .unwrap();
+    assert_eq!(file_comment["path"], "backend/app/items.py");
+    assert_eq!(file_comment["subject_type"], "file");
+    assert_eq!(file_comment["commit_id"], HEAD_SHA);
+    assert!(
+        file_comment["body"]
+            .as_str()
+            .unwrap()
+            .contains("from dataclasses import dataclass, field")
+    );
+    // The review carries the summary only: no inline comment for a range outside the hunks.
+    let reviews = reviews_sent(&received);
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0]["comments"], json!([]));
+}
+
+const BASE_SHA: &str = "2222222222222222222222222222222222222222";
+const BASE_TREE: &str = "4444444444444444444444444444444444444444";
+
+async fn mount_issue_and_git_reads(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/issues/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "url": "https://api.github.com/repos/acme/shop/issues/42",
+            "html_url": "https://github.com/acme/shop/issues/42",
+            "id": 2_042,
+            "node_id": "I_kwDOAbCd00002042",
+            "number": 42,
+            "title": "Reject expired tokens",
+            "user": user("octocat", 1),
+            "labels": [{"id": 1, "node_id": "LA_1", "name": "monty", "color": "ededed", "default": false}],
+            "state": "open",
+            "locked": false,
+            "comments": 0,
+            "created_at": "2026-11-23T08:00:00Z",
+            "updated_at": "2026-11-23T08:00:00Z",
+            "author_association": "OWNER",
+            "body": "`validate` accepts every token; it must reject expired ones."
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/issues/42/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 1, "name": "shop", "full_name": "acme/shop", "private": false,
+            "owner": user("acme", 2), "default_branch": "main"
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/repos/acme/shop/git/ref/heads/monty/issue-42-reject-expired-tokens",
+        ))
+        .respond_with(not_found())
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/git/ref/heads/main"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ref": "refs/heads/main",
+            "node_id": "REF_kwDOAbCdEfA",
+            "url": "https://api.github.com/repos/acme/shop/git/refs/heads/main",
+            "object": {"sha": BASE_SHA, "type": "commit", "url": format!("https://api.github.com/repos/acme/shop/git/commits/{BASE_SHA}")}
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/acme/shop/git/commits/{BASE_SHA}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "sha": BASE_SHA,
+            "tree": {"sha": BASE_TREE, "url": format!("https://api.github.com/repos/acme/shop/git/trees/{BASE_TREE}")},
+            "message": "Initial commit",
+            "parents": []
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/acme/shop/git/trees/{BASE_TREE}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "sha": BASE_TREE,
+            "tree": [{"path": "backend/app/auth.py", "mode": "100644", "type": "blob", "sha": "6666666666666666666666666666666666666666", "size": 60}],
+            "truncated": false
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/shop/pulls"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn develop_issue_routes_runs_the_verb_and_plans_a_pull_request_in_a_dry_run() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let server = MockServer::start().await;
+    mount_issue_and_git_reads(&server).await;
+    forbid_writes(&server).await;
+    let script = vec![
+        tool_call(
+            "submit_route",
+            json!({"verb": "assist", "params": {}, "reason": "A bug fix."}),
+        ),
+        tool_call(
+            "edit_file",
+            json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return payload[\"exp\"] > time.time()"}),
+        ),
+        tool_call(
+            "submit_report",
+            json!({"text": "`validate` now checks `exp`."}),
+        ),
+    ];
+    let outcome = run(
+        &[
+            "--json",
+            "monty",
+            "develop-issue",
+            "--source",
+            &source,
+            "--repo",
+            "acme/shop",
+            "--issue-number",
+            "42",
+            "--dry-run",
+        ],
+        script,
+        Some(&server),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    server.verify().await;
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+    assert_read_only(&outcome.requests[..1], "submit_route");
+    assert!(
+        outcome.requests[0].messages[0]
+            .text()
+            .contains("## Issue #42: Reject expired tokens")
+    );
+    assert!(tool_names(&outcome.requests[1]).contains(&"edit_file".to_owned()));
+    assert!(
+        outcome.requests[1].messages[0]
+            .text()
+            .contains("it must reject expired ones")
+    );
+
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["verb"], "assist");
+    assert_eq!(output["report"], "`validate` now checks `exp`.");
+    let planned = output["published"]["planned"].as_array().unwrap();
+    let find = |route: &str| {
+        planned
+            .iter()
+            .find(|request| request["method"] == "POST" && request["path"] == route)
+            .unwrap_or_else(|| panic!("no POST {route} in {planned:?}"))
+    };
+    let tree = find("/repos/acme/shop/git/trees");
+    assert_eq!(tree["body"]["tree"][0]["path"], "backend/app/auth.py");
+    let pull = find("/repos/acme/shop/pulls");
+    assert_eq!(pull["body"]["head"], "monty/issue-42-reject-expired-tokens");
+    assert_eq!(pull["body"]["base"], "main");
+    assert!(
+        pull["body"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Closes #42")
+    );
+    let comment = find("/repos/acme/shop/issues/42/comments");
+    assert!(
+        comment["body"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Monty opened")
+    );
+}
+
+#[test]
+fn monty_help_is_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, arguments) in [
+        ("monty_help", vec!["monty", "--help"]),
+        (
+            "monty_suggest_fix_help",
+            vec!["monty", "suggest-fix", "--help"],
+        ),
+    ] {
+        let output = agentci(dir.path(), &[]).args(&arguments).output().unwrap();
+        assert!(output.status.success());
+        insta::assert_snapshot!(name, String::from_utf8(output.stdout).unwrap());
+    }
+    let angie = agentci(dir.path(), &[])
+        .args(["angie", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&angie.stdout).contains("develop-issue"));
+}
+
+#[tokio::test]
+async fn review_shows_the_model_the_given_diff() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let diff = repo.path().join("change.diff");
+    std::fs::write(
+        &diff,
+        "--- a/app/auth.py\n+++ b/app/auth.py\n@@ -4,2 +4,2 @@\n def validate(payload):\n-    return payload\n+    return True\n",
+    )
+    .unwrap();
+    let script = vec![tool_call(
+        "submit_review",
+        json!({"issues": [], "summary": "Looks fine."}),
+    )];
+    let outcome = run(
+        &[
+            "--json",
+            "angie",
+            "review",
+            "--source",
+            &source,
+            "--diff",
+            diff.to_str().unwrap(),
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let task = outcome.requests[0].messages[0].text();
+    assert!(task.contains("```diff\n--- a/app/auth.py"), "{task}");
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["summary"], "Looks fine.");
+}
+
+#[tokio::test]
+async fn a_budget_stop_exits_4_and_keeps_the_changes_as_a_patch() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let script = vec![
+        tool_call(
+            "edit_file",
+            json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return False"}),
+        ),
+        tool_call("submit_report", json!({"text": "never reached"})),
+    ];
+    let outcome = run(
+        &[
+            "--max-turns",
+            "1",
+            "monty",
+            "assist",
+            "--source",
+            &source,
+            "--assignment",
+            "Reject tokens",
+        ],
+        script,
+        None,
+    )
+    .await;
+    assert_eq!(
+        agentci::exit::exit_for(&outcome.result.unwrap_err()),
+        Exit::Budget
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+    assert!(
+        outcome
+            .stdout
+            .contains("The run stopped: the turns budget ran out"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stdout.contains("modified app/auth.py"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stdout.contains("saved as a patch"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn the_binary_reads_the_log_from_stdin() {
+    let repo = repository();
+    let log = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/tsc.log"),
+    )
+    .unwrap();
+    let output = agentci(repo.path(), &[])
+        .args(["--json", "monty", "suggest-fix", "--source", "backend", "-"])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["summary"], "nothing for monty in backend");
+    assert_eq!(result["suggestions"], json!([]));
+    assert_eq!(result["published"], Value::Null);
+}
