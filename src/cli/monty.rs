@@ -227,7 +227,7 @@ pub struct DevelopIssueArgs {
     #[command(flatten)]
     pub github: GitHubArgs,
     /// The issue to implement [default: from the GitHub Actions event]
-    #[arg(long, value_name = "N")]
+    #[arg(long, visible_alias = "issue-id", value_name = "N")]
     pub issue_number: Option<u64>,
     /// The branch the pull request targets [default: the repository's default branch]
     #[arg(long, value_name = "BRANCH")]

@@ -13,7 +13,7 @@ pub struct GitHubArgs {
     #[arg(long, value_name = "TOKEN|env:NAME")]
     pub github_token: Option<String>,
     /// Repository as `owner/name` [default: `GITHUB_REPOSITORY`]
-    #[arg(long = "repo", value_name = "OWNER/NAME")]
+    #[arg(long = "repo", visible_alias = "repository", value_name = "OWNER/NAME")]
     pub repository: Option<String>,
     /// Pull request number [default: from the GitHub Actions event]
     #[arg(long, value_name = "N")]
