@@ -415,6 +415,9 @@ fn render_workflow(
                 fix.directory,
                 fix.agent.as_str()
             )?;
+            // Each agent works on its own directory: one failing (a provider outage, a
+            // budget) must not keep the next from posting its suggestions.
+            writeln!(out, "        if: ${{{{ !cancelled() }}}}")?;
             writeln!(
                 out,
                 "        run: agentci {} suggest-fix --source {} --error-file {CHECK_LOG}",
