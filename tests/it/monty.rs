@@ -1500,3 +1500,59 @@ fn the_binary_reads_the_log_from_stdin() {
     assert_eq!(result["suggestions"], json!([]));
     assert_eq!(result["published"], Value::Null);
 }
+
+#[tokio::test]
+async fn develop_issue_without_a_change_retries_once_then_comments_and_exits_1() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let server = MockServer::start().await;
+    mount_issue_and_git_reads(&server).await;
+    forbid_writes(&server).await;
+    let script = vec![
+        tool_call(
+            "submit_route",
+            json!({"verb": "assist", "params": {}, "reason": "A bug fix."}),
+        ),
+        tool_call(
+            "submit_report",
+            json!({"text": "Looked at `auth.py`; nothing to change."}),
+        ),
+        tool_call(
+            "submit_report",
+            json!({"text": "`validate` already rejects expired tokens upstream."}),
+        ),
+    ];
+    let outcome = run(
+        &[
+            "monty",
+            "develop-issue",
+            "--source",
+            &source,
+            "--repo",
+            "acme/shop",
+            "--issue-id",
+            "42",
+            "--dry-run",
+        ],
+        script,
+        Some(&server),
+    )
+    .await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::exit::exit_for(&error), Exit::Negative, "{error:#}");
+    assert!(
+        format!("{error:#}").contains("changed no file in two attempts"),
+        "{error:#}"
+    );
+    server.verify().await;
+    assert_eq!(outcome.requests.len(), 3, "route, first attempt, one retry");
+    assert!(
+        outcome.requests[2].messages[0]
+            .text()
+            .contains("A first attempt at this issue finished without changing any file.")
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+}

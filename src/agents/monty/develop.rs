@@ -101,6 +101,9 @@ fn routed_task(
     }
 }
 
+/// Added to the task of the second attempt after a first one changed nothing.
+const RETRY_NOTE: &str = "A first attempt at this issue finished without changing any file. Make the change the issue asks for with the editing tools. If the issue truly needs no change, say why in your report.";
+
 fn verb_of(route: &Route) -> Verb {
     match route {
         Route::Assist => Verb::Assist,
@@ -182,7 +185,42 @@ pub async fn develop_issue(
     }
 
     let task = |allowed: Option<&[String]>| routed_task(pack, &route, source, &assignment, allowed);
-    let run = workspace_run(pack, verb.name(), &args.agent, global, services, &task).await?;
+    let mut run = workspace_run(pack, verb.name(), &args.agent, global, services, &task).await?;
+    if run.result.is_ok() && run.contents.is_empty() {
+        // A run that finished without changing anything gets one more try, told so; a second
+        // empty run is reported on the issue instead of opening an empty pull request.
+        tracing::info!(
+            "issue #{number}: `{}` changed no file; trying once more",
+            verb.name()
+        );
+        let retry = |allowed: Option<&[String]>| {
+            task(allowed).map(|text| format!("{text}\n\n{RETRY_NOTE}"))
+        };
+        run = workspace_run(pack, verb.name(), &args.agent, global, services, &retry).await?;
+        if let Ok(outcome) = &run.result
+            && run.contents.is_empty()
+        {
+            let why = outcome.value.text.trim();
+            upsert_marked_comment(
+                &client,
+                &repository,
+                number,
+                &marker(&format!("develop:{}", pack.agent)),
+                &format!(
+                    "{} ran `{}` for this issue twice and changed no file, so no pull request was opened.\n\n{}",
+                    pack.display_name,
+                    verb.name(),
+                    if why.is_empty() { "The agent gave no reason." } else { why }
+                ),
+            )
+            .await?;
+            return Err(crate::exit::negative(format!(
+                "issue #{number}: `{} {}` changed no file in two attempts; the issue was commented",
+                pack.agent,
+                verb.name()
+            )));
+        }
+    }
     let report = match &run.result {
         Ok(outcome) => Some(outcome.value.text.clone()),
         Err(_) => None,
