@@ -1507,7 +1507,15 @@ async fn develop_issue_without_a_change_retries_once_then_comments_and_exits_1()
     let source = repo.path().join("backend").display().to_string();
     let server = MockServer::start().await;
     mount_issue_and_git_reads(&server).await;
-    forbid_writes(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/shop/issues/42/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 9002, "body": "ok", "html_url": "https://github.com/acme/shop/issues/42#issuecomment-9002",
+            "user": user("agentci[bot]", 41898282), "created_at": "2026-11-23T12:00:00Z"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
     let script = vec![
         tool_call(
             "submit_route",
@@ -1532,7 +1540,6 @@ async fn develop_issue_without_a_change_retries_once_then_comments_and_exits_1()
             "acme/shop",
             "--issue-id",
             "42",
-            "--dry-run",
         ],
         script,
         Some(&server),
@@ -1551,8 +1558,184 @@ async fn develop_issue_without_a_change_retries_once_then_comments_and_exits_1()
             .text()
             .contains("A first attempt at this issue finished without changing any file.")
     );
+    let requests = server.received_requests().await.unwrap();
+    let comment = requests
+        .iter()
+        .find(|request| request.method.as_str() == "POST")
+        .unwrap();
+    let comment: Value = comment.body_json().unwrap();
+    let body = comment["body"].as_str().unwrap();
+    assert!(
+        body.contains("ran `assist` for this issue twice and changed no file"),
+        "{body}"
+    );
+    assert!(
+        body.contains("already rejects expired tokens upstream"),
+        "{body}"
+    );
     assert_eq!(
         std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
         AUTH
     );
+}
+
+const PLANTED_TOKEN: &str = "ghp_plantedTokenForDevelopIssue0123456789";
+
+/// A real clone of a local bare remote, with the example backend committed on `main`.
+fn cloned_repository() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote.git");
+    git2::Repository::init_bare(&remote).unwrap();
+    let work = dir.path().join("shop");
+    let mut options = git2::RepositoryInitOptions::new();
+    options.initial_head("main");
+    let repo = git2::Repository::init_opts(&work, &options).unwrap();
+    for (file, text) in [
+        ("backend/app/auth.py", AUTH),
+        ("backend/app/items.py", ITEMS),
+    ] {
+        let target = work.join(file);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
+    }
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let signature = git2::Signature::now("Dev", "dev@example.com").unwrap();
+    repo.commit(
+        Some("HEAD"),
+        &signature,
+        &signature,
+        "Initial commit",
+        &tree,
+        &[],
+    )
+    .unwrap();
+    let mut origin = repo
+        .remote("origin", &format!("file://{}", remote.display()))
+        .unwrap();
+    origin
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    (dir, work, remote)
+}
+
+#[tokio::test]
+async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_request() {
+    let (_dir, work, remote) = cloned_repository();
+    let source = work.join("backend").display().to_string();
+    let server = MockServer::start().await;
+    mount_issue_and_git_reads(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/shop/pulls"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "number": 7, "state": "open", "title": "Reject expired tokens", "body": "",
+            "html_url": "https://github.com/acme/shop/pull/7", "draft": false,
+            "head": {"ref": "monty/issue-42-reject-expired-tokens", "sha": "1111111111111111111111111111111111111111", "label": "acme:monty/issue-42-reject-expired-tokens"},
+            "base": {"ref": "main", "sha": BASE_SHA, "label": "acme:main"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/shop/issues/42/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 9001, "body": "ok", "html_url": "https://github.com/acme/shop/issues/42#issuecomment-9001",
+            "user": user("agentci[bot]", 41898282), "created_at": "2026-11-23T12:00:00Z"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let script = vec![
+        tool_call(
+            "submit_route",
+            json!({"verb": "write-tests", "params": {"target": "app/auth.py", "test_framework": "pytest"}, "reason": "The issue asks for tests."}),
+        ),
+        tool_call(
+            "write_file",
+            json!({"path": "tests/test_auth.py", "content": "from app.auth import validate\n\n\ndef test_expired():\n    assert validate({\"exp\": 0}) is False\n"}),
+        ),
+        tool_call(
+            "submit_report",
+            json!({"text": "Added `tests/test_auth.py`."}),
+        ),
+    ];
+    let outcome = run(
+        &[
+            "monty",
+            "develop-issue",
+            "--source",
+            &source,
+            "--repository",
+            "acme/shop",
+            "--issue-id",
+            "42",
+            "--github-token",
+            PLANTED_TOKEN,
+        ],
+        script,
+        Some(&server),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let task = outcome.requests[1].messages[0].text();
+    assert!(
+        task.contains("app/auth.py") && task.contains("pytest"),
+        "{task}"
+    );
+    let bare = git2::Repository::open_bare(&remote).unwrap();
+    let branch = bare
+        .find_reference("refs/heads/monty/issue-42-reject-expired-tokens")
+        .unwrap();
+    let tree = branch.peel_to_commit().unwrap().tree().unwrap();
+    let test_file = tree
+        .get_path(std::path::Path::new("backend/tests/test_auth.py"))
+        .unwrap();
+    let blob = bare.find_blob(test_file.id()).unwrap();
+    assert!(String::from_utf8_lossy(blob.content()).contains("def test_expired"));
+    assert!(
+        tree.get_path(std::path::Path::new("backend/app/auth.py"))
+            .is_ok()
+    );
+    let requests = server.received_requests().await.unwrap();
+    let pull = requests
+        .iter()
+        .find(|request| {
+            request.method.as_str() == "POST" && request.url.path() == "/repos/acme/shop/pulls"
+        })
+        .unwrap();
+    let pull: Value = pull.body_json().unwrap();
+    assert_eq!(pull["head"], "monty/issue-42-reject-expired-tokens");
+    assert_eq!(pull["base"], "main");
+    assert!(pull["body"].as_str().unwrap().contains("Closes #42"));
+    let comment = requests
+        .iter()
+        .find(|request| {
+            request.method.as_str() == "POST"
+                && request.url.path() == "/repos/acme/shop/issues/42/comments"
+        })
+        .unwrap();
+    let comment: Value = comment.body_json().unwrap();
+    assert!(
+        comment["body"]
+            .as_str()
+            .unwrap()
+            .contains("https://github.com/acme/shop/pull/7"),
+        "{comment}"
+    );
+    for entry in walkdir::WalkDir::new(work.join(".git"))
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry.file_type().is_file())
+    {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(PLANTED_TOKEN),
+            "the token is in {}",
+            entry.path().display()
+        );
+    }
 }

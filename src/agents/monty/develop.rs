@@ -11,6 +11,8 @@ use crate::agent::{Access, Submit, Workspace, workspace_tools};
 use crate::cli::GlobalArgs;
 use crate::cli::monty::DevelopIssueArgs;
 use crate::exit::Exit;
+use crate::github::client::resolve_token;
+use crate::github::git::{BotIdentity, Changes, LocalRepository};
 use crate::github::issues::{IssueThread, marker, read_issue, upsert_marked_comment};
 use crate::github::pulls::{FileChange, NewPull, commit_changes, open_or_update_pull};
 
@@ -248,8 +250,38 @@ pub async fn develop_issue(
             crate::github::git::slug(&thread.issue.title)
         );
         let message = format!("{}: {} (#{number})", verb.name(), thread.issue.title.trim());
-        let commit =
-            commit_changes(&client, &repository, &branch, &base, &message, &changes).await?;
+        // With a local clone that has an `origin`, the branch is committed and pushed with git
+        // (the token only through a credentials callback); otherwise through the Git Data API.
+        let local = if args.agent.dry_run {
+            None
+        } else {
+            LocalRepository::discover(source)
+                .ok()
+                .filter(|local| local.repository().find_remote("origin").is_ok())
+        };
+        let commit = match &local {
+            Some(local) => {
+                let token = resolve_token(args.github.github_token.as_deref(), &env)?;
+                local.prepare_branch(&branch, &base)?;
+                let mut files = Changes {
+                    changed: Vec::new(),
+                    deleted: Vec::new(),
+                };
+                for change in &changes {
+                    let path = std::path::PathBuf::from(&change.path);
+                    match change.content {
+                        Some(_) => files.changed.push(path),
+                        None => files.deleted.push(path),
+                    }
+                }
+                let commit = local.commit(&files, &message, &BotIdentity::default())?;
+                let pushed = local.push("origin", &branch, token.as_ref(), None)?;
+                json!({"commit_sha": commit.to_string(), "pushed": pushed.remote_ref})
+            }
+            None => serde_json::to_value(
+                commit_changes(&client, &repository, &branch, &base, &message, &changes).await?,
+            )?,
+        };
         let pull = NewPull {
             title: thread.issue.title.trim().to_owned(),
             head: branch.clone(),
