@@ -495,6 +495,23 @@ struct WireStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_version_is_appended_only_when_absent() {
+        assert_eq!(versioned_base_url("https://host"), "https://host/v1beta");
+        assert_eq!(versioned_base_url("https://host/"), "https://host/v1beta");
+        assert_eq!(
+            versioned_base_url("https://gateway.example/google"),
+            "https://gateway.example/google/v1beta"
+        );
+        assert_eq!(versioned_base_url("https://host/v1beta"), "https://host/v1beta");
+        assert_eq!(versioned_base_url("https://host/v1/"), "https://host/v1");
+        assert_eq!(versioned_base_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080/v1beta");
+        assert_eq!(
+            versioned_base_url("https://generativelanguage.googleapis.com/v1alpha"),
+            "https://generativelanguage.googleapis.com/v1alpha"
+        );
+    }
     use crate::llm::{ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
 

@@ -262,6 +262,15 @@ pub fn cost_usd(model: &str, usage: &Usage) -> f64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn output_limits_come_from_the_model_table() {
+        assert_eq!(max_output_tokens("claude-sonnet-4-5"), 64_000);
+        assert_eq!(max_output_tokens("anthropic/claude-3-5-haiku-latest"), 8_192);
+        assert_eq!(max_output_tokens("gpt-4.1-mini"), 32_768);
+        assert_eq!(max_output_tokens("gemini-2.5-flash"), 65_536);
+        assert_eq!(max_output_tokens("llama-3.2"), DEFAULT_MAX_OUTPUT_TOKENS);
+    }
+
     fn usage(input: u64, output: u64, read: u64, write: u64) -> Usage {
         Usage {
             input_tokens: input,

@@ -304,6 +304,24 @@ mod tests {
     }
 
     #[test]
+    fn backoff_is_jittered() {
+        let policy = RetryPolicy::default();
+        let waits: std::collections::HashSet<_> =
+            (0..20).map(|_| policy.backoff(2, None)).collect();
+        assert!(waits.len() > 1, "{waits:?}");
+    }
+
+    #[tokio::test]
+    async fn an_idle_body_fails_and_ends() {
+        let stalled = futures::stream::iter([Ok::<_, std::io::Error>(vec![1u8])])
+            .chain(futures::stream::pending());
+        let items: Vec<_> = idle_guard(stalled, Duration::from_millis(50)).collect().await;
+        assert_eq!(items.len(), 2);
+        assert!(items[0].is_ok());
+        assert!(matches!(items[1], Err(BodyError::Idle(_))));
+    }
+
+    #[test]
     fn backoff_honours_what_the_provider_asked() {
         let policy = RetryPolicy::default();
         assert_eq!(

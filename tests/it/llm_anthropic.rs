@@ -5,14 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentci::llm::anthropic::{self, AnthropicProvider};
-use agentci::llm::retry::{RetryNotice, RetryPolicy};
+use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
-    ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
+    ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Role,
     StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use wiremock::matchers::{method, path};
@@ -82,7 +81,7 @@ async fn plain_reply_sends_the_documented_request() {
             "stream": true,
             "system": [{"type": "text", "text": "You fix CI failures.",
                         "cache_control": {"type": "ephemeral"}}],
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "Why did it fail?"}]}],
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Why did it fail?", "cache_control": {"type": "ephemeral"}}]}],
             "temperature": 0.5
         })
     );
@@ -284,7 +283,8 @@ async fn parallel_tool_calls_and_their_results_round_trip() {
             {"role": "user", "content": [
                 {"type": "tool_result", "tool_use_id": "toolu_A", "content": "print('hi')", "is_error": false},
                 {"type": "tool_result", "tool_use_id": "toolu_B", "content": "no match", "is_error": false},
-                {"type": "tool_result", "tool_use_id": "toolu_C", "content": "permission denied", "is_error": true}
+                {"type": "tool_result", "tool_use_id": "toolu_C", "content": "permission denied", "is_error": true,
+                 "cache_control": {"type": "ephemeral"}}
             ]}
         ])
     );
@@ -420,16 +420,18 @@ async fn a_stream_cut_before_message_stop_is_a_stream_error() {
         matches!(&error, LlmError::Stream(message) if message.contains("message_stop")),
         "{error:?}"
     );
-    // `complete()` reports it too rather than returning half an answer.
+    // `complete()` never returns half an answer: it retries the turn, then reports the cut.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ok_sse(sse(&[message_start(5, 0, 0), text_start(0)])))
         .mount(&server)
         .await;
-    assert!(matches!(
-        provider(&server).complete(&ask("hi")).await,
-        Err(LlmError::Stream(_))
-    ));
+    let error = provider(&server).complete(&ask("hi")).await.unwrap_err();
+    assert!(
+        matches!(&error, LlmError::RetriesExhausted { attempts: 3, last, .. } if matches!(**last, LlmError::Stream(_))),
+        "{error:?}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
 
 #[tokio::test]

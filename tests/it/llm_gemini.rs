@@ -5,14 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentci::llm::gemini::{self, GeminiProvider};
-use agentci::llm::retry::{RetryNotice, RetryPolicy};
+use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
     ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
     StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use agentci::llm::ollama::OllamaProvider;
-use agentci::llm::retry::{RetryNotice, RetryPolicy};
+use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
     ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
+    StopReason, StreamEvent, ToolCall, ToolResult, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
@@ -494,9 +494,7 @@ async fn stream_cut_mid_way_is_a_stream_error() {
     mount_show(&server, 32_768).await;
     mount_chat(&server, ndjson(&[text("Half an "), text("answer")])).await;
 
-    let error = provider(&server)
-        .complete(&simple_request())
-        .await
+    let error = crate::support::llm::once(&provider(&server), &simple_request()).await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
     assert!(error.to_string().contains("ended before"), "{error}");
@@ -512,9 +510,7 @@ async fn error_line_mid_stream_is_reported() {
     ]);
     mount_chat(&server, body).await;
 
-    let error = provider(&server)
-        .complete(&simple_request())
-        .await
+    let error = crate::support::llm::once(&provider(&server), &simple_request()).await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
     assert!(error.to_string().contains("unexpected EOF"), "{error}");

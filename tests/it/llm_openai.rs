@@ -4,14 +4,13 @@
 use std::sync::{Arc, Mutex};
 
 use agentci::llm::openai::OpenAiProvider;
-use agentci::llm::retry::{RetryNotice, RetryPolicy};
+use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
     ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
+    StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -453,9 +452,7 @@ async fn stream_cut_mid_way_is_a_stream_error() {
     );
     mount_once(&server, body).await;
 
-    let error = openai(&server)
-        .complete(&simple_request())
-        .await
+    let error = crate::support::llm::once(&openai(&server), &simple_request()).await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
     assert!(error.to_string().contains("ended before"), "{error}");
@@ -471,11 +468,10 @@ async fn error_chunk_mid_stream_is_reported() {
     );
     mount_once(&server, body).await;
 
-    let error = openai(&server)
-        .complete(&simple_request())
-        .await
+    let error = crate::support::llm::once(&openai(&server), &simple_request()).await
         .unwrap_err();
-    assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
+    assert!(matches!(error, LlmError::Overloaded { .. }), "{error:?}");
+    assert!(error.is_retryable(), "{error:?}");
     assert!(error.to_string().contains("while processing"), "{error}");
 }
 

@@ -201,3 +201,12 @@ pub fn simple_request() -> Request {
         ..Request::default()
     }
 }
+
+/// One attempt of a turn, without the turn-level retry of `complete()`: what the provider makes
+/// of a single answer.
+pub async fn once(
+    provider: &dyn Provider,
+    request: &Request,
+) -> Result<agentci::llm::Response, agentci::llm::LlmError> {
+    agentci::llm::collect(provider.stream(request).await?).await
+}
