@@ -140,8 +140,12 @@ fn openai_usage(body: &Value, seen: &mut Vec<Vec<u64>>) -> Usage {
 struct Log {
     anthropic: Vec<Usage>,
     openai: Vec<Usage>,
+    /// Anthropic with breakpoints on the tools and the system prompt only (no moving one), as
+    /// agentci sent requests before: for comparison.
+    prefix_only: Vec<Usage>,
     anthropic_cache: HashSet<u64>,
     openai_seen: Vec<Vec<u64>>,
+    prefix_only_cache: HashSet<u64>,
 }
 
 /// Answers with one `read_file` per turn, then the submission; scores each request's usage.
@@ -165,12 +169,17 @@ impl Provider for CachingProvider {
         let Log {
             anthropic: anthropic_log,
             openai: openai_log,
+            prefix_only,
             anthropic_cache,
             openai_seen,
+            prefix_only_cache,
         } = &mut *log;
         let usage = anthropic_usage(&body, anthropic_cache);
         anthropic_log.push(usage);
         openai_log.push(openai_usage(&body, openai_seen));
+        let mut without_moving = body.clone();
+        strip_breakpoint(&mut without_moving["messages"]);
+        prefix_only.push(anthropic_usage(&without_moving, prefix_only_cache));
         let turn = anthropic_log.len();
         let call = if turn < TURNS {
             ToolCall {
@@ -261,7 +270,11 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let log = run(&runtime);
-    for (wire, usages) in [("anthropic", &log.anthropic), ("openai", &log.openai)] {
+    for (wire, usages) in [
+        ("anthropic", &log.anthropic),
+        ("openai", &log.openai),
+        ("anthropic-prefix-only", &log.prefix_only),
+    ] {
         for turn in [5, 10, 20] {
             let (cumulative, this) = shares(usages, turn);
             println!(

