@@ -73,9 +73,13 @@ fn strip_breakpoint(value: &mut Value) -> bool {
             }
             found
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |found, inner| strip_breakpoint(inner) || found),
+        Value::Array(items) => {
+            let mut found = false;
+            for inner in items {
+                found |= strip_breakpoint(inner);
+            }
+            found
+        }
         _ => false,
     }
 }
@@ -127,7 +131,11 @@ fn openai_usage(body: &Value, seen: &mut Vec<Vec<u64>>) -> Usage {
         best = best.max(running);
     }
     seen.push(prefixes);
-    let cached = if best >= MIN_CACHED { best / 128 * 128 } else { 0 };
+    let cached = if best >= MIN_CACHED {
+        best / 128 * 128
+    } else {
+        0
+    };
     Usage {
         input_tokens: total - cached,
         output_tokens: 30,
@@ -228,7 +236,8 @@ fn run(runtime: &tokio::runtime::Runtime) -> Log {
         AgentSpec {
             agent: "monty".into(),
             verb: "bench".into(),
-            system_prompt: "You are a benchmark. Read the files one by one, then submit.".repeat(20),
+            system_prompt: "You are a benchmark. Read the files one by one, then submit."
+                .repeat(20),
         },
     )
     .tools(workspace_tools(&workspace, Access::ReadOnly))
@@ -242,18 +251,13 @@ fn run(runtime: &tokio::runtime::Runtime) -> Log {
             Submit::<Done>::new("submit_done", "done"),
         ))
         .unwrap();
-    Arc::try_unwrap(log)
-        .ok()
-        .unwrap()
-        .into_inner()
-        .unwrap()
+    Arc::try_unwrap(log).ok().unwrap().into_inner().unwrap()
 }
 
 /// The cached share of all input tokens of turns 1..=`turn`, and of turn `turn` alone.
 fn shares(usages: &[Usage], turn: usize) -> (f64, f64) {
-    let input = |usage: &Usage| {
-        usage.input_tokens + usage.cache_read_tokens + usage.cache_creation_tokens
-    };
+    let input =
+        |usage: &Usage| usage.input_tokens + usage.cache_read_tokens + usage.cache_creation_tokens;
     let so_far = &usages[..turn];
     let read: u64 = so_far.iter().map(|usage| usage.cache_read_tokens).sum();
     let all: u64 = so_far.iter().map(input).sum();

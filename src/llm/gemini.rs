@@ -504,9 +504,15 @@ mod tests {
             versioned_base_url("https://gateway.example/google"),
             "https://gateway.example/google/v1beta"
         );
-        assert_eq!(versioned_base_url("https://host/v1beta"), "https://host/v1beta");
+        assert_eq!(
+            versioned_base_url("https://host/v1beta"),
+            "https://host/v1beta"
+        );
         assert_eq!(versioned_base_url("https://host/v1/"), "https://host/v1");
-        assert_eq!(versioned_base_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080/v1beta");
+        assert_eq!(
+            versioned_base_url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/v1beta"
+        );
         assert_eq!(
             versioned_base_url("https://generativelanguage.googleapis.com/v1alpha"),
             "https://generativelanguage.googleapis.com/v1alpha"

@@ -214,7 +214,9 @@ pub enum StreamEvent {
     /// Usage so far; later events supersede earlier ones field by field where non-zero.
     Usage(Usage),
     /// A tool call the output limit cut off before its arguments were complete; it must not run.
-    CutToolCall { name: String },
+    CutToolCall {
+        name: String,
+    },
     Stop(StopReason),
 }
 
@@ -391,4 +393,63 @@ pub fn build_provider(settings: ProviderSettings) -> Result<Arc<dyn Provider>, L
         kind::WireFormat::Gemini => Arc::new(gemini::GeminiProvider::new(settings)?),
         kind::WireFormat::OllamaChat => Arc::new(ollama::OllamaProvider::new(settings)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Environment};
+
+    fn settings() -> ProviderSettings {
+        ProviderSettings {
+            kind: ProviderKind::Anthropic,
+            model: "claude-sonnet-4-5".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            api_key: None,
+            azure_api_version: None,
+            retry: retry::RetryPolicy::default(),
+            http: reqwest::Client::new(),
+            max_output_tokens: None,
+        }
+    }
+
+    #[test]
+    fn the_idle_timeout_comes_from_the_environment_then_the_file() {
+        let config = Config::parse(
+            "[llm]\nidle_timeout = \"45s\"\nmax_output_tokens = 4000\n",
+            "f",
+        )
+        .unwrap();
+        let mut from_file = settings();
+        apply_llm_config(
+            &mut from_file,
+            &config,
+            &Environment::from_pairs([("X", "1")]),
+        )
+        .unwrap();
+        assert_eq!(from_file.retry.idle_timeout, Duration::from_secs(45));
+        assert_eq!(output_limit(&from_file), 4000);
+
+        let mut from_variable = settings();
+        let environment = Environment::from_pairs([("AGENTCI_IDLE_TIMEOUT", "3s")]);
+        apply_llm_config(&mut from_variable, &config, &environment).unwrap();
+        assert_eq!(from_variable.retry.idle_timeout, Duration::from_secs(3));
+
+        let mut default = settings();
+        apply_llm_config(
+            &mut default,
+            &Config::default(),
+            &Environment::from_pairs([("X", "1")]),
+        )
+        .unwrap();
+        assert_eq!(default.retry.idle_timeout, retry::DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(output_limit(&default), 64_000);
+
+        let bad = Environment::from_pairs([("AGENTCI_IDLE_TIMEOUT", "soon")]);
+        let error = apply_llm_config(&mut settings(), &Config::default(), &bad).unwrap_err();
+        assert!(
+            error.to_string().contains("AGENTCI_IDLE_TIMEOUT=soon"),
+            "{error}"
+        );
+    }
 }

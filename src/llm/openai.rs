@@ -487,8 +487,8 @@ fn stream_error(data: &str) -> LlmError {
         // `server_error`, overload and unknown kinds: the server failed mid-answer.
         503
     };
-    let status = reqwest::StatusCode::from_u16(status)
-        .unwrap_or(reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let status =
+        reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let body = if value.get("error").is_some() {
         data.to_owned()
     } else {

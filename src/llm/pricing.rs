@@ -265,7 +265,10 @@ mod tests {
     #[test]
     fn output_limits_come_from_the_model_table() {
         assert_eq!(max_output_tokens("claude-sonnet-4-5"), 64_000);
-        assert_eq!(max_output_tokens("anthropic/claude-3-5-haiku-latest"), 8_192);
+        assert_eq!(
+            max_output_tokens("anthropic/claude-3-5-haiku-latest"),
+            8_192
+        );
         assert_eq!(max_output_tokens("gpt-4.1-mini"), 32_768);
         assert_eq!(max_output_tokens("gemini-2.5-flash"), 65_536);
         assert_eq!(max_output_tokens("llama-3.2"), DEFAULT_MAX_OUTPUT_TOKENS);

@@ -315,7 +315,9 @@ mod tests {
     async fn an_idle_body_fails_and_ends() {
         let stalled = futures::stream::iter([Ok::<_, std::io::Error>(vec![1u8])])
             .chain(futures::stream::pending());
-        let items: Vec<_> = idle_guard(stalled, Duration::from_millis(50)).collect().await;
+        let items: Vec<_> = idle_guard(stalled, Duration::from_millis(50))
+            .collect()
+            .await;
         assert_eq!(items.len(), 2);
         assert!(items[0].is_ok());
         assert!(matches!(items[1], Err(BodyError::Idle(_))));

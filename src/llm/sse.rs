@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::fmt::Display;
 use std::pin::Pin;
 
-use eventsource_stream::Eventsource;
 pub use eventsource_stream::Event;
+use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 
 use super::{EventStream, LlmError, StreamEvent};

@@ -7,8 +7,8 @@ use std::time::Duration;
 use agentci::llm::anthropic::{self, AnthropicProvider};
 use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
-    ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
+    ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Role, StopReason,
+    StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;

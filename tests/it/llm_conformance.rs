@@ -89,7 +89,10 @@ async fn every_provider_assembles_a_tool_call_split_across_chunks() {
             row.name
         );
         assert_eq!(response.stop_reason, StopReason::ToolUse, "{}", row.name);
-        assert_eq!(server.seen()[0].path.split('?').next(), Some(row.path().as_str()));
+        assert_eq!(
+            server.seen()[0].path.split('?').next(),
+            Some(row.path().as_str())
+        );
     })
     .await;
 }
@@ -241,12 +244,17 @@ async fn every_provider_ends_a_stall_by_the_idle_timeout_and_succeeds_on_the_ret
             settings.retry = fast_retry(3).with_idle_timeout(Duration::from_millis(300));
             let provider = agentci::llm::build_provider(settings).unwrap();
             let started = std::time::Instant::now();
-            let response = tokio::time::timeout(Duration::from_secs(10), provider.complete(&ask("hi")))
-                .await
-                .unwrap_or_else(|_| panic!("{}: the stall was not ended", row.name));
+            let response =
+                tokio::time::timeout(Duration::from_secs(10), provider.complete(&ask("hi")))
+                    .await
+                    .unwrap_or_else(|_| panic!("{}: the stall was not ended", row.name));
             let response = response.unwrap_or_else(|error| panic!("{}: {error:?}", row.name));
             assert_eq!(response.text, "Hello.", "{}", row.name);
-            assert!(server.unused() < 2, "{}: the stalled attempt was not retried", row.name);
+            assert!(
+                server.unused() < 2,
+                "{}: the stalled attempt was not retried",
+                row.name
+            );
             assert!(
                 started.elapsed() >= Duration::from_millis(300),
                 "{}",

@@ -22,7 +22,6 @@ fn settings(base_url: String) -> ProviderSettings {
     crate::support::llm::settings(ProviderKind::Ollama, base_url, None)
 }
 
-
 fn provider(server: &MockServer) -> OllamaProvider {
     OllamaProvider::new(settings(server.uri())).unwrap()
 }
@@ -494,7 +493,8 @@ async fn stream_cut_mid_way_is_a_stream_error() {
     mount_show(&server, 32_768).await;
     mount_chat(&server, ndjson(&[text("Half an "), text("answer")])).await;
 
-    let error = crate::support::llm::once(&provider(&server), &simple_request()).await
+    let error = crate::support::llm::once(&provider(&server), &simple_request())
+        .await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
     assert!(error.to_string().contains("ended before"), "{error}");
@@ -510,7 +510,8 @@ async fn error_line_mid_stream_is_reported() {
     ]);
     mount_chat(&server, body).await;
 
-    let error = crate::support::llm::once(&provider(&server), &simple_request()).await
+    let error = crate::support::llm::once(&provider(&server), &simple_request())
+        .await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
     assert!(error.to_string().contains("unexpected EOF"), "{error}");

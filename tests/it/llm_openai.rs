@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::llm::{bodies as sent_bodies, ok_sse as sse_response, read_file_tool, settings, simple_request};
+use crate::support::llm::{
+    bodies as sent_bodies, ok_sse as sse_response, read_file_tool, settings, simple_request,
+};
 use crate::support::wire::openai::*;
 
 const KEY: &str = "sk-test-openai-0123456789abcdef";
@@ -452,7 +454,8 @@ async fn stream_cut_mid_way_is_a_stream_error() {
     );
     mount_once(&server, body).await;
 
-    let error = crate::support::llm::once(&openai(&server), &simple_request()).await
+    let error = crate::support::llm::once(&openai(&server), &simple_request())
+        .await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
     assert!(error.to_string().contains("ended before"), "{error}");
@@ -468,7 +471,8 @@ async fn error_chunk_mid_stream_is_reported() {
     );
     mount_once(&server, body).await;
 
-    let error = crate::support::llm::once(&openai(&server), &simple_request()).await
+    let error = crate::support::llm::once(&openai(&server), &simple_request())
+        .await
         .unwrap_err();
     assert!(matches!(error, LlmError::Overloaded { .. }), "{error:?}");
     assert!(error.is_retryable(), "{error:?}");

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentci::agent::{Access, Agent, AgentSpec, RunError, Workspace, report_submit, workspace_tools};
+use agentci::agent::{
+    Access, Agent, AgentSpec, RunError, Workspace, report_submit, workspace_tools,
+};
 use agentci::llm::{Provider, ProviderKind};
 use serde_json::{Value, json};
 
@@ -81,7 +83,10 @@ async fn a_run_finishes_after_a_stalled_stream_and_an_answer_that_never_starts()
         .unwrap();
     assert_eq!(outcome.value.text, "All checks pass.");
     assert_eq!(outcome.turns, 1);
-    assert!(server.seen().len() >= 3, "both stalled attempts were retried");
+    assert!(
+        server.seen().len() >= 3,
+        "both stalled attempts were retried"
+    );
 }
 
 #[tokio::test]
@@ -91,10 +96,13 @@ async fn an_overloaded_error_mid_stream_is_retried_within_the_turn() {
         sse(anthropic::text_answer("Recovered.")),
     ])
     .await;
-    let outcome = Agent::new(provider(ANTHROPIC, &server, Duration::from_secs(10)), spec())
-        .run("Check the build.", report_submit())
-        .await
-        .unwrap();
+    let outcome = Agent::new(
+        provider(ANTHROPIC, &server, Duration::from_secs(10)),
+        spec(),
+    )
+    .run("Check the build.", report_submit())
+    .await
+    .unwrap();
     assert_eq!(outcome.value.text, "Recovered.");
     assert_eq!(outcome.turns, 1);
     // The usage of the failed attempt counts too (12 input tokens each).
@@ -144,15 +152,27 @@ async fn a_write_file_cut_by_the_output_limit_changes_nothing_and_the_model_is_t
             .run("Write big.py.", report_submit())
             .await
             .unwrap_or_else(|error| panic!("{}: {error}", row.name));
-        assert_eq!(outcome.value.text, "I will write it in parts.", "{}", row.name);
+        assert_eq!(
+            outcome.value.text, "I will write it in parts.",
+            "{}",
+            row.name
+        );
         assert_eq!(outcome.turns, 2, "{}", row.name);
         assert!(!workspace.has_changes(), "{}", row.name);
         assert!(!source.path().join("big.py").exists(), "{}", row.name);
         let bodies = bodies(&server);
         let told = bodies[1]["messages"].to_string();
-        assert!(told.contains("cut off by the output limit"), "{}: {told}", row.name);
+        assert!(
+            told.contains("cut off by the output limit"),
+            "{}: {told}",
+            row.name
+        );
         assert!(told.contains("`write_file`"), "{}: {told}", row.name);
-        assert!(!told.contains("print(1)"), "{}: the cut call is not replayed", row.name);
+        assert!(
+            !told.contains("print(1)"),
+            "{}: the cut call is not replayed",
+            row.name
+        );
         // The limit comes from the model table, not a fixed 8,192.
         let asked = match row.wire {
             Wire::Anthropic => &bodies[0]["max_tokens"],
@@ -173,12 +193,15 @@ async fn a_second_cut_in_a_row_is_a_clear_error() {
         sse(cut_write_file(ANTHROPIC)),
     ])
     .await;
-    let error = Agent::new(provider(ANTHROPIC, &server, Duration::from_secs(10)), spec())
-        .tools(workspace_tools(&workspace, Access::ReadWrite))
-        .run("Write big.py.", report_submit())
-        .await
-        .err()
-        .unwrap();
+    let error = Agent::new(
+        provider(ANTHROPIC, &server, Duration::from_secs(10)),
+        spec(),
+    )
+    .tools(workspace_tools(&workspace, Access::ReadWrite))
+    .run("Write big.py.", report_submit())
+    .await
+    .err()
+    .unwrap();
     assert!(
         matches!(&error, RunError::OutputLimit { tool, .. } if tool == "write_file"),
         "{error:?}"
@@ -234,12 +257,15 @@ async fn every_anthropic_request_caches_up_to_its_newest_message_with_a_stable_p
         sse(anthropic::text_answer("Both files print.")),
     ])
     .await;
-    let outcome = Agent::new(provider(ANTHROPIC, &server, Duration::from_secs(10)), spec())
-        .tools(workspace_tools(&workspace, Access::ReadOnly))
-        .context("## Project context\n\nrules".into())
-        .run("Read both files.", report_submit())
-        .await
-        .unwrap();
+    let outcome = Agent::new(
+        provider(ANTHROPIC, &server, Duration::from_secs(10)),
+        spec(),
+    )
+    .tools(workspace_tools(&workspace, Access::ReadOnly))
+    .context("## Project context\n\nrules".into())
+    .run("Read both files.", report_submit())
+    .await
+    .unwrap();
     assert_eq!(outcome.turns, 3);
     assert!(outcome.usage.cache_read_tokens > 0);
     let bodies = bodies(&server);
@@ -256,10 +282,17 @@ async fn every_anthropic_request_caches_up_to_its_newest_message_with_a_stable_p
         let all = breakpoints(body);
         assert!(all.len() <= 4, "turn {}: {all:?}", turn + 1);
         // Only the newest message carries one: older ones move on.
-        let in_messages: Vec<_> = all.iter().filter(|at| at.starts_with("/messages")).collect();
+        let in_messages: Vec<_> = all
+            .iter()
+            .filter(|at| at.starts_with("/messages"))
+            .collect();
         assert_eq!(
             in_messages,
-            [&format!("/messages/{}/content/{}", messages.len() - 1, newest.len() - 1)],
+            [&format!(
+                "/messages/{}/content/{}",
+                messages.len() - 1,
+                newest.len() - 1
+            )],
             "turn {}",
             turn + 1
         );
@@ -277,4 +310,39 @@ async fn every_anthropic_request_caches_up_to_its_newest_message_with_a_stable_p
             turn + 1
         );
     }
+}
+
+#[tokio::test]
+async fn keep_alive_pings_reset_the_idle_timeout() {
+    let pause = || Part::Pause(Duration::from_millis(200));
+    let ping = || Part::Send(anthropic::event(anthropic::ping()));
+    let server = RawServer::start(vec![Reply::ok(
+        "text/event-stream",
+        vec![
+            Part::Send(anthropic::sse(&[anthropic::message_start(12, 0, 0)])),
+            pause(),
+            ping(),
+            pause(),
+            ping(),
+            pause(),
+            ping(),
+            pause(),
+            Part::Send(anthropic::sse(&[
+                anthropic::text_start(0),
+                anthropic::text_delta(0, "Slow but alive."),
+                anthropic::block_stop(0),
+                anthropic::message_delta("end_turn", 3),
+                anthropic::message_stop(),
+            ])),
+        ],
+    )])
+    .await;
+    // 800 ms of answer, never 500 ms without a byte.
+    let provider = provider(ANTHROPIC, &server, Duration::from_millis(500));
+    let response = provider
+        .complete(&crate::support::llm::ask("hi"))
+        .await
+        .unwrap();
+    assert_eq!(response.text, "Slow but alive.");
+    assert_eq!(server.seen().len(), 1);
 }

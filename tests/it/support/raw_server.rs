@@ -143,7 +143,10 @@ async fn serve(
         return;
     };
     if reply.starts {
-        let mut head = format!("HTTP/1.1 {} Scripted\r\nconnection: close\r\n", reply.status);
+        let mut head = format!(
+            "HTTP/1.1 {} Scripted\r\nconnection: close\r\n",
+            reply.status
+        );
         for (name, value) in &reply.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
