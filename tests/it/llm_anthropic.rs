@@ -364,21 +364,8 @@ async fn stream_error(body: String) -> (Vec<StreamEvent>, LlmError) {
         .respond_with(ok_sse(body))
         .mount(&server)
         .await;
-    let mut stream = provider(&server).stream(&ask("hi")).await.unwrap();
-    let mut events = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => events.push(event),
-            Err(error) => {
-                assert!(
-                    stream.next().await.is_none(),
-                    "the stream ends after an error"
-                );
-                return (events, error);
-            }
-        }
-    }
-    panic!("the stream ended without an error: {events:?}");
+    crate::support::llm::events_until_error(provider(&server).stream(&ask("hi")).await.unwrap())
+        .await
 }
 
 #[tokio::test]

@@ -346,3 +346,49 @@ async fn keep_alive_pings_reset_the_idle_timeout() {
     assert_eq!(response.text, "Slow but alive.");
     assert_eq!(server.seen().len(), 1);
 }
+
+#[tokio::test]
+async fn every_openai_request_extends_the_previous_one_so_automatic_caching_applies() {
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(source.path().join("a.py"), "print('a')\n").unwrap();
+    std::fs::write(source.path().join("b.py"), "print('b')\n").unwrap();
+    let workspace = Workspace::open(source.path()).unwrap();
+    let read = |id: &str, file: &str| {
+        openai::sse(&[
+            openai::role(),
+            openai::tool_start(0, id, "read_file"),
+            openai::tool_arguments(0, &format!("{{\"path\": \"{file}\"}}")),
+            openai::finish("tool_calls"),
+            openai::usage(900, 20, 768),
+        ])
+    };
+    let server = RawServer::start(vec![
+        sse(read("call_01", "a.py")),
+        sse(read("call_02", "b.py")),
+        sse(wire::text_answer(Wire::OpenAi, "Both files print.")),
+    ])
+    .await;
+    let outcome = Agent::new(provider(OPENAI, &server, Duration::from_secs(10)), spec())
+        .tools(workspace_tools(&workspace, Access::ReadOnly))
+        .context("## Project context\n\nrules".into())
+        .run("Read both files.", report_submit())
+        .await
+        .unwrap();
+    assert_eq!(outcome.turns, 3);
+    assert_eq!(outcome.usage.cache_read_tokens, 2 * 768);
+    let bodies = bodies(&server);
+    assert_eq!(bodies.len(), 3);
+    for pair in bodies.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        assert_eq!(before["tools"].to_string(), after["tools"].to_string());
+        let (before, after) = (
+            before["messages"].as_array().unwrap(),
+            after["messages"].as_array().unwrap(),
+        );
+        assert!(after.len() > before.len());
+        // Byte for byte: the earlier request is a prefix of the later one.
+        for (old, new) in before.iter().zip(after) {
+            assert_eq!(old.to_string(), new.to_string());
+        }
+    }
+}

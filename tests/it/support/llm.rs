@@ -210,3 +210,24 @@ pub async fn once(
 ) -> Result<agentci::llm::Response, agentci::llm::LlmError> {
     agentci::llm::collect(provider.stream(request).await?).await
 }
+
+/// The events of a stream up to its error, checking that nothing follows the error.
+pub async fn events_until_error(
+    mut stream: agentci::llm::EventStream,
+) -> (Vec<agentci::llm::StreamEvent>, agentci::llm::LlmError) {
+    use futures::StreamExt;
+    let mut events = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => events.push(event),
+            Err(error) => {
+                assert!(
+                    stream.next().await.is_none(),
+                    "the stream ends after an error"
+                );
+                return (events, error);
+            }
+        }
+    }
+    panic!("the stream ended without an error: {events:?}");
+}
