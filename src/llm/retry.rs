@@ -26,7 +26,8 @@ pub struct RetryPolicy {
     /// The first backoff; doubled each attempt, with ±25% jitter.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
-    /// No wait starts that would end after this much time since the first attempt.
+    /// No wait starts that would bring the waiting of one turn (or one request) over this much.
+    /// Only the waits count, not the attempts: a stalled attempt already took an idle timeout.
     pub total_budget: Duration,
     /// No byte for this long, waiting for the headers or inside a stream, fails the attempt.
     pub idle_timeout: Duration,
@@ -91,6 +92,8 @@ pub struct RetryNotice {
 #[derive(Debug)]
 struct Turn {
     started: Instant,
+    /// The backoff waited so far.
+    waited: Duration,
     attempts: u32,
 }
 
@@ -99,19 +102,32 @@ tokio::task_local! {
 }
 
 /// Count one more attempt: into the current turn when there is one, else into `local`.
-fn next_attempt(local: &mut Turn) -> (u32, Instant) {
+/// Returns the attempt number, the start of the turn and the waiting so far.
+fn next_attempt(local: &mut Turn) -> (u32, Instant, Duration) {
     let shared = TURN.try_with(|turn| {
         turn.lock().ok().map(|mut turn| {
             turn.attempts += 1;
-            (turn.attempts, turn.started)
+            (turn.attempts, turn.started, turn.waited)
         })
     });
     match shared {
         Ok(Some(counted)) => counted,
         _ => {
             local.attempts += 1;
-            (local.attempts, local.started)
+            (local.attempts, local.started, local.waited)
         }
+    }
+}
+
+/// Add a wait to the current turn when there is one, else to `local`.
+fn record_wait(local: &mut Turn, wait: Duration) {
+    let shared = TURN.try_with(|turn| {
+        if let Ok(mut turn) = turn.lock() {
+            turn.waited += wait;
+        }
+    });
+    if shared.is_err() {
+        local.waited += wait;
     }
 }
 
@@ -121,7 +137,7 @@ fn plan_retry(
     policy: &RetryPolicy,
     on_retry: Option<&super::RetryHook>,
     attempt: u32,
-    started: Instant,
+    (started, waited): (Instant, Duration),
     outcome: LlmError,
 ) -> Result<Duration, LlmError> {
     if !outcome.is_retryable() {
@@ -129,7 +145,7 @@ fn plan_retry(
     }
     let wait = policy.backoff(attempt, outcome.retry_after());
     let elapsed = started.elapsed();
-    if attempt >= policy.max_attempts || elapsed + wait > policy.total_budget {
+    if attempt >= policy.max_attempts || waited + wait > policy.total_budget {
         if attempt == 1 {
             return Err(outcome);
         }
@@ -167,10 +183,11 @@ pub async fn send(
 ) -> Result<reqwest::Response, LlmError> {
     let mut local = Turn {
         started: Instant::now(),
+        waited: Duration::ZERO,
         attempts: 0,
     };
     loop {
-        let (attempt, started) = next_attempt(&mut local);
+        let (attempt, started, waited) = next_attempt(&mut local);
         let outcome = match tokio::time::timeout(policy.idle_timeout, build().send()).await {
             Err(_) => LlmError::Timeout,
             Ok(Ok(response)) if response.status().is_success() => return Ok(response),
@@ -186,7 +203,8 @@ pub async fn send(
             }
             Ok(Err(error)) => LlmError::from_reqwest(&error),
         };
-        let wait = plan_retry(policy, on_retry, attempt, started, outcome)?;
+        let wait = plan_retry(policy, on_retry, attempt, (started, waited), outcome)?;
+        record_wait(&mut local, wait);
         tokio::time::sleep(wait).await;
     }
 }
@@ -247,6 +265,7 @@ pub async fn complete<P: Provider + ?Sized>(
 ) -> Result<Response, LlmError> {
     let turn = Arc::new(Mutex::new(Turn {
         started: Instant::now(),
+        waited: Duration::ZERO,
         attempts: 0,
     }));
     TURN.scope(Arc::clone(&turn), async {
@@ -269,12 +288,20 @@ pub async fn complete<P: Provider + ?Sized>(
                 }
                 Err(error) => {
                     spent.add(&usage);
-                    let (attempt, started) = turn
+                    let (attempt, started, waited) = turn
                         .lock()
-                        .map(|turn| (turn.attempts.max(1), turn.started))
-                        .unwrap_or((u32::MAX, Instant::now()));
-                    let wait =
-                        plan_retry(policy, request.on_retry.as_ref(), attempt, started, error)?;
+                        .map(|turn| (turn.attempts.max(1), turn.started, turn.waited))
+                        .unwrap_or((u32::MAX, Instant::now(), Duration::ZERO));
+                    let wait = plan_retry(
+                        policy,
+                        request.on_retry.as_ref(),
+                        attempt,
+                        (started, waited),
+                        error,
+                    )?;
+                    if let Ok(mut turn) = turn.lock() {
+                        turn.waited += wait;
+                    }
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -301,6 +328,36 @@ mod tests {
             "{fourth:?}"
         );
         assert!(policy.backoff(20, None) <= policy.max_backoff);
+    }
+
+    #[test]
+    fn only_waiting_counts_against_the_total_budget() {
+        let policy = RetryPolicy::default();
+        // A stalled attempt took the whole idle timeout, longer than the budget: still retried.
+        let long_ago = Instant::now()
+            .checked_sub(Duration::from_secs(301))
+            .unwrap_or_else(Instant::now);
+        assert!(
+            plan_retry(
+                &policy,
+                None,
+                1,
+                (long_ago, Duration::ZERO),
+                LlmError::Timeout
+            )
+            .is_ok()
+        );
+        // Waiting that would pass the budget is not.
+        assert!(matches!(
+            plan_retry(
+                &policy,
+                None,
+                2,
+                (long_ago, Duration::from_secs(119)),
+                LlmError::Timeout
+            ),
+            Err(LlmError::RetriesExhausted { attempts: 2, .. })
+        ));
     }
 
     #[test]
