@@ -20,6 +20,7 @@ mod llm_ollama;
 mod llm_openai;
 mod llm_resilience;
 mod mcp;
+mod mcp_server;
 mod memory;
 mod monty;
 mod no_provider;
