@@ -10,3 +10,4 @@ pub mod github;
 pub mod llm;
 pub mod redact;
 pub mod scan;
+pub mod support;

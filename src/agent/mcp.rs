@@ -86,7 +86,7 @@ impl McpServerSpec {
                 headers: BTreeMap::new(),
             }
         } else {
-            let mut words = split_words(target)
+            let mut words = crate::support::split_words(target)
                 .map_err(|error| crate::exit::usage(format!("--mcp `{text}`: {error}")))?
                 .into_iter();
             let Some(command) = words.next() else {
@@ -187,67 +187,6 @@ fn validate_name(name: &str) -> anyhow::Result<()> {
              the tool names the model sees)"
         )))
     }
-}
-
-/// Split a command line the way a POSIX shell splits words, without any expansion.
-fn split_words(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut characters = text.chars();
-    while let Some(character) = characters.next() {
-        match character {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match characters.next() {
-                        Some('\'') => break,
-                        Some(inner) => current.push(inner),
-                        None => return Err("unterminated single quote".to_owned()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match characters.next() {
-                        Some('"') => break,
-                        Some('\\') => match characters.next() {
-                            Some(escaped @ ('"' | '\\' | '$' | '`')) => current.push(escaped),
-                            Some(other) => {
-                                current.push('\\');
-                                current.push(other);
-                            }
-                            None => return Err("unterminated double quote".to_owned()),
-                        },
-                        Some(inner) => current.push(inner),
-                        None => return Err("unterminated double quote".to_owned()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match characters.next() {
-                    Some(escaped) => current.push(escaped),
-                    None => return Err("trailing backslash".to_owned()),
-                }
-            }
-            whitespace if whitespace.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            other => {
-                in_word = true;
-                current.push(other);
-            }
-        }
-    }
-    if in_word {
-        words.push(current);
-    }
-    Ok(words)
 }
 
 /// A server that could not be started, and why.

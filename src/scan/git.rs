@@ -23,10 +23,10 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use git2::{
-    AutotagOption, Cred, CredentialType, FetchOptions as GitFetchOptions, FetchPrune, ObjectType,
-    Oid, RemoteCallbacks, Repository, TreeWalkMode, TreeWalkResult,
+    AutotagOption, FetchOptions as GitFetchOptions, FetchPrune, ObjectType, Oid, Repository,
+    TreeWalkMode, TreeWalkResult,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::model::Module;
 
@@ -643,31 +643,6 @@ fn supports_shallow(url: &str) -> bool {
         || parse_scp_like(url).is_some()
 }
 
-/// Callbacks that answer an https credential request with the token, once: if the remote
-/// rejects it, libgit2 would ask again forever, so the second request fails instead.
-fn token_callbacks<'a>(
-    token: Option<&'a SecretString>,
-    rejected: &'a std::cell::Cell<bool>,
-) -> RemoteCallbacks<'a> {
-    let mut callbacks = RemoteCallbacks::new();
-    let mut attempts = 0_u32;
-    callbacks.credentials(move |_url, _username, allowed| {
-        attempts += 1;
-        match token {
-            Some(token)
-                if attempts == 1 && allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-            {
-                Cred::userpass_plaintext("x-access-token", token.expose_secret())
-            }
-            _ => {
-                rejected.set(true);
-                Err(git2::Error::from_str("authentication required"))
-            }
-        }
-    });
-    callbacks
-}
-
 /// Fetch branches and every tag (with their commits) from `origin` into the bare clone, and
 /// remember the remote's default branch.
 fn update(
@@ -681,7 +656,10 @@ fn update(
     let rejected = std::cell::Cell::new(false);
     let mut fetch_options = GitFetchOptions::new();
     fetch_options
-        .remote_callbacks(token_callbacks(options.token.as_ref(), &rejected))
+        .remote_callbacks(crate::support::token_callbacks(
+            options.token.as_ref(),
+            &rejected,
+        ))
         .prune(FetchPrune::On)
         .download_tags(AutotagOption::All);
     // Only the tips are needed: the scanner reads trees at tags and at the branch head.

@@ -301,7 +301,7 @@ pub async fn suggest_fix(
         }
         let text = args.verify_command.as_deref().unwrap_or_default();
         let words = super::verify::split_command(text)?;
-        if !super::verify::is_allowed(&words, &allowed_commands(pack, &services.settings)) {
+        if !crate::support::command_allowed(&words, &allowed_commands(pack, &services.settings)) {
             return Err(crate::exit::usage(format!(
                 "`{text}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
                 pack.agent
@@ -591,7 +591,7 @@ async fn build(
         .clone()
         .unwrap_or_else(|| pack.default_build_command.to_owned());
     let words = super::verify::split_command(&command)?;
-    if !super::verify::is_allowed(&words, &allowed_commands(pack, &services.settings)) {
+    if !crate::support::command_allowed(&words, &allowed_commands(pack, &services.settings)) {
         return Err(crate::exit::usage(format!(
             "`{command}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
             pack.agent
