@@ -25,3 +25,5 @@ mod scan;
 mod scan_git;
 mod speck;
 mod workspace;
+mod workspace_exec;
+mod workspace_jail;
