@@ -5,7 +5,7 @@
 /// Why a command line could not be split.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SplitError {
-    #[error("unbalanced quotes in the command")]
+    #[error("unterminated quote in the command")]
     Unterminated,
     #[error("the command ends with a backslash")]
     TrailingBackslash,
