@@ -156,11 +156,14 @@ fn refuse_workspace_flags(verb: &str, agent: &AgentOptions) -> anyhow::Result<()
     Ok(())
 }
 
-/// The commands `exec` (and `--verify`) may run: the pack's, then the config's.
-fn allowed_commands(pack: &LanguagePack, settings: &Settings) -> Vec<String> {
+/// The commands `exec` (and `--verify`) may run: the pack's checks, its installing and
+/// code-running commands with `--allow-exec=install`, then the config's.
+fn allowed_commands(pack: &LanguagePack, settings: &Settings, install: bool) -> Vec<String> {
+    let installing: &[&str] = if install { pack.install_commands } else { &[] };
     let mut allowed: Vec<String> = pack
-        .allowed_commands
+        .check_commands
         .iter()
+        .chain(installing)
         .map(|command| (*command).to_owned())
         .collect();
     for command in settings.config.exec.allowed_for(pack.agent) {
@@ -301,7 +304,10 @@ pub async fn suggest_fix(
         }
         let text = args.verify_command.as_deref().unwrap_or_default();
         let words = super::verify::split_command(text)?;
-        if !crate::support::command_allowed(&words, &allowed_commands(pack, &services.settings)) {
+        if !crate::support::command_allowed(
+            &words,
+            &allowed_commands(pack, &services.settings, args.agent.allow_install),
+        ) {
             return Err(crate::exit::usage(format!(
                 "`{text}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
                 pack.agent
@@ -591,7 +597,10 @@ async fn build(
         .clone()
         .unwrap_or_else(|| pack.default_build_command.to_owned());
     let words = super::verify::split_command(&command)?;
-    if !crate::support::command_allowed(&words, &allowed_commands(pack, &services.settings)) {
+    if !crate::support::command_allowed(
+        &words,
+        &allowed_commands(pack, &services.settings, args.agent.allow_install),
+    ) {
         return Err(crate::exit::usage(format!(
             "`{command}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
             pack.agent
@@ -687,7 +696,7 @@ pub(crate) async fn workspace_run(
     let provider = provider(services, global)?;
     let allowed = args
         .allow_exec
-        .then(|| allowed_commands(pack, &services.settings));
+        .then(|| allowed_commands(pack, &services.settings, args.allow_install));
     let task = task(allowed.as_deref())?;
     let workspace = Workspace::open(source)?;
     // An upgrade dry run reports what it would do without editing at all.
