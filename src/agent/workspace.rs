@@ -237,6 +237,91 @@ impl Workspace {
             .map_err(|_| ToolError::Failed(format!("`{relative}` is not UTF-8 text")))
     }
 
+    /// Lines `first..first + limit` (1-based) of a text file through the overlay, read by
+    /// streaming: a file on disk is never loaded whole, each line is cut at `max_line` bytes
+    /// (with a marker saying how long it was), and reading stops after `max_bytes` bytes of the
+    /// file. Also counts the file's lines (up to that point).
+    pub fn read_lines(
+        &self,
+        path: &str,
+        first: usize,
+        limit: usize,
+        max_line: usize,
+        max_bytes: u64,
+    ) -> Result<Lines, ToolError> {
+        let relative = self.resolve(path, false)?;
+        let entry = self.overlay().get(&relative).cloned();
+        let mut window = Lines {
+            path: relative.clone(),
+            ..Lines::default()
+        };
+        let mut keep = |number: usize, line: &[u8], length: usize| {
+            if number >= first && number < first.saturating_add(limit) {
+                let mut text = String::from_utf8_lossy(line).into_owned();
+                if length > line.len() {
+                    text.push_str(&format!("[… line cut: {length} bytes]"));
+                }
+                window.lines.push((number, text));
+            }
+        };
+        match entry {
+            Some(None) => {
+                return Err(ToolError::Failed(format!(
+                    "`{relative}` was deleted in this run"
+                )));
+            }
+            Some(Some(content)) => {
+                let mut number = 0;
+                for line in content.lines() {
+                    number += 1;
+                    let cut = floor_char_boundary(line, max_line);
+                    keep(number, &line.as_bytes()[..cut], line.len());
+                }
+                window.total = number;
+            }
+            None => {
+                let file = self.root.join(&relative);
+                if file.is_dir() {
+                    return Err(ToolError::InvalidArguments(format!(
+                        "`{relative}` is a directory; use `list_dir`"
+                    )));
+                }
+                let opened = std::fs::File::open(&file)
+                    .map_err(|_| ToolError::Failed(format!("`{relative}` does not exist")))?;
+                let mut reader = std::io::BufReader::with_capacity(64 * 1024, opened);
+                let head = std::io::BufRead::fill_buf(&mut reader).map_err(|error| {
+                    ToolError::Failed(format!("cannot read `{relative}`: {error}"))
+                })?;
+                if head.contains(&0) {
+                    return Err(ToolError::Failed(format!("`{relative}` is a binary file")));
+                }
+                let mut number = 0;
+                let mut read: u64 = 0;
+                loop {
+                    if read >= max_bytes {
+                        window.stopped_at = Some(read);
+                        break;
+                    }
+                    match next_line(&mut reader, max_line) {
+                        Ok(Some((line, length))) => {
+                            number += 1;
+                            read += length as u64 + 1;
+                            keep(number, &line, length);
+                        }
+                        Ok(None) => break,
+                        Err(error) => {
+                            return Err(ToolError::Failed(format!(
+                                "cannot read `{relative}`: {error}"
+                            )));
+                        }
+                    }
+                }
+                window.total = number;
+            }
+        }
+        Ok(window)
+    }
+
     /// Does the file exist in the current view?
     pub fn exists(&self, relative: &str) -> bool {
         match self.overlay().get(relative) {
@@ -453,6 +538,65 @@ impl Workspace {
     pub(crate) fn overlay_entries(&self) -> BTreeMap<String, Option<String>> {
         self.overlay().clone()
     }
+}
+
+/// A window of a file's lines, as [`Workspace::read_lines`] read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lines {
+    /// The path, normalised.
+    pub path: String,
+    /// (1-based line number, text) for each line of the window.
+    pub lines: Vec<(usize, String)>,
+    /// Lines in the file (or up to where reading stopped).
+    pub total: usize,
+    /// Reading stopped after this many bytes; the file is longer.
+    pub stopped_at: Option<u64>,
+}
+
+/// The next line (without its `\n` or `\r\n`), at most `cap` bytes of it kept, and its full
+/// length; `None` at the end. A line of any length is read in bounded memory.
+fn next_line(
+    reader: &mut impl std::io::BufRead,
+    cap: usize,
+) -> std::io::Result<Option<(Vec<u8>, usize)>> {
+    let mut kept = Vec::new();
+    let mut length = 0;
+    let mut any = false;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            break;
+        }
+        any = true;
+        let (chunk, done) = match buffer.iter().position(|&byte| byte == b'\n') {
+            Some(at) => (&buffer[..at], Some(at + 1)),
+            None => (buffer, None),
+        };
+        let room = cap.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        length += chunk.len();
+        let used = done.unwrap_or(chunk.len());
+        reader.consume(used);
+        if done.is_some() {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if kept.last() == Some(&b'\r') && length == kept.len() {
+        kept.pop();
+        length -= 1;
+    }
+    Ok(Some((kept, length)))
+}
+
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// A bare repository or a git directory under another name: `HEAD`, `objects/` and `refs/`.

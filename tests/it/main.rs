@@ -26,4 +26,5 @@ mod scan_git;
 mod speck;
 mod workspace;
 mod workspace_exec;
+mod workspace_io;
 mod workspace_jail;
