@@ -595,13 +595,33 @@ impl Tool for McpTool {
             }
             Ok(Ok(result)) => result,
         };
-        let text = crate::redact::redact(&result_text(&result)).into_owned();
+        let text = cap_result(&crate::redact::redact(&result_text(&result)));
         if result.is_error == Some(true) {
             Err(ToolError::Failed(text))
         } else {
             Ok(text)
         }
     }
+}
+
+/// The most of one MCP tool result the model sees, like the built-in tools' output.
+pub const MAX_RESULT_BYTES: usize = 100_000;
+
+/// A result cut at [`MAX_RESULT_BYTES`] (on a character boundary), with a marker saying how
+/// much was left out.
+fn cap_result(text: &str) -> String {
+    if text.len() <= MAX_RESULT_BYTES {
+        return text.to_owned();
+    }
+    let mut cut = MAX_RESULT_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n[… {} more bytes of this result not shown]",
+        &text[..cut],
+        text.len() - cut
+    )
 }
 
 fn is_connection_lost(error: &rmcp::ServiceError) -> bool {
@@ -647,6 +667,18 @@ fn result_text(result: &CallToolResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_are_capped_like_tool_output() {
+        assert_eq!(cap_result("short"), "short");
+        let long = "é".repeat(MAX_RESULT_BYTES);
+        let capped = cap_result(&long);
+        assert!(capped.len() < MAX_RESULT_BYTES + 100);
+        assert!(capped.ends_with(&format!(
+            "[… {} more bytes of this result not shown]",
+            long.len() - MAX_RESULT_BYTES
+        )));
+    }
 
     #[test]
     fn flags_parse_into_stdio_and_http_specs() {
