@@ -97,6 +97,7 @@ async fn run_with(
         settings,
         provider: Some(provider),
         github: github.map(|server| ClientSettings::for_server(server.uri())),
+        ledger: agentci::agent::budget::Ledger::shared(),
     };
     let mut out = Vec::new();
     let result =

@@ -49,6 +49,9 @@ pub struct Services {
     pub provider: Option<Arc<dyn Provider>>,
     /// Used instead of `--github-token`/`GITHUB_API_URL`; `--dry-run` still applies.
     pub github: Option<ClientSettings>,
+    /// What the command has spent: every run of one command (develop-issue's route, verb and
+    /// retry) shares it, so the budget bounds the command.
+    pub ledger: Arc<crate::agent::budget::Ledger>,
 }
 
 impl Services {
@@ -57,6 +60,7 @@ impl Services {
             settings,
             provider: None,
             github: None,
+            ledger: crate::agent::budget::Ledger::shared(),
         }
     }
 }
@@ -130,6 +134,7 @@ pub(crate) fn agent(
     Ok(Agent::new(provider, spec)
         .context(load_context(source, pack.context_file, &[]))
         .budget(budget)
+        .ledger(Arc::clone(&services.ledger))
         .events(events)
         .pricing(move |usage| prices.cost_usd(&model, usage))
         .progress(!global.quiet))
