@@ -11,4 +11,5 @@ pub mod llm;
 pub mod providers;
 pub mod redact;
 pub mod scan;
+pub mod server;
 pub mod support;
