@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 #[derive(Clone, Default)]
 pub struct EventSink {
     writer: Option<Arc<Mutex<Box<dyn Write + Send>>>>,
+    /// Added to every event as `run_id`.
+    run_id: Option<String>,
 }
 
 impl std::fmt::Debug for EventSink {
@@ -29,19 +31,23 @@ impl EventSink {
         Self::default()
     }
 
-    /// `None` → no events, `-` → stderr, anything else → that file (created or truncated).
+    /// `None` → no events, `-` → stderr, anything else → that file, appended to (created when
+    /// missing), so every run of a command — and of the commands of one job — lands in it.
     pub fn from_flag(flag: Option<&str>) -> anyhow::Result<Self> {
         let writer: Box<dyn Write + Send> = match flag {
             None => return Ok(Self::none()),
             Some("-") => Box::new(std::io::stderr()),
-            Some(path) => {
-                Box::new(LineWriter::new(File::create(path).with_context(|| {
-                    format!("cannot create the events file `{path}`")
-                })?))
-            }
+            Some(path) => Box::new(LineWriter::new(
+                File::options()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open the events file `{path}`"))?,
+            )),
         };
         Ok(Self {
             writer: Some(Arc::new(Mutex::new(writer))),
+            run_id: None,
         })
     }
 
@@ -49,6 +55,15 @@ impl EventSink {
     pub fn to_writer(writer: Box<dyn Write + Send>) -> Self {
         Self {
             writer: Some(Arc::new(Mutex::new(writer))),
+            run_id: None,
+        }
+    }
+
+    /// The same destination, every event tagged with `run_id`.
+    pub fn for_run(&self, run_id: &str) -> Self {
+        Self {
+            writer: self.writer.clone(),
+            run_id: Some(run_id.to_owned()),
         }
     }
 
@@ -65,6 +80,9 @@ impl EventSink {
             "ts".into(),
             Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         );
+        if let Some(run_id) = &self.run_id {
+            object.insert("run_id".into(), Value::String(run_id.clone()));
+        }
         if let Value::Object(extra) = fields {
             object.extend(extra);
         }

@@ -86,7 +86,7 @@ impl McpServerSpec {
                 headers: BTreeMap::new(),
             }
         } else {
-            let mut words = split_words(target)
+            let mut words = crate::support::split_words(target)
                 .map_err(|error| crate::exit::usage(format!("--mcp `{text}`: {error}")))?
                 .into_iter();
             let Some(command) = words.next() else {
@@ -187,67 +187,6 @@ fn validate_name(name: &str) -> anyhow::Result<()> {
              the tool names the model sees)"
         )))
     }
-}
-
-/// Split a command line the way a POSIX shell splits words, without any expansion.
-fn split_words(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut characters = text.chars();
-    while let Some(character) = characters.next() {
-        match character {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match characters.next() {
-                        Some('\'') => break,
-                        Some(inner) => current.push(inner),
-                        None => return Err("unterminated single quote".to_owned()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match characters.next() {
-                        Some('"') => break,
-                        Some('\\') => match characters.next() {
-                            Some(escaped @ ('"' | '\\' | '$' | '`')) => current.push(escaped),
-                            Some(other) => {
-                                current.push('\\');
-                                current.push(other);
-                            }
-                            None => return Err("unterminated double quote".to_owned()),
-                        },
-                        Some(inner) => current.push(inner),
-                        None => return Err("unterminated double quote".to_owned()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match characters.next() {
-                    Some(escaped) => current.push(escaped),
-                    None => return Err("trailing backslash".to_owned()),
-                }
-            }
-            whitespace if whitespace.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            other => {
-                in_word = true;
-                current.push(other);
-            }
-        }
-    }
-    if in_word {
-        words.push(current);
-    }
-    Ok(words)
 }
 
 /// A server that could not be started, and why.
@@ -656,13 +595,33 @@ impl Tool for McpTool {
             }
             Ok(Ok(result)) => result,
         };
-        let text = crate::redact::redact(&result_text(&result)).into_owned();
+        let text = cap_result(&crate::redact::redact(&result_text(&result)));
         if result.is_error == Some(true) {
             Err(ToolError::Failed(text))
         } else {
             Ok(text)
         }
     }
+}
+
+/// The most of one MCP tool result the model sees, like the built-in tools' output.
+pub const MAX_RESULT_BYTES: usize = 100_000;
+
+/// A result cut at [`MAX_RESULT_BYTES`] (on a character boundary), with a marker saying how
+/// much was left out.
+fn cap_result(text: &str) -> String {
+    if text.len() <= MAX_RESULT_BYTES {
+        return text.to_owned();
+    }
+    let mut cut = MAX_RESULT_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n[… {} more bytes of this result not shown]",
+        &text[..cut],
+        text.len() - cut
+    )
 }
 
 fn is_connection_lost(error: &rmcp::ServiceError) -> bool {
@@ -708,6 +667,18 @@ fn result_text(result: &CallToolResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_are_capped_like_tool_output() {
+        assert_eq!(cap_result("short"), "short");
+        let long = "é".repeat(MAX_RESULT_BYTES);
+        let capped = cap_result(&long);
+        assert!(capped.len() < MAX_RESULT_BYTES + 100);
+        assert!(capped.ends_with(&format!(
+            "[… {} more bytes of this result not shown]",
+            long.len() - MAX_RESULT_BYTES
+        )));
+    }
 
     #[test]
     fn flags_parse_into_stdio_and_http_specs() {

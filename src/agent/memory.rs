@@ -299,7 +299,7 @@ fn update_file(path: &Path, new_entries: &[String]) -> anyhow::Result<bool> {
         _ if content.ends_with('\n') => format!("{content}\n{block}\n"),
         _ => format!("{content}\n\n{block}\n"),
     };
-    write_atomically(path, &updated)?;
+    crate::support::write_atomically(path, updated.as_bytes())?;
     Ok(true)
 }
 
@@ -337,35 +337,6 @@ fn render_block(entries: &[String]) -> String {
     }
     block.push_str(BLOCK_END);
     block
-}
-
-/// Write through a temporary file in the same directory and rename it over the target, so a
-/// crash never leaves a half-written context file. An existing file keeps its permissions.
-fn write_atomically(path: &Path, content: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let directory = path.parent().unwrap_or(Path::new("."));
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".agentci-learned-")
-        .tempfile_in(directory)
-        .with_context(|| {
-            format!(
-                "failed to create a temporary file in `{}`",
-                directory.display()
-            )
-        })?;
-    temporary
-        .write_all(content.as_bytes())
-        .and_then(|()| temporary.as_file().sync_all())
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    if let Ok(metadata) = fs::metadata(path) {
-        fs::set_permissions(temporary.path(), metadata.permissions())
-            .with_context(|| format!("failed to copy the permissions of `{}`", path.display()))?;
-    }
-    temporary
-        .persist(path)
-        .map_err(|error| error.error)
-        .with_context(|| format!("failed to replace `{}`", path.display()))?;
-    Ok(())
 }
 
 /// What [`commit_learnings`] did.

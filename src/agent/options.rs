@@ -15,6 +15,8 @@ pub struct AgentOptions {
     pub self_improve: SelfImprove,
     /// Let the agent run its language pack's build, test and lint commands.
     pub allow_exec: bool,
+    /// `--allow-exec=install`: also the commands that install packages or run project scripts.
+    pub allow_install: bool,
     /// `NAME=COMMAND ARGS…` (stdio) or `NAME=URL` (streamable HTTP).
     pub mcp: Vec<String>,
     /// Apply the changes of a run stopped by a budget or an error anyway.
@@ -29,6 +31,7 @@ impl Default for AgentOptions {
             export: None,
             self_improve: SelfImprove::Off,
             allow_exec: false,
+            allow_install: false,
             mcp: Vec::new(),
             keep_partial: false,
         }

@@ -15,14 +15,13 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures::future::join_all;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::budget::{Budget, BudgetKind};
+use super::budget::{Budget, BudgetKind, Ledger};
 use super::events::EventSink;
 use super::submit::Submit;
 use super::tool::Tool;
@@ -85,6 +84,8 @@ pub struct Agent {
     tools: Vec<Arc<dyn Tool>>,
     context: String,
     budget: Budget,
+    /// What the whole command has spent; a run of its own unless shared with [`Agent::ledger`].
+    ledger: Arc<Ledger>,
     events: EventSink,
     pricing: Pricing,
     progress: bool,
@@ -98,6 +99,7 @@ impl Agent {
             tools: Vec::new(),
             context: String::new(),
             budget: Budget::default(),
+            ledger: Ledger::shared(),
             events: EventSink::none(),
             pricing: Box::new(|_| 0.0),
             progress: false,
@@ -124,6 +126,13 @@ impl Agent {
         self
     }
 
+    /// Share one command-wide spending ledger: the budget's limits apply to everything spent
+    /// by every agent given the same ledger.
+    pub fn ledger(mut self, ledger: Arc<Ledger>) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
     pub fn events(mut self, events: EventSink) -> Self {
         self.events = events;
         self
@@ -147,21 +156,25 @@ impl Agent {
         submit: Submit<T>,
     ) -> Result<RunOutcome<T>, RunError> {
         let mut state = State::new(&self);
-        let result = self.turns(task, &submit, &mut state).await;
+        // Every event of this run says which run it belongs to.
+        let mut agent = self;
+        agent.events = agent.events.for_run(&state.run_id);
+        let this = agent;
+        let result = this.turns(task, &submit, &mut state).await;
         let ok = result.is_ok();
         if let Err(RunError::Budget { which, .. }) = &result {
-            self.events
+            this.events
                 .emit("budget.exhausted", json!({"which": which.name()}));
         }
-        self.events.emit(
+        this.events.emit(
             "run.completed",
             json!({"ok": ok, "turns": state.turns, "usage": usage_json(&state.usage), "cost_usd": state.cost_usd}),
         );
-        if self.progress {
+        if this.progress {
             eprintln!(
                 "{} {}: {} after {} turn(s), {} tokens, ${:.4}",
-                self.spec.agent,
-                self.spec.verb,
+                this.spec.agent,
+                this.spec.verb,
                 if ok { "done" } else { "stopped" },
                 state.turns,
                 state.usage.total(),
@@ -230,7 +243,7 @@ impl Agent {
             );
             let response = match self.budget.timeout {
                 Some(limit) => {
-                    let remaining = limit.saturating_sub(state.started.elapsed());
+                    let remaining = limit.saturating_sub(self.ledger.elapsed());
                     tokio::time::timeout(remaining, self.provider.complete(&request))
                         .await
                         .map_err(|_| state.exhausted(BudgetKind::Time))??
@@ -238,7 +251,9 @@ impl Agent {
                 None => self.provider.complete(&request).await?,
             };
             state.usage.add(&response.usage);
-            state.cost_usd += (self.pricing)(&response.usage);
+            let cost = (self.pricing)(&response.usage);
+            state.cost_usd += cost;
+            self.ledger.record(1, response.usage.total(), cost);
             self.events.emit(
                 "llm.response",
                 json!({"turn": state.turns, "usage": usage_json(&response.usage), "stop_reason": format!("{:?}", response.stop_reason)}),
@@ -474,37 +489,16 @@ impl Agent {
     }
 
     fn check_budget(&self, state: &State) -> Result<(), RunError> {
-        if state.turns >= self.budget.max_turns {
-            return Err(state.exhausted(BudgetKind::Turns));
+        // The command's ledger holds this run's spending and that of every run before it.
+        match self.ledger.exhausted(&self.budget) {
+            Some(which) => Err(state.exhausted(which)),
+            None => Ok(()),
         }
-        if self
-            .budget
-            .max_tokens
-            .is_some_and(|limit| state.usage.total() >= limit)
-        {
-            return Err(state.exhausted(BudgetKind::Tokens));
-        }
-        if self
-            .budget
-            .max_cost_usd
-            .is_some_and(|limit| state.cost_usd >= limit)
-        {
-            return Err(state.exhausted(BudgetKind::Cost));
-        }
-        if self
-            .budget
-            .timeout
-            .is_some_and(|limit| state.started.elapsed() >= limit)
-        {
-            return Err(state.exhausted(BudgetKind::Time));
-        }
-        Ok(())
     }
 }
 
 struct State {
     run_id: String,
-    started: Instant,
     turns: u32,
     usage: Usage,
     cost_usd: f64,
@@ -520,7 +514,6 @@ impl State {
         );
         Self {
             run_id,
-            started: Instant::now(),
             turns: 0,
             usage: Usage::default(),
             cost_usd: 0.0,

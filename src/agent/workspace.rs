@@ -4,7 +4,7 @@
 //! outside the source, so a failed run never leaves the user's tree half-written.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
@@ -81,61 +81,131 @@ impl Workspace {
         &self.root
     }
 
-    /// Normalise a model-given path and check it stays inside the workspace: no absolute paths,
-    /// no `..` out of the root, no symlink whose target is outside, no writes under `.git`.
+    /// Check a model-given path against the jail and return it normalised (relative,
+    /// `/`-separated). The path is resolved component by component on the real file system,
+    /// symlinks included, and refused when it is absolute, leaves the root (by `..` or through a
+    /// symlink), or touches any `.git` — a directory or a gitfile, at any depth, a nested
+    /// repository's included — or a bare git directory. Every directory of the returned path is
+    /// a real directory (symlinked directories are replaced by where they lead). A final
+    /// component that is a symlink is kept only when the link's own target passes the same
+    /// checks: reading follows it, writing replaces the link by a file.
     pub fn resolve(&self, path: &str, write: bool) -> Result<String, ToolError> {
         let cleaned = path.trim().replace('\\', "/");
         if cleaned.starts_with('/')
             || Path::new(&cleaned).is_absolute()
-            || cleaned.contains(':') && cleaned.len() > 1 && cleaned.as_bytes()[1] == b':'
+            || cleaned.len() > 1 && cleaned.as_bytes()[1] == b':'
         {
             return Err(ToolError::Denied(format!(
                 "`{path}` is absolute; paths are relative to the workspace root"
             )));
         }
-        let mut parts: Vec<&str> = Vec::new();
-        for part in cleaned.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => {
-                    if parts.pop().is_none() {
-                        return Err(ToolError::Denied(format!("`{path}` leaves the workspace")));
-                    }
-                }
-                other => parts.push(other),
-            }
-        }
+        let parts = self.walk(path, &cleaned, false)?;
         let relative = parts.join("/");
-        if write && parts.first() == Some(&".git") {
-            return Err(ToolError::Denied(format!(
-                "`{path}` is inside `.git`, which agents may not change"
-            )));
-        }
         if write && relative.is_empty() {
             return Err(ToolError::InvalidArguments(
                 "a file path is required".into(),
             ));
         }
-        // The deepest part of the path that exists must resolve inside the root: a symlink
-        // anywhere along it could otherwise point out of the tree.
-        let mut probe = self.root.join(&relative);
-        loop {
-            if probe.symlink_metadata().is_ok() {
-                let real = probe.canonicalize().map_err(|_| {
-                    ToolError::Denied(format!("`{path}` points outside the workspace"))
+        // A final symlink: its own target must pass the jail too (this walk fails otherwise).
+        let final_is_link = self
+            .root
+            .join(&relative)
+            .symlink_metadata()
+            .is_ok_and(|metadata| metadata.file_type().is_symlink());
+        if final_is_link && !matches!(self.overlay().get(&relative), Some(None)) {
+            self.walk(path, &relative, true)
+                .map_err(|error| match error {
+                    ToolError::Denied(reason) => ToolError::Denied(format!(
+                        "`{path}` is a symbolic link the tools may not follow: {reason}"
+                    )),
+                    other => other,
                 })?;
-                if !real.starts_with(&self.root) {
-                    return Err(ToolError::Denied(format!(
-                        "`{path}` points outside the workspace"
-                    )));
-                }
-                break;
-            }
-            if !probe.pop() || !probe.starts_with(&self.root) {
-                break;
-            }
         }
         Ok(relative)
+    }
+
+    /// Resolve `cleaned` from the root, one component at a time; symlinked directories (and,
+    /// with `follow_final`, a symlink at the end) are replaced by their targets.
+    fn walk(
+        &self,
+        path: &str,
+        cleaned: &str,
+        follow_final: bool,
+    ) -> Result<Vec<String>, ToolError> {
+        const MAX_LINKS: usize = 40;
+        let leaves = |links: usize| {
+            ToolError::Denied(if links == 0 {
+                format!("`{path}` leaves the workspace")
+            } else {
+                format!("`{path}` points outside the workspace")
+            })
+        };
+        let mut pending: std::collections::VecDeque<String> =
+            cleaned.split('/').map(str::to_owned).collect();
+        let mut resolved: Vec<String> = Vec::new();
+        let mut links = 0;
+        while let Some(part) = pending.pop_front() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    resolved.pop().ok_or_else(|| leaves(links))?;
+                    continue;
+                }
+                _ => {}
+            }
+            if part.eq_ignore_ascii_case(".git") {
+                return Err(ToolError::Denied(format!(
+                    "`{path}` is inside a `.git`, which agents may not read or change"
+                )));
+            }
+            let mut candidate = self.root.clone();
+            candidate.extend(&resolved);
+            candidate.push(&part);
+            let Ok(metadata) = candidate.symlink_metadata() else {
+                resolved.push(part);
+                continue;
+            };
+            let last = pending.iter().all(|rest| rest.is_empty() || rest == ".");
+            if metadata.file_type().is_symlink() && (follow_final || !last) {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(ToolError::Denied(format!(
+                        "`{path}` goes through too many symbolic links"
+                    )));
+                }
+                let target = std::fs::read_link(&candidate)
+                    .map_err(|error| ToolError::Failed(format!("cannot read `{path}`: {error}")))?;
+                let target = target.to_str().ok_or_else(|| {
+                    ToolError::Denied(format!("`{path}` links to a path that is not UTF-8"))
+                })?;
+                let target = target.replace('\\', "/");
+                let mut next: Vec<String> = if Path::new(&target).is_absolute() {
+                    // Absolute: only a target under the root, which restarts the walk there.
+                    let inside = Path::new(&target)
+                        .strip_prefix(&self.root)
+                        .map_err(|_| leaves(links))?;
+                    resolved.clear();
+                    inside
+                        .to_str()
+                        .ok_or_else(|| leaves(links))?
+                        .split('/')
+                        .map(str::to_owned)
+                        .collect()
+                } else {
+                    target.split('/').map(str::to_owned).collect()
+                };
+                next.extend(pending.drain(..));
+                pending = next.into();
+                continue;
+            }
+            if metadata.is_dir() && is_git_directory(&candidate) {
+                return Err(ToolError::Denied(format!(
+                    "`{path}` is inside a git directory, which agents may not read or change"
+                )));
+            }
+            resolved.push(part);
+        }
+        Ok(resolved)
     }
 
     fn overlay(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Option<String>>> {
@@ -165,6 +235,91 @@ impl Workspace {
         }
         String::from_utf8(bytes)
             .map_err(|_| ToolError::Failed(format!("`{relative}` is not UTF-8 text")))
+    }
+
+    /// Lines `first..first + limit` (1-based) of a text file through the overlay, read by
+    /// streaming: a file on disk is never loaded whole, each line is cut at `max_line` bytes
+    /// (with a marker saying how long it was), and reading stops after `max_bytes` bytes of the
+    /// file. Also counts the file's lines (up to that point).
+    pub fn read_lines(
+        &self,
+        path: &str,
+        first: usize,
+        limit: usize,
+        max_line: usize,
+        max_bytes: u64,
+    ) -> Result<Lines, ToolError> {
+        let relative = self.resolve(path, false)?;
+        let entry = self.overlay().get(&relative).cloned();
+        let mut window = Lines {
+            path: relative.clone(),
+            ..Lines::default()
+        };
+        let mut keep = |number: usize, line: &[u8], length: usize| {
+            if number >= first && number < first.saturating_add(limit) {
+                let mut text = String::from_utf8_lossy(line).into_owned();
+                if length > line.len() {
+                    text.push_str(&format!("[… line cut: {length} bytes]"));
+                }
+                window.lines.push((number, text));
+            }
+        };
+        match entry {
+            Some(None) => {
+                return Err(ToolError::Failed(format!(
+                    "`{relative}` was deleted in this run"
+                )));
+            }
+            Some(Some(content)) => {
+                let mut number = 0;
+                for line in content.lines() {
+                    number += 1;
+                    let cut = floor_char_boundary(line, max_line);
+                    keep(number, &line.as_bytes()[..cut], line.len());
+                }
+                window.total = number;
+            }
+            None => {
+                let file = self.root.join(&relative);
+                if file.is_dir() {
+                    return Err(ToolError::InvalidArguments(format!(
+                        "`{relative}` is a directory; use `list_dir`"
+                    )));
+                }
+                let opened = std::fs::File::open(&file)
+                    .map_err(|_| ToolError::Failed(format!("`{relative}` does not exist")))?;
+                let mut reader = std::io::BufReader::with_capacity(64 * 1024, opened);
+                let head = std::io::BufRead::fill_buf(&mut reader).map_err(|error| {
+                    ToolError::Failed(format!("cannot read `{relative}`: {error}"))
+                })?;
+                if head.contains(&0) {
+                    return Err(ToolError::Failed(format!("`{relative}` is a binary file")));
+                }
+                let mut number = 0;
+                let mut read: u64 = 0;
+                loop {
+                    if read >= max_bytes {
+                        window.stopped_at = Some(read);
+                        break;
+                    }
+                    match next_line(&mut reader, max_line) {
+                        Ok(Some((line, length))) => {
+                            number += 1;
+                            read += length as u64 + 1;
+                            keep(number, &line, length);
+                        }
+                        Ok(None) => break,
+                        Err(error) => {
+                            return Err(ToolError::Failed(format!(
+                                "cannot read `{relative}`: {error}"
+                            )));
+                        }
+                    }
+                }
+                window.total = number;
+            }
+        }
+        Ok(window)
     }
 
     /// Does the file exist in the current view?
@@ -299,9 +454,16 @@ impl Workspace {
         let overlay = self.overlay().clone();
         let mut applied = Vec::new();
         for change in self.changes() {
+            if target == self.root {
+                // The tree may have changed since the path was checked: check it again.
+                self.resolve(&change.path, true)
+                    .map_err(|error| anyhow::anyhow!("not applying `{}`: {error}", change.path))?;
+            }
             let destination = target.join(&change.path);
             match overlay.get(&change.path).cloned().flatten() {
-                Some(content) => write_atomically(&destination, &content)?,
+                Some(content) => {
+                    crate::support::write_atomically(&destination, content.as_bytes())?
+                }
                 None => {
                     if destination.exists() {
                         std::fs::remove_file(&destination).with_context(|| {
@@ -317,7 +479,7 @@ impl Workspace {
 
     /// A copy of the source (without `.git`) with the changes applied, in `dir`.
     pub fn export(&self, dir: &Path) -> anyhow::Result<()> {
-        copy_tree(&self.root, dir, &[".git"])?;
+        crate::support::copy_tree(&self.root, dir, &[".git"])?;
         self.apply_into(dir)?;
         Ok(())
     }
@@ -364,54 +526,82 @@ impl Workspace {
         Ok(concluded)
     }
 
-    /// Record a file as it now is in another tree (after `exec` ran in a copy).
-    pub(crate) fn record(&self, relative: &str, content: Option<String>) {
-        self.overlay().insert(relative.to_owned(), content);
+    /// Record a file as it now is in another tree (after `exec` ran in a copy). The path goes
+    /// through the same jail as a tool's: a command cannot write into `.git` or out of the root.
+    pub(crate) fn record(&self, path: &str, content: Option<String>) -> Result<String, ToolError> {
+        let relative = self.resolve(path, true)?;
+        self.overlay().insert(relative.clone(), content);
+        Ok(relative)
+    }
+
+    /// Every path this run wrote or deleted, as the overlay holds it (unchanged ones included).
+    pub(crate) fn overlay_entries(&self) -> BTreeMap<String, Option<String>> {
+        self.overlay().clone()
     }
 }
 
-fn write_atomically(destination: &Path, content: &str) -> anyhow::Result<()> {
-    let parent = destination
-        .parent()
-        .context("a file has no parent directory")?;
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("failed to create `{}`", parent.display()))?;
-    let mut temporary = tempfile::NamedTempFile::new_in(parent)
-        .with_context(|| format!("failed to write in `{}`", parent.display()))?;
-    std::io::Write::write_all(&mut temporary, content.as_bytes())?;
-    if let Ok(metadata) = std::fs::metadata(destination) {
-        let _ = std::fs::set_permissions(temporary.path(), metadata.permissions());
-    }
-    temporary
-        .persist(destination)
-        .with_context(|| format!("failed to replace `{}`", destination.display()))?;
-    Ok(())
+/// A window of a file's lines, as [`Workspace::read_lines`] read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lines {
+    /// The path, normalised.
+    pub path: String,
+    /// (1-based line number, text) for each line of the window.
+    pub lines: Vec<(usize, String)>,
+    /// Lines in the file (or up to where reading stopped).
+    pub total: usize,
+    /// Reading stopped after this many bytes; the file is longer.
+    pub stopped_at: Option<u64>,
 }
 
-/// Copy a tree, skipping directories named in `skip` and symlinks that leave it.
-pub(crate) fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> anyhow::Result<()> {
-    let walker = walkdir::WalkDir::new(from)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0 || !skip.iter().any(|name| entry.file_name() == *name)
-        });
-    for entry in walker {
-        let entry = entry?;
-        let relative = entry.path().strip_prefix(from)?;
-        if relative
-            .components()
-            .any(|part| matches!(part, Component::ParentDir))
-        {
-            continue;
+/// The next line (without its `\n` or `\r\n`), at most `cap` bytes of it kept, and its full
+/// length; `None` at the end. A line of any length is read in bounded memory.
+fn next_line(
+    reader: &mut impl std::io::BufRead,
+    cap: usize,
+) -> std::io::Result<Option<(Vec<u8>, usize)>> {
+    let mut kept = Vec::new();
+    let mut length = 0;
+    let mut any = false;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            break;
         }
-        let destination = to.join(relative);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&destination)?;
-        } else if entry.file_type().is_file() {
-            std::fs::copy(entry.path(), &destination)
-                .with_context(|| format!("failed to copy `{}`", entry.path().display()))?;
+        any = true;
+        let (chunk, done) = match buffer.iter().position(|&byte| byte == b'\n') {
+            Some(at) => (&buffer[..at], Some(at + 1)),
+            None => (buffer, None),
+        };
+        let room = cap.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        length += chunk.len();
+        let used = done.unwrap_or(chunk.len());
+        reader.consume(used);
+        if done.is_some() {
+            break;
         }
     }
-    Ok(())
+    if !any {
+        return Ok(None);
+    }
+    if kept.last() == Some(&b'\r') && length == kept.len() {
+        kept.pop();
+        length -= 1;
+    }
+    Ok(Some((kept, length)))
+}
+
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// A bare repository or a git directory under another name: `HEAD`, `objects/` and `refs/`.
+fn is_git_directory(directory: &Path) -> bool {
+    directory.join("HEAD").is_file()
+        && directory.join("objects").is_dir()
+        && directory.join("refs").is_dir()
 }

@@ -110,15 +110,32 @@ pub struct AgentArgs {
     /// Record what the agent learns in its context file
     #[arg(long, value_enum, default_value_t = SelfImprove::Off, value_name = "MODE")]
     pub self_improve: SelfImprove,
-    /// Let the agent run its language pack's build, test and lint commands
-    #[arg(long)]
-    pub allow_exec: bool,
+    /// Let the agent run its language pack's checks (tests, linters, type checkers, builds);
+    /// `--allow-exec=install` also allows installing packages and running project scripts
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LEVEL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "checks"
+    )]
+    pub allow_exec: Option<ExecLevel>,
     /// Attach an MCP server: `NAME=COMMAND ARGS…` (stdio) or `NAME=URL` (streamable HTTP)
     #[arg(long, value_name = "NAME=COMMAND|URL")]
     pub mcp: Vec<String>,
     /// Apply the changes of a run stopped by a budget or an error anyway
     #[arg(long)]
     pub keep_partial: bool,
+}
+
+/// What `--allow-exec` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecLevel {
+    /// Tests, linters, type checkers, builds (the bare flag).
+    Checks,
+    /// Also installing packages and running project scripts.
+    Install,
 }
 
 impl AgentArgs {
@@ -132,7 +149,8 @@ impl AgentArgs {
                 SelfImprove::Write => crate::agent::SelfImprove::Write,
                 SelfImprove::Commit => crate::agent::SelfImprove::Commit,
             },
-            allow_exec: self.allow_exec,
+            allow_exec: self.allow_exec.is_some(),
+            allow_install: self.allow_exec == Some(ExecLevel::Install),
             mcp: self.mcp.clone(),
             keep_partial: self.keep_partial,
         }

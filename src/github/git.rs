@@ -8,39 +8,17 @@
 use std::cell::{Cell, RefCell};
 use std::path::{Component, Path, PathBuf};
 
-use git2::{
-    BranchType, Cred, CredentialType, Direction, ErrorClass, ErrorCode, Oid, PushOptions,
-    RemoteCallbacks, Repository, Signature,
-};
-use secrecy::{ExposeSecret, SecretString};
+use git2::{BranchType, Direction, ErrorClass, ErrorCode, Oid, PushOptions, Repository, Signature};
+use secrecy::SecretString;
 
 use super::GitHubError;
 
 /// The longest slug [`slug`] returns, so branch names stay readable in GitHub's UI.
 pub const MAX_SLUG_LEN: usize = 40;
 
-/// A branch-name-safe slug: lowercase ASCII letters and digits joined by single hyphens, at most
-/// [`MAX_SLUG_LEN`] characters, cut at a word boundary when possible.
+/// A branch-name-safe slug of at most [`MAX_SLUG_LEN`] characters.
 pub fn slug(text: &str) -> String {
-    let mut slug = String::new();
-    for word in text
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|word| !word.is_empty())
-    {
-        let word = word.to_ascii_lowercase();
-        let separator = usize::from(!slug.is_empty());
-        if slug.len() + separator + word.len() > MAX_SLUG_LEN {
-            if slug.is_empty() {
-                slug.push_str(&word[..MAX_SLUG_LEN]);
-            }
-            break;
-        }
-        if separator == 1 {
-            slug.push('-');
-        }
-        slug.push_str(&word);
-    }
-    slug
+    crate::support::slug(text, MAX_SLUG_LEN)
 }
 
 /// Who the bot commits as.
@@ -309,7 +287,7 @@ impl LocalRepository {
             let connection = connection_remote
                 .connect_auth(
                     Direction::Push,
-                    Some(token_callbacks(token, &rejected)),
+                    Some(crate::support::token_callbacks(token, &rejected)),
                     None,
                 )
                 .map_err(|error| push_error(&url, &error, rejected.get()))?;
@@ -341,7 +319,7 @@ impl LocalRepository {
         let refusal: RefCell<Option<String>> = RefCell::new(None);
         let rejected = Cell::new(false);
         {
-            let mut callbacks = token_callbacks(token, &rejected);
+            let mut callbacks = crate::support::token_callbacks(token, &rejected);
             callbacks.push_update_reference(|reference, status| {
                 if let Some(status) = status {
                     *refusal.borrow_mut() = Some(format!("{reference}: {status}"));
@@ -395,33 +373,6 @@ fn checked_relative(path: &Path) -> Result<PathBuf, GitHubError> {
             path.display()
         )))
     }
-}
-
-/// Answer a credential request with the token, once; libgit2 asks again after a rejection, and
-/// the second request fails so that a bad token does not loop.
-fn token_callbacks<'a>(
-    token: Option<&'a SecretString>,
-    rejected: &'a Cell<bool>,
-) -> RemoteCallbacks<'a> {
-    let mut callbacks = RemoteCallbacks::new();
-    let mut attempts = 0_u32;
-    callbacks.credentials(move |_url, _username, allowed| {
-        attempts += 1;
-        match token {
-            Some(token)
-                if attempts == 1 && allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-            {
-                Cred::userpass_plaintext("x-access-token", token.expose_secret())
-            }
-            _ => {
-                rejected.set(true);
-                Err(git2::Error::from_str(
-                    "the remote asked for credentials again",
-                ))
-            }
-        }
-    });
-    callbacks
 }
 
 fn push_error(url: &str, error: &git2::Error, rejected: bool) -> GitHubError {

@@ -23,10 +23,10 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use git2::{
-    AutotagOption, Cred, CredentialType, FetchOptions as GitFetchOptions, FetchPrune, ObjectType,
-    Oid, RemoteCallbacks, Repository, TreeWalkMode, TreeWalkResult,
+    AutotagOption, FetchOptions as GitFetchOptions, FetchPrune, ObjectType, Oid, Repository,
+    TreeWalkMode, TreeWalkResult,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::model::Module;
 
@@ -632,6 +632,9 @@ fn fetch_error(source: &GitSource, error: &git2::Error) -> GitError {
     }
 }
 
+/// How long one fetch of a module source may transfer before it is cancelled.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Whether git can make a shallow fetch over this URL: libgit2's local transport (plain paths
 /// and `file://`) refuses `depth`.
 fn supports_shallow(url: &str) -> bool {
@@ -641,31 +644,6 @@ fn supports_shallow(url: &str) -> bool {
         || lower.starts_with("ssh://")
         || lower.starts_with("git://")
         || parse_scp_like(url).is_some()
-}
-
-/// Callbacks that answer an https credential request with the token, once: if the remote
-/// rejects it, libgit2 would ask again forever, so the second request fails instead.
-fn token_callbacks<'a>(
-    token: Option<&'a SecretString>,
-    rejected: &'a std::cell::Cell<bool>,
-) -> RemoteCallbacks<'a> {
-    let mut callbacks = RemoteCallbacks::new();
-    let mut attempts = 0_u32;
-    callbacks.credentials(move |_url, _username, allowed| {
-        attempts += 1;
-        match token {
-            Some(token)
-                if attempts == 1 && allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-            {
-                Cred::userpass_plaintext("x-access-token", token.expose_secret())
-            }
-            _ => {
-                rejected.set(true);
-                Err(git2::Error::from_str("authentication required"))
-            }
-        }
-    });
-    callbacks
 }
 
 /// Fetch branches and every tag (with their commits) from `origin` into the bare clone, and
@@ -678,28 +656,67 @@ fn update(
     let mut remote = repository
         .find_remote("origin")
         .map_err(|error| fetch_error(source, &error))?;
-    let rejected = std::cell::Cell::new(false);
-    let mut fetch_options = GitFetchOptions::new();
-    fetch_options
-        .remote_callbacks(token_callbacks(options.token.as_ref(), &rejected))
-        .prune(FetchPrune::On)
-        .download_tags(AutotagOption::All);
-    // Only the tips are needed: the scanner reads trees at tags and at the branch head.
-    if supports_shallow(&source.clone_url) {
-        fetch_options.depth(1);
-    }
     let refspecs = [
         "+refs/heads/*:refs/remotes/origin/*",
         "+refs/tags/*:refs/tags/*",
     ];
     tracing::info!("fetching `{}`", source.repository);
-    if let Err(error) = remote.fetch(&refspecs, Some(&mut fetch_options), None) {
-        if rejected.get()
+    // Only the tips are needed: the scanner reads trees at tags and at the branch head. A
+    // transport that refuses a shallow fetch (libgit2's local one, some self-hosted servers)
+    // gets a full fetch instead.
+    let shallow = supports_shallow(&source.clone_url);
+    let mut attempt = |depth: Option<i32>| {
+        let rejected = std::cell::Cell::new(false);
+        let deadline = std::time::Instant::now() + FETCH_TIMEOUT;
+        let mut callbacks = crate::support::token_callbacks(options.token.as_ref(), &rejected);
+        // A transfer that is still running at the deadline is cancelled.
+        callbacks.transfer_progress(move |_| std::time::Instant::now() < deadline);
+        let mut fetch_options = GitFetchOptions::new();
+        fetch_options
+            .remote_callbacks(callbacks)
+            .prune(FetchPrune::On)
+            .download_tags(AutotagOption::All);
+        if let Some(depth) = depth {
+            fetch_options.depth(depth);
+        }
+        let result = remote.fetch(&refspecs, Some(&mut fetch_options), None);
+        (
+            result,
+            rejected.get(),
+            std::time::Instant::now() >= deadline,
+        )
+    };
+    let (mut result, mut rejected, mut late) = attempt(Some(1));
+    if let Err(error) = &result
+        && !rejected
+        && !late
+        && !(error.class() == git2::ErrorClass::Http && error.code() == git2::ErrorCode::Auth)
+    {
+        if shallow {
+            tracing::info!(
+                "a shallow fetch of `{}` failed ({}); fetching everything",
+                source.repository,
+                crate::redact::redact(error.message())
+            );
+        }
+        (result, rejected, late) = attempt(None);
+    }
+    if let Err(error) = result {
+        if rejected
             || error.class() == git2::ErrorClass::Http && error.code() == git2::ErrorCode::Auth
         {
             return Err(GitError::Auth {
                 url: source.clone_url.clone(),
                 token_given: options.token.is_some(),
+            });
+        }
+        if late {
+            return Err(GitError::Fetch {
+                url: source.clone_url.clone(),
+                message: format!(
+                    "the fetch did not finish within {}",
+                    humantime::format_duration(FETCH_TIMEOUT)
+                ),
             });
         }
         return Err(fetch_error(source, &error));

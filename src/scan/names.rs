@@ -68,10 +68,16 @@ pub fn strip_reserved_suffix(name: &str) -> &str {
     }
 }
 
+/// Words the Dagger engine registers with `strcase.ConfigureAcronym` (`core/json.go`,
+/// `core/llm.go`): a name that is exactly one of them keeps its later capitals.
+const ENGINE_ACRONYMS: [&str; 2] = ["JSON", "LLM"];
+
 fn camel_case(text: &str, upper_first: bool) -> String {
     let text = text.trim();
+    let acronym = ENGINE_ACRONYMS.contains(&text);
     let mut out = String::with_capacity(text.len());
     let mut capitalise_next = upper_first;
+    let mut previous_upper = false;
     for (index, &original) in text.as_bytes().iter().enumerate() {
         let is_upper = original.is_ascii_uppercase();
         let is_lower = original.is_ascii_lowercase();
@@ -80,7 +86,11 @@ fn camel_case(text: &str, upper_first: bool) -> String {
             byte = byte.to_ascii_uppercase();
         } else if index == 0 {
             byte = byte.to_ascii_lowercase();
+        } else if previous_upper && is_upper && !acronym {
+            // A run of capitals is one word: `API` → `api`, `HTTPGet` → `httpget`.
+            byte = byte.to_ascii_lowercase();
         }
+        previous_upper = is_upper;
         if is_upper || is_lower {
             out.push(byte as char);
             capitalise_next = false;
@@ -105,7 +115,7 @@ mod tests {
         assert_eq!(pascal_case("acme-backend"), "AcmeBackend");
         assert_eq!(pascal_case("python-build"), "PythonBuild");
         assert_eq!(pascal_case("gcp2go"), "Gcp2Go");
-        assert_eq!(pascal_case("HTTPServer"), "HTTPServer");
+        assert_eq!(pascal_case("HTTPServer"), "Httpserver");
         assert_eq!(pascal_case("a+b"), "Ab");
         assert_eq!(pascal_case(""), "");
     }
@@ -133,5 +143,20 @@ mod tests {
         assert_eq!(cli_name("from_"), "from");
         assert_eq!(cli_name("scanSource"), "scan-source");
         assert_eq!(cli_name("oidc_request_token"), "oidc-request-token");
+        // Acronyms: strcase v0.3.0 lower-cases every capital that follows a capital, so
+        // `HTTPGet` is one word; the engine's own acronyms (`JSON`, `LLM`) keep theirs.
+        for (name, cli) in [
+            ("API", "api"),
+            ("HTTPGet", "httpget"),
+            ("ID", "id"),
+            ("SBOM", "sbom"),
+            ("URLs", "urls"),
+            ("getURL", "get-url"),
+            ("buildSBOMReport", "build-sbomreport"),
+            ("JSON", "j-son"),
+            ("withLLM", "with-llm"),
+        ] {
+            assert_eq!(cli_name(name), cli, "{name}");
+        }
     }
 }

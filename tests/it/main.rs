@@ -1,6 +1,7 @@
 //! The one integration-test binary: every module here runs the library or the real binary
 //! against local fakes (no network, no keys).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod agent_budget;
 mod agent_loop;
 mod agent_session;
 mod cli;
@@ -29,3 +30,6 @@ mod scan_git;
 mod speck;
 mod support;
 mod workspace;
+mod workspace_exec;
+mod workspace_io;
+mod workspace_jail;

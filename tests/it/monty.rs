@@ -97,6 +97,7 @@ async fn run_with(
         settings,
         provider: Some(provider),
         github: github.map(|server| ClientSettings::for_server(server.uri())),
+        ledger: agentci::agent::budget::Ledger::shared(),
     };
     let mut out = Vec::new();
     let result =
@@ -1740,4 +1741,68 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
             entry.path().display()
         );
     }
+}
+
+#[tokio::test]
+async fn allow_exec_gives_checks_and_installing_needs_its_own_level() {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let exec_description = |outcome: &Run| {
+        outcome.requests[0]
+            .tools
+            .iter()
+            .find(|tool| tool.name == "exec")
+            .map(|tool| tool.description.clone())
+            .unwrap()
+    };
+    let report = || vec![tool_call("submit_report", json!({"text": "ok"}))];
+    let checks = run(
+        &["monty", "build", "--source", &source, "--allow-exec"],
+        report(),
+        None,
+    )
+    .await;
+    assert_eq!(*checks.result.as_ref().unwrap(), Exit::Done);
+    let description = exec_description(&checks);
+    assert!(description.contains("`python -m pytest`"), "{description}");
+    for installing in ["`pip install`", "`uv run`", "`uv sync`", "`python -m pip`"] {
+        assert!(!description.contains(installing), "{description}");
+    }
+    let install = run(
+        &[
+            "monty",
+            "build",
+            "--source",
+            &source,
+            "--allow-exec=install",
+        ],
+        report(),
+        None,
+    )
+    .await;
+    assert_eq!(*install.result.as_ref().unwrap(), Exit::Done);
+    let description = exec_description(&install);
+    assert!(description.contains("`pip install`") && description.contains("`uv run`"));
+
+    // develop-issue is steered by untrusted issue text: only agentci.toml may allow installs.
+    let refused = run(
+        &[
+            "monty",
+            "develop-issue",
+            "--source",
+            &source,
+            "--repo",
+            "acme/shop",
+            "--issue-id",
+            "42",
+            "--allow-exec=install",
+        ],
+        vec![],
+        None,
+    )
+    .await;
+    let error = refused.result.unwrap_err();
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Usage);
+    assert!(error.to_string().contains("[exec] allow"), "{error}");
+    assert!(refused.requests.is_empty());
 }

@@ -1,30 +1,78 @@
-//! `exec`: run one allow-listed command, without a shell, in a temporary copy of the workspace
-//! (the source plus this run's changes). Its output tail comes back redacted; the files it changed
-//! flow back into the overlay, so the end-of-run rules (apply, diff, patch) cover them too. The
-//! environment loses every variable whose name suggests a credential.
+//! `exec`: run one allow-listed command, without a shell, in this run's scratch copy of the
+//! workspace (the source plus this run's changes). The copy is made at the first call and kept
+//! for the whole run, so what one command installs the next one sees; the project's dependency
+//! folders (`node_modules`, `.venv`, `target`, …) are linked into it rather than copied, so the
+//! project's own tools work. What a command changes flows back into the overlay (and so under
+//! the end-of-run rules: apply, diff, patch) only for paths the project does not ignore. The
+//! output keeps a rolling tail, redacted; the environment loses every variable whose name
+//! suggests a credential.
 
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use tokio::io::AsyncReadExt as _;
 
 use super::{arguments, spec};
 use crate::agent::tool::{Tool, ToolError};
-use crate::agent::workspace::{SKIPPED_DIRECTORIES, Workspace, copy_tree};
+use crate::agent::workspace::{SKIPPED_DIRECTORIES, Workspace};
 use crate::llm::ToolSpec;
+use crate::support::{command_allowed, split_words};
 
+/// Bytes of each output stream kept (the newest ones).
 const MAX_OUTPUT_BYTES: usize = 16_000;
 const MAX_FLOW_BACK_BYTES: u64 = 1_000_000;
 const SECRET_WORDS: [&str; 4] = ["KEY", "TOKEN", "SECRET", "PASSWORD"];
+
+/// Dependency folders linked (not copied) into the scratch copy, at any depth.
+pub const DEPENDENCY_DIRECTORIES: [&str; 8] = [
+    "node_modules",
+    ".venv",
+    "venv",
+    "target",
+    ".tox",
+    ".nox",
+    "bower_components",
+    ".gradle",
+];
+
+/// Outputs that never flow back when `--source` is not a git checkout (in a checkout, the
+/// project's `.gitignore` and `.git/info/exclude` decide).
+pub const NEVER_FLOWS_BACK: [&str; 16] = [
+    "junit.xml",
+    ".pytest_cache",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    "node_modules",
+    "dist",
+    "build",
+    "coverage",
+    ".coverage",
+    "htmlcov",
+    ".angular",
+    ".venv",
+    "venv",
+    "target",
+    ".tox",
+];
 
 pub struct ExecTool {
     workspace: Arc<Workspace>,
     allowed: Vec<String>,
     timeout: Duration,
+    /// This run's scratch copy, made by the first call.
+    scratch: tokio::sync::Mutex<Option<Scratch>>,
+}
+
+/// The scratch copy and the overlay entries already written into it.
+struct Scratch {
+    directory: tempfile::TempDir,
+    synced: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -40,6 +88,7 @@ impl ExecTool {
             workspace,
             allowed,
             timeout,
+            scratch: tokio::sync::Mutex::new(None),
         }
     }
 }
@@ -48,7 +97,7 @@ impl ExecTool {
 impl Tool for ExecTool {
     fn spec(&self) -> ToolSpec {
         let description = format!(
-            "Run one command in a copy of the workspace (dependency folders such as node_modules and .venv are not copied: install them first). Allowed: {}.",
+            "Run one command in this run's copy of the workspace; the copy persists between calls, so what one command installs the next one sees, and the project's dependency folders (node_modules, .venv, target) are available. Files it changes become changes of the run unless the project ignores them. Allowed: {}.",
             self.allowed
                 .iter()
                 .map(|entry| format!("`{entry}`"))
@@ -70,51 +119,46 @@ impl Tool for ExecTool {
                 self.allowed.join(", ")
             )));
         }
-        let copy = tempfile::tempdir()
-            .map_err(|error| ToolError::Failed(format!("cannot create a work copy: {error}")))?;
-        materialise(&self.workspace, copy.path())
+        let mut guard = self.scratch.lock().await;
+        let workspace = Arc::clone(&self.workspace);
+        let previous = guard.take();
+        let scratch = blocking(move || prepare(&workspace, previous))
+            .await
             .map_err(|error| ToolError::Failed(format!("cannot copy the workspace: {error:#}")))?;
-        let mut command = tokio::process::Command::new(&words[0]);
-        command
-            .args(&words[1..])
-            .current_dir(copy.path())
-            .env_clear()
-            .envs(std::env::vars().filter(|(name, _)| {
-                let upper = name.to_ascii_uppercase();
-                !SECRET_WORDS.iter().any(|word| upper.contains(word))
-            }))
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true);
-        let output = match tokio::time::timeout(self.timeout, command.output()).await {
-            Err(_) => {
+        let directory = scratch.directory.path().to_path_buf();
+        *guard = Some(scratch);
+        let ran = run(&words, &directory, self.timeout).await;
+        let workspace = Arc::clone(&self.workspace);
+        let copy = directory.clone();
+        let changed = blocking(move || Ok(flow_back(&workspace, &copy)))
+            .await
+            .unwrap_or_default();
+        if let Some(scratch) = guard.as_mut() {
+            scratch.synced = self.workspace.overlay_entries();
+        }
+        let (code, stdout, stderr) = match ran {
+            Ok(output) => output,
+            Err(Failure::Timeout) => {
                 return Err(ToolError::Failed(format!(
                     "`{}` did not finish within {}s and was stopped",
                     args.command,
                     self.timeout.as_secs()
                 )));
             }
-            Ok(Err(error)) => {
+            Err(Failure::Spawn(error)) => {
                 return Err(ToolError::Failed(format!(
                     "cannot run `{}`: {error}",
                     words[0]
                 )));
             }
-            Ok(Ok(output)) => output,
         };
-        let changed = flow_back(&self.workspace, copy.path());
         let mut text = format!(
             "exit code: {}\n",
-            output
-                .status
-                .code()
-                .map_or_else(|| "killed by a signal".to_owned(), |code| code.to_string())
+            code.map_or_else(|| "killed by a signal".to_owned(), |code| code.to_string())
         );
-        for (name, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
-            if !bytes.is_empty() {
-                text.push_str(&format!(
-                    "--- {name}\n{}\n",
-                    tail(&String::from_utf8_lossy(bytes))
-                ));
+        for (name, tail) in [("stdout", stdout), ("stderr", stderr)] {
+            if !tail.is_empty() {
+                text.push_str(&format!("--- {name}\n{}\n", tail.render()));
             }
         }
         if !changed.is_empty() {
@@ -127,136 +171,273 @@ impl Tool for ExecTool {
     }
 }
 
-/// Is the command one of the allow-list's entries (its words, then any arguments)?
-pub fn command_allowed(words: &[String], allowed: &[String]) -> bool {
-    allowed.iter().any(|entry| {
-        let prefix: Vec<&str> = entry.split_whitespace().collect();
-        !prefix.is_empty()
-            && words.len() >= prefix.len()
-            && prefix.iter().zip(words).all(|(want, have)| want == have)
-    })
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| anyhow::anyhow!("a file task failed: {error}"))?
 }
 
-/// Split a command line into words: quotes group, backslashes escape; shell operators refused.
+/// Split a command line for `exec`: an empty line or shell syntax is refused.
 fn split(command: &str) -> Result<Vec<String>, ToolError> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = command.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => {
-                if let Some(next) = chars.next() {
-                    current.push(next);
-                }
-            }
-            (Some(_), c) => current.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, '\\') => {
-                if let Some(next) = chars.next() {
-                    current.push(next);
-                    in_word = true;
-                }
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            (None, '|' | ';' | '&' | '>' | '<' | '`' | '\n') => {
-                return Err(ToolError::Denied(format!(
-                    "`{c}` is a shell operator; run one plain command"
-                )));
-            }
-            (None, '$') if chars.peek() == Some(&'(') => {
-                return Err(ToolError::Denied(
-                    "`$(` is shell syntax; run one plain command".into(),
-                ));
-            }
-            (None, c) => {
-                current.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err(ToolError::InvalidArguments(
-            "unbalanced quotes in the command".into(),
-        ));
-    }
-    if in_word {
-        words.push(current);
-    }
+    let words = split_words(command).map_err(|error| match error {
+        crate::support::SplitError::ShellOperator(_) => ToolError::Denied(error.to_string()),
+        other => ToolError::InvalidArguments(other.to_string()),
+    })?;
     if words.is_empty() {
         return Err(ToolError::InvalidArguments("the command is empty".into()));
     }
     Ok(words)
 }
 
-fn tail(text: &str) -> String {
-    if text.len() <= MAX_OUTPUT_BYTES {
-        return text.trim_end().to_owned();
-    }
-    let mut cut = text.len() - MAX_OUTPUT_BYTES;
-    while !text.is_char_boundary(cut) {
-        cut += 1;
-    }
-    format!(
-        "[… {} earlier bytes not shown]\n{}",
-        cut,
-        text[cut..].trim_end()
-    )
+enum Failure {
+    Timeout,
+    Spawn(std::io::Error),
 }
 
-/// The source without `.git` and dependency folders, with this run's changes written over it.
-fn materialise(workspace: &Workspace, target: &Path) -> anyhow::Result<()> {
-    copy_tree(workspace.root(), target, &SKIPPED_DIRECTORIES)?;
-    for change in workspace.changes() {
-        let destination = target.join(&change.path);
-        match workspace.read_text(&change.path) {
-            Ok(content) => {
+/// The newest bytes of an output stream, and how many older ones were dropped.
+#[derive(Default)]
+struct Tail {
+    bytes: VecDeque<u8>,
+    dropped: usize,
+}
+
+impl Tail {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend(chunk);
+        let over = self.bytes.len().saturating_sub(MAX_OUTPUT_BYTES);
+        if over > 0 {
+            self.bytes.drain(..over);
+            self.dropped += over;
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+    fn render(&self) -> String {
+        let bytes: Vec<u8> = self.bytes.iter().copied().collect();
+        let text = String::from_utf8_lossy(&bytes);
+        if self.dropped == 0 {
+            text.trim_end().to_owned()
+        } else {
+            format!(
+                "[… {} earlier bytes not shown]\n{}",
+                self.dropped,
+                text.trim_end()
+            )
+        }
+    }
+}
+
+async fn drain(reader: Option<impl tokio::io::AsyncRead + Unpin>) -> Tail {
+    let mut tail = Tail::default();
+    let Some(mut reader) = reader else {
+        return tail;
+    };
+    let mut buffer = vec![0_u8; 8192];
+    while let Ok(read) = reader.read(&mut buffer).await {
+        if read == 0 {
+            break;
+        }
+        tail.push(&buffer[..read]);
+    }
+    tail
+}
+
+/// Run the command in `directory`, keeping a rolling tail of each output stream.
+async fn run(
+    words: &[String],
+    directory: &Path,
+    timeout: Duration,
+) -> Result<(Option<i32>, Tail, Tail), Failure> {
+    let mut command = tokio::process::Command::new(&words[0]);
+    command
+        .args(&words[1..])
+        .current_dir(directory)
+        .env_clear()
+        .envs(std::env::vars().filter(|(name, _)| {
+            let upper = name.to_ascii_uppercase();
+            !SECRET_WORDS.iter().any(|word| upper.contains(word))
+        }))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(Failure::Spawn)?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let finished = tokio::time::timeout(timeout, async {
+        let (status, stdout, stderr) = tokio::join!(child.wait(), drain(stdout), drain(stderr));
+        (status, stdout, stderr)
+    })
+    .await;
+    match finished {
+        Err(_) => {
+            let _ = child.kill().await;
+            Err(Failure::Timeout)
+        }
+        Ok((status, stdout, stderr)) => {
+            let code = status.map_err(Failure::Spawn)?.code();
+            Ok((code, stdout, stderr))
+        }
+    }
+}
+
+/// The scratch copy, up to date with the overlay: made on the first call (the source without
+/// `.git` and caches, dependency folders linked), then only the overlay entries written since.
+fn prepare(workspace: &Workspace, previous: Option<Scratch>) -> anyhow::Result<Scratch> {
+    let mut scratch = match previous {
+        Some(scratch) => scratch,
+        None => {
+            let directory = tempfile::Builder::new().prefix("agentci-exec-").tempdir()?;
+            let mut skipped: Vec<&str> = SKIPPED_DIRECTORIES.to_vec();
+            skipped.extend(DEPENDENCY_DIRECTORIES);
+            crate::support::copy_tree(workspace.root(), directory.path(), &skipped)?;
+            link_dependencies(workspace.root(), directory.path())?;
+            Scratch {
+                directory,
+                synced: BTreeMap::new(),
+            }
+        }
+    };
+    for (path, entry) in workspace.overlay_entries() {
+        if scratch.synced.get(&path) == Some(&entry) {
+            continue;
+        }
+        let destination = scratch.directory.path().join(&path);
+        match &entry {
+            Some(content) => {
                 if let Some(parent) = destination.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
+                // A link left where the file goes would be written through.
+                let _ = std::fs::remove_file(&destination);
                 std::fs::write(&destination, content)?;
             }
-            Err(_) => {
+            None => {
                 let _ = std::fs::remove_file(&destination);
             }
         }
+        scratch.synced.insert(path, entry);
+    }
+    Ok(scratch)
+}
+
+/// Link every dependency folder of the source (at any depth, outside `.git`) into the copy.
+fn link_dependencies(source: &Path, copy: &Path) -> anyhow::Result<()> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut walker = walkdir::WalkDir::new(source)
+        .follow_links(false)
+        .into_iter();
+    while let Some(entry) = walker.next() {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_dir() || entry.depth() == 0 {
+            continue;
+        }
+        let name = entry.file_name();
+        if SKIPPED_DIRECTORIES
+            .iter()
+            .any(|skipped| name == *skipped && !DEPENDENCY_DIRECTORIES.contains(skipped))
+        {
+            walker.skip_current_dir();
+        } else if DEPENDENCY_DIRECTORIES
+            .iter()
+            .any(|dependency| name == *dependency)
+        {
+            if let Ok(relative) = entry.path().strip_prefix(source) {
+                found.push(relative.to_path_buf());
+            }
+            walker.skip_current_dir();
+        }
+    }
+    for relative in found {
+        let link = copy.join(&relative);
+        if let Some(parent) = link.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(source.join(&relative), &link)?;
+        #[cfg(not(unix))]
+        crate::support::copy_tree(&source.join(&relative), &link, &[])?;
     }
     Ok(())
 }
 
-/// Record in the overlay every text file the command created, changed or deleted.
+/// Which outputs stay in the scratch copy: what the project ignores (in a git checkout) or the
+/// fixed [`NEVER_FLOWS_BACK`] list (elsewhere).
+struct Ignored {
+    git: Option<ignore::gitignore::Gitignore>,
+}
+
+impl Ignored {
+    fn for_source(root: &Path) -> Self {
+        let checkout = root
+            .ancestors()
+            .any(|directory| directory.join(".git").exists());
+        if !checkout {
+            return Self { git: None };
+        }
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+        let exclude = root.join(".git/info/exclude");
+        if exclude.is_file() {
+            let _ = builder.add(exclude);
+        }
+        Self {
+            git: builder.build().ok(),
+        }
+    }
+
+    fn is_ignored(&self, relative: &str, is_dir: bool) -> bool {
+        let never = relative.split('/').any(|part| {
+            SKIPPED_DIRECTORIES.contains(&part) || DEPENDENCY_DIRECTORIES.contains(&part)
+        });
+        if never {
+            return true;
+        }
+        match &self.git {
+            None => relative
+                .split('/')
+                .any(|part| NEVER_FLOWS_BACK.contains(&part)),
+            Some(exclude) => exclude
+                .matched_path_or_any_parents(relative, is_dir)
+                .is_ignore(),
+        }
+    }
+}
+
+/// Record in the overlay every text file the command created, changed or deleted, unless the
+/// project ignores it; the paths recorded, sorted.
 fn flow_back(workspace: &Workspace, copy: &Path) -> Vec<String> {
+    let ignored = Ignored::for_source(workspace.root());
+    let checkout = ignored.git.is_some();
     let mut changed = Vec::new();
     let mut present = BTreeSet::new();
-    let walker = walkdir::WalkDir::new(copy)
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0
-                || !SKIPPED_DIRECTORIES
-                    .iter()
-                    .any(|name| entry.file_name() == *name)
-                    && entry.file_name() != "dist"
-        });
+    // `.gitignore` files of the copy (the project's, and any the command changed) decide in a
+    // checkout; elsewhere only the fixed list does.
+    let walker = ignore::WalkBuilder::new(copy)
+        .hidden(false)
+        .git_ignore(checkout)
+        .git_exclude(false)
+        .git_global(false)
+        .ignore(false)
+        .parents(false)
+        .require_git(false)
+        .follow_links(false)
+        .build();
     for entry in walker.flatten() {
-        if !entry.file_type().is_file()
-            || entry.metadata().map(|m| m.len()).unwrap_or(u64::MAX) > MAX_FLOW_BACK_BYTES
-        {
-            continue;
-        }
         let Ok(relative) = entry.path().strip_prefix(copy) else {
             continue;
         };
         let relative = relative.to_string_lossy().replace('\\', "/");
+        if relative.is_empty() || !entry.file_type().is_some_and(|kind| kind.is_file()) {
+            continue;
+        }
+        if ignored.is_ignored(&relative, false)
+            || entry.metadata().map(|m| m.len()).unwrap_or(u64::MAX) > MAX_FLOW_BACK_BYTES
+        {
+            continue;
+        }
         present.insert(relative.clone());
         let Ok(bytes) = std::fs::read(entry.path()) else {
             continue;
@@ -268,19 +449,22 @@ fn flow_back(workspace: &Workspace, copy: &Path) -> Vec<String> {
             continue;
         };
         if workspace.read_text(&relative).ok().as_deref() != Some(text.as_str()) {
-            workspace.record(&relative, Some(text));
-            changed.push(relative);
+            match workspace.record(&relative, Some(text)) {
+                Ok(recorded) => changed.push(recorded),
+                Err(error) => tracing::warn!("`exec` output `{relative}` not kept: {error}"),
+            }
         }
     }
     for file in workspace.files() {
-        let skipped = file
-            .split('/')
-            .any(|part| SKIPPED_DIRECTORIES.contains(&part) || part == "dist");
-        if !skipped && !present.contains(&file) && copy.join(&file).symlink_metadata().is_err() {
-            workspace.record(&file, None);
+        if !present.contains(&file)
+            && !ignored.is_ignored(&file, false)
+            && copy.join(&file).symlink_metadata().is_err()
+            && workspace.record(&file, None).is_ok()
+        {
             changed.push(file);
         }
     }
+    changed.sort();
     changed
 }
 
@@ -307,13 +491,15 @@ mod tests {
     }
 
     #[test]
-    fn the_allow_list_matches_whole_leading_words() {
-        let allowed = vec!["npm run".to_owned(), "pytest".to_owned()];
-        let words = |text: &str| split(text).unwrap();
-        assert!(command_allowed(&words("npm run lint"), &allowed));
-        assert!(command_allowed(&words("pytest -q"), &allowed));
-        assert!(!command_allowed(&words("npm install evil"), &allowed));
-        assert!(!command_allowed(&words("pytestx"), &allowed));
-        assert!(!command_allowed(&words("rm -rf ."), &allowed));
+    fn the_rolling_tail_keeps_the_newest_bytes() {
+        let mut tail = Tail::default();
+        tail.push(&vec![b'a'; MAX_OUTPUT_BYTES]);
+        tail.push(b"end");
+        let shown = tail.render();
+        assert!(
+            shown.starts_with("[… 3 earlier bytes not shown]"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("aend"));
     }
 }

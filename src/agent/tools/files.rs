@@ -16,6 +16,12 @@ use crate::llm::ToolSpec;
 
 const DEFAULT_LINES: usize = 2_000;
 const MAX_READ_BYTES: usize = 100_000;
+/// Each line shown is cut here, so a minified file's one huge line can still be read.
+const MAX_LINE_BYTES: usize = 4_000;
+/// `read_file` streams at most this much of a file.
+const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+/// `search` reads at most this much of each file.
+const MAX_SEARCH_FILE_BYTES: u64 = 2 * 1024 * 1024;
 const MAX_GLOB_RESULTS: usize = 500;
 const MAX_SEARCH_MATCHES: usize = 200;
 
@@ -50,38 +56,55 @@ impl Tool for ReadFile {
     }
     async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
         let args: ReadFileArguments = arguments(value)?;
-        let text = self.0.read_text(&args.path)?;
-        let lines: Vec<&str> = text.lines().collect();
-        let first = args.offset.unwrap_or(1).max(1);
-        let limit = args.limit.unwrap_or(DEFAULT_LINES).max(1);
-        if first > lines.len().max(1) {
-            return Err(ToolError::InvalidArguments(format!(
-                "`{}` has {} lines; offset {first} is past the end",
-                args.path,
-                lines.len()
-            )));
-        }
-        let mut output = String::new();
-        let mut last = first - 1;
-        for (index, line) in lines.iter().enumerate().skip(first - 1).take(limit) {
-            if output.len() + line.len() > MAX_READ_BYTES {
-                break;
-            }
-            let _ = writeln!(output, "{:>6}\t{line}", index + 1);
-            last = index + 1;
-        }
-        if last < lines.len() {
-            let _ = write!(
-                output,
-                "[… lines {}-{} of {} not shown; read them with `offset: {}`]",
-                last + 1,
-                lines.len(),
-                lines.len(),
-                last + 1
-            );
-        }
-        Ok(crate::redact::redact(&output).into_owned())
+        let workspace = Arc::clone(&self.0);
+        blocking(move || read_file(&workspace, &args)).await
     }
+}
+
+/// Run file work off the async runtime's threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ToolError> + Send + 'static,
+) -> Result<T, ToolError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ToolError::Failed(format!("a file task failed: {error}")))?
+}
+
+fn read_file(workspace: &Workspace, args: &ReadFileArguments) -> Result<String, ToolError> {
+    let first = args.offset.unwrap_or(1).max(1);
+    let limit = args.limit.unwrap_or(DEFAULT_LINES).max(1);
+    let window = workspace.read_lines(&args.path, first, limit, MAX_LINE_BYTES, MAX_FILE_BYTES)?;
+    let total = window.total;
+    if first > total.max(1) {
+        return Err(ToolError::InvalidArguments(format!(
+            "`{}` has {total} lines; offset {first} is past the end",
+            args.path
+        )));
+    }
+    let mut output = String::new();
+    let mut last = first - 1;
+    for (number, line) in &window.lines {
+        if output.len() + line.len() > MAX_READ_BYTES {
+            break;
+        }
+        let _ = writeln!(output, "{number:>6}\t{line}");
+        last = *number;
+    }
+    if last < total {
+        let _ = write!(
+            output,
+            "[… lines {}-{total} of {total} not shown; read them with `offset: {}`]",
+            last + 1,
+            last + 1
+        );
+    }
+    if let Some(bytes) = window.stopped_at {
+        let _ = write!(
+            output,
+            "\n[… reading stopped after {bytes} bytes of a larger file]"
+        );
+    }
+    Ok(crate::redact::redact(&output).into_owned())
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -222,40 +245,51 @@ impl Tool for Search {
             ),
             None => None,
         };
-        let mut matches = Vec::new();
-        let mut more = 0;
-        for file in self.0.files() {
-            if let Some(scope) = &scope
-                && !scope.is_empty()
-                && file != *scope
-                && !file.starts_with(&format!("{scope}/"))
-            {
-                continue;
-            }
-            if glob.as_ref().is_some_and(|glob| !glob.is_match(&file)) {
-                continue;
-            }
-            let Ok(text) = self.0.read_text(&file) else {
-                continue;
-            };
-            for (index, line) in text.lines().enumerate() {
-                if regex.is_match(line) {
-                    if matches.len() < MAX_SEARCH_MATCHES {
+        let workspace = Arc::clone(&self.0);
+        let (mut matches, more) = blocking(move || {
+            let mut matches = Vec::new();
+            let mut more = false;
+            'files: for file in workspace.files() {
+                if let Some(scope) = &scope
+                    && !scope.is_empty()
+                    && file != *scope
+                    && !file.starts_with(&format!("{scope}/"))
+                {
+                    continue;
+                }
+                if glob.as_ref().is_some_and(|glob| !glob.is_match(&file)) {
+                    continue;
+                }
+                let Ok(window) = workspace.read_lines(
+                    &file,
+                    1,
+                    usize::MAX,
+                    MAX_LINE_BYTES,
+                    MAX_SEARCH_FILE_BYTES,
+                ) else {
+                    continue;
+                };
+                for (number, line) in window.lines {
+                    if regex.is_match(&line) {
+                        if matches.len() == MAX_SEARCH_MATCHES {
+                            more = true;
+                            break 'files;
+                        }
                         let shown: String = line.chars().take(300).collect();
-                        matches.push(format!("{file}:{}:{shown}", index + 1));
-                    } else {
-                        more += 1;
+                        matches.push(format!("{file}:{number}:{shown}"));
                     }
                 }
             }
-        }
+            Ok((matches, more))
+        })
+        .await?;
         if matches.is_empty() {
             return Ok(format!("no match for `{}`", args.pattern));
         }
-        if more > 0 {
-            matches.push(format!(
-                "[… {more} more matches; narrow the pattern, `path` or `glob`]"
-            ));
+        if more {
+            matches.push(
+                "[… more matches not shown; narrow the pattern, `path` or `glob`]".to_owned(),
+            );
         }
         Ok(crate::redact::redact(&matches.join("\n")).into_owned())
     }

@@ -15,7 +15,8 @@ use super::tool::{Tool, ToolError};
 use super::workspace::Workspace;
 use crate::llm::ToolSpec;
 
-pub use exec::{ExecTool, command_allowed};
+pub use crate::support::command_allowed;
+pub use exec::{DEPENDENCY_DIRECTORIES, ExecTool, NEVER_FLOWS_BACK};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

@@ -13,7 +13,6 @@ pub mod plan;
 pub mod project;
 pub mod render;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -353,7 +352,11 @@ pub fn run_assist(
             status,
         });
     }
-    write_atomically(&to_write)?;
+    let staged: Vec<(&Path, &[u8])> = to_write
+        .iter()
+        .map(|(path, content)| (path.as_path(), content.as_bytes()))
+        .collect();
+    crate::support::write_files_atomically(&staged)?;
 
     Ok(AssistReport {
         project,
@@ -417,38 +420,4 @@ fn quote_urls(urls: &[String]) -> String {
         .map(|url| format!("`{url}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Write every file to a temporary sibling first, then rename them all, so that a failure
-/// while writing leaves the old files in place.
-fn write_atomically(files: &[(PathBuf, &str)]) -> anyhow::Result<()> {
-    let mut staged = Vec::new();
-    for (path, content) in files {
-        let parent = path
-            .parent()
-            .with_context(|| format!("`{}` has no parent directory", path.display()))?;
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("failed to create `{}`", parent.display()))?;
-        let mut temporary = tempfile::NamedTempFile::new_in(parent)
-            .with_context(|| format!("failed to create a file in `{}`", parent.display()))?;
-        temporary
-            .write_all(content.as_bytes())
-            .with_context(|| format!("failed to write `{}`", path.display()))?;
-        // Temporary files are private (0600); generated files are ordinary repository files.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            temporary
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .with_context(|| format!("failed to set permissions on `{}`", path.display()))?;
-        }
-        staged.push((temporary, path));
-    }
-    for (temporary, path) in staged {
-        temporary
-            .persist(path)
-            .with_context(|| format!("failed to replace `{}`", path.display()))?;
-    }
-    Ok(())
 }

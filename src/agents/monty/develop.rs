@@ -135,6 +135,13 @@ pub async fn develop_issue(
             "`develop-issue` commits its changes to a branch: `--export` does not apply",
         ));
     }
+    if args.agent.allow_install {
+        // The issue text is untrusted and steers the model: commands that install packages or
+        // run project scripts are allowed only when agentci.toml names them.
+        return Err(crate::exit::usage(
+            "`develop-issue` is steered by the issue's text: `--allow-exec=install` does not apply; list the installing commands it may run under `[exec] allow` in agentci.toml",
+        ));
+    }
     let env = SettingsEnv(&services.settings.environment);
     let mut context = args.github.context(&env)?;
     if args.issue_number.is_some() {

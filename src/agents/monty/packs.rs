@@ -16,9 +16,14 @@ pub struct LanguagePack {
     pub knowledge: &'static str,
     /// The log parsers that find this stack's failures.
     pub parsers: &'static [Parser],
-    /// Commands `exec` may run with `--allow-exec`: a program, or a program with its first
-    /// argument(s) (`python -m pytest`, `npm run`), matched word by word.
-    pub allowed_commands: &'static [&'static str],
+    /// Checks — tests, linters, type checkers, builds — that `exec` may run with
+    /// `--allow-exec`: a program, or a program with its first argument(s) (`python -m pytest`),
+    /// matched word by word.
+    pub check_commands: &'static [&'static str],
+    /// Commands that install packages or run arbitrary project scripts (`pip install`,
+    /// `uv run`, `npm run`, `npx`): only with `--allow-exec=install` (or listed under `[exec]`
+    /// in agentci.toml).
+    pub install_commands: &'static [&'static str],
     /// File extensions of this stack's sources (for picking files to show the model).
     pub source_extensions: &'static [&'static str],
     /// How this stack's tests are named and run, for write-tests.
@@ -41,22 +46,24 @@ pub static PYTHON: LanguagePack = LanguagePack {
         parsers::python_lint,
         parsers::mypy,
     ],
-    allowed_commands: &[
+    check_commands: &[
         "pytest",
         "ruff",
         "mypy",
         "flake8",
         "black",
-        "pip install",
         "pip list",
-        "uv sync",
-        "uv run",
-        "uv pip",
         "python -m pytest",
         "python -m mypy",
         "python -m ruff",
-        "python -m pip",
         "python -m compileall",
+    ],
+    install_commands: &[
+        "pip install",
+        "python -m pip",
+        "uv sync",
+        "uv run",
+        "uv pip",
     ],
     source_extensions: &["py", "pyi", "toml", "cfg", "ini"],
     test_conventions: "pytest: files `tests/test_<module>.py`, functions `test_<behaviour>`, shared fixtures in `tests/conftest.py`, plain `assert` statements, `pytest.raises` for errors, `pytest.mark.parametrize` for tables of cases; FastAPI apps through `fastapi.testclient.TestClient`.",
@@ -71,11 +78,8 @@ pub static ANGULAR: LanguagePack = LanguagePack {
     context_file: "ANGIE.md",
     knowledge: include_str!("prompts/angular.md"),
     parsers: &[parsers::typescript, parsers::eslint, parsers::js_tests],
-    allowed_commands: &[
-        "npm ci",
-        "npm install",
+    check_commands: &[
         "npm test",
-        "npm run",
         "npx ng build",
         "npx ng test",
         "npx ng lint",
@@ -86,6 +90,7 @@ pub static ANGULAR: LanguagePack = LanguagePack {
         "tsc",
         "eslint",
     ],
+    install_commands: &["npm ci", "npm install", "npm run", "npm exec", "npx"],
     source_extensions: &["ts", "html", "scss", "css", "json"],
     test_conventions: "Angular specs next to the code as `<name>.spec.ts`, `describe`/`it` blocks, `TestBed.configureTestingModule({ imports: [StandaloneComponent] })`, `fixture.detectChanges()` before DOM assertions, `HttpTestingController` for HTTP; with Vitest or Jest use their `expect` matchers.",
     test_frameworks: &["jasmine", "jest", "vitest"],
@@ -122,6 +127,82 @@ mod tests {
             write(dir.path(), path);
         }
         dir
+    }
+
+    #[test]
+    fn each_pack_separates_checks_from_installing_and_code_running_commands() {
+        let words = |text: &str| crate::support::split_words(text).unwrap();
+        let checks = |pack: &LanguagePack| -> Vec<String> {
+            pack.check_commands
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect()
+        };
+        assert_eq!(
+            PYTHON.check_commands,
+            [
+                "pytest",
+                "ruff",
+                "mypy",
+                "flake8",
+                "black",
+                "pip list",
+                "python -m pytest",
+                "python -m mypy",
+                "python -m ruff",
+                "python -m compileall",
+            ]
+        );
+        assert_eq!(
+            PYTHON.install_commands,
+            [
+                "pip install",
+                "python -m pip",
+                "uv sync",
+                "uv run",
+                "uv pip"
+            ]
+        );
+        assert_eq!(
+            ANGULAR.check_commands,
+            [
+                "npm test",
+                "npx ng build",
+                "npx ng test",
+                "npx ng lint",
+                "npx tsc",
+                "npx eslint",
+                "npx vitest",
+                "npx jest",
+                "tsc",
+                "eslint",
+            ]
+        );
+        assert_eq!(
+            ANGULAR.install_commands,
+            ["npm ci", "npm install", "npm run", "npm exec", "npx"]
+        );
+        for pack in PACKS {
+            // The default build is a check; nothing that installs or runs scripts is.
+            assert!(crate::support::command_allowed(
+                &words(pack.default_build_command),
+                &checks(pack)
+            ));
+            for command in [
+                "pip install evil",
+                "uv run python -c 1",
+                "npm run postinstall",
+                "npm ci",
+                "npx cowsay",
+                "python -m pip install x",
+            ] {
+                assert!(
+                    !crate::support::command_allowed(&words(command), &checks(pack)),
+                    "{}: {command}",
+                    pack.agent
+                );
+            }
+        }
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub struct Services {
     pub provider: Option<Arc<dyn Provider>>,
     /// Used instead of `--github-token`/`GITHUB_API_URL`; `--dry-run` still applies.
     pub github: Option<ClientSettings>,
+    /// What the command has spent: every run of one command (develop-issue's route, verb and
+    /// retry) shares it, so the budget bounds the command.
+    pub ledger: Arc<crate::agent::budget::Ledger>,
 }
 
 impl Services {
@@ -57,6 +60,7 @@ impl Services {
             settings,
             provider: None,
             github: None,
+            ledger: crate::agent::budget::Ledger::shared(),
         }
     }
 }
@@ -130,6 +134,7 @@ pub(crate) fn agent(
     Ok(Agent::new(provider, spec)
         .context(load_context(source, pack.context_file, &[]))
         .budget(budget)
+        .ledger(Arc::clone(&services.ledger))
         .events(events)
         .pricing(move |usage| prices.cost_usd(&model, usage))
         .progress(!global.quiet))
@@ -156,11 +161,14 @@ fn refuse_workspace_flags(verb: &str, agent: &AgentOptions) -> anyhow::Result<()
     Ok(())
 }
 
-/// The commands `exec` (and `--verify`) may run: the pack's, then the config's.
-fn allowed_commands(pack: &LanguagePack, settings: &Settings) -> Vec<String> {
+/// The commands `exec` (and `--verify`) may run: the pack's checks, its installing and
+/// code-running commands with `--allow-exec=install`, then the config's.
+fn allowed_commands(pack: &LanguagePack, settings: &Settings, install: bool) -> Vec<String> {
+    let installing: &[&str] = if install { pack.install_commands } else { &[] };
     let mut allowed: Vec<String> = pack
-        .allowed_commands
+        .check_commands
         .iter()
+        .chain(installing)
         .map(|command| (*command).to_owned())
         .collect();
     for command in settings.config.exec.allowed_for(pack.agent) {
@@ -301,7 +309,10 @@ pub async fn suggest_fix(
         }
         let text = args.verify_command.as_deref().unwrap_or_default();
         let words = super::verify::split_command(text)?;
-        if !super::verify::is_allowed(&words, &allowed_commands(pack, &services.settings)) {
+        if !crate::support::command_allowed(
+            &words,
+            &allowed_commands(pack, &services.settings, args.agent.allow_install),
+        ) {
             return Err(crate::exit::usage(format!(
                 "`{text}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
                 pack.agent
@@ -591,7 +602,10 @@ async fn build(
         .clone()
         .unwrap_or_else(|| pack.default_build_command.to_owned());
     let words = super::verify::split_command(&command)?;
-    if !super::verify::is_allowed(&words, &allowed_commands(pack, &services.settings)) {
+    if !crate::support::command_allowed(
+        &words,
+        &allowed_commands(pack, &services.settings, args.agent.allow_install),
+    ) {
         return Err(crate::exit::usage(format!(
             "`{command}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
             pack.agent
@@ -687,7 +701,7 @@ pub(crate) async fn workspace_run(
     let provider = provider(services, global)?;
     let allowed = args
         .allow_exec
-        .then(|| allowed_commands(pack, &services.settings));
+        .then(|| allowed_commands(pack, &services.settings, args.allow_install));
     let task = task(allowed.as_deref())?;
     let workspace = Workspace::open(source)?;
     // An upgrade dry run reports what it would do without editing at all.

@@ -11,54 +11,11 @@ use super::suggest::Suggestion;
 /// virtual environments) are copied because the command needs them.
 const SKIPPED: &[&str] = &[".git"];
 
-/// Is `command` allowed: its words start with the words of one allowed entry (`npm run`
-/// allows `npm run test`, not `npm install`).
-pub fn is_allowed(command: &[String], allowed: &[String]) -> bool {
-    allowed.iter().any(|entry| {
-        let words: Vec<&str> = entry.split_whitespace().collect();
-        !words.is_empty()
-            && words.len() <= command.len()
-            && words
-                .iter()
-                .zip(command)
-                .all(|(left, right)| *left == right)
-    })
-}
-
-/// Split a command line into words, honouring single and double quotes; no shell is involved.
+/// Split a `--verify`/failing command line into words (no shell is involved); an empty or
+/// malformed line is a usage error.
 pub fn split_command(text: &str) -> anyhow::Result<Vec<String>> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    for character in text.chars() {
-        match (quote, character) {
-            (Some(open), close) if open == close => quote = None,
-            (Some(_), other) => current.push(other),
-            (None, '\'' | '"') => {
-                quote = Some(character);
-                in_word = true;
-            }
-            (None, space) if space.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            (None, other) => {
-                current.push(other);
-                in_word = true;
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err(crate::exit::usage(format!(
-            "`{text}` has an unclosed quote"
-        )));
-    }
-    if in_word {
-        words.push(current);
-    }
+    let words = crate::support::split_words(text)
+        .map_err(|error| crate::exit::usage(format!("`{text}`: {error}")))?;
     if words.is_empty() {
         return Err(crate::exit::usage("the verify command is empty"));
     }
@@ -66,35 +23,7 @@ pub fn split_command(text: &str) -> anyhow::Result<Vec<String>> {
 }
 
 fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
-    for entry in walkdir::WalkDir::new(from)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0
-                || !SKIPPED
-                    .iter()
-                    .any(|skipped| entry.file_name() == std::ffi::OsStr::new(skipped))
-        })
-    {
-        let entry = entry?;
-        let relative = entry.path().strip_prefix(from)?;
-        let target = to.join(relative);
-        let kind = entry.file_type();
-        if kind.is_dir() {
-            std::fs::create_dir_all(&target)?;
-        } else if kind.is_symlink() {
-            let link = std::fs::read_link(entry.path())?;
-            #[cfg(unix)]
-            std::os::unix::fs::symlink(link, &target)?;
-            #[cfg(not(unix))]
-            {
-                let _ = link;
-            }
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
+    crate::support::copy_tree(from, to, SKIPPED)
 }
 
 /// Replace lines `start..=end` of `text` with `replacement`, keeping the file's final newline.
@@ -182,6 +111,7 @@ pub async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::command_allowed;
 
     fn suggestion(start: u32, end: u32, replacement: &str) -> Suggestion {
         Suggestion {
@@ -198,10 +128,13 @@ mod tests {
     fn commands_match_allowed_prefixes_word_by_word() {
         let allowed = vec!["npm run".to_owned(), "pytest".to_owned()];
         let words = |text: &str| split_command(text).unwrap();
-        assert!(is_allowed(&words("npm run test"), &allowed));
-        assert!(is_allowed(&words("pytest -x 'tests/a b.py'"), &allowed));
-        assert!(!is_allowed(&words("npm install"), &allowed));
-        assert!(!is_allowed(&words("pytestx"), &allowed));
+        assert!(command_allowed(&words("npm run test"), &allowed));
+        assert!(command_allowed(
+            &words("pytest -x 'tests/a b.py'"),
+            &allowed
+        ));
+        assert!(!command_allowed(&words("npm install"), &allowed));
+        assert!(!command_allowed(&words("pytestx"), &allowed));
         assert_eq!(words("pytest -k \"a b\""), vec!["pytest", "-k", "a b"]);
         assert!(split_command("pytest 'open").is_err());
     }

@@ -611,29 +611,4 @@ fn assign_agents(
     assigned
 }
 
-/// Lowercase ASCII, words joined by `-`, at most `limit` characters, cut at a word boundary.
-pub fn slug(text: &str, limit: usize) -> String {
-    let mut slug = String::new();
-    for word in text
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|word| !word.is_empty())
-    {
-        let word = word.to_ascii_lowercase();
-        let extra = if slug.is_empty() {
-            word.len()
-        } else {
-            word.len() + 1
-        };
-        if slug.len() + extra > limit {
-            if slug.is_empty() {
-                slug.push_str(&word[..limit.min(word.len())]);
-            }
-            break;
-        }
-        if !slug.is_empty() {
-            slug.push('-');
-        }
-        slug.push_str(&word);
-    }
-    slug
-}
+pub use crate::support::slug;

@@ -274,29 +274,7 @@ pub fn copy_tree(source: &Path, target: &Path) -> anyhow::Result<()> {
         std::fs::remove_dir_all(target)
             .with_context(|| format!("failed to clear `{}`", target.display()))?;
     }
-    let walker = walkdir::WalkDir::new(source)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0 || !COPY_SKIPPED.iter().any(|name| entry.file_name() == *name)
-        });
-    for entry in walker {
-        let entry = entry.with_context(|| format!("failed to read `{}`", source.display()))?;
-        let relative = entry.path().strip_prefix(source)?;
-        let destination = target.join(relative);
-        let kind = entry.file_type();
-        if kind.is_dir() {
-            std::fs::create_dir_all(&destination)?;
-        } else if kind.is_symlink() {
-            let link = std::fs::read_link(entry.path())?;
-            #[cfg(unix)]
-            std::os::unix::fs::symlink(&link, &destination)?;
-        } else {
-            std::fs::copy(entry.path(), &destination)
-                .with_context(|| format!("failed to copy `{}`", entry.path().display()))?;
-        }
-    }
-    Ok(())
+    crate::support::copy_tree(source, target, &COPY_SKIPPED)
 }
 
 /// The arguments that run a task through this binary: `<agent> <entrypoint> --source DIR …`.
