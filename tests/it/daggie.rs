@@ -280,6 +280,7 @@ fn function(name: &str, check: bool, doc: &str, returns: &str, args: Vec<Argumen
         name: name.to_string(),
         cli_name: name.replace('_', "-"),
         check,
+        generate: false,
         doc: Some(doc.to_string()),
         returns: returns.to_string(),
         args,
@@ -308,6 +309,7 @@ fn corp_module(name: &str, pin: &str, description: &str, functions: Vec<Function
         functions,
         problems: Vec::new(),
         constructor: Vec::new(),
+        ..Module::default()
     }
 }
 
@@ -454,6 +456,7 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
         Ok(ScanReport {
             modules: article_library(),
             errors: Vec::new(),
+            workspace: None,
         })
     };
     let options = AssistOptions {

@@ -12,6 +12,7 @@ pub mod offline;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod workspace_toml;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
