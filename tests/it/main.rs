@@ -23,5 +23,6 @@ mod monty;
 mod no_provider;
 mod scan;
 mod scan_git;
+mod scan_v1;
 mod speck;
 mod workspace;
