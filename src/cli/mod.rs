@@ -12,6 +12,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::exit::Exit;
 
 pub mod daggie;
+pub mod daggie_migrate;
 pub mod doctor;
 pub mod mcp_test_server;
 pub mod modules;

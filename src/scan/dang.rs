@@ -407,8 +407,23 @@ impl<'text> Parser<'text> {
     /// Zero or more `@name` / `@name(args)` directives.
     fn parse_directives(&mut self) -> Vec<Directive> {
         let mut directives = Vec::new();
-        while self.is_punct("@") {
-            self.advance();
+        loop {
+            // Directives may follow on the next lines (`pub dir: Directory!\n  @defaultPath(…)`):
+            // as in Dang's grammar, a following `@` belongs to the declaration before it.
+            let mut lookahead = self.position;
+            while matches!(
+                self.tokens.get(lookahead).map(|token| &token.kind),
+                Some(Kind::Newline)
+            ) {
+                lookahead += 1;
+            }
+            if !matches!(
+                self.tokens.get(lookahead).map(|token| &token.kind),
+                Some(Kind::Punct("@"))
+            ) {
+                break;
+            }
+            self.position = lookahead + 1;
             let Some(name) = self.ident() else {
                 break;
             };
@@ -983,7 +998,12 @@ type MarkdownLint {
   The version of markdownlint to use.
   """
   pub version: String! = "latest"
-  pub workspaceDir: Directory! @defaultPath(path: "/")
+  pub workspaceDir: Directory!
+    @defaultPath(path: "/")
+    @ignorePatterns(patterns: [
+      "*",
+      "!sdk",
+    ])
   let ws: Workspace!
   let cache = "x"
   token: Secret
@@ -1012,6 +1032,8 @@ type MarkdownLint {
                 ("token", true)
             ]
         );
+        assert_eq!(extraction.constructor[1].default_path.as_deref(), Some("/"));
+        assert_eq!(extraction.constructor[1].ignore, ["*", "!sdk"]);
         assert_eq!(extraction.functions.len(), 1);
         assert_eq!(extraction.functions[0].args[0].r#type, "Workspace");
         assert!(extract(&source("type CI { pub x: Int! { 1 } }"), "Ci").found_main);

@@ -560,6 +560,7 @@ fn assist_args(source: &Path, assignment_file: PathBuf) -> AssistArgs {
         dry_run: false,
         check: false,
         engine_version: None,
+        dagger_version: "auto".to_string(),
         action_version: "v8.4.1".to_string(),
         default_branch: "main".to_string(),
         force: false,

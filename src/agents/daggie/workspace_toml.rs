@@ -563,6 +563,80 @@ pub fn workflow_for_workspaces(workflow: &str, directories: &[String]) -> String
     out
 }
 
+/// `--dagger-version` for `assist`: `None` keeps the `dagger.json` output without probing; a
+/// version or `auto` is resolved against the project and the plan's modules. A 1.x target
+/// without a known version is refused: the workflow must pin one.
+pub fn assist_target(
+    flag: Option<&str>,
+    project: &Project,
+    plan: &Plan,
+    catalog: &Catalog,
+) -> anyhow::Result<Option<DaggerVersion>> {
+    let Some(flag) = flag else {
+        return Ok(None);
+    };
+    let installed = if flag.trim().eq_ignore_ascii_case("auto") {
+        installed_dagger_version()
+    } else {
+        None
+    };
+    let target = resolve(
+        flag,
+        &AutoSources {
+            installed,
+            project_root: &project.root,
+            library_newest: super::render::newest_engine_version(plan, catalog).ok(),
+        },
+    )?;
+    if target.format == TargetFormat::Workspace && target.version.is_none() {
+        return Err(crate::exit::usage(format!(
+            "{} but no Dagger 1.x version is known to pin in the workflow; pass              `--dagger-version 1.x.y`",
+            target.reason
+        )));
+    }
+    Ok(Some(target))
+}
+
+/// The files `assist` writes for its target: `dagger.json` and the workflow as rendered, or, for
+/// 1.x, every `dagger.toml` and the workflow running `dagger check` in each workspace. The
+/// second value holds what the user must know (unexpressible customizations, the lockfile).
+pub fn assist_outputs(
+    target: Option<&DaggerVersion>,
+    plan: &Plan,
+    catalog: &Catalog,
+    project: &Project,
+    rendered: &super::render::Rendered,
+) -> anyhow::Result<(Vec<(String, String)>, Vec<String>)> {
+    if target.is_none_or(|target| target.format == TargetFormat::DaggerJson) {
+        return Ok((
+            vec![
+                (super::DAGGER_JSON_PATH.to_string(), rendered.dagger_json.clone()),
+                (super::WORKFLOW_PATH.to_string(), rendered.workflow.clone()),
+            ],
+            Vec::new(),
+        ));
+    }
+    let (files, workflow, conversion) = render_workspaces(plan, catalog, project, &rendered.workflow)?;
+    let mut outputs: Vec<(String, String)> = files
+        .into_iter()
+        .map(|file| (file.path, file.content))
+        .collect();
+    outputs.push((super::WORKFLOW_PATH.to_string(), workflow));
+    let mut notes = conversion.unexpressible;
+    notes.push(format!(
+        "Dagger {} reads `dagger.toml`: the first `dagger check` in each workspace writes its          `dagger.lock`; commit it, and refresh it with `dagger update`",
+        rendered.engine_version
+    ));
+    if project.root.join(super::DAGGER_JSON_PATH).is_file() {
+        notes.push(
+            "the project's `dagger.json` still lists toolchains; `agentci daggie migrate` \
+             converts them, or remove them now that `dagger.toml` installs the modules"
+                .to_string(),
+        );
+    }
+    Ok((outputs, notes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
