@@ -142,8 +142,7 @@ fn lex(text: &str) -> Vec<Token> {
                 {
                     // `1.5` is a float, `xs.0` is not written in Dang; a dot followed by a
                     // letter ends the number (`1.toString`).
-                    if bytes[index] == b'.'
-                        && !bytes.get(index + 1).is_some_and(u8::is_ascii_digit)
+                    if bytes[index] == b'.' && !bytes.get(index + 1).is_some_and(u8::is_ascii_digit)
                     {
                         break;
                     }
@@ -169,7 +168,9 @@ fn lex(text: &str) -> Vec<Token> {
             }
             _ => {
                 let rest = &text[index..];
-                if let Some(operator) = TWO_CHAR.iter().find(|operator| rest.starts_with(**operator))
+                if let Some(operator) = TWO_CHAR
+                    .iter()
+                    .find(|operator| rest.starts_with(**operator))
                 {
                     tokens.push(Token {
                         kind: Kind::Punct(operator),
@@ -177,8 +178,9 @@ fn lex(text: &str) -> Vec<Token> {
                         end: start + 2,
                     });
                     index += 2;
-                } else if let Some(operator) =
-                    ONE_CHAR.iter().find(|operator| rest.starts_with(**operator))
+                } else if let Some(operator) = ONE_CHAR
+                    .iter()
+                    .find(|operator| rest.starts_with(**operator))
                 {
                     tokens.push(Token {
                         kind: Kind::Punct(operator),
@@ -286,10 +288,7 @@ impl<'text> Parser<'text> {
     }
 
     fn skip_newlines(&mut self) {
-        while matches!(
-            self.peek_kind(),
-            Some(Kind::Newline | Kind::Punct(";"))
-        ) {
+        while matches!(self.peek_kind(), Some(Kind::Newline | Kind::Punct(";"))) {
             self.advance();
         }
     }
@@ -320,7 +319,10 @@ impl<'text> Parser<'text> {
     /// closer of the enclosing group (not consumed). A line that starts with `.`, `??` or a
     /// binary operator, or a line ending in one, continues the expression.
     fn skip_expression(&mut self, stop_at_comma: bool) -> (usize, usize) {
-        let start = self.peek().map(|token| token.start).unwrap_or(self.text.len());
+        let start = self
+            .peek()
+            .map(|token| token.start)
+            .unwrap_or(self.text.len());
         let mut end = start;
         loop {
             let Some(token) = self.peek().cloned() else {
@@ -969,7 +971,10 @@ type Security {
             Some("Scan the source repository for security vulnerabilities")
         );
         let target = &extraction.functions[1].args[0];
-        assert_eq!((target.r#type.as_str(), target.optional), ("Container", true));
+        assert_eq!(
+            (target.r#type.as_str(), target.optional),
+            ("Container", true)
+        );
         let args = &extraction.functions[2].args;
         assert_eq!(args[0].default.as_deref(), Some("\"out.txt\""));
         assert_eq!(args[0].doc.as_deref(), Some("The output path"));

@@ -253,8 +253,14 @@ mod tests {
         write("sdk/python/dagger.json", module);
         write("examples/e/dagger.json", module);
         write("w/dagger.json", module);
-        write("w/dagger-module.toml", "name = \"w\"\n[runtime]\nsource = \"dang\"\n");
-        write("d/dagger-module.toml", "name = \"d\"\n[runtime]\nsource = \"python\"\n");
+        write(
+            "w/dagger-module.toml",
+            "name = \"w\"\n[runtime]\nsource = \"dang\"\n",
+        );
+        write(
+            "d/dagger-module.toml",
+            "name = \"d\"\n[runtime]\nsource = \"python\"\n",
+        );
         write("d/sdk/dagger-module.toml", "name = \"x\"\n");
         let (found, errors) = discover(root.path());
         assert!(errors.is_empty());

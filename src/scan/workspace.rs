@@ -190,7 +190,11 @@ pub fn parse_lock(text: &str) -> Result<Lock, WorkspaceError> {
                 inputs: inputs.clone(),
                 result: result.clone(),
             }),
-            _ => return Err(invalid("expected [scope, operation, inputs, result]".to_string())),
+            _ => {
+                return Err(invalid(
+                    "expected [scope, operation, inputs, result]".to_string(),
+                ));
+            }
         }
     }
     Ok(lock)
@@ -484,7 +488,10 @@ path = "modules/alpine"
             "frontend/dagger.toml",
             "[modules.frontend]\nsource = \"github.com/acme/m/frontend@v1\"\n",
         );
-        write("node_modules/x/dagger.toml", "[modules.stray]\nsource = \"x\"\n");
+        write(
+            "node_modules/x/dagger.toml",
+            "[modules.stray]\nsource = \"x\"\n",
+        );
         assert_eq!(
             check_directory(root.path(), "backend:test"),
             Some(root.path().join("backend"))

@@ -10,8 +10,8 @@ use agentci::agents::daggie::ModuleSource;
 use agentci::cli::GlobalArgs;
 use agentci::cli::daggie::{AssistArgs, assist};
 use agentci::exit::Exit;
-use agentci::scan::workspace;
 use agentci::scan::ScanReport;
+use agentci::scan::workspace;
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -123,15 +123,16 @@ fn assist_for_dagger_1_writes_per_directory_workspaces_and_no_dagger_json() {
     }
 
     // The backend's checks apply to backend/, the frontend's to frontend/.
-    let backend = workspace::parse(
-        &std::fs::read_to_string(project.join("backend/dagger.toml")).unwrap(),
-    )
-    .unwrap();
-    let frontend = workspace::parse(
-        &std::fs::read_to_string(project.join("frontend/dagger.toml")).unwrap(),
-    )
-    .unwrap();
-    assert!(backend.modules.contains_key("python-service"), "{backend:?}");
+    let backend =
+        workspace::parse(&std::fs::read_to_string(project.join("backend/dagger.toml")).unwrap())
+            .unwrap();
+    let frontend =
+        workspace::parse(&std::fs::read_to_string(project.join("frontend/dagger.toml")).unwrap())
+            .unwrap();
+    assert!(
+        backend.modules.contains_key("python-service"),
+        "{backend:?}"
+    );
     assert!(!backend.modules.contains_key("angular-app"));
     assert!(frontend.modules.contains_key("angular-app"), "{frontend:?}");
     assert!(!frontend.modules.contains_key("python-service"));
@@ -242,7 +243,11 @@ fn migrate_dry_run_keeps_every_per_check_path_of_the_article() {
         })
         .collect();
     let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
-    assert_eq!(paths, ["backend/dagger.toml", "frontend/dagger.toml"], "{printed}");
+    assert_eq!(
+        paths,
+        ["backend/dagger.toml", "frontend/dagger.toml"],
+        "{printed}"
+    );
     for (_, body) in &files {
         assert_valid_workspace(body);
     }
@@ -257,9 +262,18 @@ fn migrate_dry_run_keeps_every_per_check_path_of_the_article() {
         backend.modules["acme-backend"].source,
         "github.com/telchak/acme-dagger-modules/acme-backend@acme-backend/v1.0.0"
     );
-    assert!(printed.contains("# acme-backend: lint, test read /backend"), "{printed}");
-    assert!(printed.contains("# acme-deploy: scan reads /backend"), "{printed}");
-    assert!(printed.contains("# acme-frontend: audit, lint, test read /frontend"), "{printed}");
+    assert!(
+        printed.contains("# acme-backend: lint, test read /backend"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("# acme-deploy: scan reads /backend"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("# acme-frontend: audit, lint, test read /frontend"),
+        "{printed}"
+    );
     assert!(!printed.contains("Not expressible"), "{printed}");
 
     // Without --dry-run the same files are written, and a second run changes nothing.

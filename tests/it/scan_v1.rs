@@ -77,14 +77,34 @@ fn every_1_0_layout_is_extracted_exactly() {
         summary,
         [
             ("both", "both", Some("dang"), ConfigFormat::ModuleToml),
-            ("dang-docs", "dang-docs", Some("dang"), ConfigFormat::ModuleToml),
+            (
+                "dang-docs",
+                "dang-docs",
+                Some("dang"),
+                ConfigFormat::ModuleToml
+            ),
             ("go-lint", "go-lint", Some("go"), ConfigFormat::ModuleToml),
-            ("py-test", "py-test", Some("python"), ConfigFormat::ModuleToml),
-            ("ts-lint", "ts-lint", Some("typescript"), ConfigFormat::ModuleToml),
+            (
+                "py-test",
+                "py-test",
+                Some("python"),
+                ConfigFormat::ModuleToml
+            ),
+            (
+                "ts-lint",
+                "ts-lint",
+                Some("typescript"),
+                ConfigFormat::ModuleToml
+            ),
         ]
     );
     for each in &report.modules {
-        assert!(each.problems.is_empty(), "{}: {:?}", each.path, each.problems);
+        assert!(
+            each.problems.is_empty(),
+            "{}: {:?}",
+            each.path,
+            each.problems
+        );
         assert_eq!(each.engine_version.as_deref(), Some("v1.0.0-beta.10"));
     }
 
@@ -102,10 +122,16 @@ fn every_1_0_layout_is_extracted_exactly() {
             "build(ws: Workspace?, go-version: String? = \"1.25\") -> Container",
         ]
     );
-    assert_eq!((go.checks.as_slice(), go.generators.as_slice()), (&["lint".to_string()][..], &["fmt".to_string()][..]));
+    assert_eq!(
+        (go.checks.as_slice(), go.generators.as_slice()),
+        (&["lint".to_string()][..], &["fmt".to_string()][..])
+    );
 
     let python = module(&report.modules, "py-test");
-    assert_eq!(python.description.as_deref(), Some("Run pytest and keep uv.lock fresh."));
+    assert_eq!(
+        python.description.as_deref(),
+        Some("Run pytest and keep uv.lock fresh.")
+    );
     assert_eq!(
         signatures(python),
         [
@@ -113,7 +139,10 @@ fn every_1_0_layout_is_extracted_exactly() {
             "lock(ws: Workspace?) -> Changeset [generate]",
         ]
     );
-    assert_eq!(python.functions[0].args[1].doc.as_deref(), Some("pytest -m expression"));
+    assert_eq!(
+        python.functions[0].args[1].doc.as_deref(),
+        Some("pytest -m expression")
+    );
     assert_eq!(python.checks, ["test"]);
     assert_eq!(python.generators, ["lock"]);
 
@@ -143,8 +172,14 @@ fn every_1_0_layout_is_extracted_exactly() {
             "lint-dir(dir: Directory? @/docs, config: String? = \".markdownlint.yaml\", strict: Boolean?) -> Void [check]",
         ]
     );
-    assert_eq!(dang.functions[0].doc.as_deref(), Some("Lint the Markdown files."));
-    assert_eq!(dang.functions[2].args[0].doc.as_deref(), Some("The directory to lint"));
+    assert_eq!(
+        dang.functions[0].doc.as_deref(),
+        Some("Lint the Markdown files.")
+    );
+    assert_eq!(
+        dang.functions[2].args[0].doc.as_deref(),
+        Some("The directory to lint")
+    );
     assert_eq!(dang.checks, ["lint", "lint-dir"]);
     assert_eq!(dang.generators, ["fix"]);
     let constructor: Vec<(&str, Option<&str>)> = dang

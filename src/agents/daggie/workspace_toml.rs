@@ -320,7 +320,9 @@ pub fn convert(toolchains: &[Dependency], modules: &BTreeMap<String, &Module>) -
             if let Some(default) = &customization.default {
                 if customization.function.is_empty() {
                     let argument_type = module
-                        .and_then(|module| module.customization_target(&[], &customization.argument))
+                        .and_then(|module| {
+                            module.customization_target(&[], &customization.argument)
+                        })
                         .map(|argument| argument.r#type.as_str());
                     settings.insert(
                         customization.argument.clone(),
@@ -370,7 +372,12 @@ pub fn convert(toolchains: &[Dependency], modules: &BTreeMap<String, &Module>) -
                 module
                     .constructor
                     .iter()
-                    .chain(module.functions.iter().flat_map(|function| function.args.iter()))
+                    .chain(
+                        module
+                            .functions
+                            .iter()
+                            .flat_map(|function| function.args.iter()),
+                    )
                     .any(|argument| argument.default_path.is_some())
                     || !function_scope.is_empty()
                     || module_scope.is_some()
@@ -386,7 +393,10 @@ pub fn convert(toolchains: &[Dependency], modules: &BTreeMap<String, &Module>) -
                 .find(|(function, _)| same_function(function, check))
                 .map(|(_, directory)| directory.clone())
                 .unwrap_or_else(|| default_directory.clone());
-            placement.entry(directory).or_default().insert(check.clone());
+            placement
+                .entry(directory)
+                .or_default()
+                .insert(check.clone());
         }
         for (function, directory) in &function_scope {
             if !checks.iter().any(|check| same_function(function, check)) {
@@ -487,8 +497,10 @@ pub fn plan_toolchains(
         let library = catalog
             .module(&toolchain.module)
             .with_context(|| format!("module `{}` is not in the catalog", toolchain.module))?;
-        let mut dependency =
-            Dependency::new(toolchain.name.clone(), library.install_source(&project.root));
+        let mut dependency = Dependency::new(
+            toolchain.name.clone(),
+            library.install_source(&project.root),
+        );
         dependency.pin = library.module.pin.clone();
         for customization in &toolchain.customizations {
             let mut entry = Customization::new(customization.argument.clone())
@@ -516,8 +528,10 @@ pub fn render_workspaces(
     workflow: &str,
 ) -> anyhow::Result<(Vec<OutputFile>, String, Conversion)> {
     let (toolchains, modules) = plan_toolchains(plan, catalog, project)?;
-    let borrowed: BTreeMap<String, &Module> =
-        modules.iter().map(|(name, module)| (name.clone(), module)).collect();
+    let borrowed: BTreeMap<String, &Module> = modules
+        .iter()
+        .map(|(name, module)| (name.clone(), module))
+        .collect();
     let conversion = convert(&toolchains, &borrowed);
     let files = conversion.files()?;
     let workflow = workflow_for_workspaces(workflow, &conversion.directories());
@@ -610,13 +624,17 @@ pub fn assist_outputs(
     if target.is_none_or(|target| target.format == TargetFormat::DaggerJson) {
         return Ok((
             vec![
-                (super::DAGGER_JSON_PATH.to_string(), rendered.dagger_json.clone()),
+                (
+                    super::DAGGER_JSON_PATH.to_string(),
+                    rendered.dagger_json.clone(),
+                ),
                 (super::WORKFLOW_PATH.to_string(), rendered.workflow.clone()),
             ],
             Vec::new(),
         ));
     }
-    let (files, workflow, conversion) = render_workspaces(plan, catalog, project, &rendered.workflow)?;
+    let (files, workflow, conversion) =
+        render_workspaces(plan, catalog, project, &rendered.workflow)?;
     let mut outputs: Vec<(String, String)> = files
         .into_iter()
         .map(|file| (file.path, file.content))
@@ -697,12 +715,17 @@ mod tests {
         assert_eq!(explicit.format, TargetFormat::Workspace);
         assert_eq!(format_for("v1.0.0-beta.10"), TargetFormat::Workspace);
         assert_eq!(format_for("v0.21.8"), TargetFormat::DaggerJson);
-        assert!(resolve("latest", &AutoSources {
-            installed: None,
-            project_root: root.path(),
-            library_newest: None,
-        })
-        .is_err());
+        assert!(
+            resolve(
+                "latest",
+                &AutoSources {
+                    installed: None,
+                    project_root: root.path(),
+                    library_newest: None,
+                }
+            )
+            .is_err()
+        );
         let installed = resolve(
             "auto",
             &AutoSources {
@@ -756,16 +779,42 @@ mod tests {
         let backend = module("corp-backend", &["lint", "test"]);
         let mixed = module("corp-deploy", &["scan", "smoke"]);
         let toolchains = vec![
-            Dependency::new("corp-backend", "github.com/corp/m/corp-backend@corp-backend/v1.0.0")
-                .with_pin("303ec6a0c1b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6")
-                .with_customization(Customization::new("source").on(["test"]).with_default_path("/backend"))
-                .with_customization(Customization::new("source").on(["lint"]).with_default_path("/backend"))
-                .with_customization(Customization::new("pythonVersion").with_default("3.12"))
-                .with_customization(Customization::new("coverage").on(["test"]).with_default("true"))
-                .with_ignore_checks(["slow-*"]),
-            Dependency::new("corp-deploy", "github.com/corp/m/corp-deploy@corp-deploy/v1.0.0")
-                .with_customization(Customization::new("source").on(["scan"]).with_default_path("/backend"))
-                .with_customization(Customization::new("region").on(["deploy"]).with_default("eu")),
+            Dependency::new(
+                "corp-backend",
+                "github.com/corp/m/corp-backend@corp-backend/v1.0.0",
+            )
+            .with_pin("303ec6a0c1b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6")
+            .with_customization(
+                Customization::new("source")
+                    .on(["test"])
+                    .with_default_path("/backend"),
+            )
+            .with_customization(
+                Customization::new("source")
+                    .on(["lint"])
+                    .with_default_path("/backend"),
+            )
+            .with_customization(Customization::new("pythonVersion").with_default("3.12"))
+            .with_customization(
+                Customization::new("coverage")
+                    .on(["test"])
+                    .with_default("true"),
+            )
+            .with_ignore_checks(["slow-*"]),
+            Dependency::new(
+                "corp-deploy",
+                "github.com/corp/m/corp-deploy@corp-deploy/v1.0.0",
+            )
+            .with_customization(
+                Customization::new("source")
+                    .on(["scan"])
+                    .with_default_path("/backend"),
+            )
+            .with_customization(
+                Customization::new("region")
+                    .on(["deploy"])
+                    .with_default("eu"),
+            ),
         ];
         let modules: BTreeMap<String, &Module> = [
             ("corp-backend".to_string(), &backend),
@@ -778,18 +827,34 @@ mod tests {
         let backend_workspace = &conversion.workspaces["backend"];
         let entry = &backend_workspace.modules["corp-backend"];
         assert_eq!(entry.legacy_default_path, Some(true));
-        assert_eq!(entry.pin.as_deref(), Some("303ec6a0c1b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6"));
-        assert_eq!(entry.settings["pythonVersion"], toml::Value::String("3.12".into()));
+        assert_eq!(
+            entry.pin.as_deref(),
+            Some("303ec6a0c1b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6")
+        );
+        assert_eq!(
+            entry.settings["pythonVersion"],
+            toml::Value::String("3.12".into())
+        );
         assert_eq!(entry.settings["coverage"], toml::Value::Boolean(true));
         assert_eq!(entry.check_skip(), ["slow-*"]);
         // `scan` reads /backend, `smoke` the root: each runs in exactly one workspace.
-        assert_eq!(backend_workspace.modules["corp-deploy"].check_skip(), ["smoke"]);
-        assert_eq!(conversion.workspaces[""].modules["corp-deploy"].check_skip(), ["scan"]);
+        assert_eq!(
+            backend_workspace.modules["corp-deploy"].check_skip(),
+            ["smoke"]
+        );
+        assert_eq!(
+            conversion.workspaces[""].modules["corp-deploy"].check_skip(),
+            ["scan"]
+        );
         assert_eq!(conversion.unexpressible.len(), 1);
         assert!(conversion.unexpressible[0].contains("`deploy` argument `region`"));
         let files = conversion.files().unwrap();
         assert_eq!(files[1].path, "backend/dagger.toml");
-        assert!(files[1].content.contains("# corp-backend: lint, test read /backend"));
+        assert!(
+            files[1]
+                .content
+                .contains("# corp-backend: lint, test read /backend")
+        );
     }
 
     #[test]
@@ -797,9 +862,14 @@ mod tests {
         let workflow = "      - name: Run the checks\n        run: |\n          set -o pipefail\n          dagger check 2>&1 | tee dagger-check.log\n\n";
         let adjusted =
             workflow_for_workspaces(workflow, &["backend".to_string(), "frontend".to_string()]);
-        assert!(adjusted.contains("          (cd backend && dagger check) 2>&1 | tee -a dagger-check.log || status=1\n"));
+        assert!(adjusted.contains(
+            "          (cd backend && dagger check) 2>&1 | tee -a dagger-check.log || status=1\n"
+        ));
         assert!(adjusted.contains("          (cd frontend && dagger check)"));
         assert!(adjusted.contains("          exit \"$status\"\n"));
-        assert_eq!(workflow_for_workspaces(workflow, &[String::new()]), workflow);
+        assert_eq!(
+            workflow_for_workspaces(workflow, &[String::new()]),
+            workflow
+        );
     }
 }
