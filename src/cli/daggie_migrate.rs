@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::agents::daggie::migrate;
-use crate::cli::GlobalArgs;
+use crate::cli::GlobalOptions;
 use crate::exit::Exit;
 
 #[derive(Debug, Clone, Args)]
@@ -22,7 +22,11 @@ pub struct MigrateArgs {
 }
 
 /// Run `daggie migrate`: offline, no model.
-pub fn run(args: &MigrateArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+pub fn run(
+    args: &MigrateArgs,
+    global: &GlobalOptions,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
     let report = migrate::migrate(&args.source, &BTreeMap::new(), args.dry_run)?;
     if global.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;

@@ -324,10 +324,7 @@ impl<'text> Parser<'text> {
             .map(|token| token.start)
             .unwrap_or(self.text.len());
         let mut end = start;
-        loop {
-            let Some(token) = self.peek().cloned() else {
-                break;
-            };
+        while let Some(token) = self.peek().cloned() {
             match &token.kind {
                 Kind::Punct(")" | "]" | "}" | "}}") => break,
                 Kind::Punct(";") => break,

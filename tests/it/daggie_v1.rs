@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use agentci::agents::daggie::ModuleSource;
-use agentci::cli::GlobalArgs;
+use agentci::cli::GlobalOptions;
 use agentci::cli::daggie::{AssistArgs, assist};
 use agentci::exit::Exit;
 use agentci::scan::ScanReport;
@@ -92,7 +92,7 @@ fn assist_for_dagger_1_writes_per_directory_workspaces_and_no_dagger_json() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path().join("monorepo");
     copy_tree(&repository().join("examples/monorepo"), &project);
-    let global = GlobalArgs::default();
+    let global = GlobalOptions::default();
     let mut out = Vec::new();
     let exit = assist(
         &args(&project, "1.0.0"),
@@ -200,7 +200,7 @@ fn assist_for_dagger_0_still_writes_dagger_json() {
     let mut out = Vec::new();
     assist(
         &args(&project, "0.20.3"),
-        &GlobalArgs::default(),
+        &GlobalOptions::default(),
         &library_scanner,
         None,
         &mut out,

@@ -410,7 +410,7 @@ pub fn convert(toolchains: &[Dependency], modules: &BTreeMap<String, &Module>) -
         }
         let directories: Vec<String> = placement.keys().cloned().collect();
         for (directory, here) in &placement {
-            let mut entry = ModuleEntry::new(toolchain.source.clone());
+            let mut entry = ModuleEntry::new(rebase_local(&toolchain.source, directory));
             entry.pin = toolchain.pin.clone();
             if uses_default_path {
                 entry.legacy_default_path = Some(true);
@@ -474,6 +474,21 @@ pub fn convert(toolchains: &[Dependency], modules: &BTreeMap<String, &Module>) -
     conversion
 }
 
+/// A local module path (relative to the project root) as seen from a nested workspace: Dagger
+/// resolves a local `source` from the directory of its `dagger.toml`. Git refs and absolute
+/// paths are kept.
+fn rebase_local(source: &str, directory: &str) -> String {
+    let first = source.split('/').next().unwrap_or_default();
+    let is_git = source.contains("://")
+        || (!source.starts_with('.') && !source.starts_with('/') && first.contains('.'));
+    if is_git || source.starts_with('/') || directory.is_empty() {
+        return source.to_string();
+    }
+    let depth = directory.split('/').filter(|part| !part.is_empty()).count();
+    let relative = source.trim_start_matches("./");
+    format!("{}{relative}", "../".repeat(depth))
+}
+
 /// `test` = `Test` = `test`'s cli name; chains compare as written.
 fn same_function(left: &str, right: &str) -> bool {
     let normalise = |name: &str| -> String {
@@ -534,7 +549,10 @@ pub fn render_workspaces(
         .collect();
     let conversion = convert(&toolchains, &borrowed);
     let files = conversion.files()?;
-    let workflow = workflow_for_workspaces(workflow, &conversion.directories());
+    let workflow = workflow_for_workspaces(workflow, &conversion.directories()).replace(
+        "# the engineVersion in dagger.json",
+        "# the Dagger version the dagger.toml files are written for",
+    );
     Ok((files, workflow, conversion))
 }
 
@@ -576,6 +594,9 @@ pub fn workflow_for_workspaces(workflow: &str, directories: &[String]) -> String
     }
     out
 }
+
+/// The files `assist` writes (path, content) and the notes for the user.
+pub type AssistOutputs = (Vec<(String, String)>, Vec<String>);
 
 /// `--dagger-version` for `assist`: `None` keeps the `dagger.json` output without probing; a
 /// version or `auto` is resolved against the project and the plan's modules. A 1.x target
@@ -620,7 +641,7 @@ pub fn assist_outputs(
     catalog: &Catalog,
     project: &Project,
     rendered: &super::render::Rendered,
-) -> anyhow::Result<(Vec<(String, String)>, Vec<String>)> {
+) -> anyhow::Result<AssistOutputs> {
     if target.is_none_or(|target| target.format == TargetFormat::DaggerJson) {
         return Ok((
             vec![
@@ -642,7 +663,7 @@ pub fn assist_outputs(
     outputs.push((super::WORKFLOW_PATH.to_string(), workflow));
     let mut notes = conversion.unexpressible;
     notes.push(format!(
-        "Dagger {} reads `dagger.toml`: the first `dagger check` in each workspace writes its          `dagger.lock`; commit it, and refresh it with `dagger update`",
+        "Dagger {} reads `dagger.toml`: the first `dagger check` in each workspace writes its `dagger.lock`; commit it, and refresh it with `dagger update`",
         rendered.engine_version
     ));
     if project.root.join(super::DAGGER_JSON_PATH).is_file() {
@@ -855,6 +876,25 @@ mod tests {
                 .content
                 .contains("# corp-backend: lint, test read /backend")
         );
+    }
+
+    #[test]
+    fn local_sources_are_rebased_for_nested_workspaces() {
+        assert_eq!(rebase_local("modules/lint", "backend"), "../modules/lint");
+        assert_eq!(
+            rebase_local("./modules/lint", "apps/web"),
+            "../../modules/lint"
+        );
+        assert_eq!(
+            rebase_local("../shared/lint", "backend"),
+            "../../shared/lint"
+        );
+        assert_eq!(rebase_local("modules/lint", ""), "modules/lint");
+        assert_eq!(
+            rebase_local("github.com/acme/m/lint@v1", "backend"),
+            "github.com/acme/m/lint@v1"
+        );
+        assert_eq!(rebase_local("/opt/lint", "backend"), "/opt/lint");
     }
 
     #[test]
