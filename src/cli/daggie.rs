@@ -35,6 +35,8 @@ pub enum DaggieVerb {
     Debug(DebugArgs),
     /// Review the project's Dagger and CI set-up, or a change to it (reads only)
     Review(ReviewArgs),
+    /// Convert the project's `dagger.json` toolchains to Dagger 1.0 `dagger.toml` workspaces
+    Migrate(super::daggie_migrate::MigrateArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -132,6 +134,10 @@ pub struct AssistArgs {
     /// `engineVersion` for dagger.json [default: the newest among the chosen modules]
     #[arg(long, value_name = "V")]
     pub engine_version: Option<String>,
+    /// The Dagger version to write for: 1.x writes `dagger.toml` workspaces, 0.x `dagger.json`;
+    /// `auto` asks the `dagger` on `PATH`, then the project's config, then the library
+    #[arg(long, value_name = "VERSION|auto", default_value = "auto")]
+    pub dagger_version: String,
     /// `dagger/dagger-for-github` version for the workflow
     #[arg(long, value_name = "V", default_value = render::DAGGER_ACTION_VERSION)]
     pub action_version: String,
@@ -183,6 +189,9 @@ pub async fn run_command(
     scan: Scanner<'_>,
 ) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
+    if let DaggieVerb::Migrate(migrate_args) = &args.verb {
+        return super::daggie_migrate::run(migrate_args, global, &mut out);
+    }
     if let DaggieVerb::Assist(assist_args) = &args.verb
         && assist_args.offline
     {
@@ -212,6 +221,7 @@ pub async fn run_with_model(
         }
         DaggieVerb::Debug(debug_args) => debug(debug_args, global, context, out).await,
         DaggieVerb::Review(review_args) => review(review_args, global, context, out).await,
+        DaggieVerb::Migrate(migrate_args) => super::daggie_migrate::run(migrate_args, global, out),
     }
 }
 
@@ -226,6 +236,7 @@ pub fn run(
 ) -> anyhow::Result<Exit> {
     match &args.verb {
         DaggieVerb::Assist(assist_args) => assist(assist_args, global, scan, model_planner, out),
+        DaggieVerb::Migrate(migrate_args) => super::daggie_migrate::run(migrate_args, global, out),
         DaggieVerb::Explain(_) | DaggieVerb::Debug(_) | DaggieVerb::Review(_) => {
             Err(crate::exit::usage(
                 "`daggie explain`, `debug` and `review` need a model; configure a provider",
@@ -508,6 +519,7 @@ pub fn assist(
         },
         render: RenderOptions {
             engine_version: args.engine_version.clone(),
+            dagger_version: Some(args.dagger_version.clone()),
             action_version,
             default_branch: args.default_branch.clone(),
             agentci_install: args

@@ -14,6 +14,7 @@ use crate::exit::Exit;
 pub use exit::exit_for;
 
 pub mod daggie;
+pub mod daggie_migrate;
 pub mod doctor;
 pub mod exit;
 pub mod mcp;

@@ -68,6 +68,7 @@ async fn scan(args: ScanArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
                                     source: String::new(),
                                     message: format!("{error:#}"),
                                 }],
+                                workspace: None,
                             },
                         ),
                     };
@@ -119,6 +120,9 @@ fn combine(reports: &[(String, ScanReport)]) -> ScanReport {
     let mut combined = ScanReport::default();
     for (label, report) in reports {
         combined.modules.extend(report.modules.iter().cloned());
+        if combined.workspace.is_none() {
+            combined.workspace.clone_from(&report.workspace);
+        }
         combined
             .errors
             .extend(report.errors.iter().map(|error| scan::ScanError {

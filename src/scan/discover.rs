@@ -1,16 +1,20 @@
-//! Finding modules in a tree: every `dagger.json`, outside dependency and generated directories,
+//! Finding modules in a tree: every `dagger-module.toml` (Dagger 1.0) or `dagger.json`, outside dependency and generated directories,
 //! with its role (library module, example, test) and the directory its SDK sources live in.
 
 use std::path::{Component, Path, PathBuf};
 
 use super::dagger_json;
-use super::model::{Role, ScanError};
+use super::model::{ConfigFormat, Role, ScanError};
+use super::module_toml;
 
-/// A `dagger.json` found in the tree.
+/// A module config found in the tree.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Discovered {
-    /// The directory holding `dagger.json`.
+    /// The directory holding the config file.
     pub dir: PathBuf,
+    /// `dagger-module.toml` when the directory has one (it wins over `dagger.json`, as in the
+    /// engine), else `dagger.json`.
+    pub format: ConfigFormat,
     /// That directory relative to the scanned root, `/`-separated (`""` for the root).
     pub path: String,
     pub role: Role,
@@ -31,7 +35,8 @@ const SKIPPED_DIRS: &[&str] = &[
     "target",
 ];
 
-/// Every `dagger.json` under `root`, sorted by path. Unreadable directories become errors; the
+/// Every module under `root` (a directory with `dagger-module.toml` or `dagger.json`, one module
+/// when it has both), sorted by path. Unreadable directories become errors; the
 /// walk goes on. `.gitignore` rules apply inside git checkouts.
 pub fn discover(root: &Path) -> (Vec<Discovered>, Vec<ScanError>) {
     let mut found = Vec::new();
@@ -60,17 +65,27 @@ pub fn discover(root: &Path) -> (Vec<Discovered>, Vec<ScanError>) {
                 continue;
             }
         };
-        if entry.file_name() != "dagger.json"
-            || !entry.file_type().is_some_and(|kind| kind.is_file())
-        {
+        let format = if entry.file_name() == module_toml::FILE_NAME {
+            ConfigFormat::ModuleToml
+        } else if entry.file_name() == "dagger.json" {
+            ConfigFormat::DaggerJson
+        } else {
+            continue;
+        };
+        if !entry.file_type().is_some_and(|kind| kind.is_file()) {
             continue;
         }
         let Some(dir) = entry.path().parent() else {
             continue;
         };
+        // The engine reads `dagger-module.toml` first: a `dagger.json` beside it is legacy.
+        if format == ConfigFormat::DaggerJson && dir.join(module_toml::FILE_NAME).is_file() {
+            continue;
+        }
         let path = relative(root, dir);
         found.push(Discovered {
             dir: dir.to_path_buf(),
+            format,
             role: classify(&path),
             path,
         });
@@ -156,10 +171,7 @@ fn is_skipped_dir(path: &Path) -> bool {
 /// top-level `sdk/` (real modules) is neither.
 fn is_generated_sdk(parent: &Path) -> bool {
     let owns_as_source = |module_dir: &Path, expected: &Path| -> bool {
-        let Ok(text) = std::fs::read_to_string(module_dir.join("dagger.json")) else {
-            return false;
-        };
-        let Ok(file) = dagger_json::parse(&text) else {
+        let Some(file) = read_config(module_dir) else {
             return false;
         };
         file.sdk.is_some() && normalise(&source_dir(module_dir, &file)) == normalise(expected)
@@ -170,6 +182,17 @@ fn is_generated_sdk(parent: &Path) -> bool {
     parent
         .parent()
         .is_some_and(|grandparent| owns_as_source(grandparent, parent))
+}
+
+/// The module config in `module_dir` in the `dagger.json` shape: `dagger-module.toml` first.
+pub fn read_config(module_dir: &Path) -> Option<dagger_json::DaggerJson> {
+    if let Ok(text) = std::fs::read_to_string(module_dir.join(module_toml::FILE_NAME)) {
+        return module_toml::parse(&text)
+            .ok()
+            .map(|file| file.to_dagger_json());
+    }
+    let text = std::fs::read_to_string(module_dir.join("dagger.json")).ok()?;
+    dagger_json::parse(&text).ok()
 }
 
 fn normalise(path: &Path) -> PathBuf {
@@ -229,17 +252,33 @@ mod tests {
         write("t/.dagger/sdk/dagger.json", module);
         write("sdk/python/dagger.json", module);
         write("examples/e/dagger.json", module);
+        write("w/dagger.json", module);
+        write(
+            "w/dagger-module.toml",
+            "name = \"w\"\n[runtime]\nsource = \"dang\"\n",
+        );
+        write(
+            "d/dagger-module.toml",
+            "name = \"d\"\n[runtime]\nsource = \"python\"\n",
+        );
+        write("d/sdk/dagger-module.toml", "name = \"x\"\n");
         let (found, errors) = discover(root.path());
         assert!(errors.is_empty());
         let paths: Vec<(&str, Role)> = found.iter().map(|d| (d.path.as_str(), d.role)).collect();
         assert_eq!(
             paths,
             [
+                ("d", Role::Module),
                 ("examples/e", Role::Example),
                 ("m", Role::Module),
                 ("sdk/python", Role::Module),
-                ("t", Role::Module)
+                ("t", Role::Module),
+                ("w", Role::Module)
             ]
         );
+        let formats: Vec<ConfigFormat> = found.iter().map(|d| d.format).collect();
+        assert_eq!(formats[0], ConfigFormat::ModuleToml);
+        assert_eq!(formats[2], ConfigFormat::DaggerJson);
+        assert_eq!(formats[5], ConfigFormat::ModuleToml);
     }
 }

@@ -81,6 +81,7 @@ pub fn function(
         name,
         cli_name,
         check,
+        generate: false,
         doc,
         returns,
         args,

@@ -133,7 +133,12 @@ fn read_method(file: &SourceFile, method: Node<'_>, name: &str) -> Function {
         .child_by_field_name("parameters")
         .map(|parameters| parameters_of(file, parameters))
         .unwrap_or_default();
-    extract::function(name.to_string(), None, check, comment.doc, returns, args)
+    let generate = comment
+        .pragma("generate")
+        .is_some_and(|value| value.as_deref() != Some("false"));
+    let mut function = extract::function(name.to_string(), None, check, comment.doc, returns, args);
+    function.generate = generate;
+    function
 }
 
 /// The receiver's type name, without the pointer: `(m *Main)` → `Main`.

@@ -1,4 +1,5 @@
-//! Scanning a local tree: discover every module, read its `dagger.json`, collect its SDK sources
+//! Scanning a local tree: discover every module, read its `dagger-module.toml` or `dagger.json`,
+//! collect its SDK sources
 //! and run the matching extractor, one module per worker thread. A broken module never stops
 //! the scan: it becomes `problems` on that module or an `errors` entry.
 
@@ -9,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::dagger_json::{self, DaggerJson};
 use super::discover::{self, Discovered, relative};
 use super::extract::{Extraction, SourceText};
-use super::model::{Module, Role, ScanError, ScanReport};
-use super::{go, java, names, python, typescript};
+use super::model::{ConfigFormat, Module, Role, ScanError, ScanReport};
+use super::{dang, go, java, module_toml, names, python, typescript, workspace};
 
 /// Source files above this size are generated or data, not module code.
 const MAX_SOURCE_BYTES: u64 = 2 * 1024 * 1024;
@@ -38,6 +39,13 @@ pub fn scan_directory(root: &Path) -> ScanReport {
     report
         .modules
         .sort_by(|left, right| left.path.cmp(&right.path));
+    match workspace::read_workspace(root) {
+        Ok(found) => report.workspace = found,
+        Err(error) => report.errors.push(ScanError {
+            source: workspace::FILE_NAME.to_string(),
+            message: error.to_string(),
+        }),
+    }
     report
 }
 
@@ -74,25 +82,38 @@ fn scan_all(root: &Path, found: &[Discovered]) -> Vec<Result<Module, ScanError>>
     results.into_inner().unwrap_or_default()
 }
 
-/// Scan the module whose `dagger.json` is in `module_dir`. An unreadable or unparseable
-/// `dagger.json` is an error (the module has no name to report it under).
+/// Scan the module whose `dagger-module.toml` (first) or `dagger.json` is in `module_dir`. An
+/// unreadable or unparseable config is an error (the module has no name to report it under).
 pub fn scan_module(root: &Path, module_dir: &Path, role: Role) -> Result<Module, ScanError> {
     let path = relative(root, module_dir);
-    let config_path = module_dir.join("dagger.json");
-    let display = if path.is_empty() {
-        "dagger.json".to_string()
+    let format = if module_dir.join(module_toml::FILE_NAME).is_file() {
+        ConfigFormat::ModuleToml
     } else {
-        format!("{path}/dagger.json")
+        ConfigFormat::DaggerJson
+    };
+    let config_path = module_dir.join(format.file_name());
+    let display = if path.is_empty() {
+        format.file_name().to_string()
+    } else {
+        format!("{path}/{}", format.file_name())
     };
     let text = std::fs::read_to_string(&config_path).map_err(|error| ScanError {
         source: display.clone(),
         message: format!("cannot read: {error}"),
     })?;
-    let file = dagger_json::parse(&text).map_err(|error| ScanError {
-        source: display.clone(),
-        message: error.to_string(),
-    })?;
-    Ok(module_from(root, module_dir, path, role, &file))
+    let file = match format {
+        ConfigFormat::DaggerJson => dagger_json::parse(&text).map_err(|error| ScanError {
+            source: display.clone(),
+            message: error.to_string(),
+        })?,
+        ConfigFormat::ModuleToml => module_toml::parse(&text)
+            .map_err(|error| ScanError {
+                source: display.clone(),
+                message: error.to_string(),
+            })?
+            .to_dagger_json(),
+    };
+    Ok(module_from(root, module_dir, path, role, format, &file))
 }
 
 fn module_from(
@@ -100,11 +121,13 @@ fn module_from(
     module_dir: &Path,
     path: String,
     role: Role,
+    format: ConfigFormat,
     file: &DaggerJson,
 ) -> Module {
     let mut problems = Vec::new();
+    let config_name = format.file_name();
     let name = if file.name.trim().is_empty() {
-        problems.push("dagger.json has no `name`".to_string());
+        problems.push(format!("{config_name} has no `name`"));
         module_dir
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
@@ -113,7 +136,7 @@ fn module_from(
         file.name.clone()
     };
     if file.engine_version.is_none() {
-        problems.push("dagger.json has no `engineVersion`".to_string());
+        problems.push(format!("{config_name} has no `engineVersion`"));
     }
     let main_object = names::pascal_case(&name);
     let sdk = file.sdk_source().map(sdk_name);
@@ -146,6 +169,14 @@ fn module_from(
     }
     checks.sort();
     checks.dedup();
+    let mut generators: Vec<String> = extraction
+        .functions
+        .iter()
+        .filter(|function| function.generate && required_names(&function.args).is_none())
+        .map(|function| function.cli_name.clone())
+        .collect();
+    generators.sort();
+    generators.dedup();
     // `dagger check` builds the main object with no arguments: a required constructor argument
     // keeps every check from running until a toolchain customization supplies it.
     if !checks.is_empty()
@@ -164,12 +195,14 @@ fn module_from(
         pin: None,
         sdk,
         engine_version: file.engine_version.clone(),
+        config_format: format,
         description: extraction.description,
         role,
         main_object,
         functions: extraction.functions,
         constructor: extraction.constructor,
         checks,
+        generators,
         problems,
     }
 }
@@ -265,6 +298,8 @@ fn extract_sdk(
             ),
             java::extract,
         ),
+        // A Dang module is every `.dang` file of its directory, one scope.
+        "dang" => (files_under(source_dir, &["dang"], false), dang::extract),
         other => {
             // Not an oddity of the module: the scanner reads Python, TypeScript, Go and Java.
             tracing::debug!("functions of `{other}` SDK modules are not read");

@@ -1,8 +1,10 @@
 //! The module scanner: what a Dagger module library offers, read deterministically from
-//! `dagger.json` files and SDK sources. [`model`] holds the output types (CONTRACTS §4.1), which
+//! `dagger-module.toml`/`dagger.json` files and SDK sources (Dang included), plus a project's
+//! `dagger.toml` workspace. [`model`] holds the output types (CONTRACTS §4.1), which
 //! daggie's catalog and `agentci modules scan --json` share.
 
 pub mod dagger_json;
+pub mod dang;
 pub mod discover;
 pub mod extract;
 pub mod git;
@@ -10,11 +12,13 @@ pub mod go;
 pub mod java;
 pub mod local;
 pub mod model;
+pub mod module_toml;
 pub mod names;
 pub mod python;
 pub mod source;
 mod syntax;
 pub mod typescript;
+pub mod workspace;
 
 pub use local::{scan_directory, scan_module};
-pub use model::{Argument, Function, Module, Role, ScanError, ScanReport};
+pub use model::{Argument, ConfigFormat, Function, Module, Role, ScanError, ScanReport};

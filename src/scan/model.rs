@@ -9,12 +9,36 @@ use serde::{Deserialize, Serialize};
 pub struct ScanReport {
     pub modules: Vec<Module>,
     pub errors: Vec<ScanError>,
+    /// What the scanned directory's `dagger.toml` installs (Dagger 1.0), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub workspace: Option<super::workspace::Workspace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanError {
     pub source: String,
     pub message: String,
+}
+
+/// The file a module is defined by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ConfigFormat {
+    /// `dagger.json`: engines v0.x, still read by 1.0 with a warning.
+    #[default]
+    #[serde(rename = "dagger.json")]
+    DaggerJson,
+    /// `dagger-module.toml`: Dagger 1.0.
+    #[serde(rename = "dagger-module.toml")]
+    ModuleToml,
+}
+
+impl ConfigFormat {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ConfigFormat::DaggerJson => "dagger.json",
+            ConfigFormat::ModuleToml => "dagger-module.toml",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -50,6 +74,9 @@ pub struct Module {
     /// `python`, `typescript`, `go`, `java`, … (`None` for a module with no SDK).
     pub sdk: Option<String>,
     pub engine_version: Option<String>,
+    /// Which file defines the module: `dagger.json` (legacy) or `dagger-module.toml` (1.0).
+    #[serde(default)]
+    pub config_format: ConfigFormat,
     /// The main object's doc (or the module's), first paragraph.
     pub description: Option<String>,
     pub role: Role,
@@ -62,6 +89,9 @@ pub struct Module {
     pub constructor: Vec<Argument>,
     /// The cli names of check functions that need no required argument, sorted.
     pub checks: Vec<String>,
+    /// The cli names of generator functions (`@generate`) that need no required argument, sorted.
+    #[serde(default)]
+    pub generators: Vec<String>,
     /// What was odd or unreadable about this module; the rest of it is still reported.
     pub problems: Vec<String>,
 }
@@ -113,6 +143,9 @@ pub struct Function {
     /// The kebab-case name the Dagger CLI uses.
     pub cli_name: String,
     pub check: bool,
+    /// A generator (`@generate`, `+generate`): returns a changeset `dagger generate` applies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generate: bool,
     pub doc: Option<String>,
     /// The return type in Dagger's names (`String`, `Container`, `[String]`, `Void`…).
     pub returns: String,
@@ -187,6 +220,7 @@ mod tests {
                 name: "scan_source".into(),
                 cli_name: "scan-source".into(),
                 check: true,
+                generate: false,
                 doc: None,
                 returns: "String".into(),
                 args: vec![argument("source_dir")],

@@ -185,7 +185,9 @@ fn read_function(
         None => "Void".to_string(),
     };
     let args = parameters(file, definition, extraction);
-    extract::function(name, api_name.as_deref(), check, doc, returns, args)
+    let mut function = extract::function(name, api_name.as_deref(), check, doc, returns, args);
+    function.generate = decorators.iter().any(|each| each.name == "generate");
+    function
 }
 
 fn parameters(

@@ -131,14 +131,16 @@ fn read_class(
                 }
             };
             let args = parameters(file, *member, &jsdoc);
-            extraction.functions.push(extract::function(
+            let mut function = extract::function(
                 name,
                 api_name.as_deref(),
                 has("check"),
                 jsdoc.text.clone(),
                 returns,
                 args,
-            ));
+            );
+            function.generate = has("generate");
+            extraction.functions.push(function);
         } else if has("check") {
             extraction.problems.push(format!(
                 "{}: `{name}` has `@check()` but no `@func()`, so Dagger does not expose it",

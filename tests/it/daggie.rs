@@ -281,6 +281,7 @@ fn function(name: &str, check: bool, doc: &str, returns: &str, args: Vec<Argumen
         name: name.to_string(),
         cli_name: name.replace('_', "-"),
         check,
+        generate: false,
         doc: Some(doc.to_string()),
         returns: returns.to_string(),
         args,
@@ -309,6 +310,7 @@ fn corp_module(name: &str, pin: &str, description: &str, functions: Vec<Function
         functions,
         problems: Vec::new(),
         constructor: Vec::new(),
+        ..Module::default()
     }
 }
 
@@ -455,6 +457,7 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
         Ok(ScanReport {
             modules: article_library(),
             errors: Vec::new(),
+            workspace: None,
         })
     };
     let options = AssistOptions {
@@ -558,6 +561,7 @@ fn assist_args(source: &Path, assignment_file: PathBuf) -> AssistArgs {
         dry_run: false,
         check: false,
         engine_version: None,
+        dagger_version: "auto".to_string(),
         action_version: "v8.4.1".to_string(),
         default_branch: "main".to_string(),
         force: false,

@@ -227,6 +227,7 @@ fn annotate_fills_the_scanned_module() {
         checks: Vec::new(),
         problems: Vec::new(),
         constructor: Vec::new(),
+        ..agentci::scan::Module::default()
     };
     checkout.annotate(&mut module);
     assert_eq!(

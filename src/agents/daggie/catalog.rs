@@ -332,6 +332,7 @@ pub(crate) mod tests {
             name: name.to_string(),
             cli_name: name.replace('_', "-"),
             check,
+            generate: false,
             doc: None,
             returns: "String".to_string(),
             args,
@@ -359,6 +360,7 @@ pub(crate) mod tests {
             functions,
             problems: Vec::new(),
             constructor: Vec::new(),
+            ..Module::default()
         }
     }
 

@@ -7,11 +7,13 @@
 //! tests (hand-built catalogs).
 
 pub mod catalog;
+pub mod migrate;
 pub mod model;
 pub mod offline;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod workspace_toml;
 
 use std::path::{Path, PathBuf};
 
@@ -279,6 +281,24 @@ pub fn run_assist(
             render_options.engine_version = Some(existing.clone());
         }
     }
+    // Dagger 1.x (`--dagger-version`): the workflow pins that version and `dagger.toml`
+    // workspaces replace `dagger.json`.
+    let target = workspace_toml::assist_target(
+        render_options.dagger_version.as_deref(),
+        &project,
+        &proposal.plan,
+        &catalog,
+    )?;
+    if let Some(target) = target
+        .as_ref()
+        .filter(|target| target.format == workspace_toml::TargetFormat::Workspace)
+    {
+        proposal.reasons.push(format!(
+            "`dagger.toml` workspaces for Dagger 1.x: {}",
+            target.reason
+        ));
+        render_options.engine_version.clone_from(&target.version);
+    }
     let rendered = render::render(&proposal.plan, &catalog, &project, &render_options)?;
     if let Some(existing) = &project.existing_engine_version
         && existing != &rendered.engine_version
@@ -289,14 +309,19 @@ pub fn run_assist(
         ));
     }
 
-    let outputs = [
-        (DAGGER_JSON_PATH, rendered.dagger_json.as_str()),
-        (WORKFLOW_PATH, rendered.workflow.as_str()),
-    ];
+    let (outputs, notes) = workspace_toml::assist_outputs(
+        target.as_ref(),
+        &proposal.plan,
+        &catalog,
+        &project,
+        &rendered,
+    )?;
+    warnings.extend(notes);
     let mut files = Vec::new();
     let mut diff = String::new();
     let mut to_write = Vec::new();
-    for (path, content) in outputs {
+    for (path, content) in &outputs {
+        let (path, content) = (path.as_str(), content.as_str());
         let full = options.source.join(path);
         let current = match std::fs::read_to_string(&full) {
             Ok(text) => Some(text),

@@ -47,6 +47,8 @@ const OIDC_VARIABLES: &[&str] = &[
 pub struct RenderOptions {
     /// `engineVersion` for `dagger.json`; default: the newest among the chosen modules.
     pub engine_version: Option<String>,
+    /// `--dagger-version` (`1.0.0`, `auto`): `None` writes `dagger.json` without probing.
+    pub dagger_version: Option<String>,
     /// The `dagger/dagger-for-github` version (`v8.4.1`).
     pub action_version: String,
     /// The branch pushes to which deploy.
@@ -62,6 +64,7 @@ impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
             engine_version: None,
+            dagger_version: None,
             action_version: DAGGER_ACTION_VERSION.to_string(),
             default_branch: "main".to_string(),
             agentci_install: default_agentci_install(),
