@@ -1739,3 +1739,200 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
         );
     }
 }
+
+// ---- `dagger check` logs as Dagger prints them (tests/fixtures/logs/dagger/README.md) ----
+
+const DAGGER_JSON: &str = r#"{
+  "name": "shop",
+  "engineVersion": "v0.19.11",
+  "toolchains": [
+    {"name": "backend", "source": "toolchains/python", "customizations": [{"argument": "source", "defaultPath": "./backend"}]},
+    {"name": "frontend", "source": "toolchains/angular", "customizations": [{"argument": "source", "defaultPath": "./frontend"}]}
+  ]
+}"#;
+
+/// The two-directory repository with a `dagger.json` whose toolchains point at them.
+fn dagger_repository() -> tempfile::TempDir {
+    let repo = repository();
+    std::fs::write(repo.path().join("dagger.json"), DAGGER_JSON).unwrap();
+    repo
+}
+
+fn dagger_log(dir: &Path, name: &str) -> String {
+    log_file(dir, &format!("dagger/{name}"))
+}
+
+fn submit_one(path: &str, line: u32, replacement: &str) -> Vec<Step> {
+    vec![tool_call(
+        "submit_suggestions",
+        json!({
+            "summary": "One fix.",
+            "suggestions": [{
+                "path": path,
+                "start_line": line,
+                "end_line": line,
+                "replacement": replacement,
+                "explanation": "Fixes the failure."
+            }]
+        }),
+    )]
+}
+
+#[tokio::test]
+async fn dagger_check_logs_in_every_mode_name_the_check_file_and_line() {
+    for name in ["plain.log", "plain-color.log", "report.log"] {
+        let repo = dagger_repository();
+        std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+        let log = dagger_log(repo.path(), name);
+
+        let backend = repo.path().join("backend").display().to_string();
+        let outcome = run(
+            &[
+                "monty",
+                "suggest-fix",
+                "--source",
+                &backend,
+                "--error-file",
+                &log,
+            ],
+            submit_one(
+                "app/auth.py",
+                5,
+                "    return payload[\"exp\"] > time.time()",
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.result.unwrap(), Exit::Done, "{name}");
+        let task = outcome.requests[0].messages[0].text();
+        for expected in [
+            "check: `backend:test`",
+            "`tests/test_auth.py` line 21",
+            "`app/auth.py` line 5",
+            "check: `backend:lint`",
+            "`app/items.py` line 1",
+            "[F401]",
+        ] {
+            assert!(
+                task.contains(expected),
+                "{name}: `{expected}` missing in\n{task}"
+            );
+        }
+        assert!(!task.contains("frontend:"), "{name}: {task}");
+        assert!(!task.contains("not recognised"), "{name}: {task}");
+
+        let frontend = repo.path().join("frontend").display().to_string();
+        let outcome = run(
+            &[
+                "angie",
+                "suggest-fix",
+                "--source",
+                &frontend,
+                "--error-file",
+                &log,
+            ],
+            submit_one("src/app/cart/cart.service.ts", 18, "    total = 0;"),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.result.unwrap(), Exit::Done, "{name}");
+        let task = outcome.requests[0].messages[0].text();
+        for expected in [
+            "check: `frontend:lint`",
+            "`src/app/cart/cart.component.ts` line 1",
+            "check: `frontend:typecheck`",
+            "`src/app/cart/cart.service.ts` line 18",
+            "TS2322",
+        ] {
+            assert!(
+                task.contains(expected),
+                "{name}: `{expected}` missing in\n{task}"
+            );
+        }
+        assert!(!task.contains("backend:"), "{name}: {task}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_check_in_an_unknown_format_reaches_the_model_with_its_tail() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    let log = dagger_log(repo.path(), "unknown-format.log");
+    let backend = repo.path().join("backend").display().to_string();
+    let outcome = run(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &backend,
+            "--error-file",
+            &log,
+        ],
+        submit_one("app/auth.py", 5, "    return False"),
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let task = outcome.requests[0].messages[0].text();
+    assert!(task.contains("check: `backend:security`"), "{task}");
+    assert!(task.contains("not recognised"), "{task}");
+    assert!(task.contains("B105:hardcoded_password_string"), "{task}");
+    assert!(task.contains("command: bandit -r app"), "{task}");
+}
+
+#[tokio::test]
+async fn a_log_whose_failures_are_all_in_another_directory_exits_0_without_the_model() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    let log = dagger_log(repo.path(), "other-directory.log");
+    let backend = repo.path().join("backend").display().to_string();
+    let outcome = run(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &backend,
+            "--error-file",
+            &log,
+        ],
+        vec![],
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    assert!(outcome.requests.is_empty());
+    assert_eq!(outcome.stdout, format!("nothing for monty in {backend}\n"));
+}
+
+#[tokio::test]
+async fn a_path_outside_the_source_is_never_annotated_on_a_file_inside_it() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    std::fs::write(
+        repo.path().join("backend/app/main.py"),
+        "import sys\n\n\nimport os\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(repo.path().join("scripts")).unwrap();
+    std::fs::write(repo.path().join("scripts/main.py"), "\n\nimport os\n").unwrap();
+    let log = dagger_log(repo.path(), "outside-source.log");
+    let backend = repo.path().join("backend").display().to_string();
+    let outcome = run(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &backend,
+            "--error-file",
+            &log,
+        ],
+        submit_one("app/auth.py", 5, "    return False"),
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let task = outcome.requests[0].messages[0].text();
+    assert!(!task.contains("`app/main.py`"), "{task}");
+    assert!(task.contains("reported at scripts/main.py:3"), "{task}");
+    assert!(task.contains("no file named in the log"), "{task}");
+}
