@@ -1245,7 +1245,7 @@ async fn mount_issue_and_git_reads(server: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path(
-            "/repos/acme/shop/git/ref/heads/monty/issue-42-reject-expired-tokens",
+            "/repos/acme/shop/git/ref/heads/agentci/monty/issue-42-reject-expired-tokens",
         ))
         .respond_with(not_found())
         .mount(server)
@@ -1356,7 +1356,10 @@ async fn develop_issue_routes_runs_the_verb_and_plans_a_pull_request_in_a_dry_ru
     let tree = find("/repos/acme/shop/git/trees");
     assert_eq!(tree["body"]["tree"][0]["path"], "backend/app/auth.py");
     let pull = find("/repos/acme/shop/pulls");
-    assert_eq!(pull["body"]["head"], "monty/issue-42-reject-expired-tokens");
+    assert_eq!(
+        pull["body"]["head"],
+        "agentci/monty/issue-42-reject-expired-tokens"
+    );
     assert_eq!(pull["body"]["base"], "main");
     assert!(
         pull["body"]["body"]
@@ -1634,7 +1637,7 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "number": 7, "state": "open", "title": "Reject expired tokens", "body": "",
             "html_url": "https://github.com/acme/shop/pull/7", "draft": false,
-            "head": {"ref": "monty/issue-42-reject-expired-tokens", "sha": "1111111111111111111111111111111111111111", "label": "acme:monty/issue-42-reject-expired-tokens"},
+            "head": {"ref": "agentci/monty/issue-42-reject-expired-tokens", "sha": "1111111111111111111111111111111111111111", "label": "acme:agentci/monty/issue-42-reject-expired-tokens"},
             "base": {"ref": "main", "sha": BASE_SHA, "label": "acme:main"}
         })))
         .expect(1)
@@ -1659,6 +1662,10 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
             json!({"path": "tests/test_auth.py", "content": "from app.auth import validate\n\n\ndef test_expired():\n    assert validate({\"exp\": 0}) is False\n"}),
         ),
         tool_call(
+            "record_learning",
+            json!({"scope": "agent", "text": "Tests run with `uv run pytest`, not `pytest`."}),
+        ),
+        tool_call(
             "submit_report",
             json!({"text": "Added `tests/test_auth.py`."}),
         ),
@@ -1675,6 +1682,8 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
             "42",
             "--github-token",
             PLANTED_TOKEN,
+            "--self-improve",
+            "commit",
         ],
         script,
         Some(&server),
@@ -1688,7 +1697,7 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
     );
     let bare = git2::Repository::open_bare(&remote).unwrap();
     let branch = bare
-        .find_reference("refs/heads/monty/issue-42-reject-expired-tokens")
+        .find_reference("refs/heads/agentci/monty/issue-42-reject-expired-tokens")
         .unwrap();
     let tree = branch.peel_to_commit().unwrap().tree().unwrap();
     let test_file = tree
@@ -1708,7 +1717,7 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
         })
         .unwrap();
     let pull: Value = pull.body_json().unwrap();
-    assert_eq!(pull["head"], "monty/issue-42-reject-expired-tokens");
+    assert_eq!(pull["head"], "agentci/monty/issue-42-reject-expired-tokens");
     assert_eq!(pull["base"], "main");
     assert!(pull["body"].as_str().unwrap().contains("Closes #42"));
     let comment = requests
@@ -1738,6 +1747,20 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
             entry.path().display()
         );
     }
+    // The learnings are in the pull request's commit, not on the local HEAD.
+    let learned = tree.get_path(std::path::Path::new("MONTY.md")).unwrap();
+    let learned = bare.find_blob(learned.id()).unwrap();
+    assert!(
+        String::from_utf8_lossy(learned.content()).contains("uv run pytest"),
+        "the learnings are not in the branch's commit"
+    );
+    let local = git2::Repository::open(&work).unwrap();
+    let head = local.head().unwrap().peel_to_commit().unwrap();
+    assert!(
+        !head.message().unwrap_or_default().contains("learn"),
+        "the learnings were committed on the local HEAD: {:?}",
+        head.message()
+    );
 }
 
 // ---- `dagger check` logs as Dagger prints them (tests/fixtures/logs/dagger/README.md) ----
@@ -1935,4 +1958,92 @@ async fn a_path_outside_the_source_is_never_annotated_on_a_file_inside_it() {
     assert!(!task.contains("`app/main.py`"), "{task}");
     assert!(task.contains("reported at scripts/main.py:3"), "{task}");
     assert!(task.contains("no file named in the log"), "{task}");
+}
+
+/// develop-issue on issue 42 with a fake GitHub that accepts exactly one issue comment; returns
+/// the run and the comment's body.
+async fn develop_issue_failing(extra: &[&str], script: Vec<Step>) -> (Run, String) {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let server = MockServer::start().await;
+    mount_issue_and_git_reads(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/shop/issues/42/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 9003, "body": "ok", "html_url": "https://github.com/acme/shop/issues/42#issuecomment-9003",
+            "user": user("agentci[bot]", 41898282), "created_at": "2026-11-23T12:00:00Z"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut arguments: Vec<&str> = extra.to_vec();
+    arguments.extend([
+        "monty",
+        "develop-issue",
+        "--source",
+        &source,
+        "--repo",
+        "acme/shop",
+        "--issue-id",
+        "42",
+    ]);
+    let outcome = run(&arguments, script, Some(&server)).await;
+    server.verify().await;
+    let requests = server.received_requests().await.unwrap();
+    let writes: Vec<&Received> = requests
+        .iter()
+        .filter(|request| request.method.as_str() != "GET")
+        .collect();
+    assert_eq!(writes.len(), 1, "exactly one write: the issue comment");
+    let comment: Value = writes[0].body_json().unwrap();
+    let body = comment["body"].as_str().unwrap().to_owned();
+    (outcome, body)
+}
+
+#[tokio::test]
+async fn develop_issue_explains_a_provider_failure_on_the_issue() {
+    let script = vec![
+        Step::Fail(agentci::llm::LlmError::Timeout),
+        Step::Fail(agentci::llm::LlmError::Timeout),
+        Step::Fail(agentci::llm::LlmError::Timeout),
+    ];
+    let (outcome, body) = develop_issue_failing(&[], script).await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::exit::exit_for(&error), Exit::Provider, "{error:#}");
+    assert!(body.contains("LLM provider error"), "{body}");
+    assert!(body.contains("exit 3"), "{body}");
+}
+
+#[tokio::test]
+async fn develop_issue_explains_a_budget_stop_and_names_the_patch() {
+    let script = vec![
+        tool_call(
+            "submit_route",
+            json!({"verb": "assist", "params": {}, "reason": "A bug fix."}),
+        ),
+        tool_call(
+            "edit_file",
+            json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return False"}),
+        ),
+        tool_call("submit_report", json!({"text": "never reached"})),
+    ];
+    let (outcome, body) = develop_issue_failing(&["--max-turns", "1"], script).await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::exit::exit_for(&error), Exit::Budget, "{error:#}");
+    assert!(body.contains("budget exhausted"), "{body}");
+    assert!(body.contains("turns budget ran out"), "{body}");
+    assert!(body.contains(".patch`"), "{body}");
+}
+
+#[tokio::test]
+async fn develop_issue_explains_a_refused_exec_and_names_the_flag() {
+    let script = vec![tool_call(
+        "submit_route",
+        json!({"verb": "build", "params": {"command": "pytest"}, "reason": "The build is red."}),
+    )];
+    let (outcome, body) = develop_issue_failing(&[], script).await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::exit::exit_for(&error), Exit::Usage, "{error:#}");
+    assert!(body.contains("refused"), "{body}");
+    assert!(body.contains("--allow-exec"), "{body}");
 }

@@ -667,6 +667,8 @@ pub(crate) struct WorkspaceRun {
     pub changes: Vec<Value>,
     pub contents: Vec<(String, Option<String>)>,
     pub learned: Option<anyhow::Result<String>>,
+    /// The context files the learnings were written to (absolute), when they were.
+    pub learned_files: Vec<PathBuf>,
 }
 
 pub(crate) async fn workspace_run(
@@ -750,14 +752,16 @@ pub(crate) async fn workspace_run(
     }
     let concluded = workspace.conclude(result.is_ok(), &mode);
 
+    let mut learned_files = Vec::new();
     let learned = match (&result, &learnings) {
-        (Ok(outcome), Some(sink)) if !args.dry_run && !sink.is_empty() => Some(save_learnings(
-            pack,
-            source,
-            &outcome.run_id,
-            sink,
-            args.self_improve,
-        )),
+        (Ok(outcome), Some(sink)) if !args.dry_run && !sink.is_empty() => Some(
+            save_learnings(pack, source, &outcome.run_id, sink, args.self_improve).map(
+                |(text, files)| {
+                    learned_files = files;
+                    text
+                },
+            ),
+        ),
         _ => None,
     };
     Ok(WorkspaceRun {
@@ -766,6 +770,7 @@ pub(crate) async fn workspace_run(
         changes,
         contents,
         learned,
+        learned_files,
     })
 }
 
@@ -775,7 +780,7 @@ fn save_learnings(
     run_id: &str,
     sink: &LearningSink,
     mode: SelfImprove,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Vec<PathBuf>)> {
     let root = Layout::discover(source)?.root;
     let files = crate::agent::memory::write_learnings(
         &root,
@@ -787,12 +792,20 @@ fn save_learnings(
     )?;
     if mode == SelfImprove::Commit {
         let outcome = crate::agent::memory::commit_learnings(&root, pack.agent, &files)?;
-        return Ok(outcome.to_string());
+        return Ok((outcome.to_string(), Vec::new()));
     }
-    Ok(format!(
-        "learned context written to {} file(s)",
-        files.len()
-    ))
+    let text = format!("learned context written to {} file(s)", files.len());
+    let files = files
+        .into_iter()
+        .map(|file| {
+            if file.is_absolute() {
+                file
+            } else {
+                root.join(file)
+            }
+        })
+        .collect();
+    Ok((text, files))
 }
 
 pub(crate) fn print_workspace_result(
