@@ -734,10 +734,22 @@ async fn build_needs_allow_exec_and_offers_exec_with_it() {
         "submit_report",
         json!({"text": "The build passes."}),
     )];
-    let outcome = run(
-        &["angie", "build", "--source", &source, "--allow-exec"],
+    std::fs::write(repo.path().join("backend/ok.sh"), "exit 0\n").unwrap();
+    let mut settings = settings();
+    settings.config.exec.angie.allow = vec!["sh ok.sh".to_owned()];
+    let outcome = run_with(
+        &[
+            "angie",
+            "build",
+            "--source",
+            &source,
+            "--allow-exec",
+            "--command",
+            "sh ok.sh",
+        ],
         script,
         None,
+        settings,
     )
     .await;
     assert_eq!(outcome.result.unwrap(), Exit::Done);
@@ -745,7 +757,7 @@ async fn build_needs_allow_exec_and_offers_exec_with_it() {
     assert!(names.contains(&"exec".to_owned()), "{names:?}");
     let task = outcome.requests[0].messages[0].text();
     assert!(
-        task.contains("npx ng build") && task.contains("most 3 runs"),
+        task.contains("sh ok.sh") && task.contains("most 3 runs"),
         "{task}"
     );
 }
@@ -2046,4 +2058,78 @@ async fn develop_issue_explains_a_refused_exec_and_names_the_flag() {
     assert_eq!(agentci::exit::exit_for(&error), Exit::Usage, "{error:#}");
     assert!(body.contains("refused"), "{body}");
     assert!(body.contains("--allow-exec"), "{body}");
+}
+
+#[tokio::test]
+async fn build_reruns_the_build_and_exits_1_while_it_fails_whatever_the_model_says() {
+    let repo = repository();
+    let backend = repo.path().join("backend");
+    std::fs::write(
+        backend.join("build.sh"),
+        "echo 'SyntaxError in app/items.py' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let source = backend.display().to_string();
+    let mut settings = settings();
+    settings.config.exec.monty.allow = vec!["sh build.sh".to_owned()];
+    let claim = || tool_call("submit_report", json!({"text": "The build passes."}));
+    let outcome = run_with(
+        &[
+            "monty",
+            "build",
+            "--source",
+            &source,
+            "--allow-exec",
+            "--command",
+            "sh build.sh",
+        ],
+        vec![claim(), claim(), claim(), claim()],
+        None,
+        settings,
+    )
+    .await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::exit::exit_for(&error), Exit::Negative, "{error:#}");
+    assert!(format!("{error:#}").contains("still fails"), "{error:#}");
+    assert_eq!(
+        outcome.requests.len(),
+        3,
+        "at most the prompt's three attempts"
+    );
+    let last = outcome.requests[2].messages[0].text();
+    assert!(last.contains("SyntaxError in app/items.py"), "{last}");
+}
+
+#[tokio::test]
+async fn build_passes_when_the_build_command_passes_after_the_change() {
+    let repo = repository();
+    let backend = repo.path().join("backend");
+    std::fs::write(backend.join("build.sh"), "grep -q fixed app/items.py\n").unwrap();
+    let source = backend.display().to_string();
+    let mut settings = settings();
+    settings.config.exec.monty.allow = vec!["sh build.sh".to_owned()];
+    let script = vec![
+        tool_call(
+            "edit_file",
+            json!({"path": "app/items.py", "old_string": "item.cost", "new_string": "item.price  # fixed"}),
+        ),
+        tool_call("submit_report", json!({"text": "Fixed."})),
+    ];
+    let outcome = run_with(
+        &[
+            "monty",
+            "build",
+            "--source",
+            &source,
+            "--allow-exec",
+            "--command",
+            "sh build.sh",
+        ],
+        script,
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    assert_eq!(outcome.requests.len(), 2);
 }

@@ -598,10 +598,52 @@ async fn build(
         )));
     }
     let assignment = args.assignment.read(false)?;
-    let task = |_allowed: Option<&[String]>| {
-        fix::build_prompt(&args.agent.source, &command, assignment.as_deref())
-    };
-    workspace_verb(pack, "build", &args.agent, global, services, &task, out).await
+    // The model's word is not the verdict: after each run the build command itself runs on the
+    // source with the run's changes, and only its exit status counts. A run whose changes are
+    // applied may be followed by another, told what still fails, up to the attempts the prompt
+    // promises; a dry run or an export gets one.
+    let applies = !args.agent.dry_run && args.agent.export.is_none();
+    let mut failure: Option<String> = None;
+    for attempt in 1..=fix::BUILD_ATTEMPTS {
+        let task = |_allowed: Option<&[String]>| {
+            let task = fix::build_prompt(&args.agent.source, &command, assignment.as_deref())?;
+            Ok(match &failure {
+                Some(output) => format!(
+                    "{task}\n\n## The build still fails\n\nAfter the previous attempt `{command}` still failed:\n\n```\n{output}\n```\n"
+                ),
+                None => task,
+            })
+        };
+        let run = workspace_run(pack, "build", &args.agent, global, services, &task).await?;
+        print_workspace_result(
+            out,
+            global,
+            &run.result,
+            &run.concluded,
+            &run.changes,
+            run.learned.as_ref(),
+        )?;
+        match (run.result, run.concluded) {
+            (Err(error), _) => return Err(error.into()),
+            (Ok(_), Err(error)) => return Err(error),
+            (Ok(_), Ok(_)) => {}
+        }
+        let outcome =
+            super::verify::run_on_copy(&args.agent.source, &run.contents, &words, COMMAND_TIMEOUT)
+                .await?;
+        if outcome.passed {
+            tracing::info!("`{command}` passes after attempt {attempt}");
+            return Ok(Exit::Done);
+        }
+        tracing::warn!("`{command}` still fails after attempt {attempt}");
+        failure = Some(outcome.tail);
+        if !applies {
+            break;
+        }
+    }
+    Err(crate::exit::negative(format!(
+        "`{command}` still fails after the agent's last change, whatever the report says"
+    )))
 }
 
 async fn upgrade(

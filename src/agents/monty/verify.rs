@@ -114,8 +114,59 @@ pub fn apply(text: &str, suggestion: &Suggestion) -> String {
     joined
 }
 
+/// A command's verdict and the tail of what it printed.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub passed: bool,
+    pub tail: String,
+}
+
+/// Lines of a command's output kept for the model.
+const OUTPUT_TAIL_LINES: usize = 60;
+
+/// Copy `source` to a scratch directory, write `contents` over it (`None` deletes), and run
+/// `command` there. The user's checkout is never touched.
+pub async fn run_on_copy(
+    source: &Path,
+    contents: &[(String, Option<String>)],
+    command: &[String],
+    timeout: Duration,
+) -> anyhow::Result<CommandOutcome> {
+    let copy = tempfile::tempdir()?;
+    let source_copy = source.to_path_buf();
+    let target = copy.path().to_path_buf();
+    tokio::task::spawn_blocking(move || copy_tree(&source_copy, &target)).await??;
+    for (path, text) in contents {
+        let file = copy.path().join(path);
+        if !file.starts_with(copy.path()) || path.split('/').any(|part| part == "..") {
+            continue;
+        }
+        match text {
+            Some(text) => {
+                if let Some(parent) = file.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&file, text)?;
+            }
+            None => {
+                let _ = std::fs::remove_file(&file);
+            }
+        }
+    }
+    run_command(command, copy.path(), timeout).await
+}
+
 /// Run `command` in `directory` with a scrubbed environment; `true` when it exits 0.
 async fn passes(command: &[String], directory: &Path, timeout: Duration) -> anyhow::Result<bool> {
+    Ok(run_command(command, directory, timeout).await?.passed)
+}
+
+/// Run `command` in `directory` with a scrubbed environment, keeping its output's tail.
+async fn run_command(
+    command: &[String],
+    directory: &Path,
+    timeout: Duration,
+) -> anyhow::Result<CommandOutcome> {
     let (program, arguments) = command
         .split_first()
         .ok_or_else(|| crate::exit::usage("the verify command is empty"))?;
@@ -125,8 +176,8 @@ async fn passes(command: &[String], directory: &Path, timeout: Duration) -> anyh
         .current_dir(directory)
         .env_clear()
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     // Only what a build needs to find its tools; no tokens or keys reach the command.
     for name in ["PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV"] {
@@ -138,13 +189,26 @@ async fn passes(command: &[String], directory: &Path, timeout: Duration) -> anyh
         .spawn()
         .map_err(|error| crate::exit::usage(format!("cannot run `{program}`: {error}")))?;
     match tokio::time::timeout(timeout, status.wait_with_output()).await {
-        Ok(output) => Ok(output?.status.success()),
+        Ok(output) => {
+            let output = output?;
+            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&output.stderr));
+            let lines: Vec<&str> = text.lines().collect();
+            let start = lines.len().saturating_sub(OUTPUT_TAIL_LINES);
+            Ok(CommandOutcome {
+                passed: output.status.success(),
+                tail: crate::redact::redact(&lines[start..].join("\n")).into_owned(),
+            })
+        }
         Err(_) => {
             tracing::warn!(
                 "`{}` ran longer than {timeout:?}; counted as failing",
                 command.join(" ")
             );
-            Ok(false)
+            Ok(CommandOutcome {
+                passed: false,
+                tail: format!("(timed out after {timeout:?})"),
+            })
         }
     }
 }
