@@ -118,6 +118,8 @@ pub struct ReviewOptions {
     pub max_file_level: usize,
     /// Keep a sticky summary comment (`<!-- agentci:summary:<agent> -->`) on the PR.
     pub summary_comment: bool,
+    /// A line the review body always carries under its counts (suggest-fix's verification).
+    pub body_note: Option<String>,
 }
 
 impl Default for ReviewOptions {
@@ -126,6 +128,7 @@ impl Default for ReviewOptions {
             max_inline: MAX_INLINE_COMMENTS,
             max_file_level: MAX_FILE_COMMENTS,
             summary_comment: true,
+            body_note: None,
         }
     }
 }
@@ -961,6 +964,14 @@ fn review_body(input: &ReviewInput, options: &ReviewOptions, pending: &[Planned]
         "**agentci {}**: {inline} inline suggestion(s), {file_level} file-level comment(s), {in_body} below.",
         input.agent
     );
+    if let Some(note) = options
+        .body_note
+        .as_deref()
+        .filter(|note| !note.trim().is_empty())
+    {
+        body.push_str("\n\n");
+        body.push_str(note.trim());
+    }
     if !options.summary_comment && !input.summary.trim().is_empty() {
         body.push_str("\n\n");
         body.push_str(input.summary.trim());

@@ -951,7 +951,7 @@ async fn verify_reruns_the_command_on_a_copy_for_each_suggestion() {
     let backend = repo.path().join("backend");
     std::fs::write(
         backend.join("check.sh"),
-        "grep -q 'item.price' app/items.py\n",
+        "grep -q 'item.price' app/items.py && ! grep -q 'exp' app/auth.py\n",
     )
     .unwrap();
     let source = backend.display().to_string();
@@ -2132,4 +2132,116 @@ async fn build_passes_when_the_build_command_passes_after_the_change() {
     .await;
     assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
     assert_eq!(outcome.requests.len(), 2);
+}
+
+/// A fake `dagger` on `PATH`: records where and how it ran, and passes only when the backend's
+/// `total` reads `item.price`.
+#[cfg(unix)]
+fn fake_dagger(dir: &Path) -> (String, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.join("dagger-calls");
+    let script = bin.join("dagger");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$PWD $*\" >> '{}'\ngrep -q 'item.price' backend/app/items.py\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (format!("{}:/usr/bin:/bin", bin.display()), calls)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_runs_dagger_check_on_a_scratch_checkout_and_marks_what_passes() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_dagger(tools.path());
+    let log = dagger_log(repo.path(), "plain.log");
+    let source = repo.path().join("backend").display().to_string();
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    let mut arguments = vec!["--json"];
+    arguments.extend(suggest_fix_arguments("monty", &source, &log));
+    arguments.extend(["--allow-exec", "--verify"]);
+    let outcome = run_with(&arguments, python_script(), Some(&server), settings).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    // Together they pass: both verified.
+    assert_eq!(output["suggestions"][0]["verified"], true);
+    assert_eq!(output["suggestions"][1]["verified"], true);
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "together first, and no more when together passes: {calls}"
+    );
+    assert!(
+        lines[0].ends_with(" check backend:test backend:lint"),
+        "{calls}"
+    );
+    let scratch = lines[0].split(' ').next().unwrap();
+    assert_ne!(
+        std::path::Path::new(scratch).canonicalize().ok(),
+        repo.path().canonicalize().ok(),
+        "dagger ran in the user's checkout"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/items.py")).unwrap(),
+        ITEMS
+    );
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert_eq!(reviews.len(), 1);
+    let body = reviews[0]["body"].as_str().unwrap();
+    assert!(body.contains("Verified 2 of 2"), "{body}");
+    let comments = reviews[0]["comments"].as_array().unwrap();
+    assert!(!comments.is_empty());
+    for comment in comments {
+        assert!(
+            comment["body"]
+                .as_str()
+                .unwrap()
+                .contains("✅ Verified: `dagger check"),
+            "{comment}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn only_verified_posts_nothing_when_dagger_check_still_fails() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_dagger(tools.path());
+    let log = dagger_log(repo.path(), "plain.log");
+    let source = repo.path().join("backend").display().to_string();
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    let mut arguments = vec!["--json"];
+    arguments.extend(suggest_fix_arguments("monty", &source, &log));
+    arguments.extend(["--allow-exec", "--verify", "--only-verified"]);
+    // Only the auth suggestion: `dagger check` keeps failing.
+    let script = vec![tool_call(
+        "submit_suggestions",
+        json!({"summary": "Expired tokens.", "suggestions": [auth_suggestion()]}),
+    )];
+    let outcome = run_with(&arguments, script, Some(&server), settings).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["suggestions"][0]["verified"], false);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert!(reviews.is_empty(), "{reviews:?}");
 }

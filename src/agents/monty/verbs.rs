@@ -213,6 +213,7 @@ async fn publish(
     summary: &str,
     model: &str,
     findings: Vec<Finding>,
+    body_note: Option<String>,
 ) -> anyhow::Result<Option<ReviewOutcome>> {
     let env = SettingsEnv(&services.settings.environment);
     let context = github.context(&env)?;
@@ -233,7 +234,15 @@ async fn publish(
         findings,
     };
     Ok(Some(
-        publish_review(&client, &input, &ReviewOptions::default()).await?,
+        publish_review(
+            &client,
+            &input,
+            &ReviewOptions {
+                body_note,
+                ..ReviewOptions::default()
+            },
+        )
+        .await?,
     ))
 }
 
@@ -293,21 +302,22 @@ pub async fn suggest_fix(
     if args.max_suggestions == 0 {
         return Err(crate::exit::usage("`--max-suggestions` must be at least 1"));
     }
-    let verify_command = if args.verify {
+    let path_var = services.settings.environment.get("PATH").map(str::to_owned);
+    let verifier = if args.verify {
         if !args.agent.allow_exec {
             return Err(crate::exit::usage(
                 "`--verify` runs the failing command: pass `--allow-exec` too",
             ));
         }
-        let text = args.verify_command.as_deref().unwrap_or_default();
-        let words = super::verify::split_command(text)?;
-        if !super::verify::is_allowed(&words, &allowed_commands(pack, &services.settings)) {
-            return Err(crate::exit::usage(format!(
-                "`{text}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
-                pack.agent
-            )));
-        }
-        Some(words)
+        Some(verifier(
+            pack,
+            args,
+            services,
+            &layout,
+            &failures,
+            &log,
+            path_var.as_deref(),
+        )?)
     } else {
         None
     };
@@ -345,24 +355,44 @@ pub async fn suggest_fix(
     let suggestions = suggest::check(&outcome.value, &layout.source, max)
         .map_err(|reasons| anyhow::anyhow!("the submission is invalid: {}", reasons.join("; ")))?;
 
-    let verified = match &verify_command {
-        Some(command) => {
-            super::verify::verify(&layout.source, &suggestions, command, COMMAND_TIMEOUT).await?
+    let verified = match &verifier {
+        Some(verifier) => {
+            super::verify::verify_suggestions(
+                verifier,
+                &suggestions,
+                COMMAND_TIMEOUT,
+                path_var.as_deref(),
+            )
+            .await?
         }
         None => Vec::new(),
     };
 
-    let findings = fix::suggestion_findings(&layout, &suggestions);
-    let published = publish(
-        pack,
-        services,
-        &args.github,
-        args.agent.dry_run,
-        &outcome.value.summary,
-        &model,
-        findings,
-    )
-    .await?;
+    let (findings, note) = fix::verified_findings(
+        &layout,
+        &suggestions,
+        &verified,
+        verifier
+            .as_ref()
+            .map(super::verify::Verifier::label)
+            .as_deref(),
+        args.only_verified,
+    );
+    let published = if findings.is_empty() && args.only_verified {
+        None
+    } else {
+        publish(
+            pack,
+            services,
+            &args.github,
+            args.agent.dry_run,
+            &outcome.value.summary,
+            &model,
+            findings,
+            note,
+        )
+        .await?
+    };
     let output = fix::output(
         &outcome.value.summary,
         &suggestions,
@@ -395,6 +425,56 @@ pub async fn suggest_fix(
     }
     report_usage(&outcome);
     Ok(Exit::Done)
+}
+
+/// How `--verify` checks the suggestions: `dagger check <the failed checks>` on a copy of the
+/// repository when `dagger` is on `PATH`; else `--verify-command` or the failing command the log
+/// shows, on a copy of the source, when it is allowed for this agent.
+fn verifier(
+    pack: &LanguagePack,
+    args: &SuggestFixArgs,
+    services: &Services,
+    layout: &Layout,
+    failures: &[super::failures::Failure],
+    log: &str,
+    path_var: Option<&str>,
+) -> anyhow::Result<super::verify::Verifier> {
+    let mut checks: Vec<String> = Vec::new();
+    for check in failures.iter().filter_map(|failure| failure.check.clone()) {
+        if !checks.contains(&check) {
+            checks.push(check);
+        }
+    }
+    if args.verify_command.is_none()
+        && !checks.is_empty()
+        && let Some(program) = path_var.and_then(|path| super::verify::find_on_path("dagger", path))
+    {
+        return Ok(super::verify::Verifier::Dagger {
+            program,
+            checks,
+            root: layout.root.clone(),
+            source_in_root: layout.source_in_root(),
+        });
+    }
+    let words = match &args.verify_command {
+        Some(text) => super::verify::split_command(text)?,
+        None => super::verify::recovered_command(log, &checks).ok_or_else(|| {
+            crate::exit::usage(
+                "`--verify` found neither `dagger` on `PATH` nor the failing command in the log: pass `--verify-command`",
+            )
+        })?,
+    };
+    if !super::verify::is_allowed(&words, &allowed_commands(pack, &services.settings)) {
+        return Err(crate::exit::usage(format!(
+            "`{}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
+            words.join(" "),
+            pack.agent
+        )));
+    }
+    Ok(super::verify::Verifier::Command {
+        words,
+        source: layout.source.clone(),
+    })
 }
 
 fn report_usage<T>(outcome: &RunOutcome<T>) {
@@ -480,6 +560,7 @@ pub async fn review(
             &summary,
             &model,
             findings,
+            None,
         )
         .await?;
         if published.is_none() {
