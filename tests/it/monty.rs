@@ -2245,3 +2245,49 @@ async fn only_verified_posts_nothing_when_dagger_check_still_fails() {
     let reviews = reviews_sent(&server.received_requests().await.unwrap());
     assert!(reviews.is_empty(), "{reviews:?}");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_without_dagger_reruns_the_command_recovered_from_the_log() {
+    let repo = dagger_repository();
+    let backend = repo.path().join("backend");
+    std::fs::write(backend.join("check.sh"), "grep -q 'item.price' app/items.py\n").unwrap();
+    let log = repo.path().join("recovered.log");
+    std::fs::write(
+        &log,
+        "1   : backend:test\n2   : ┆ backend: Backend!\n3   : ┆ ┆ withExec sh check.sh\n3   : ┆ ┆ [0.4s] | app/items.py:12: in total\n3   : ┆ ┆ [0.4s] | E   AttributeError: 'Item' object has no attribute 'cost'\n3   : ┆ ┆ [0.4s] | FAILED tests/test_items.py::test_total - AttributeError\n1   : backend:test ERROR [0.6s]\n1   : ! exit code: 1\n",
+    )
+    .unwrap();
+    let log = log.display().to_string();
+    let source = backend.display().to_string();
+    let mut settings = settings();
+    settings.config.exec.monty.allow = vec!["sh check.sh".to_owned()];
+    let script = vec![tool_call(
+        "submit_suggestions",
+        json!({"summary": "`cost` is `price`.", "suggestions": [items_suggestion()]}),
+    )];
+    let outcome = run_with(
+        &[
+            "--json",
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+        ],
+        script,
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["suggestions"][0]["verified"], true);
+    assert_eq!(
+        std::fs::read_to_string(backend.join("app/items.py")).unwrap(),
+        ITEMS
+    );
+}
