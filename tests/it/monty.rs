@@ -2251,7 +2251,11 @@ async fn only_verified_posts_nothing_when_dagger_check_still_fails() {
 async fn verify_without_dagger_reruns_the_command_recovered_from_the_log() {
     let repo = dagger_repository();
     let backend = repo.path().join("backend");
-    std::fs::write(backend.join("check.sh"), "grep -q 'item.price' app/items.py\n").unwrap();
+    std::fs::write(
+        backend.join("check.sh"),
+        "grep -q 'item.price' app/items.py\n",
+    )
+    .unwrap();
     let log = repo.path().join("recovered.log");
     std::fs::write(
         &log,

@@ -159,12 +159,15 @@ pub fn read(log: &str) -> Intake {
         .iter()
         .filter(|line| matches(&PLAIN_PREFIX, line))
         .count();
-    let mut checks =
-        if plain * 2 >= lines.iter().filter(|l| !l.trim().is_empty()).count() && plain > 0 {
-            plain_checks(&lines)
-        } else {
-            report_checks(&lines)
-        };
+    // A CI log mixes Dagger's lines with the job's own; any plain-progress check wins.
+    let mut checks = if plain > 0 {
+        plain_checks(&lines)
+    } else {
+        Vec::new()
+    };
+    if checks.is_empty() {
+        checks = report_checks(&lines);
+    }
     checks.retain(|check| !check.name.is_empty());
     // Plain output lines without their prefixes, for parsers reading the whole log.
     let lines = if plain > 0 {
@@ -424,6 +427,26 @@ mod tests {
             Some(vec!["pytest".to_owned(), "-q".to_owned()])
         );
         assert!(!intake.checks[1].failed);
+    }
+
+    #[test]
+    fn a_github_actions_log_around_plain_progress_still_splits_into_checks() {
+        let log = "\
+2026-11-23T10:14:00.0000000Z ##[group]Run dagger check
+2026-11-23T10:14:00.1000000Z Downloading dagger v0.19.11
+2026-11-23T10:14:00.2000000Z Installing into /usr/local/bin
+2026-11-23T10:14:00.3000000Z Engine ready
+2026-11-23T10:14:00.4000000Z ##[endgroup]
+2026-11-23T10:14:01.0000000Z \x1b[95m2   : \x1b[0mbackend:lint
+2026-11-23T10:14:01.1000000Z \x1b[95m3   : \x1b[0m\x1b[90;2m┆ \x1b[0mwithExec ruff check .
+2026-11-23T10:14:01.2000000Z \x1b[95m3   : \x1b[0m\x1b[90;2m┆ \x1b[0m\x1b[90m[0.3s] \x1b[0m\x1b[90m|\x1b[0m app/x.py:1:8: F401 unused
+2026-11-23T10:14:01.3000000Z \x1b[95m2   : \x1b[0mbackend:lint\x1b[31m ERROR\x1b[0m\x1b[90m [0.6s]\x1b[0m
+2026-11-23T10:14:01.4000000Z ##[error]Process completed with exit code 1.
+";
+        let intake = read(log);
+        assert_eq!(intake.checks.len(), 1);
+        assert!(intake.checks[0].failed);
+        assert_eq!(intake.checks[0].output, vec!["app/x.py:1:8: F401 unused"]);
     }
 
     #[test]
