@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use agentci::agents::monty::packs::{ANGULAR, LanguagePack, PYTHON};
-use agentci::agents::monty::verbs::{self, Services};
+use agentci::agents::monty::verbs::Services;
 use agentci::cli::monty::MontyArgs;
 use agentci::cli::{Cli, Command, GlobalArgs};
 use agentci::config::{Environment, Settings};
@@ -99,7 +99,9 @@ async fn run_with(
         github: github.map(|server| ClientSettings::for_server(server.uri())),
     };
     let mut out = Vec::new();
-    let result = verbs::run(pack, &args, &global, services, &mut out).await;
+    let result =
+        agentci::cli::monty::run_with(pack, &args, &global.options(), Some(services), &mut out)
+            .await;
     let requests = log.lock().unwrap().clone();
     Run {
         result,
@@ -583,7 +585,7 @@ async fn verify_needs_allow_exec() {
     )
     .await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Usage);
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Usage);
     assert!(error.to_string().contains("--allow-exec"));
     assert!(outcome.requests.is_empty());
 }
@@ -725,7 +727,7 @@ async fn build_needs_allow_exec_and_offers_exec_with_it() {
     let source = repo.path().join("backend").display().to_string();
     let refused = run(&["monty", "build", "--source", &source], vec![], None).await;
     assert_eq!(
-        agentci::exit::exit_for(&refused.result.unwrap_err()),
+        agentci::cli::exit_for(&refused.result.unwrap_err()),
         Exit::Usage
     );
     assert!(refused.requests.is_empty());
@@ -891,7 +893,7 @@ async fn review_post_without_a_pull_request_is_a_usage_error() {
     )
     .await;
     assert_eq!(
-        agentci::exit::exit_for(&outcome.result.unwrap_err()),
+        agentci::cli::exit_for(&outcome.result.unwrap_err()),
         Exit::Usage
     );
     assert!(outcome.requests.is_empty());
@@ -978,7 +980,7 @@ async fn verify_reruns_the_command_on_a_copy_for_each_suggestion() {
     )
     .await;
     assert_eq!(
-        agentci::exit::exit_for(&refused.result.unwrap_err()),
+        agentci::cli::exit_for(&refused.result.unwrap_err()),
         Exit::Usage
     );
 
@@ -1080,7 +1082,7 @@ async fn a_failed_run_still_prints_what_it_has_and_keeps_the_changes_as_a_patch(
     )
     .await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Provider);
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Provider);
     assert_eq!(
         std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
         AUTH
@@ -1123,7 +1125,7 @@ async fn upgrade_arguments_follow_the_pack() {
     )
     .await;
     assert_eq!(
-        agentci::exit::exit_for(&missing.result.unwrap_err()),
+        agentci::cli::exit_for(&missing.result.unwrap_err()),
         Exit::Usage
     );
     let script = vec![tool_call(
@@ -1471,7 +1473,7 @@ async fn a_budget_stop_exits_4_and_keeps_the_changes_as_a_patch() {
     )
     .await;
     assert_eq!(
-        agentci::exit::exit_for(&outcome.result.unwrap_err()),
+        agentci::cli::exit_for(&outcome.result.unwrap_err()),
         Exit::Budget
     );
     assert_eq!(
@@ -1561,7 +1563,7 @@ async fn develop_issue_without_a_change_retries_once_then_comments_and_exits_1()
     )
     .await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Negative, "{error:#}");
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Negative, "{error:#}");
     assert!(
         format!("{error:#}").contains("changed no file in two attempts"),
         "{error:#}"
@@ -2021,7 +2023,7 @@ async fn develop_issue_explains_a_provider_failure_on_the_issue() {
     ];
     let (outcome, body) = develop_issue_failing(&[], script).await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Provider, "{error:#}");
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Provider, "{error:#}");
     assert!(body.contains("LLM provider error"), "{body}");
     assert!(body.contains("exit 3"), "{body}");
 }
@@ -2041,7 +2043,7 @@ async fn develop_issue_explains_a_budget_stop_and_names_the_patch() {
     ];
     let (outcome, body) = develop_issue_failing(&["--max-turns", "1"], script).await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Budget, "{error:#}");
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Budget, "{error:#}");
     assert!(body.contains("budget exhausted"), "{body}");
     assert!(body.contains("turns budget ran out"), "{body}");
     assert!(body.contains(".patch`"), "{body}");
@@ -2055,7 +2057,7 @@ async fn develop_issue_explains_a_refused_exec_and_names_the_flag() {
     )];
     let (outcome, body) = develop_issue_failing(&[], script).await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Usage, "{error:#}");
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Usage, "{error:#}");
     assert!(body.contains("refused"), "{body}");
     assert!(body.contains("--allow-exec"), "{body}");
 }
@@ -2089,7 +2091,7 @@ async fn build_reruns_the_build_and_exits_1_while_it_fails_whatever_the_model_sa
     )
     .await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Negative, "{error:#}");
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Negative, "{error:#}");
     assert!(format!("{error:#}").contains("still fails"), "{error:#}");
     assert_eq!(
         outcome.requests.len(),

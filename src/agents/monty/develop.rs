@@ -8,8 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::agent::{Access, Submit, Workspace, workspace_tools};
-use crate::cli::GlobalArgs;
-use crate::cli::monty::DevelopIssueArgs;
+use crate::config::GlobalOptions;
 use crate::exit::Exit;
 use crate::github::client::resolve_token;
 use crate::github::git::{BotIdentity, Changes, LocalRepository};
@@ -19,6 +18,7 @@ use crate::github::pulls::{FileChange, NewPull, commit_changes, open_or_update_p
 use super::failures::Layout;
 use super::fix;
 use super::packs::LanguagePack;
+use super::request::DevelopIssueRequest;
 use super::route::{self, Route, RouteSubmission, Verb};
 use super::verbs::{
     Services, SettingsEnv, agent, github_client, print_workspace_result, provider, workspace_run,
@@ -118,8 +118,8 @@ fn verb_of(route: &Route) -> Verb {
 
 pub async fn develop_issue(
     pack: &'static LanguagePack,
-    args: &DevelopIssueArgs,
-    global: &GlobalArgs,
+    args: &DevelopIssueRequest,
+    global: &GlobalOptions,
     services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
@@ -192,10 +192,39 @@ struct DevelopContext<'a> {
     thread: &'a IssueThread,
 }
 
+/// The exit code class of a failure, for the issue comment: the first cause in the chain that
+/// names one (the same order as the exit-code mapping at the top of the program).
+fn failure_exit(error: &anyhow::Error) -> Exit {
+    if let Some(exit) = crate::exit::coded_exit(error) {
+        return exit;
+    }
+    for cause in error.chain() {
+        if let Some(run) = cause.downcast_ref::<crate::agent::RunError>() {
+            return match run {
+                crate::agent::RunError::Budget { .. } | crate::agent::RunError::Repeated { .. } => {
+                    Exit::Budget
+                }
+                _ => Exit::Provider,
+            };
+        }
+        if cause.downcast_ref::<crate::llm::LlmError>().is_some() {
+            return Exit::Provider;
+        }
+        if let Some(github) = cause.downcast_ref::<crate::github::GitHubError>() {
+            return if github.is_usage() {
+                Exit::Usage
+            } else {
+                Exit::GitHub
+            };
+        }
+    }
+    Exit::Usage
+}
+
 /// The issue comment for a run that failed: the error class, its redacted message, and what to
 /// do about it.
 fn failure_comment(pack: &LanguagePack, error: &anyhow::Error) -> String {
-    let exit = crate::exit::exit_for(error);
+    let exit = failure_exit(error);
     let (class, hint) = match exit {
         Exit::Provider => (
             "LLM provider error",
@@ -229,8 +258,8 @@ fn failure_comment(pack: &LanguagePack, error: &anyhow::Error) -> String {
 
 async fn develop_read(
     pack: &'static LanguagePack,
-    args: &DevelopIssueArgs,
-    global: &GlobalArgs,
+    args: &DevelopIssueRequest,
+    global: &GlobalOptions,
     services: &Services,
     out: &mut dyn Write,
     read: &DevelopContext<'_>,
@@ -247,8 +276,8 @@ async fn develop_read(
     // Learnings go into the branch's commit (and so the pull request), never onto the local
     // HEAD: the run only writes them, the commit below carries them.
     let mut agent_args = args.agent.clone();
-    if agent_args.self_improve == crate::cli::SelfImprove::Commit {
-        agent_args.self_improve = crate::cli::SelfImprove::Write;
+    if agent_args.self_improve == crate::agent::SelfImprove::Commit {
+        agent_args.self_improve = crate::agent::SelfImprove::Write;
     }
 
     // Pick the verb with read-only tools.

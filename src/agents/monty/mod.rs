@@ -7,6 +7,7 @@ pub mod fix;
 pub mod intake;
 pub mod packs;
 pub mod parsers;
+pub mod request;
 pub mod review;
 pub mod route;
 pub mod suggest;
