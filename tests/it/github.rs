@@ -818,7 +818,7 @@ async fn a_review_created_before_a_502_is_found_and_not_posted_again() {
     let outcome = publish_review(&client(&server), &input(), &ReviewOptions::default())
         .await
         .unwrap();
-    let created = created.lock().unwrap();
+    let created = created.lock().unwrap().clone();
     assert_eq!(created.len(), 1, "exactly one review exists");
     assert_eq!(outcome.review_id, created[0]["id"].as_u64());
     let posts: Vec<Request> = requests(&server, "POST")

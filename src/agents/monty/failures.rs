@@ -106,12 +106,10 @@ const CONTAINER_WORKDIRS: &[&str] = &[
 /// A path inside a GitHub-hosted runner's checkout (`/home/runner/work/<repo>/<repo>/x`), as
 /// the part relative to the repository root.
 fn runner_checkout_path(path: &str) -> Option<&str> {
-    let rest = path
-        .strip_prefix("/home/runner/work/")
-        .or_else(|| path.strip_prefix("/github/workspace/").map(|rest| rest))?;
-    if path.starts_with("/github/workspace/") {
+    if let Some(rest) = path.strip_prefix("/github/workspace/") {
         return Some(rest);
     }
+    let rest = path.strip_prefix("/home/runner/work/")?;
     let mut parts = rest.splitn(3, '/');
     let (_owner_repo, _repo, inside) = (parts.next()?, parts.next()?, parts.next()?);
     Some(inside)
@@ -187,7 +185,7 @@ impl Layout {
                 candidates.push(self.root.join(rest));
             }
         } else {
-            relatives.push(cleaned.clone());
+            relatives.push(cleaned);
         }
         for relative in &relatives {
             if let Some(context) = context {

@@ -204,17 +204,29 @@ pub(crate) fn github_client(
     Ok(GitHub::new(settings.with_dry_run(dry_run))?)
 }
 
-/// Publish `findings` as one review on the pull request of the context, if there is one.
+/// What one review publishes.
+struct Publication<'a> {
+    summary: &'a str,
+    model: &'a str,
+    findings: Vec<Finding>,
+    /// A line the review body carries (suggest-fix's verification count).
+    body_note: Option<String>,
+}
+
+/// Publish the findings as one review on the pull request of the context, if there is one.
 async fn publish(
     pack: &LanguagePack,
     services: &Services,
     github: &GitHubOptions,
     dry_run: bool,
-    summary: &str,
-    model: &str,
-    findings: Vec<Finding>,
-    body_note: Option<String>,
+    publication: Publication<'_>,
 ) -> anyhow::Result<Option<ReviewOutcome>> {
+    let Publication {
+        summary,
+        model,
+        findings,
+        body_note,
+    } = publication;
     let env = SettingsEnv(&services.settings.environment);
     let context = github.context(&env)?;
     if context.repository.is_none() || (context.pr_number.is_none() && !context.in_actions) {
@@ -386,10 +398,12 @@ pub async fn suggest_fix(
             services,
             &args.github,
             args.agent.dry_run,
-            &outcome.value.summary,
-            &model,
-            findings,
-            note,
+            Publication {
+                summary: &outcome.value.summary,
+                model: &model,
+                findings,
+                body_note: note,
+            },
         )
         .await?
     };
@@ -557,10 +571,12 @@ pub async fn review(
             services,
             &args.github,
             args.agent.dry_run,
-            &summary,
-            &model,
-            findings,
-            None,
+            Publication {
+                summary: &summary,
+                model: &model,
+                findings,
+                body_note: None,
+            },
         )
         .await?;
         if published.is_none() {
