@@ -125,13 +125,16 @@ pub struct SuggestFixArgs {
     /// At most this many suggestions
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_suggestions: usize,
-    /// Check each suggestion by applying it to a copy and re-running `--verify-command`
-    /// (needs `--allow-exec`)
-    #[arg(long, requires = "verify_command")]
+    /// Check the suggestions on a scratch copy: `dagger check <failed check>` when `dagger` is on
+    /// `PATH`, else the failing command from the log or `--verify-command` (needs `--allow-exec`)
+    #[arg(long)]
     pub verify: bool,
     /// The failing command to re-run with `--verify` (must be allowed for this agent)
     #[arg(long, value_name = "COMMAND")]
     pub verify_command: Option<String>,
+    /// With `--verify`, post only the suggestions that verification confirmed
+    #[arg(long, requires = "verify")]
+    pub only_verified: bool,
     #[command(flatten)]
     pub assignment: AssignmentArgs,
 }
@@ -258,6 +261,7 @@ impl MontyArgs {
                 max_suggestions: args.max_suggestions,
                 verify: args.verify,
                 verify_command: args.verify_command.clone(),
+                only_verified: args.only_verified,
                 assignment: args.assignment.read(false)?,
             }),
             MontyVerb::Review(args) => MontyRequest::Review(ReviewRequest {

@@ -25,6 +25,9 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// which GitHub asks integrators to respect by spacing mutating requests about a second apart.
 pub const DEFAULT_WRITE_SPACING: Duration = Duration::from_secs(1);
 
+/// The longest a write waits out secondary rate limits in total before giving up.
+const MAX_RATE_LIMIT_WAIT_SECONDS: u64 = 180;
+
 /// Where configuration values come from. Tests pass a map; production passes [`ProcessEnv`]
 /// (or the configuration layer's environment, which implements this trait in one line).
 pub trait EnvSource {
@@ -167,6 +170,8 @@ pub struct PlannedRequest {
 /// A GitHub REST client.
 pub struct GitHub {
     octocrab: Octocrab,
+    /// Without octocrab's retries: used for POSTs, whose retries the callers decide.
+    octocrab_posts: Octocrab,
     api_url: String,
     write_spacing: Duration,
     last_write: tokio::sync::Mutex<Option<Instant>>,
@@ -197,31 +202,37 @@ impl GitHub {
                 "`GITHUB_API_URL` is not a usable URL (`{api_url}`): {error}"
             ))
         };
-        let mut builder = Octocrab::builder()
-            .base_uri(api_url.as_str())
-            .map_err(bad_url)?
-            .upload_uri(api_url.as_str())
-            .map_err(bad_url)?
-            .set_connect_timeout(Some(Duration::from_secs(30)))
-            .set_read_timeout(Some(Duration::from_secs(60)));
-        builder = if settings.retry {
-            builder.add_retry_config(RetryConfig::HandleRateLimits {
-                metrics: std::sync::Arc::new(NoOpRateLimitMetrics),
-                max_retries: 3,
-                min_wait_seconds: 5,
-                retry_on_forbidden: false,
+        let build = |retry: bool| -> Result<Octocrab, GitHubError> {
+            let mut builder = Octocrab::builder()
+                .base_uri(api_url.as_str())
+                .map_err(bad_url)?
+                .upload_uri(api_url.as_str())
+                .map_err(bad_url)?
+                .set_connect_timeout(Some(Duration::from_secs(30)))
+                .set_read_timeout(Some(Duration::from_secs(60)));
+            builder = if retry {
+                builder.add_retry_config(RetryConfig::HandleRateLimits {
+                    metrics: std::sync::Arc::new(NoOpRateLimitMetrics),
+                    max_retries: 3,
+                    min_wait_seconds: 5,
+                    retry_on_forbidden: false,
+                })
+            } else {
+                builder.add_retry_config(RetryConfig::None)
+            };
+            if let Some(token) = settings.token.clone() {
+                builder = builder.personal_token(token);
+            }
+            builder.build().map_err(|error| {
+                GitHubError::Transport(format!("could not build the HTTP client: {error}"))
             })
-        } else {
-            builder.add_retry_config(RetryConfig::None)
         };
-        if let Some(token) = settings.token {
-            builder = builder.personal_token(token);
-        }
-        let octocrab = builder.build().map_err(|error| {
-            GitHubError::Transport(format!("could not build the HTTP client: {error}"))
-        })?;
+        let octocrab = build(settings.retry)?;
+        // A POST is never retried blindly: after a 5xx or a timeout the server may have acted.
+        let octocrab_posts = build(false)?;
         Ok(Self {
             octocrab,
+            octocrab_posts,
             api_url,
             write_spacing: settings.write_spacing,
             last_write: tokio::sync::Mutex::new(None),
@@ -302,16 +313,56 @@ impl GitHub {
             }
             return Ok(None);
         }
+        let mut waited = 0;
+        loop {
+            match self.send_write(method, route, body.as_ref()).await {
+                // A rate-limited request was not processed: waiting it out and sending it again
+                // is safe, within a bound.
+                Err(GitHubError::RateLimited { wait_seconds, .. })
+                    if waited + wait_seconds <= MAX_RATE_LIMIT_WAIT_SECONDS =>
+                {
+                    tracing::warn!(
+                        "GitHub rate-limited `{} {route}`; waiting {wait_seconds}s",
+                        method.as_str()
+                    );
+                    tokio::time::sleep(Duration::from_secs(wait_seconds.max(1))).await;
+                    waited += wait_seconds.max(1);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_write(
+        &self,
+        method: Method,
+        route: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, GitHubError> {
         self.pace().await;
         let what = format!("{} {route}", method.as_str());
         let map = |error: octocrab::Error| GitHubError::from_octocrab(error, &what);
         let response = match method {
-            Method::Post => self.octocrab._post(route, body.as_ref()).await,
-            Method::Patch => self.octocrab._patch(route, body.as_ref()).await,
-            Method::Put => self.octocrab._put(route, body.as_ref()).await,
-            Method::Delete => self.octocrab._delete(route, body.as_ref()).await,
+            Method::Post => self.octocrab_posts._post(route, body).await,
+            Method::Patch => self.octocrab._patch(route, body).await,
+            Method::Put => self.octocrab._put(route, body).await,
+            Method::Delete => self.octocrab._delete(route, body).await,
         }
         .map_err(map)?;
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok())
+        };
+        if let Some(wait_seconds) = rate_limit_wait(response.status().as_u16(), header) {
+            return Err(GitHubError::RateLimited {
+                status: response.status().as_u16(),
+                what,
+                wait_seconds,
+            });
+        }
         let response = octocrab::map_github_error(response).await.map_err(map)?;
         let text = self.octocrab.body_to_string(response).await.map_err(map)?;
         if text.trim().is_empty() {
@@ -336,6 +387,28 @@ impl GitHub {
         }
         *last = Some(Instant::now());
     }
+}
+
+/// How long a 403/429 answer asks to wait: `retry-after` seconds, or until `x-ratelimit-reset`
+/// when `x-ratelimit-remaining` is 0. `None` for any other answer (a 403 without these headers is
+/// a permission problem, not a rate limit).
+fn rate_limit_wait(status: u16, header: impl Fn(&str) -> Option<u64>) -> Option<u64> {
+    if status != 403 && status != 429 {
+        return None;
+    }
+    if let Some(seconds) = header("retry-after") {
+        return Some(seconds);
+    }
+    if header("x-ratelimit-remaining") == Some(0)
+        && let Some(reset) = header("x-ratelimit-reset")
+    {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or_default();
+        return Some(reset.saturating_sub(now));
+    }
+    None
 }
 
 #[cfg(test)]

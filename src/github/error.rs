@@ -14,6 +14,13 @@ pub enum GitHubError {
     },
     #[error("could not reach GitHub: {0}")]
     Transport(String),
+    /// A secondary (or primary) rate limit: GitHub asked to wait `wait_seconds` before retrying.
+    #[error("GitHub rate-limited {what} ({status}); retry after {wait_seconds}s")]
+    RateLimited {
+        status: u16,
+        what: String,
+        wait_seconds: u64,
+    },
     #[error("git: {0}")]
     Git(String),
     #[error("GitHub context: {0}")]
@@ -66,7 +73,7 @@ impl GitHubError {
     /// The HTTP status GitHub answered, when the failure has one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Http { status, .. } => Some(*status),
+            Self::Http { status, .. } | Self::RateLimited { status, .. } => Some(*status),
             Self::NotFound(_) => Some(404),
             _ => None,
         }

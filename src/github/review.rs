@@ -23,7 +23,7 @@ use serde_json::json;
 use super::GitHubError;
 use super::client::{GitHub, Method, PlannedRequest};
 use super::context::Repository;
-use super::diff::{PullDiff, pull_diff};
+use super::diff::{DiffEntry, PullDiff};
 use super::encoding::fingerprint;
 use super::issues::{CommentUpsert, marker, upsert_marked_comment};
 use super::pulls::read_file;
@@ -118,6 +118,8 @@ pub struct ReviewOptions {
     pub max_file_level: usize,
     /// Keep a sticky summary comment (`<!-- agentci:summary:<agent> -->`) on the PR.
     pub summary_comment: bool,
+    /// A line the review body always carries under its counts (suggest-fix's verification).
+    pub body_note: Option<String>,
 }
 
 impl Default for ReviewOptions {
@@ -126,6 +128,7 @@ impl Default for ReviewOptions {
             max_inline: MAX_INLINE_COMMENTS,
             max_file_level: MAX_FILE_COMMENTS,
             summary_comment: true,
+            body_note: None,
         }
     }
 }
@@ -529,7 +532,7 @@ pub async fn publish_review(
 ) -> Result<ReviewOutcome, GitHubError> {
     let repository = &input.repository;
     let pulls_route = format!("{}/pulls/{}", repository.route(), input.pr_number);
-    let diff = pull_diff(client, repository, input.pr_number).await?;
+    let (diff, malformed) = lenient_pull_diff(client, &pulls_route).await?;
     let existing = existing_posts(client, &pulls_route).await?;
     let posted = &existing.fingerprints;
 
@@ -538,7 +541,12 @@ pub async fn publish_review(
     let mut pending: Vec<Planned> = Vec::new();
     let mut seen_this_run: BTreeSet<String> = BTreeSet::new();
     for (index, finding) in input.findings.iter().enumerate() {
-        let planned = plan_finding(client, input, &diff, &mut contents, index, finding).await?;
+        let mut planned = plan_finding(client, input, &diff, &mut contents, index, finding).await?;
+        if malformed.contains(&planned.path) && planned.placement != Placement::Summary {
+            planned.placement = Placement::Summary;
+            planned.reason =
+                "GitHub's patch for this file could not be parsed; moved to the review body".into();
+        }
         let duplicate = posted.contains(&planned.fingerprint)
             || !seen_this_run.insert(planned.fingerprint.clone());
         if duplicate {
@@ -894,6 +902,14 @@ fn review_body(input: &ReviewInput, options: &ReviewOptions, pending: &[Planned]
         "**agentci {}**: {inline} inline suggestion(s), {file_level} file-level comment(s), {in_body} below.",
         input.agent
     );
+    if let Some(note) = options
+        .body_note
+        .as_deref()
+        .filter(|note| !note.trim().is_empty())
+    {
+        body.push_str("\n\n");
+        body.push_str(note.trim());
+    }
     if !options.summary_comment && !input.summary.trim().is_empty() {
         body.push_str("\n\n");
         body.push_str(input.summary.trim());
@@ -930,6 +946,46 @@ fn review_body(input: &ReviewInput, options: &ReviewOptions, pending: &[Planned]
     body
 }
 
+/// How often a review POST is sent when GitHub's answer leaves unclear whether it was created.
+const REVIEW_POST_ATTEMPTS: u32 = 3;
+
+/// The pull request's files with their parsed patches. A file whose patch does not parse is kept
+/// without hunks and named in the returned set, so its findings go to the review body instead of
+/// aborting the publish.
+async fn lenient_pull_diff(
+    client: &GitHub,
+    pulls_route: &str,
+) -> Result<(PullDiff, BTreeSet<String>), GitHubError> {
+    let entries: Vec<DiffEntry> = client.get_all(&format!("{pulls_route}/files")).await?;
+    let mut files = Vec::with_capacity(entries.len());
+    let mut malformed = BTreeSet::new();
+    for entry in entries {
+        match entry.clone().into_file_diff() {
+            Ok(file) => files.push(file),
+            Err(error) => {
+                tracing::warn!("{error}; its findings go to the review body");
+                malformed.insert(entry.filename.clone());
+                files.push(
+                    DiffEntry {
+                        patch: None,
+                        ..entry
+                    }
+                    .into_file_diff()?,
+                );
+            }
+        }
+    }
+    Ok((PullDiff { files }, malformed))
+}
+
+fn review_marker(hash: &str) -> String {
+    format!("<!-- agentci:review:{hash} -->")
+}
+
+/// Post the review. Its body carries a fingerprint of its content; when GitHub answers a 5xx or
+/// the request fails in transit (GitHub may have created the review anyway, as a load balancer's
+/// 502 does), the pull request's reviews are listed and a review with that fingerprint is taken
+/// as ours instead of posting a second one.
 async fn send_review(
     client: &GitHub,
     route: &str,
@@ -937,16 +993,58 @@ async fn send_review(
     body: &str,
     comments: &[ReviewComment],
 ) -> Result<Option<u64>, GitHubError> {
+    let encoded = serde_json::to_string(comments).unwrap_or_default();
+    let mark = review_marker(&fingerprint(&[commit_id, body, &encoded]));
+    let body = format!("{body}\n{mark}");
     let request = NewReview {
         commit_id,
-        body,
+        body: &body,
         event: Some("COMMENT"),
         comments,
     };
     let value = serde_json::to_value(&request)
         .map_err(|error| GitHubError::Transport(format!("cannot encode the review: {error}")))?;
-    let answer = client.write(Method::Post, route, Some(&value)).await?;
-    Ok(answer.and_then(|review| review.get("id").and_then(serde_json::Value::as_u64)))
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let error = match client.write(Method::Post, route, Some(&value)).await {
+            Ok(answer) => {
+                return Ok(
+                    answer.and_then(|review| review.get("id").and_then(serde_json::Value::as_u64))
+                );
+            }
+            Err(error) => error,
+        };
+        let unclear = matches!(error, GitHubError::Transport(_))
+            || error.status().is_some_and(|status| status >= 500);
+        if !unclear {
+            return Err(error);
+        }
+        tracing::warn!("the review POST failed ({error}); looking for it before posting again");
+        let reviews: Vec<ExistingReview> = match client.get_all(route).await {
+            Ok(reviews) => reviews,
+            Err(list_error) => {
+                tracing::warn!("cannot list the reviews: {list_error}");
+                return Err(error);
+            }
+        };
+        if let Some(review) = reviews.iter().find(|review| {
+            review
+                .body
+                .as_deref()
+                .is_some_and(|text| text.contains(&mark))
+        }) {
+            tracing::info!(
+                "GitHub created the review (#{}) despite the error",
+                review.id
+            );
+            return Ok(Some(review.id));
+        }
+        if attempt >= REVIEW_POST_ATTEMPTS {
+            return Err(error);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(attempt))).await;
+    }
 }
 
 /// Find the comments GitHub refuses by bisection: a group is tried as a *pending* review (no

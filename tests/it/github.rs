@@ -770,3 +770,129 @@ async fn a_replacement_that_changes_nothing_is_posted_without_a_suggestion() {
     assert!(comment.starts_with("Looks right already."));
     server.verify().await;
 }
+
+/// A fake GitHub whose review endpoint creates the review and then answers `status` once, the
+/// way a load balancer in front of GitHub does under load; listing reviews shows what exists.
+async fn mount_flaky_review_endpoint(
+    server: &MockServer,
+    status: u16,
+) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
+    let created = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let listed = created.clone();
+    Mock::given(method("GET"))
+        .and(path(format!("{PULL}/reviews")))
+        .respond_with(move |_: &Request| {
+            ResponseTemplate::new(200).set_body_json(Value::Array(listed.lock().unwrap().clone()))
+        })
+        .with_priority(1)
+        .mount(server)
+        .await;
+    let store = created.clone();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    Mock::given(method("POST"))
+        .and(path(format!("{PULL}/reviews")))
+        .respond_with(move |request: &Request| {
+            let sent: Value = serde_json::from_slice(&request.body).unwrap();
+            let mut created = store.lock().unwrap();
+            let id = 90_000 + created.len() as u64;
+            let made = review(id, sent["body"].as_str().unwrap_or(""), "COMMENTED");
+            created.push(made.clone());
+            if answered.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                ResponseTemplate::new(200).set_body_json(made)
+            } else {
+                ResponseTemplate::new(status).set_body_string("<html>502 Bad Gateway</html>")
+            }
+        })
+        .with_priority(1)
+        .mount(server)
+        .await;
+    created
+}
+
+#[tokio::test]
+async fn a_review_created_before_a_502_is_found_and_not_posted_again() {
+    let server = MockServer::start().await;
+    let created = mount_flaky_review_endpoint(&server, 502).await;
+    mount_reads(&server, json!([]), json!([]), json!([])).await;
+    mount_writes(&server).await;
+    let outcome = publish_review(&client(&server), &input(), &ReviewOptions::default())
+        .await
+        .unwrap();
+    let created = created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1, "exactly one review exists");
+    assert_eq!(outcome.review_id, created[0]["id"].as_u64());
+    let posts: Vec<Request> = requests(&server, "POST")
+        .await
+        .into_iter()
+        .filter(|request| request.url.path() == format!("{PULL}/reviews"))
+        .collect();
+    assert_eq!(posts.len(), 1, "the review POST was not retried blindly");
+}
+
+#[tokio::test]
+async fn a_secondary_rate_limit_is_waited_out_and_the_review_posted_once() {
+    let server = MockServer::start().await;
+    mount_reads(&server, json!([]), json!([]), json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{PULL}/reviews")))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({
+                    "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                    "status": "403"
+                })),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_writes(&server).await;
+    let started = std::time::Instant::now();
+    let outcome = publish_review(&client(&server), &input(), &ReviewOptions::default())
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(outcome.review_id.is_some());
+    let posts: Vec<Request> = requests(&server, "POST")
+        .await
+        .into_iter()
+        .filter(|request| request.url.path() == format!("{PULL}/reviews"))
+        .collect();
+    assert_eq!(posts.len(), 2, "one refused, one posted");
+}
+
+#[tokio::test]
+async fn a_file_whose_patch_does_not_parse_sends_its_findings_to_the_body() {
+    let server = MockServer::start().await;
+    let mut files = fixture_json("pull_files.json");
+    let broken = files
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|file| file["filename"] == "app/service.py")
+        .unwrap();
+    broken["patch"] = json!("this is not a unified diff");
+    Mock::given(method("GET"))
+        .and(path(format!("{PULL}/files")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(files))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_reads(&server, json!([]), json!([]), json!([])).await;
+    mount_writes(&server).await;
+    let outcome = publish_review(&client(&server), &input(), &ReviewOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(placement_of(&outcome, 0), Placement::Summary);
+    let review = final_review(&requests(&server, "POST").await);
+    assert!(
+        review["body"]
+            .as_str()
+            .unwrap()
+            .contains("could not be parsed"),
+        "{review}"
+    );
+    assert!(outcome.review_id.is_some());
+}

@@ -737,10 +737,22 @@ async fn build_needs_allow_exec_and_offers_exec_with_it() {
         "submit_report",
         json!({"text": "The build passes."}),
     )];
-    let outcome = run(
-        &["angie", "build", "--source", &source, "--allow-exec"],
+    std::fs::write(repo.path().join("backend/ok.sh"), "exit 0\n").unwrap();
+    let mut settings = settings();
+    settings.config.exec.angie.allow = vec!["sh ok.sh".to_owned()];
+    let outcome = run_with(
+        &[
+            "angie",
+            "build",
+            "--source",
+            &source,
+            "--allow-exec",
+            "--command",
+            "sh ok.sh",
+        ],
         script,
         None,
+        settings,
     )
     .await;
     assert_eq!(outcome.result.unwrap(), Exit::Done);
@@ -748,7 +760,7 @@ async fn build_needs_allow_exec_and_offers_exec_with_it() {
     assert!(names.contains(&"exec".to_owned()), "{names:?}");
     let task = outcome.requests[0].messages[0].text();
     assert!(
-        task.contains("npx ng build") && task.contains("most 3 runs"),
+        task.contains("sh ok.sh") && task.contains("most 3 runs"),
         "{task}"
     );
 }
@@ -942,7 +954,7 @@ async fn verify_reruns_the_command_on_a_copy_for_each_suggestion() {
     let backend = repo.path().join("backend");
     std::fs::write(
         backend.join("check.sh"),
-        "grep -q 'item.price' app/items.py\n",
+        "grep -q 'item.price' app/items.py && ! grep -q 'exp' app/auth.py\n",
     )
     .unwrap();
     let source = backend.display().to_string();
@@ -1248,7 +1260,7 @@ async fn mount_issue_and_git_reads(server: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path(
-            "/repos/acme/shop/git/ref/heads/monty/issue-42-reject-expired-tokens",
+            "/repos/acme/shop/git/ref/heads/agentci/monty/issue-42-reject-expired-tokens",
         ))
         .respond_with(not_found())
         .mount(server)
@@ -1359,7 +1371,10 @@ async fn develop_issue_routes_runs_the_verb_and_plans_a_pull_request_in_a_dry_ru
     let tree = find("/repos/acme/shop/git/trees");
     assert_eq!(tree["body"]["tree"][0]["path"], "backend/app/auth.py");
     let pull = find("/repos/acme/shop/pulls");
-    assert_eq!(pull["body"]["head"], "monty/issue-42-reject-expired-tokens");
+    assert_eq!(
+        pull["body"]["head"],
+        "agentci/monty/issue-42-reject-expired-tokens"
+    );
     assert_eq!(pull["body"]["base"], "main");
     assert!(
         pull["body"]["body"]
@@ -1637,7 +1652,7 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "number": 7, "state": "open", "title": "Reject expired tokens", "body": "",
             "html_url": "https://github.com/acme/shop/pull/7", "draft": false,
-            "head": {"ref": "monty/issue-42-reject-expired-tokens", "sha": "1111111111111111111111111111111111111111", "label": "acme:monty/issue-42-reject-expired-tokens"},
+            "head": {"ref": "agentci/monty/issue-42-reject-expired-tokens", "sha": "1111111111111111111111111111111111111111", "label": "acme:agentci/monty/issue-42-reject-expired-tokens"},
             "base": {"ref": "main", "sha": BASE_SHA, "label": "acme:main"}
         })))
         .expect(1)
@@ -1662,6 +1677,10 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
             json!({"path": "tests/test_auth.py", "content": "from app.auth import validate\n\n\ndef test_expired():\n    assert validate({\"exp\": 0}) is False\n"}),
         ),
         tool_call(
+            "record_learning",
+            json!({"scope": "agent", "text": "Tests run with `uv run pytest`, not `pytest`."}),
+        ),
+        tool_call(
             "submit_report",
             json!({"text": "Added `tests/test_auth.py`."}),
         ),
@@ -1678,6 +1697,8 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
             "42",
             "--github-token",
             PLANTED_TOKEN,
+            "--self-improve",
+            "commit",
         ],
         script,
         Some(&server),
@@ -1691,7 +1712,7 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
     );
     let bare = git2::Repository::open_bare(&remote).unwrap();
     let branch = bare
-        .find_reference("refs/heads/monty/issue-42-reject-expired-tokens")
+        .find_reference("refs/heads/agentci/monty/issue-42-reject-expired-tokens")
         .unwrap();
     let tree = branch.peel_to_commit().unwrap().tree().unwrap();
     let test_file = tree
@@ -1711,7 +1732,7 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
         })
         .unwrap();
     let pull: Value = pull.body_json().unwrap();
-    assert_eq!(pull["head"], "monty/issue-42-reject-expired-tokens");
+    assert_eq!(pull["head"], "agentci/monty/issue-42-reject-expired-tokens");
     assert_eq!(pull["base"], "main");
     assert!(pull["body"].as_str().unwrap().contains("Closes #42"));
     let comment = requests
@@ -1741,6 +1762,541 @@ async fn develop_issue_pushes_a_branch_to_the_local_remote_and_opens_a_pull_requ
             entry.path().display()
         );
     }
+    // The learnings are in the pull request's commit, not on the local HEAD.
+    let learned = tree.get_path(std::path::Path::new("MONTY.md")).unwrap();
+    let learned = bare.find_blob(learned.id()).unwrap();
+    assert!(
+        String::from_utf8_lossy(learned.content()).contains("uv run pytest"),
+        "the learnings are not in the branch's commit"
+    );
+    let local = git2::Repository::open(&work).unwrap();
+    let head = local.head().unwrap().peel_to_commit().unwrap();
+    assert!(
+        !head.message().unwrap_or_default().contains("learn"),
+        "the learnings were committed on the local HEAD: {:?}",
+        head.message()
+    );
+}
+
+// ---- `dagger check` logs as Dagger prints them (tests/fixtures/logs/dagger/README.md) ----
+
+const DAGGER_JSON: &str = r#"{
+  "name": "shop",
+  "engineVersion": "v0.19.11",
+  "toolchains": [
+    {"name": "backend", "source": "toolchains/python", "customizations": [{"argument": "source", "defaultPath": "./backend"}]},
+    {"name": "frontend", "source": "toolchains/angular", "customizations": [{"argument": "source", "defaultPath": "./frontend"}]}
+  ]
+}"#;
+
+/// The two-directory repository with a `dagger.json` whose toolchains point at them.
+fn dagger_repository() -> tempfile::TempDir {
+    let repo = repository();
+    std::fs::write(repo.path().join("dagger.json"), DAGGER_JSON).unwrap();
+    repo
+}
+
+fn dagger_log(dir: &Path, name: &str) -> String {
+    log_file(dir, &format!("dagger/{name}"))
+}
+
+fn submit_one(path: &str, line: u32, replacement: &str) -> Vec<Step> {
+    vec![tool_call(
+        "submit_suggestions",
+        json!({
+            "summary": "One fix.",
+            "suggestions": [{
+                "path": path,
+                "start_line": line,
+                "end_line": line,
+                "replacement": replacement,
+                "explanation": "Fixes the failure."
+            }]
+        }),
+    )]
+}
+
+#[tokio::test]
+async fn dagger_check_logs_in_every_mode_name_the_check_file_and_line() {
+    for name in ["plain.log", "plain-color.log", "report.log"] {
+        let repo = dagger_repository();
+        std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+        let log = dagger_log(repo.path(), name);
+
+        let backend = repo.path().join("backend").display().to_string();
+        let outcome = run(
+            &[
+                "monty",
+                "suggest-fix",
+                "--source",
+                &backend,
+                "--error-file",
+                &log,
+            ],
+            submit_one(
+                "app/auth.py",
+                5,
+                "    return payload[\"exp\"] > time.time()",
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.result.unwrap(), Exit::Done, "{name}");
+        let task = outcome.requests[0].messages[0].text();
+        for expected in [
+            "check: `backend:test`",
+            "`tests/test_auth.py` line 21",
+            "`app/auth.py` line 5",
+            "check: `backend:lint`",
+            "`app/items.py` line 1",
+            "[F401]",
+        ] {
+            assert!(
+                task.contains(expected),
+                "{name}: `{expected}` missing in\n{task}"
+            );
+        }
+        assert!(!task.contains("frontend:"), "{name}: {task}");
+        assert!(!task.contains("not recognised"), "{name}: {task}");
+
+        let frontend = repo.path().join("frontend").display().to_string();
+        let outcome = run(
+            &[
+                "angie",
+                "suggest-fix",
+                "--source",
+                &frontend,
+                "--error-file",
+                &log,
+            ],
+            submit_one("src/app/cart/cart.service.ts", 18, "    total = 0;"),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.result.unwrap(), Exit::Done, "{name}");
+        let task = outcome.requests[0].messages[0].text();
+        for expected in [
+            "check: `frontend:lint`",
+            "`src/app/cart/cart.component.ts` line 1",
+            "check: `frontend:typecheck`",
+            "`src/app/cart/cart.service.ts` line 18",
+            "TS2322",
+        ] {
+            assert!(
+                task.contains(expected),
+                "{name}: `{expected}` missing in\n{task}"
+            );
+        }
+        assert!(!task.contains("backend:"), "{name}: {task}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_check_in_an_unknown_format_reaches_the_model_with_its_tail() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    let log = dagger_log(repo.path(), "unknown-format.log");
+    let backend = repo.path().join("backend").display().to_string();
+    let outcome = run(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &backend,
+            "--error-file",
+            &log,
+        ],
+        submit_one("app/auth.py", 5, "    return False"),
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let task = outcome.requests[0].messages[0].text();
+    assert!(task.contains("check: `backend:security`"), "{task}");
+    assert!(task.contains("not recognised"), "{task}");
+    assert!(task.contains("B105:hardcoded_password_string"), "{task}");
+    assert!(task.contains("command: bandit -r app"), "{task}");
+}
+
+#[tokio::test]
+async fn a_log_whose_failures_are_all_in_another_directory_exits_0_without_the_model() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    let log = dagger_log(repo.path(), "other-directory.log");
+    let backend = repo.path().join("backend").display().to_string();
+    let outcome = run(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &backend,
+            "--error-file",
+            &log,
+        ],
+        vec![],
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    assert!(outcome.requests.is_empty());
+    assert_eq!(outcome.stdout, format!("nothing for monty in {backend}\n"));
+}
+
+#[tokio::test]
+async fn a_path_outside_the_source_is_never_annotated_on_a_file_inside_it() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    std::fs::write(
+        repo.path().join("backend/app/main.py"),
+        "import sys\n\n\nimport os\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(repo.path().join("scripts")).unwrap();
+    std::fs::write(repo.path().join("scripts/main.py"), "\n\nimport os\n").unwrap();
+    let log = dagger_log(repo.path(), "outside-source.log");
+    let backend = repo.path().join("backend").display().to_string();
+    let outcome = run(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &backend,
+            "--error-file",
+            &log,
+        ],
+        submit_one("app/auth.py", 5, "    return False"),
+        None,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let task = outcome.requests[0].messages[0].text();
+    assert!(!task.contains("`app/main.py`"), "{task}");
+    assert!(task.contains("reported at scripts/main.py:3"), "{task}");
+    assert!(task.contains("no file named in the log"), "{task}");
+}
+
+/// develop-issue on issue 42 with a fake GitHub that accepts exactly one issue comment; returns
+/// the run and the comment's body.
+async fn develop_issue_failing(extra: &[&str], script: Vec<Step>) -> (Run, String) {
+    let repo = repository();
+    let source = repo.path().join("backend").display().to_string();
+    let server = MockServer::start().await;
+    mount_issue_and_git_reads(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/shop/issues/42/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 9003, "body": "ok", "html_url": "https://github.com/acme/shop/issues/42#issuecomment-9003",
+            "user": user("agentci[bot]", 41898282), "created_at": "2026-11-23T12:00:00Z"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut arguments: Vec<&str> = extra.to_vec();
+    arguments.extend([
+        "monty",
+        "develop-issue",
+        "--source",
+        &source,
+        "--repo",
+        "acme/shop",
+        "--issue-id",
+        "42",
+    ]);
+    let outcome = run(&arguments, script, Some(&server)).await;
+    server.verify().await;
+    let requests = server.received_requests().await.unwrap();
+    let writes: Vec<&Received> = requests
+        .iter()
+        .filter(|request| request.method.as_str() != "GET")
+        .collect();
+    assert_eq!(writes.len(), 1, "exactly one write: the issue comment");
+    let comment: Value = writes[0].body_json().unwrap();
+    let body = comment["body"].as_str().unwrap().to_owned();
+    (outcome, body)
+}
+
+#[tokio::test]
+async fn develop_issue_explains_a_provider_failure_on_the_issue() {
+    let script = vec![
+        Step::Fail(agentci::llm::LlmError::Timeout),
+        Step::Fail(agentci::llm::LlmError::Timeout),
+        Step::Fail(agentci::llm::LlmError::Timeout),
+    ];
+    let (outcome, body) = develop_issue_failing(&[], script).await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Provider, "{error:#}");
+    assert!(body.contains("LLM provider error"), "{body}");
+    assert!(body.contains("exit 3"), "{body}");
+}
+
+#[tokio::test]
+async fn develop_issue_explains_a_budget_stop_and_names_the_patch() {
+    let script = vec![
+        tool_call(
+            "submit_route",
+            json!({"verb": "assist", "params": {}, "reason": "A bug fix."}),
+        ),
+        tool_call(
+            "edit_file",
+            json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return False"}),
+        ),
+        tool_call("submit_report", json!({"text": "never reached"})),
+    ];
+    let (outcome, body) = develop_issue_failing(&["--max-turns", "1"], script).await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Budget, "{error:#}");
+    assert!(body.contains("budget exhausted"), "{body}");
+    assert!(body.contains("turns budget ran out"), "{body}");
+    assert!(body.contains(".patch`"), "{body}");
+}
+
+#[tokio::test]
+async fn develop_issue_explains_a_refused_exec_and_names_the_flag() {
+    let script = vec![tool_call(
+        "submit_route",
+        json!({"verb": "build", "params": {"command": "pytest"}, "reason": "The build is red."}),
+    )];
+    let (outcome, body) = develop_issue_failing(&[], script).await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Usage, "{error:#}");
+    assert!(body.contains("refused"), "{body}");
+    assert!(body.contains("--allow-exec"), "{body}");
+}
+
+#[tokio::test]
+async fn build_reruns_the_build_and_exits_1_while_it_fails_whatever_the_model_says() {
+    let repo = repository();
+    let backend = repo.path().join("backend");
+    std::fs::write(
+        backend.join("build.sh"),
+        "echo 'SyntaxError in app/items.py' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let source = backend.display().to_string();
+    let mut settings = settings();
+    settings.config.exec.monty.allow = vec!["sh build.sh".to_owned()];
+    let claim = || tool_call("submit_report", json!({"text": "The build passes."}));
+    let outcome = run_with(
+        &[
+            "monty",
+            "build",
+            "--source",
+            &source,
+            "--allow-exec",
+            "--command",
+            "sh build.sh",
+        ],
+        vec![claim(), claim(), claim(), claim()],
+        None,
+        settings,
+    )
+    .await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Negative, "{error:#}");
+    assert!(format!("{error:#}").contains("still fails"), "{error:#}");
+    assert_eq!(
+        outcome.requests.len(),
+        3,
+        "at most the prompt's three attempts"
+    );
+    let last = outcome.requests[2].messages[0].text();
+    assert!(last.contains("SyntaxError in app/items.py"), "{last}");
+}
+
+#[tokio::test]
+async fn build_passes_when_the_build_command_passes_after_the_change() {
+    let repo = repository();
+    let backend = repo.path().join("backend");
+    std::fs::write(backend.join("build.sh"), "grep -q fixed app/items.py\n").unwrap();
+    let source = backend.display().to_string();
+    let mut settings = settings();
+    settings.config.exec.monty.allow = vec!["sh build.sh".to_owned()];
+    let script = vec![
+        tool_call(
+            "edit_file",
+            json!({"path": "app/items.py", "old_string": "item.cost", "new_string": "item.price  # fixed"}),
+        ),
+        tool_call("submit_report", json!({"text": "Fixed."})),
+    ];
+    let outcome = run_with(
+        &[
+            "monty",
+            "build",
+            "--source",
+            &source,
+            "--allow-exec",
+            "--command",
+            "sh build.sh",
+        ],
+        script,
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    assert_eq!(outcome.requests.len(), 2);
+}
+
+/// A fake `dagger` on `PATH`: records where and how it ran, and passes only when the backend's
+/// `total` reads `item.price`.
+#[cfg(unix)]
+fn fake_dagger(dir: &Path) -> (String, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.join("dagger-calls");
+    let script = bin.join("dagger");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$PWD $*\" >> '{}'\ngrep -q 'item.price' backend/app/items.py\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (format!("{}:/usr/bin:/bin", bin.display()), calls)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_runs_dagger_check_on_a_scratch_checkout_and_marks_what_passes() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_dagger(tools.path());
+    let log = dagger_log(repo.path(), "plain.log");
+    let source = repo.path().join("backend").display().to_string();
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    let mut arguments = vec!["--json"];
+    arguments.extend(suggest_fix_arguments("monty", &source, &log));
+    arguments.extend(["--allow-exec", "--verify"]);
+    let outcome = run_with(&arguments, python_script(), Some(&server), settings).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    // Together they pass: both verified.
+    assert_eq!(output["suggestions"][0]["verified"], true);
+    assert_eq!(output["suggestions"][1]["verified"], true);
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "together first, and no more when together passes: {calls}"
+    );
+    assert!(
+        lines[0].ends_with(" check backend:test backend:lint"),
+        "{calls}"
+    );
+    let scratch = lines[0].split(' ').next().unwrap();
+    assert_ne!(
+        std::path::Path::new(scratch).canonicalize().ok(),
+        repo.path().canonicalize().ok(),
+        "dagger ran in the user's checkout"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/items.py")).unwrap(),
+        ITEMS
+    );
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert_eq!(reviews.len(), 1);
+    let body = reviews[0]["body"].as_str().unwrap();
+    assert!(body.contains("Verified 2 of 2"), "{body}");
+    let comments = reviews[0]["comments"].as_array().unwrap();
+    assert!(!comments.is_empty());
+    for comment in comments {
+        assert!(
+            comment["body"]
+                .as_str()
+                .unwrap()
+                .contains("✅ Verified: `dagger check"),
+            "{comment}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn only_verified_posts_nothing_when_dagger_check_still_fails() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_dagger(tools.path());
+    let log = dagger_log(repo.path(), "plain.log");
+    let source = repo.path().join("backend").display().to_string();
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    let mut arguments = vec!["--json"];
+    arguments.extend(suggest_fix_arguments("monty", &source, &log));
+    arguments.extend(["--allow-exec", "--verify", "--only-verified"]);
+    // Only the auth suggestion: `dagger check` keeps failing.
+    let script = vec![tool_call(
+        "submit_suggestions",
+        json!({"summary": "Expired tokens.", "suggestions": [auth_suggestion()]}),
+    )];
+    let outcome = run_with(&arguments, script, Some(&server), settings).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["suggestions"][0]["verified"], false);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert!(reviews.is_empty(), "{reviews:?}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_without_dagger_reruns_the_command_recovered_from_the_log() {
+    let repo = dagger_repository();
+    let backend = repo.path().join("backend");
+    std::fs::write(
+        backend.join("check.sh"),
+        "grep -q 'item.price' app/items.py\n",
+    )
+    .unwrap();
+    let log = repo.path().join("recovered.log");
+    std::fs::write(
+        &log,
+        "1   : backend:test\n2   : ┆ backend: Backend!\n3   : ┆ ┆ withExec sh check.sh\n3   : ┆ ┆ [0.4s] | app/items.py:12: in total\n3   : ┆ ┆ [0.4s] | E   AttributeError: 'Item' object has no attribute 'cost'\n3   : ┆ ┆ [0.4s] | FAILED tests/test_items.py::test_total - AttributeError\n1   : backend:test ERROR [0.6s]\n1   : ! exit code: 1\n",
+    )
+    .unwrap();
+    let log = log.display().to_string();
+    let source = backend.display().to_string();
+    let mut settings = settings();
+    settings.config.exec.monty.allow = vec!["sh check.sh".to_owned()];
+    let script = vec![tool_call(
+        "submit_suggestions",
+        json!({"summary": "`cost` is `price`.", "suggestions": [items_suggestion()]}),
+    )];
+    let outcome = run_with(
+        &[
+            "--json",
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+        ],
+        script,
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["suggestions"][0]["verified"], true);
+    assert_eq!(
+        std::fs::read_to_string(backend.join("app/items.py")).unwrap(),
+        ITEMS
+    );
 }
 
 #[tokio::test]

@@ -157,9 +157,138 @@ pub async fn develop_issue(
             "#{number} is a pull request, not an issue"
         )));
     }
-    let assignment = assignment(&thread);
+    // From here on, every exit leaves one comment on the issue saying what happened.
+    let mut commented = false;
+    let read = DevelopContext {
+        provider,
+        client: &client,
+        repository: &repository,
+        number,
+        thread: &thread,
+    };
+    let result = develop_read(pack, args, global, services, out, &read, &mut commented).await;
+    if !commented {
+        let text = match &result {
+            Ok(_) => format!(
+                "{} finished working on this issue without opening a pull request.",
+                pack.display_name
+            ),
+            Err(error) => failure_comment(pack, error),
+        };
+        let posted = upsert_marked_comment(
+            &client,
+            &repository,
+            number,
+            &marker(&format!("develop:{}", pack.agent)),
+            &text,
+        )
+        .await;
+        if let Err(comment_error) = posted {
+            tracing::warn!("cannot comment on issue #{number}: {comment_error:#}");
+        }
+    }
+    result
+}
+
+/// What `develop-issue` holds once the issue was read.
+struct DevelopContext<'a> {
+    provider: Arc<dyn crate::llm::Provider>,
+    client: &'a crate::github::client::GitHub,
+    repository: &'a crate::github::context::Repository,
+    number: u64,
+    thread: &'a IssueThread,
+}
+
+/// The exit code class of a failure, for the issue comment: the first cause in the chain that
+/// names one (the same order as the exit-code mapping at the top of the program).
+fn failure_exit(error: &anyhow::Error) -> Exit {
+    if let Some(exit) = crate::exit::coded_exit(error) {
+        return exit;
+    }
+    for cause in error.chain() {
+        if let Some(run) = cause.downcast_ref::<crate::agent::RunError>() {
+            return match run {
+                crate::agent::RunError::Budget { .. } | crate::agent::RunError::Repeated { .. } => {
+                    Exit::Budget
+                }
+                _ => Exit::Provider,
+            };
+        }
+        if cause.downcast_ref::<crate::llm::LlmError>().is_some() {
+            return Exit::Provider;
+        }
+        if let Some(github) = cause.downcast_ref::<crate::github::GitHubError>() {
+            return if github.is_usage() {
+                Exit::Usage
+            } else {
+                Exit::GitHub
+            };
+        }
+    }
+    Exit::Usage
+}
+
+/// The issue comment for a run that failed: the error class, its redacted message, and what to
+/// do about it.
+fn failure_comment(pack: &LanguagePack, error: &anyhow::Error) -> String {
+    let exit = failure_exit(error);
+    let (class, hint) = match exit {
+        Exit::Provider => (
+            "LLM provider error",
+            "Check the provider's key, model and quota (`agentci doctor`), then run it again.",
+        ),
+        Exit::Budget => (
+            "budget exhausted",
+            "Raise the budget in `agentci.toml` (`[budget]`) or split the issue; the changes made so far were saved as a patch (named above, when there were any).",
+        ),
+        Exit::GitHub => (
+            "GitHub error",
+            "Check the token's permissions (contents, pull requests and issues: write) and run it again.",
+        ),
+        Exit::Negative => (
+            "no result",
+            "Make the issue more specific and run it again.",
+        ),
+        Exit::Usage => (
+            "refused or invalid input",
+            "The message names the flag or setting that would allow it.",
+        ),
+        Exit::Done => ("error", "Run it again."),
+    };
+    let message = crate::redact::redact(&format!("{error:#}")).replace("```", "'''");
+    format!(
+        "{} could not finish this issue ({class}, exit {}).\n\n```\n{message}\n```\n\n{hint}",
+        pack.display_name,
+        exit.code(),
+    )
+}
+
+async fn develop_read(
+    pack: &'static LanguagePack,
+    args: &DevelopIssueRequest,
+    global: &GlobalOptions,
+    services: &Services,
+    out: &mut dyn Write,
+    read: &DevelopContext<'_>,
+    commented: &mut bool,
+) -> anyhow::Result<Exit> {
+    let source = &args.agent.source;
+    let client = read.client;
+    let repository = read.repository;
+    let number = read.number;
+    let thread = read.thread;
+    let provider = Arc::clone(&read.provider);
+    let env = SettingsEnv(&services.settings.environment);
+    let assignment = assignment(thread);
+    // Learnings go into the branch's commit (and so the pull request), never onto the local
+    // HEAD: the run only writes them, the commit below carries them.
+    let mut agent_args = args.agent.clone();
+    if agent_args.self_improve == crate::agent::SelfImprove::Commit {
+        agent_args.self_improve = crate::agent::SelfImprove::Write;
+    }
 
     // Pick the verb with read-only tools.
+
     let workspace = Workspace::open(source)?;
     let submit = Submit::<RouteSubmission>::new(
         "submit_route",
@@ -175,7 +304,7 @@ pub async fn develop_issue(
         services,
     )?
     .tools(workspace_tools(&workspace, Access::ReadOnly))
-    .run(&route_prompt(pack, &thread)?, submit)
+    .run(&route_prompt(pack, thread)?, submit)
     .await?;
     let route = route::check(&routed.value, pack)
         .map_err(|reasons| anyhow::anyhow!("the route is invalid: {}", reasons.join("; ")))?;
@@ -194,7 +323,7 @@ pub async fn develop_issue(
     }
 
     let task = |allowed: Option<&[String]>| routed_task(pack, &route, source, &assignment, allowed);
-    let mut run = workspace_run(pack, verb.name(), &args.agent, global, services, &task).await?;
+    let mut run = workspace_run(pack, verb.name(), &agent_args, global, services, &task).await?;
     if run.result.is_ok() && run.contents.is_empty() {
         // A run that finished without changing anything gets one more try, told so; a second
         // empty run is reported on the issue instead of opening an empty pull request.
@@ -205,14 +334,15 @@ pub async fn develop_issue(
         let retry = |allowed: Option<&[String]>| {
             task(allowed).map(|text| format!("{text}\n\n{RETRY_NOTE}"))
         };
-        run = workspace_run(pack, verb.name(), &args.agent, global, services, &retry).await?;
+        run = workspace_run(pack, verb.name(), &agent_args, global, services, &retry).await?;
         if let Ok(outcome) = &run.result
             && run.contents.is_empty()
         {
             let why = outcome.value.text.trim();
+            *commented = true;
             upsert_marked_comment(
-                &client,
-                &repository,
+                client,
+                repository,
                 number,
                 &marker(&format!("develop:{}", pack.agent)),
                 &format!(
@@ -239,7 +369,7 @@ pub async fn develop_issue(
     let mut published = Value::Null;
     if let (Some(report), false) = (&report, run.contents.is_empty()) {
         let layout = Layout::discover(source)?;
-        let changes: Vec<FileChange> = run
+        let mut changes: Vec<FileChange> = run
             .contents
             .iter()
             .map(|(path, text)| FileChange {
@@ -247,12 +377,24 @@ pub async fn develop_issue(
                 content: text.as_ref().map(|text| text.as_bytes().to_vec()),
             })
             .collect();
+        for file in &run.learned_files {
+            let Ok(relative) = file.strip_prefix(&layout.root) else {
+                continue;
+            };
+            let path = relative.to_string_lossy().replace('\\', "/");
+            if changes.iter().all(|change| change.path != path) {
+                changes.push(FileChange {
+                    path,
+                    content: Some(std::fs::read(file)?),
+                });
+            }
+        }
         let base = match &args.base {
             Some(base) => base.clone(),
-            None => default_branch(&client, &repository).await?,
+            None => default_branch(client, repository).await?,
         };
         let branch = format!(
-            "{}/issue-{number}-{}",
+            "agentci/{}/issue-{number}-{}",
             pack.agent,
             crate::github::git::slug(&thread.issue.title)
         );
@@ -286,7 +428,7 @@ pub async fn develop_issue(
                 json!({"commit_sha": commit.to_string(), "pushed": pushed.remote_ref})
             }
             None => serde_json::to_value(
-                commit_changes(&client, &repository, &branch, &base, &message, &changes).await?,
+                commit_changes(client, repository, &branch, &base, &message, &changes).await?,
             )?,
         };
         let pull = NewPull {
@@ -302,15 +444,16 @@ pub async fn develop_issue(
             closes_issue: Some(number),
             draft: false,
         };
-        let pull_outcome = open_or_update_pull(&client, &repository, &pull).await?;
+        let pull_outcome = open_or_update_pull(client, repository, &pull).await?;
         let link = pull_outcome
             .html_url
             .clone()
             .or(pull_outcome.number.map(|pull| format!("#{pull}")))
             .unwrap_or_else(|| format!("branch `{branch}`"));
+        *commented = true;
         upsert_marked_comment(
-            &client,
-            &repository,
+            client,
+            repository,
             number,
             &marker(&format!("develop:{}", pack.agent)),
             &format!(
@@ -357,7 +500,16 @@ pub async fn develop_issue(
         }
     }
     match (run.result, run.concluded) {
-        (Err(error), _) => Err(error.into()),
+        (Err(error), concluded) => {
+            let error = anyhow::Error::from(error);
+            match concluded.ok().and_then(|concluded| concluded.patch) {
+                Some(patch) => Err(error.context(format!(
+                    "the changes made so far were saved as the patch `{}`",
+                    patch.display()
+                ))),
+                None => Err(error),
+            }
+        }
         (Ok(_), Err(error)) => Err(error),
         (Ok(_), Ok(_)) => Ok(Exit::Done),
     }

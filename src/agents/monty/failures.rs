@@ -5,9 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde::Serialize;
 
 use super::parsers::{Parser, RawFailure};
@@ -31,34 +29,13 @@ pub struct Failure {
     pub detail: Vec<String>,
 }
 
-static ANSI: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-B]").ok()
-});
-static TIMESTAMP: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z ").ok());
-static CHECK_LINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^\s*(✘|✗|×|✔|✓)\s+([a-z0-9][a-z0-9._-]*(?::[a-z0-9._-]+)+)\s+(?:\(.*\)\s*)?(OK|ERROR|FAILED|PASSED|SKIPPED|CANCELED)?")
-        .ok()
-});
-static CONTEXT: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\b\w+: context (\S+)").ok());
-
-/// Strip ANSI escapes, carriage-return redraws and CI timestamps; keep the tail.
+/// Normalise a log (see [`super::intake::strip_line`]) and keep the tail.
 pub fn clean(log: &str) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    for raw in log.lines() {
-        let line = match ANSI.as_ref() {
-            Some(ansi) => ansi.replace_all(raw, ""),
-            None => raw.into(),
-        };
-        // A progress bar redraws its line with `\r`: what the reader saw last is what counts.
-        let line = line.rsplit('\r').next().unwrap_or_default();
-        let line = match TIMESTAMP.as_ref() {
-            Some(timestamp) => timestamp.replace(line, "").into_owned(),
-            None => line.to_owned(),
-        };
-        lines.push(line);
-    }
+    let lines: Vec<String> = super::intake::read(log).lines;
+    tail(lines)
+}
+
+fn tail(lines: Vec<String>) -> String {
     let start = lines.len().saturating_sub(MAX_LINES);
     let mut kept = lines[start..].join("\n");
     if kept.len() > MAX_BYTES {
@@ -73,69 +50,69 @@ pub fn clean(log: &str) -> String {
 
 /// A stretch of the log that belongs to one failed `dagger check` (or the whole log).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Block<'a> {
+pub struct Block {
     pub check: Option<String>,
-    /// The directory the check's `source` argument was given (`./backend`), relative to the
-    /// project root, when Dagger printed it.
+    /// The directory the check works on (`backend`), relative to the project root: the check's
+    /// `source` argument when Dagger printed it, else its toolchain's `defaultPath`.
     pub context: Option<String>,
-    pub lines: Vec<&'a str>,
+    /// The container workdir the check's command ran in (`/src`), when known.
+    pub workdir: Option<String>,
+    /// The command the check ran last, as words, when the log showed it.
+    pub command: Option<Vec<String>>,
+    pub lines: Vec<String>,
 }
 
-/// Cut `dagger check` output into the blocks of failed checks. Passed checks carry no output
-/// worth reading. A log with no check lines at all is one anonymous block.
-pub fn blocks(log: &str) -> Vec<Block<'_>> {
-    let Some(check_line) = CHECK_LINE.as_ref() else {
+/// Cut a log into the blocks of failed checks. Passed checks carry no output worth reading. A
+/// log with no check lines at all is one anonymous block.
+pub fn blocks(log: &str) -> Vec<Block> {
+    let intake = super::intake::read(log);
+    if intake.checks.is_empty() {
+        let kept = tail(intake.lines);
         return vec![Block {
             check: None,
             context: None,
-            lines: log.lines().collect(),
-        }];
-    };
-    let mut blocks = Vec::new();
-    let mut current: Option<Block<'_>> = None;
-    let mut saw_check = false;
-    for line in log.lines() {
-        if let Some(found) = check_line.captures(line) {
-            saw_check = true;
-            if let Some(block) = current.take() {
-                blocks.push(block);
-            }
-            let failed = matches!(&found[1], "✘" | "✗" | "×")
-                || matches!(found.get(3).map(|m| m.as_str()), Some("ERROR" | "FAILED"));
-            if failed {
-                current = Some(Block {
-                    check: Some(found[2].to_owned()),
-                    context: None,
-                    lines: Vec::new(),
-                });
-            }
-            continue;
-        }
-        if let Some(block) = current.as_mut() {
-            if block.context.is_none()
-                && let Some(found) = CONTEXT.as_ref().and_then(|context| context.captures(line))
-            {
-                block.context = Some(
-                    found[1]
-                        .trim_start_matches("./")
-                        .trim_end_matches('/')
-                        .to_owned(),
-                );
-            }
-            block.lines.push(line);
-        }
-    }
-    if let Some(block) = current.take() {
-        blocks.push(block);
-    }
-    if !saw_check {
-        return vec![Block {
-            check: None,
-            context: None,
-            lines: log.lines().collect(),
+            workdir: None,
+            command: None,
+            lines: kept.lines().map(str::to_owned).collect(),
         }];
     }
-    blocks
+    intake
+        .checks
+        .into_iter()
+        .filter(|check| check.failed)
+        .map(|check| {
+            let start = check.output.len().saturating_sub(MAX_LINES);
+            Block {
+                check: Some(check.name),
+                context: check.context,
+                workdir: check.workdir,
+                command: check.command,
+                lines: check.output[start..].to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// The workdirs toolchains' containers conventionally mount the source at.
+const CONTAINER_WORKDIRS: &[&str] = &[
+    "/src",
+    "/app",
+    "/workspace",
+    "/work",
+    "/code",
+    "/usr/src/app",
+];
+
+/// A path inside a GitHub-hosted runner's checkout (`/home/runner/work/<repo>/<repo>/x`), as
+/// the part relative to the repository root.
+fn runner_checkout_path(path: &str) -> Option<&str> {
+    if let Some(rest) = path.strip_prefix("/github/workspace/") {
+        return Some(rest);
+    }
+    let rest = path.strip_prefix("/home/runner/work/")?;
+    let mut parts = rest.splitn(3, '/');
+    let (_owner_repo, _repo, inside) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(inside)
 }
 
 /// Where the project is: `source` is the agent's `--source`, `root` the repository root (the
@@ -159,7 +136,7 @@ impl Layout {
     }
 
     /// The source directory relative to the root (`""` when they are the same).
-    fn source_in_root(&self) -> PathBuf {
+    pub(crate) fn source_in_root(&self) -> PathBuf {
         self.source
             .strip_prefix(&self.root)
             .map(Path::to_path_buf)
@@ -168,12 +145,17 @@ impl Layout {
 
     /// Map a path as a tool printed it onto a file under `source`, relative to `source`.
     ///
-    /// Tools print paths relative to wherever they ran: the check's container (`/src/app/x.py`),
-    /// the check's context directory (`tests/x.py` for `./backend`), the runner's checkout
-    /// (`/home/runner/work/r/r/frontend/src/x.ts`). So try, in order: relative to the context
-    /// directory, to the source, to the root; then ever shorter suffixes of the path under the
-    /// source; and last, a file of that name that is unique in the source tree.
-    pub fn locate(&self, printed: &str, context: Option<&str>) -> Option<String> {
+    /// Tools print paths relative to wherever they ran: the check's container workdir
+    /// (`/src/app/x.py`, `/app/app/x.py`), the check's context directory (`tests/x.py` for
+    /// `./backend`), the runner's checkout (`/home/runner/work/r/r/frontend/src/x.ts`). A path
+    /// is resolved exactly, never guessed by file name: a path that names no file under `source`
+    /// this way is `None`, and stays unplaced context for the model.
+    pub fn locate(
+        &self,
+        printed: &str,
+        context: Option<&str>,
+        workdir: Option<&str>,
+    ) -> Option<String> {
         let cleaned = printed
             .trim()
             .trim_start_matches("webpack:///")
@@ -182,27 +164,39 @@ impl Layout {
             .strip_prefix("./")
             .unwrap_or(cleaned)
             .replace('\\', "/");
-        let relative = Path::new(&cleaned);
+        let mut relatives: Vec<String> = Vec::new();
         let mut candidates: Vec<PathBuf> = Vec::new();
-        if !relative.is_absolute() {
+        if cleaned.starts_with('/') {
+            // The same file seen from the runner: inside the repository as it is.
+            candidates.push(PathBuf::from(&cleaned));
+            for root in workdir
+                .into_iter()
+                .chain(CONTAINER_WORKDIRS.iter().copied())
+            {
+                let root = root.trim_end_matches('/');
+                if let Some(rest) = cleaned
+                    .strip_prefix(root)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                {
+                    relatives.push(rest.to_owned());
+                }
+            }
+            if let Some(rest) = runner_checkout_path(&cleaned) {
+                candidates.push(self.root.join(rest));
+            }
+        } else {
+            relatives.push(cleaned);
+        }
+        for relative in &relatives {
             if let Some(context) = context {
                 candidates.push(self.root.join(context).join(relative));
             }
             candidates.push(self.source.join(relative));
             candidates.push(self.root.join(relative));
         }
-        let parts: Vec<&str> = cleaned.split('/').filter(|part| !part.is_empty()).collect();
-        for skip in 1..parts.len() {
-            let suffix = parts[skip..].join("/");
-            candidates.push(self.source.join(&suffix));
-        }
-        for candidate in candidates {
-            if let Some(found) = self.inside_source(&candidate) {
-                return Some(found);
-            }
-        }
-        let name = parts.last()?;
-        self.unique_file_named(name)
+        candidates
+            .iter()
+            .find_map(|candidate| self.inside_source(candidate))
     }
 
     fn inside_source(&self, candidate: &Path) -> Option<String> {
@@ -218,23 +212,6 @@ impl Layout {
         Some(inside.to_string_lossy().replace('\\', "/"))
     }
 
-    fn unique_file_named(&self, name: &str) -> Option<String> {
-        let mut found = Vec::new();
-        let walker = ignore::WalkBuilder::new(&self.source)
-            .hidden(true)
-            .git_ignore(true)
-            .build();
-        for entry in walker.flatten() {
-            if entry.file_name().to_str() == Some(name) && entry.path().is_file() {
-                found.push(entry.into_path());
-                if found.len() > 1 {
-                    return None;
-                }
-            }
-        }
-        found.pop().and_then(|path| self.inside_source(&path))
-    }
-
     /// Does a check whose source was `context` work on this source directory (or inside it)?
     fn owns_context(&self, context: &str) -> bool {
         let context = Path::new(context.trim_start_matches("./"));
@@ -247,28 +224,33 @@ impl Layout {
 /// Read a log: clean it, cut it into blocks, run `parsers` over each block, and keep the failures
 /// that belong to `layout.source`, deduplicated, in log order.
 pub fn read(log: &str, parsers: &[Parser], layout: &Layout) -> Vec<Failure> {
-    let cleaned = clean(log);
     let mut failures = Vec::new();
     let mut seen = BTreeSet::new();
-    for block in blocks(&cleaned) {
-        let owned_block = block
-            .context
-            .as_deref()
-            .is_some_and(|context| layout.owns_context(context));
+    for mut block in blocks(log) {
+        if block.context.is_none()
+            && let Some(check) = block.check.as_deref()
+        {
+            block.context = super::intake::check_directory(&layout.root, check);
+        }
+        let owned_block = match block.context.as_deref() {
+            Some(context) => layout.owns_context(context),
+            // A named check of unknown directory is ours when the source is the whole project.
+            None => block.check.is_some() && layout.source_in_root().as_os_str().is_empty(),
+        };
         if block.context.is_some() && !owned_block {
             continue;
         }
-        let mut located_any = false;
+        let lines: Vec<&str> = block.lines.iter().map(String::as_str).collect();
+        let mut understood = false;
         for parser in parsers {
-            for raw in parser(&block.lines) {
-                let path = raw
-                    .path
-                    .as_deref()
-                    .and_then(|printed| layout.locate(printed, block.context.as_deref()));
-                if path.is_none() && raw.path.is_some() && !owned_block {
+            for raw in parser(&lines) {
+                let path = raw.path.as_deref().and_then(|printed| {
+                    layout.locate(printed, block.context.as_deref(), block.workdir.as_deref())
+                });
+                if path.is_none() && !owned_block {
                     continue;
                 }
-                located_any |= path.is_some();
+                understood = true;
                 let failure = located(raw, path, block.check.clone());
                 let key = (failure.path.clone(), failure.line, failure.message.clone());
                 if seen.insert(key) {
@@ -277,32 +259,49 @@ pub fn read(log: &str, parsers: &[Parser], layout: &Layout) -> Vec<Failure> {
             }
         }
         // A failed check of ours whose output no parser understood still reaches the model, as
-        // its last lines: the model can read the source itself.
-        if owned_block
-            && !located_any
-            && failures.iter().all(|failure| failure.check != block.check)
-        {
-            let tail: Vec<String> = block
-                .lines
-                .iter()
-                .rev()
-                .take(40)
-                .rev()
-                .map(|line| (*line).to_owned())
-                .collect();
-            failures.push(Failure {
-                tool: "dagger",
-                check: block.check.clone(),
-                path: None,
-                line: None,
-                column: None,
-                code: None,
-                message: format!("check `{}` failed", block.check.as_deref().unwrap_or("?")),
-                detail: tail,
-            });
+        // its last lines and a note: the model can read the source itself.
+        if owned_block && block.check.is_some() && !understood {
+            failures.push(unrecognised(&block));
         }
     }
     failures
+}
+
+/// Lines and bytes of a failed check's output tail given to the model when no parser read it.
+const TAIL_LINES: usize = 60;
+const TAIL_BYTES: usize = 8_000;
+
+/// A failed check whose output is in a format no parser knows: its bounded output tail.
+fn unrecognised(block: &Block) -> Failure {
+    let mut tail: Vec<String> = Vec::new();
+    let mut bytes = 0;
+    for line in block.lines.iter().rev() {
+        if tail.len() >= TAIL_LINES || bytes + line.len() > TAIL_BYTES {
+            break;
+        }
+        bytes += line.len() + 1;
+        tail.push(line.clone());
+    }
+    tail.reverse();
+    let check = block.check.as_deref().unwrap_or("?");
+    let mut detail = vec![format!(
+        "note: no parser recognised the output format of `{check}`; its last {} lines follow",
+        tail.len()
+    )];
+    if let Some(command) = &block.command {
+        detail.push(format!("command: {}", command.join(" ")));
+    }
+    detail.extend(tail);
+    Failure {
+        tool: "dagger",
+        check: block.check.clone(),
+        path: None,
+        line: None,
+        column: None,
+        code: None,
+        message: format!("check `{check}` failed in a format not recognised"),
+        detail,
+    }
 }
 
 fn located(raw: RawFailure, path: Option<String>, check: Option<String>) -> Failure {
@@ -349,10 +348,9 @@ mod tests {
 
     #[test]
     fn dagger_blocks_keep_failed_checks_with_their_context() {
-        let log = clean(include_str!(
+        let found = blocks(include_str!(
             "../../../tests/fixtures/logs/dagger-mixed.log"
         ));
-        let found = blocks(&log);
         let names: Vec<_> = found
             .iter()
             .map(|block| {

@@ -301,6 +301,43 @@ pub fn suggestion_findings(layout: &Layout, suggestions: &[Suggestion]) -> Vec<F
         .collect()
 }
 
+/// The suggestions as findings with their verification: each verified one says so, the note for
+/// the review body counts them, and with `only_verified` the unverified ones are left out.
+pub fn verified_findings(
+    layout: &Layout,
+    suggestions: &[Suggestion],
+    verified: &[Option<bool>],
+    how: Option<&str>,
+    only_verified: bool,
+) -> (Vec<Finding>, Option<String>) {
+    let mut findings = Vec::new();
+    let mut count = 0;
+    for (index, mut finding) in suggestion_findings(layout, suggestions)
+        .into_iter()
+        .enumerate()
+    {
+        let passed = verified.get(index).copied().flatten() == Some(true);
+        if passed {
+            count += 1;
+            finding.body.push_str(&format!(
+                "\n\n✅ Verified: `{}` passes with this suggestion applied.",
+                how.unwrap_or("the failing check")
+            ));
+        } else if only_verified {
+            continue;
+        }
+        findings.push(finding);
+    }
+    let note = match how {
+        Some(how) if !verified.is_empty() => Some(format!(
+            "✅ Verified {count} of {} suggestion(s) by running `{how}` on a scratch copy with them applied.",
+            suggestions.len()
+        )),
+        _ => None,
+    };
+    (findings, note)
+}
+
 /// A review as findings: located issues without a replacement, suggestions with one. Issues
 /// without a path stay in the summary.
 pub fn review_findings(layout: &Layout, review: &ReviewSubmission) -> Vec<Finding> {

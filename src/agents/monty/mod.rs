@@ -4,6 +4,7 @@
 pub mod develop;
 pub mod failures;
 pub mod fix;
+pub mod intake;
 pub mod packs;
 pub mod parsers;
 pub mod request;

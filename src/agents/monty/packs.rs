@@ -266,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_tool_output_maps_by_suffix_and_unique_name() {
+    fn container_and_runner_paths_map_onto_the_source() {
         let dir = project();
         let backend = Layout::discover(&dir.path().join("backend")).unwrap();
         let log = "Traceback (most recent call last):\n  File \"/src/app/auth.py\", line 9, in check\nKeyError: 'exp'\n";

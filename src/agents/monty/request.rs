@@ -30,6 +30,8 @@ pub struct SuggestFixRequest {
     pub verify: bool,
     /// The failing command to re-run with `verify`.
     pub verify_command: Option<String>,
+    /// With `verify`, publish only the suggestions verification confirmed.
+    pub only_verified: bool,
     /// An extra instruction from the caller (e.g. `speck run`).
     pub assignment: Option<String>,
 }

@@ -212,16 +212,29 @@ pub(crate) fn github_client(
     Ok(GitHub::new(settings.with_dry_run(dry_run))?)
 }
 
-/// Publish `findings` as one review on the pull request of the context, if there is one.
+/// What one review publishes.
+struct Publication<'a> {
+    summary: &'a str,
+    model: &'a str,
+    findings: Vec<Finding>,
+    /// A line the review body carries (suggest-fix's verification count).
+    body_note: Option<String>,
+}
+
+/// Publish the findings as one review on the pull request of the context, if there is one.
 async fn publish(
     pack: &LanguagePack,
     services: &Services,
     github: &GitHubOptions,
     dry_run: bool,
-    summary: &str,
-    model: &str,
-    findings: Vec<Finding>,
+    publication: Publication<'_>,
 ) -> anyhow::Result<Option<ReviewOutcome>> {
+    let Publication {
+        summary,
+        model,
+        findings,
+        body_note,
+    } = publication;
     let env = SettingsEnv(&services.settings.environment);
     let context = github.context(&env)?;
     if context.repository.is_none() || (context.pr_number.is_none() && !context.in_actions) {
@@ -241,7 +254,15 @@ async fn publish(
         findings,
     };
     Ok(Some(
-        publish_review(&client, &input, &ReviewOptions::default()).await?,
+        publish_review(
+            &client,
+            &input,
+            &ReviewOptions {
+                body_note,
+                ..ReviewOptions::default()
+            },
+        )
+        .await?,
     ))
 }
 
@@ -301,24 +322,22 @@ pub async fn suggest_fix(
     if args.max_suggestions == 0 {
         return Err(crate::exit::usage("`--max-suggestions` must be at least 1"));
     }
-    let verify_command = if args.verify {
+    let path_var = services.settings.environment.get("PATH").map(str::to_owned);
+    let verifier = if args.verify {
         if !args.agent.allow_exec {
             return Err(crate::exit::usage(
                 "`--verify` runs the failing command: pass `--allow-exec` too",
             ));
         }
-        let text = args.verify_command.as_deref().unwrap_or_default();
-        let words = super::verify::split_command(text)?;
-        if !crate::support::command_allowed(
-            &words,
-            &allowed_commands(pack, &services.settings, args.agent.allow_install),
-        ) {
-            return Err(crate::exit::usage(format!(
-                "`{text}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
-                pack.agent
-            )));
-        }
-        Some(words)
+        Some(verifier(
+            pack,
+            args,
+            services,
+            &layout,
+            &failures,
+            &log,
+            path_var.as_deref(),
+        )?)
     } else {
         None
     };
@@ -356,24 +375,46 @@ pub async fn suggest_fix(
     let suggestions = suggest::check(&outcome.value, &layout.source, max)
         .map_err(|reasons| anyhow::anyhow!("the submission is invalid: {}", reasons.join("; ")))?;
 
-    let verified = match &verify_command {
-        Some(command) => {
-            super::verify::verify(&layout.source, &suggestions, command, COMMAND_TIMEOUT).await?
+    let verified = match &verifier {
+        Some(verifier) => {
+            super::verify::verify_suggestions(
+                verifier,
+                &suggestions,
+                COMMAND_TIMEOUT,
+                path_var.as_deref(),
+            )
+            .await?
         }
         None => Vec::new(),
     };
 
-    let findings = fix::suggestion_findings(&layout, &suggestions);
-    let published = publish(
-        pack,
-        services,
-        &args.github,
-        args.agent.dry_run,
-        &outcome.value.summary,
-        &model,
-        findings,
-    )
-    .await?;
+    let (findings, note) = fix::verified_findings(
+        &layout,
+        &suggestions,
+        &verified,
+        verifier
+            .as_ref()
+            .map(super::verify::Verifier::label)
+            .as_deref(),
+        args.only_verified,
+    );
+    let published = if findings.is_empty() && args.only_verified {
+        None
+    } else {
+        publish(
+            pack,
+            services,
+            &args.github,
+            args.agent.dry_run,
+            Publication {
+                summary: &outcome.value.summary,
+                model: &model,
+                findings,
+                body_note: note,
+            },
+        )
+        .await?
+    };
     let output = fix::output(
         &outcome.value.summary,
         &suggestions,
@@ -406,6 +447,59 @@ pub async fn suggest_fix(
     }
     report_usage(&outcome);
     Ok(Exit::Done)
+}
+
+/// How `--verify` checks the suggestions: `dagger check <the failed checks>` on a copy of the
+/// repository when `dagger` is on `PATH`; else `--verify-command` or the failing command the log
+/// shows, on a copy of the source, when it is allowed for this agent.
+fn verifier(
+    pack: &LanguagePack,
+    args: &SuggestFixRequest,
+    services: &Services,
+    layout: &Layout,
+    failures: &[super::failures::Failure],
+    log: &str,
+    path_var: Option<&str>,
+) -> anyhow::Result<super::verify::Verifier> {
+    let mut checks: Vec<String> = Vec::new();
+    for check in failures.iter().filter_map(|failure| failure.check.clone()) {
+        if !checks.contains(&check) {
+            checks.push(check);
+        }
+    }
+    if args.verify_command.is_none()
+        && !checks.is_empty()
+        && let Some(program) = path_var.and_then(|path| super::verify::find_on_path("dagger", path))
+    {
+        return Ok(super::verify::Verifier::Dagger {
+            program,
+            checks,
+            root: layout.root.clone(),
+            source_in_root: layout.source_in_root(),
+        });
+    }
+    let words = match &args.verify_command {
+        Some(text) => super::verify::split_command(text)?,
+        None => super::verify::recovered_command(log, &checks).ok_or_else(|| {
+            crate::exit::usage(
+                "`--verify` found neither `dagger` on `PATH` nor the failing command in the log: pass `--verify-command`",
+            )
+        })?,
+    };
+    if !crate::support::command_allowed(
+        &words,
+        &allowed_commands(pack, &services.settings, args.agent.allow_install),
+    ) {
+        return Err(crate::exit::usage(format!(
+            "`{}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
+            words.join(" "),
+            pack.agent
+        )));
+    }
+    Ok(super::verify::Verifier::Command {
+        words,
+        source: layout.source.clone(),
+    })
 }
 
 fn report_usage<T>(outcome: &RunOutcome<T>) {
@@ -488,9 +582,12 @@ pub async fn review(
             services,
             &args.github,
             args.agent.dry_run,
-            &summary,
-            &model,
-            findings,
+            Publication {
+                summary: &summary,
+                model: &model,
+                findings,
+                body_note: None,
+            },
         )
         .await?;
         if published.is_none() {
@@ -612,10 +709,52 @@ async fn build(
         )));
     }
     let assignment = args.assignment.clone();
-    let task = |_allowed: Option<&[String]>| {
-        fix::build_prompt(&args.agent.source, &command, assignment.as_deref())
-    };
-    workspace_verb(pack, "build", &args.agent, global, services, &task, out).await
+    // The model's word is not the verdict: after each run the build command itself runs on the
+    // source with the run's changes, and only its exit status counts. A run whose changes are
+    // applied may be followed by another, told what still fails, up to the attempts the prompt
+    // promises; a dry run or an export gets one.
+    let applies = !args.agent.dry_run && args.agent.export.is_none();
+    let mut failure: Option<String> = None;
+    for attempt in 1..=fix::BUILD_ATTEMPTS {
+        let task = |_allowed: Option<&[String]>| {
+            let task = fix::build_prompt(&args.agent.source, &command, assignment.as_deref())?;
+            Ok(match &failure {
+                Some(output) => format!(
+                    "{task}\n\n## The build still fails\n\nAfter the previous attempt `{command}` still failed:\n\n```\n{output}\n```\n"
+                ),
+                None => task,
+            })
+        };
+        let run = workspace_run(pack, "build", &args.agent, global, services, &task).await?;
+        print_workspace_result(
+            out,
+            global,
+            &run.result,
+            &run.concluded,
+            &run.changes,
+            run.learned.as_ref(),
+        )?;
+        match (run.result, run.concluded) {
+            (Err(error), _) => return Err(error.into()),
+            (Ok(_), Err(error)) => return Err(error),
+            (Ok(_), Ok(_)) => {}
+        }
+        let outcome =
+            super::verify::run_on_copy(&args.agent.source, &run.contents, &words, COMMAND_TIMEOUT)
+                .await?;
+        if outcome.passed {
+            tracing::info!("`{command}` passes after attempt {attempt}");
+            return Ok(Exit::Done);
+        }
+        tracing::warn!("`{command}` still fails after attempt {attempt}");
+        failure = Some(outcome.tail);
+        if !applies {
+            break;
+        }
+    }
+    Err(crate::exit::negative(format!(
+        "`{command}` still fails after the agent's last change, whatever the report says"
+    )))
 }
 
 async fn upgrade(
@@ -681,6 +820,8 @@ pub(crate) struct WorkspaceRun {
     pub changes: Vec<Value>,
     pub contents: Vec<(String, Option<String>)>,
     pub learned: Option<anyhow::Result<String>>,
+    /// The context files the learnings were written to (absolute), when they were.
+    pub learned_files: Vec<PathBuf>,
 }
 
 pub(crate) async fn workspace_run(
@@ -764,14 +905,16 @@ pub(crate) async fn workspace_run(
     }
     let concluded = workspace.conclude(result.is_ok(), &mode);
 
+    let mut learned_files = Vec::new();
     let learned = match (&result, &learnings) {
-        (Ok(outcome), Some(sink)) if !args.dry_run && !sink.is_empty() => Some(save_learnings(
-            pack,
-            source,
-            &outcome.run_id,
-            sink,
-            args.self_improve,
-        )),
+        (Ok(outcome), Some(sink)) if !args.dry_run && !sink.is_empty() => Some(
+            save_learnings(pack, source, &outcome.run_id, sink, args.self_improve).map(
+                |(text, files)| {
+                    learned_files = files;
+                    text
+                },
+            ),
+        ),
         _ => None,
     };
     Ok(WorkspaceRun {
@@ -780,6 +923,7 @@ pub(crate) async fn workspace_run(
         changes,
         contents,
         learned,
+        learned_files,
     })
 }
 
@@ -789,7 +933,7 @@ fn save_learnings(
     run_id: &str,
     sink: &LearningSink,
     mode: SelfImprove,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Vec<PathBuf>)> {
     let root = Layout::discover(source)?.root;
     let files = crate::agent::memory::write_learnings(
         &root,
@@ -801,12 +945,20 @@ fn save_learnings(
     )?;
     if mode == SelfImprove::Commit {
         let outcome = crate::agent::memory::commit_learnings(&root, pack.agent, &files)?;
-        return Ok(outcome.to_string());
+        return Ok((outcome.to_string(), Vec::new()));
     }
-    Ok(format!(
-        "learned context written to {} file(s)",
-        files.len()
-    ))
+    let text = format!("learned context written to {} file(s)", files.len());
+    let files = files
+        .into_iter()
+        .map(|file| {
+            if file.is_absolute() {
+                file
+            } else {
+                root.join(file)
+            }
+        })
+        .collect();
+    Ok((text, files))
 }
 
 pub(crate) fn print_workspace_result(

@@ -1,7 +1,10 @@
-//! `suggest-fix --verify`: apply each suggestion alone to a temporary copy of the source and run
-//! the failing command there; the suggestion is verified when the command then succeeds.
+//! `suggest-fix --verify`: apply the suggestions to a scratch copy and re-run what failed there:
+//! `dagger check <failed checks>` on a copy of the repository when `dagger` is on `PATH` (the
+//! same containerised environment that failed), else the failing command recovered from the log
+//! (or `--verify-command`) on a copy of the source. All suggestions together first; one by one
+//! only when together they still fail. The user's checkout is never touched.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -43,8 +46,181 @@ pub fn apply(text: &str, suggestion: &Suggestion) -> String {
     joined
 }
 
-/// Run `command` in `directory` with a scrubbed environment; `true` when it exits 0.
-async fn passes(command: &[String], directory: &Path, timeout: Duration) -> anyhow::Result<bool> {
+/// A command's verdict and the tail of what it printed.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub passed: bool,
+    pub tail: String,
+}
+
+/// Lines of a command's output kept for the model.
+const OUTPUT_TAIL_LINES: usize = 60;
+
+/// Copy `source` to a scratch directory, write `contents` over it (`None` deletes), and run
+/// `command` there. The user's checkout is never touched.
+pub async fn run_on_copy(
+    source: &Path,
+    contents: &[(String, Option<String>)],
+    command: &[String],
+    timeout: Duration,
+) -> anyhow::Result<CommandOutcome> {
+    let copy = tempfile::tempdir()?;
+    let source_copy = source.to_path_buf();
+    let target = copy.path().to_path_buf();
+    tokio::task::spawn_blocking(move || copy_tree(&source_copy, &target)).await??;
+    for (path, text) in contents {
+        let file = copy.path().join(path);
+        if !file.starts_with(copy.path()) || path.split('/').any(|part| part == "..") {
+            continue;
+        }
+        match text {
+            Some(text) => {
+                if let Some(parent) = file.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&file, text)?;
+            }
+            None => {
+                let _ = std::fs::remove_file(&file);
+            }
+        }
+    }
+    run_command(command, copy.path(), timeout, None).await
+}
+
+/// How suggestions are verified.
+#[derive(Debug, Clone)]
+pub enum Verifier {
+    /// `dagger check <checks>` at the root of a copy of the repository; `source_in_root` is where
+    /// the suggestions' paths start.
+    Dagger {
+        program: PathBuf,
+        checks: Vec<String>,
+        root: PathBuf,
+        source_in_root: PathBuf,
+    },
+    /// The failing command, in a copy of the source.
+    Command { words: Vec<String>, source: PathBuf },
+}
+
+impl Verifier {
+    /// The command as the review shows it.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Dagger { checks, .. } => format!("dagger check {}", checks.join(" ")),
+            Self::Command { words, .. } => words.join(" "),
+        }
+    }
+}
+
+/// `dagger` on `path` (a `PATH` value), if there is one.
+pub fn find_on_path(program: &str, path: &str) -> Option<PathBuf> {
+    std::env::split_paths(path)
+        .map(|directory| directory.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Apply `suggestions` to the files under `directory` (paths relative to it), bottom-up per file
+/// so earlier line numbers stay valid.
+fn apply_all(directory: &Path, suggestions: &[&Suggestion]) -> anyhow::Result<()> {
+    let mut ordered: Vec<&&Suggestion> = suggestions.iter().collect();
+    ordered.sort_by(|left, right| {
+        (left.path.as_str(), std::cmp::Reverse(left.start_line))
+            .cmp(&(right.path.as_str(), std::cmp::Reverse(right.start_line)))
+    });
+    for suggestion in ordered {
+        let file = directory.join(&suggestion.path);
+        let text = std::fs::read_to_string(&file)?;
+        std::fs::write(&file, apply(&text, suggestion))?;
+    }
+    Ok(())
+}
+
+/// Copy, apply `suggestions`, run the verifier; `true` when it passes.
+async fn check_set(
+    verifier: &Verifier,
+    suggestions: &[&Suggestion],
+    timeout: Duration,
+    path_var: Option<&str>,
+) -> anyhow::Result<bool> {
+    let copy = tempfile::tempdir()?;
+    let (from, applied_in, command, run_in) = match verifier {
+        Verifier::Dagger {
+            program,
+            checks,
+            root,
+            source_in_root,
+        } => {
+            let mut command = vec![program.display().to_string(), "check".to_owned()];
+            command.extend(checks.iter().cloned());
+            (
+                root.clone(),
+                copy.path().join(source_in_root),
+                command,
+                copy.path().to_path_buf(),
+            )
+        }
+        Verifier::Command { words, source } => (
+            source.clone(),
+            copy.path().to_path_buf(),
+            words.clone(),
+            copy.path().to_path_buf(),
+        ),
+    };
+    let target = copy.path().to_path_buf();
+    tokio::task::spawn_blocking(move || copy_tree(&from, &target)).await??;
+    apply_all(&applied_in, suggestions)?;
+    let outcome = run_command(&command, &run_in, timeout, path_var).await?;
+    Ok(outcome.passed)
+}
+
+/// Verify the suggestions: all together first, then one by one only when together they fail.
+/// One entry per suggestion.
+pub async fn verify_suggestions(
+    verifier: &Verifier,
+    suggestions: &[Suggestion],
+    timeout: Duration,
+    path_var: Option<&str>,
+) -> anyhow::Result<Vec<Option<bool>>> {
+    if suggestions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all: Vec<&Suggestion> = suggestions.iter().collect();
+    let together = check_set(verifier, &all, timeout, path_var).await?;
+    tracing::info!(
+        "verify `{}` with all {} suggestion(s): {}",
+        verifier.label(),
+        all.len(),
+        if together { "passes" } else { "still fails" }
+    );
+    if together {
+        return Ok(vec![Some(true); suggestions.len()]);
+    }
+    if suggestions.len() == 1 {
+        return Ok(vec![Some(false)]);
+    }
+    let mut results = Vec::with_capacity(suggestions.len());
+    for suggestion in suggestions {
+        let passed = check_set(verifier, &[suggestion], timeout, path_var).await?;
+        tracing::info!(
+            "verify `{}` lines {}-{} alone: {}",
+            suggestion.path,
+            suggestion.start_line,
+            suggestion.end_line,
+            if passed { "passes" } else { "still fails" }
+        );
+        results.push(Some(passed));
+    }
+    Ok(results)
+}
+
+/// Run `command` in `directory` with a scrubbed environment, keeping its output's tail.
+async fn run_command(
+    command: &[String],
+    directory: &Path,
+    timeout: Duration,
+    path_var: Option<&str>,
+) -> anyhow::Result<CommandOutcome> {
     let (program, arguments) = command
         .split_first()
         .ok_or_else(|| crate::exit::usage("the verify command is empty"))?;
@@ -54,8 +230,8 @@ async fn passes(command: &[String], directory: &Path, timeout: Duration) -> anyh
         .current_dir(directory)
         .env_clear()
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     // Only what a build needs to find its tools; no tokens or keys reach the command.
     for name in ["PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV"] {
@@ -63,49 +239,58 @@ async fn passes(command: &[String], directory: &Path, timeout: Duration) -> anyh
             child.env(name, value);
         }
     }
+    if let Some(path) = path_var {
+        child.env("PATH", path);
+    }
+    // Dagger needs to reach its engine and runner (`DOCKER_HOST`, `_EXPERIMENTAL_DAGGER_*`).
+    for (name, value) in std::env::vars() {
+        if name.starts_with("DAGGER_")
+            || name.starts_with("_EXPERIMENTAL_DAGGER")
+            || name == "DOCKER_HOST"
+            || name == "XDG_RUNTIME_DIR"
+        {
+            child.env(name, value);
+        }
+    }
     let status = child
         .spawn()
         .map_err(|error| crate::exit::usage(format!("cannot run `{program}`: {error}")))?;
     match tokio::time::timeout(timeout, status.wait_with_output()).await {
-        Ok(output) => Ok(output?.status.success()),
+        Ok(output) => {
+            let output = output?;
+            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&output.stderr));
+            let lines: Vec<&str> = text.lines().collect();
+            let start = lines.len().saturating_sub(OUTPUT_TAIL_LINES);
+            Ok(CommandOutcome {
+                passed: output.status.success(),
+                tail: crate::redact::redact(&lines[start..].join("\n")).into_owned(),
+            })
+        }
         Err(_) => {
             tracing::warn!(
                 "`{}` ran longer than {timeout:?}; counted as failing",
                 command.join(" ")
             );
-            Ok(false)
+            Ok(CommandOutcome {
+                passed: false,
+                tail: format!("(timed out after {timeout:?})"),
+            })
         }
     }
 }
 
-/// Verify each suggestion on its own: copy `source`, apply it, run `command`. One entry per
-/// suggestion.
-pub async fn verify(
-    source: &Path,
-    suggestions: &[Suggestion],
-    command: &[String],
-    timeout: Duration,
-) -> anyhow::Result<Vec<Option<bool>>> {
-    let mut results = Vec::new();
-    for suggestion in suggestions {
-        let copy = tempfile::tempdir()?;
-        let source_copy = source.to_path_buf();
-        let target = copy.path().to_path_buf();
-        tokio::task::spawn_blocking(move || copy_tree(&source_copy, &target)).await??;
-        let file = copy.path().join(&suggestion.path);
-        let text = std::fs::read_to_string(&file)?;
-        std::fs::write(&file, apply(&text, suggestion))?;
-        let passed = passes(command, copy.path(), timeout).await?;
-        tracing::info!(
-            "verify `{}` lines {}-{}: {}",
-            suggestion.path,
-            suggestion.start_line,
-            suggestion.end_line,
-            if passed { "passes" } else { "still fails" }
-        );
-        results.push(Some(passed));
-    }
-    Ok(results)
+/// The command a failed check of `checks` ran, recovered from the log (its `withExec`).
+pub fn recovered_command(log: &str, checks: &[String]) -> Option<Vec<String>> {
+    super::failures::blocks(log)
+        .into_iter()
+        .filter(|block| {
+            block
+                .check
+                .as_ref()
+                .is_some_and(|check| checks.contains(check))
+        })
+        .find_map(|block| block.command)
 }
 
 #[cfg(test)]
@@ -152,15 +337,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("check.sh"), "echo checking\nexit 1\n").unwrap();
         let command = vec!["sh".to_owned(), "check.sh".to_owned()];
-        let results = verify(
-            dir.path(),
-            &[suggestion(2, 2, "exit 0"), suggestion(1, 1, "echo still")],
-            &command,
+        let verifier = Verifier::Command {
+            words: command,
+            source: dir.path().to_path_buf(),
+        };
+        // Together they fail (`exit 2` first), so each is tried alone.
+        let results = verify_suggestions(
+            &verifier,
+            &[suggestion(2, 2, "exit 0"), suggestion(1, 1, "exit 2")],
             Duration::from_secs(30),
+            None,
         )
         .await
         .unwrap();
         assert_eq!(results, vec![Some(true), Some(false)]);
+        // Together they pass: both verified without trying each.
+        let results = verify_suggestions(
+            &verifier,
+            &[suggestion(2, 2, "exit 0"), suggestion(1, 1, "echo still")],
+            Duration::from_secs(30),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(results, vec![Some(true), Some(true)]);
         // The source itself is untouched.
         assert_eq!(
             std::fs::read_to_string(dir.path().join("check.sh")).unwrap(),
