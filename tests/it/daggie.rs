@@ -69,6 +69,7 @@ fn options(source: &Path, mode: OutputMode) -> AssistOptions {
         mode,
         render: RenderOptions::default(),
         force: false,
+        notes: Vec::new(),
     }
 }
 
@@ -463,6 +464,7 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
         mode: OutputMode::DryRun,
         render: RenderOptions::default(),
         force: false,
+        notes: Vec::new(),
     };
     let report = run_assist(&options, &scanner, &offline_planner).unwrap();
 
@@ -482,6 +484,7 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
                     customization("test", "/backend"),
                     customization("lint", "/backend"),
                 ],
+                ignore_checks: vec![],
             },
             ToolchainPlan {
                 module: "corp-frontend".into(),
@@ -491,11 +494,13 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
                     customization("lint", "/frontend"),
                     customization("audit", "/frontend"),
                 ],
+                ignore_checks: vec![],
             },
             ToolchainPlan {
                 module: "corp-deploy".into(),
                 name: "corp-deploy".into(),
                 customizations: vec![customization("scan", "/backend")],
+                ignore_checks: vec![],
             },
         ]
     );
@@ -557,10 +562,11 @@ fn assist_args(source: &Path, assignment_file: PathBuf) -> AssistArgs {
         dry_run: false,
         check: false,
         engine_version: None,
-        action_version: "v8.4.1".to_string(),
+        action_version: None,
         default_branch: "main".to_string(),
         force: false,
-        agentci_install: None,
+        private_modules: None,
+        looked_up: None,
     }
 }
 
@@ -780,11 +786,13 @@ fn an_invalid_plan_is_reported_precisely_and_nothing_is_written() {
                                 default: None,
                             },
                         ],
+                        ignore_checks: vec![],
                     },
                     ToolchainPlan {
                         module: "gcp-deploy".into(),
                         name: "deploy".into(),
                         customizations: vec![],
+                        ignore_checks: vec![],
                     },
                 ],
                 deploy: vec![DeployStep {

@@ -67,6 +67,7 @@ fn options(source: &Path, mode: OutputMode) -> AssistOptions {
         mode,
         render: RenderOptions::default(),
         force: false,
+        notes: Vec::new(),
     }
 }
 

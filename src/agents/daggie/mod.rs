@@ -7,11 +7,14 @@
 //! tests (hand-built catalogs).
 
 pub mod catalog;
+pub mod merge;
 pub mod model;
 pub mod offline;
 pub mod plan;
 pub mod project;
+pub mod record;
 pub mod render;
+pub mod versions;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -62,6 +65,14 @@ impl std::fmt::Display for ModuleSource {
             ModuleSource::Git(url) => formatter.write_str(url),
         }
     }
+}
+
+/// Lower-case words of a text, split on anything that is not a letter or digit.
+pub(crate) fn offline_words(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|character: char| !character.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Reads a module library: the scanner in production, a fixture in tests.
@@ -118,8 +129,11 @@ pub struct AssistOptions {
     pub module_urls: Vec<String>,
     pub mode: OutputMode,
     pub render: RenderOptions,
-    /// Replace a workflow file daggie did not generate.
+    /// Replace a workflow file daggie did not generate, and let the plan win over hand edits
+    /// of `dagger.json` that conflict with it.
     pub force: bool,
+    /// Choices made before planning (action versions, provider), for the reasons.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -290,8 +304,46 @@ pub fn run_assist(
         ));
     }
 
+    let previous = std::fs::read_to_string(options.source.join(WORKFLOW_PATH))
+        .ok()
+        .and_then(|text| record::Recorded::from_workflow(&text));
+    let dagger_json = match std::fs::read_to_string(options.source.join(DAGGER_JSON_PATH)) {
+        Ok(existing) => {
+            let merged = merge::merge(
+                &existing,
+                &rendered.dagger_json,
+                previous.as_ref().map(|recorded| &recorded.plan),
+            )
+            .map_err(|error| {
+                crate::exit::usage(format!(
+                    "the existing `{DAGGER_JSON_PATH}` cannot be read: {error}"
+                ))
+            })?;
+            if !merged.conflicts.is_empty() {
+                if options.mode == OutputMode::Write && !options.force {
+                    let mut patch = diffy::DiffOptions::new();
+                    patch
+                        .set_original_filename(format!("a/{DAGGER_JSON_PATH}"))
+                        .set_modified_filename(format!("b/{DAGGER_JSON_PATH}"));
+                    let diff = patch.create_patch(&existing, &merged.text).to_string();
+                    return Err(crate::exit::negative(format!(
+                        "`{DAGGER_JSON_PATH}` has hand edits that conflict with the plan:\n- {}\n\
+                         Nothing was written. Keep them by changing the assignment, or pass \
+                         `--force` to let the plan win (other hand edits are kept). The change \
+                         would be:\n{diff}",
+                        merged.conflicts.join("\n- ")
+                    )));
+                }
+                warnings.extend(merged.conflicts.iter().map(|conflict| {
+                    format!("hand edit overridden by the plan: {conflict}")
+                }));
+            }
+            merged.text
+        }
+        Err(_) => rendered.dagger_json.clone(),
+    };
     let outputs = [
-        (DAGGER_JSON_PATH, rendered.dagger_json.as_str()),
+        (DAGGER_JSON_PATH, dagger_json.as_str()),
         (WORKFLOW_PATH, rendered.workflow.as_str()),
     ];
     let mut files = Vec::new();
@@ -355,10 +407,12 @@ pub fn run_assist(
     }
     write_atomically(&to_write)?;
 
+    let mut reasons = options.notes.clone();
+    reasons.extend(proposal.reasons);
     Ok(AssistReport {
         project,
         plan: proposal.plan,
-        reasons: proposal.reasons,
+        reasons,
         warnings,
         engine_version: rendered.engine_version.clone(),
         variables: rendered.variables.clone(),
