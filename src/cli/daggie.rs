@@ -25,7 +25,6 @@ use crate::exit::Exit;
 /// `agentci daggie [VERB]`: without a verb, the options are `assist`'s (`agentci daggie
 /// --assignment-file FILE --module-url URL …`, the invocation the docs promise).
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct DaggieArgs {
     #[command(subcommand)]
     pub verb: Option<DaggieVerb>,

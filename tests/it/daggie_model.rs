@@ -289,7 +289,7 @@ fn the_planner_prompt_holds_the_catalog_and_never_module_sources() {
         "## gcp-deploy",
         "- fn cloud-run(",
         "Set up CI for this monorepo",
-        "- backend/: python (pyproject.toml)",
+        "- backend/: python fastapi (pyproject.toml)",
         // The context file travels in the system prompt.
         "# CI notes for daggie",
     ] {

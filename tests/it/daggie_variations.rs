@@ -490,8 +490,18 @@ fn a_conflicting_hand_edit_exits_1_with_a_diff_and_force_overwrites_it() {
         ),
         "{message}"
     );
-    assert!(message.contains("-      \"defaultPath\": \"/backend/app\""), "{message}");
-    assert!(message.contains("+      \"defaultPath\": \"/backend\""), "{message}");
+    assert!(
+        message
+            .lines()
+            .any(|line| line.starts_with('-') && line.ends_with("\"defaultPath\": \"/backend/app\"")),
+        "{message}"
+    );
+    assert!(
+        message
+            .lines()
+            .any(|line| line.starts_with('+') && line.ends_with("\"defaultPath\": \"/backend\"")),
+        "{message}"
+    );
     assert_eq!(read(&root.join("dagger.json")), before);
     assert_eq!(read(&root.join(".github/workflows/ci.yml")), workflow_before);
 

@@ -324,6 +324,21 @@ impl<'a> Planner<'a> {
                         .push(format!("module `{name}` has no checks: left out"));
                     continue;
                 }
+                let named_fit = directories
+                    .iter()
+                    .any(|directory| self.intent.named_directories.contains(&directory.directory));
+                if !self.intent.every_service
+                    && !self.intent.named_directories.is_empty()
+                    && !named_fit
+                    && !is_named(library)
+                {
+                    self.reasons.push(format!(
+                        "module `{name}` fits only {}, which the assignment does not ask for: \
+                         left out",
+                        quote_list(directories.iter().map(|directory| directory.directory.as_str()))
+                    ));
+                    continue;
+                }
                 let chosen = self.choose_directories(library, directories);
                 let several = chosen.len() > 1;
                 for directory in chosen {

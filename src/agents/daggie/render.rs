@@ -484,7 +484,6 @@ fn render_workflow(
         writeln!(out, "      - uses: {}", options.actions.download_artifact)?;
         writeln!(out, "        with:")?;
         writeln!(out, "          name: {CHECK_LOG_ARTIFACT}")?;
-        writeln!(out)?;
         needs.secrets.insert("GITHUB_TOKEN".to_string());
         let action = agentci_action();
         for fix in &plan.fix_agents {
