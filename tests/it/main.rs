@@ -8,6 +8,7 @@ mod config;
 mod daggie;
 mod daggie_git;
 mod daggie_model;
+mod daggie_size;
 mod daggie_variations;
 mod doctor_ping;
 mod github;

@@ -330,17 +330,20 @@ mod tests {
             vec![function(
                 "test",
                 true,
-                vec![argument("coverage", "Boolean")],
+                vec![crate::scan::Argument {
+                    optional: true,
+                    ..argument("coverage", "Boolean")
+                }],
             )],
         )]);
         let input = PlanInput {
-            assignment: "  Set up CI.\n",
+            assignment: "  Set up CI with python-service.\n",
             project: &project,
             catalog: &catalog,
         };
         let task = assist_task(&input).unwrap();
         assert!(
-            task.contains("## Assignment\n\nSet up CI.\n\n## Project"),
+            task.contains("## Assignment\n\nSet up CI with python-service.\n\n## Project"),
             "{task}"
         );
         assert!(

@@ -34,8 +34,6 @@ const DEPLOY_WORDS: &[&str] = &[
     "releases",
     "rollout",
     "hosting",
-    "push",
-    "pushes",
 ];
 
 /// Words in a deploy function's signature that name where it deploys to, or with what.
@@ -120,8 +118,10 @@ pub fn plan(assignment: &str, project: &Project, catalog: &Catalog) -> Proposal 
     Planner::new(assignment, project, catalog).run()
 }
 
-/// The modules the planner model sees in full: those the assignment names, and those the
-/// offline planner installs (they fit a project directory, or deploy what the assignment asks).
+/// The modules the planner model sees in full: those the assignment names, those with checks
+/// whose declared stack fits a project directory, and those the offline planner installs (they
+/// deploy what the assignment asks). A module without checks that only fits a stack (an agent,
+/// a build helper) is one line: `dagger check` has nothing to run from it.
 pub fn relevant_modules(
     assignment: &str,
     project: &Project,
@@ -131,7 +131,7 @@ pub fn relevant_modules(
     let mut relevant: BTreeSet<String> = catalog
         .modules
         .iter()
-        .filter(|library| mentions(&lower, &library.module.name))
+        .filter(|library| mentions(&lower, &library.module.name) && has_work(library))
         .map(|library| library.module.name.clone())
         .collect();
     relevant.extend(
@@ -140,7 +140,8 @@ pub fn relevant_modules(
             .iter()
             .filter(|library| {
                 let text = declared_words(library);
-                project
+                library.checks().next().is_some()
+                    && project
                     .stacks
                     .iter()
                     .any(|directory| stack_fit(&text, directory.stack).is_some())
@@ -295,6 +296,17 @@ impl<'a> Planner<'a> {
             .iter()
             .filter(|library| mentions(&self.assignment, &library.module.name))
             .collect();
+        // A name the assignment uses for something else (an agent, a framework) installs
+        // nothing when the module has neither checks nor deployments.
+        let (named, idle): (Vec<&LibraryModule>, Vec<&LibraryModule>) =
+            named.into_iter().partition(|library| has_work(library));
+        for library in idle {
+            self.reasons.push(format!(
+                "module `{}` is named in the assignment but has no checks and no deploy \
+                 functions: left out",
+                library.module.name
+            ));
+        }
         let is_named =
             |library: &LibraryModule| named.iter().any(|other| other.module.name == library.module.name);
         if !named.is_empty() {
@@ -450,11 +462,17 @@ impl<'a> Planner<'a> {
             });
         }
         for (library, function) in &deploy_candidates {
-            let toolchain = toolchains
+            let Some(toolchain) = toolchains
                 .iter()
                 .find(|toolchain| toolchain.module == library.module.name)
                 .map(|toolchain| toolchain.name.clone())
-                .unwrap_or_else(|| toolchain_name(&library.module.name));
+            else {
+                self.reasons.push(format!(
+                    "`{} {}` deploys, but its module is not installed: not called",
+                    library.module.name, function.cli_name
+                ));
+                continue;
+            };
             if let Some(step) = self.deploy_step(library, function, toolchain) {
                 deploy.push(step);
             }
@@ -721,8 +739,10 @@ impl<'a> Planner<'a> {
         let named: Vec<(&'a LibraryModule, &'a Function)> = all
             .iter()
             .filter(|(_, function, _)| {
-                mentions(&self.assignment, &function.cli_name)
-                    || mentions(&self.assignment, &function.cli_name.replace('-', " "))
+                // A function called `deploy` is not named by "deploy the backend".
+                !["deploy", "deploys", "deployment"].contains(&function.cli_name.as_str())
+                    && (mentions(&self.assignment, &function.cli_name)
+                        || mentions(&self.assignment, &function.cli_name.replace('-', " ")))
             })
             .map(|(library, function, _)| (*library, *function))
             .collect();
@@ -1084,6 +1104,11 @@ impl<'a> Planner<'a> {
         }
         args
     }
+}
+
+/// Whether a module gives `dagger check` or the deploy job anything to run.
+fn has_work(library: &LibraryModule) -> bool {
+    library.checks().next().is_some() || deploy_functions(library).next().is_some()
 }
 
 /// Whether a check has an argument whose default path `dagger check` would resolve.
