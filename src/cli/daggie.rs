@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use crate::agent::workspace::{Conclusion, Workspace};
 use crate::agent::{Budget, EventSink, Tool};
 use crate::agents::daggie::model::{self, ModelRun, RunStats};
+use crate::agents::daggie::plan::Proposal;
 use crate::agents::daggie::record::Recorded;
 use crate::agents::daggie::render::{self, ActionPins, ProviderEnv, RenderOptions};
 use crate::agents::daggie::versions::{self, ActionVersions};
@@ -16,7 +17,6 @@ use crate::agents::daggie::{
     AssistOptions, OutputMode, PlanInput, Planner, Scanner, WORKFLOW_PATH, load_catalog,
     offline_planner, run_assist,
 };
-use crate::agents::daggie::plan::Proposal;
 use crate::agents::monty::review::to_markdown;
 use crate::cli::GlobalOptions;
 use crate::config::Settings;
@@ -29,7 +29,7 @@ pub struct DaggieArgs {
     #[command(subcommand)]
     pub verb: Option<DaggieVerb>,
     #[command(flatten)]
-    pub assist: AssistArgs,
+    pub assist: Box<AssistArgs>,
 }
 
 impl DaggieArgs {
@@ -37,7 +37,7 @@ impl DaggieArgs {
     pub fn verb(&self) -> DaggieVerb {
         self.verb
             .clone()
-            .unwrap_or_else(|| DaggieVerb::Assist(self.assist.clone()))
+            .unwrap_or_else(|| DaggieVerb::Assist((*self.assist).clone()))
     }
 }
 
@@ -134,7 +134,11 @@ pub struct AssistArgs {
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub source: PathBuf,
     /// A module library: a local directory or a git URL (repeatable; `--module-urls` is an alias)
-    #[arg(long = "module-url", visible_alias = "module-urls", value_name = "URL|DIR")]
+    #[arg(
+        long = "module-url",
+        visible_alias = "module-urls",
+        value_name = "URL|DIR"
+    )]
     pub module_urls: Vec<String>,
     /// Plan without a model, from the catalog's own descriptions
     #[arg(long)]
@@ -216,7 +220,7 @@ pub async fn run_command(
         }
         let args = DaggieArgs {
             verb: Some(DaggieVerb::Assist(assist_args.clone())),
-            assist: assist_args.clone(),
+            assist: Box::new(assist_args.clone()),
         };
         // `--check` re-renders the recorded plan: no model, whatever is configured.
         if assist_args.offline || assist_args.check {
@@ -591,7 +595,12 @@ pub fn assist(
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
-            (action_version, actions, provider, args.private_modules.clone())
+            (
+                action_version,
+                actions,
+                provider,
+                args.private_modules.clone(),
+            )
         }
     };
     if let Some(secret) = &modules_token {
@@ -672,7 +681,7 @@ fn read_recorded(source: &Path) -> Option<Recorded> {
 /// The provider the generated fix steps pass the variables of: `--provider`, else agentci.toml's
 /// `[provider] name`, else the one detected from the environment, else Anthropic; with its model
 /// and base-URL variables when a model or base URL is configured.
-fn workflow_provider(global: &GlobalArgs) -> anyhow::Result<ProviderEnv> {
+fn workflow_provider(global: &GlobalOptions) -> anyhow::Result<ProviderEnv> {
     let working_dir = std::env::current_dir()
         .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
     let settings = Settings::load(global, &working_dir)?;
@@ -681,7 +690,7 @@ fn workflow_provider(global: &GlobalArgs) -> anyhow::Result<ProviderEnv> {
         .clone()
         .or_else(|| settings.config.provider.name.clone());
     let detected = crate::llm::detect::detect(
-        &crate::llm::detect::Overrides::from_global(global),
+        &crate::llm::detect::Overrides::from_options(global),
         &settings.config,
         &settings.environment,
     )

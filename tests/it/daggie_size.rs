@@ -29,23 +29,93 @@ const LIMIT: usize = 22_700;
 
 /// `(module, description, functions, arguments)`: the shape of the agents' daggerverse.
 const DAGGERVERSE: &[(&str, &str, usize, usize)] = &[
-    ("angie", "An agent that develops Angular apps with a model.", 18, 55),
-    ("angular", "Build, lint, test and serve helpers for Angular apps.", 5, 21),
+    (
+        "angie",
+        "An agent that develops Angular apps with a model.",
+        18,
+        55,
+    ),
+    (
+        "angular",
+        "Build, lint, test and serve helpers for Angular apps.",
+        5,
+        21,
+    ),
     ("calver", "Calendar version numbers.", 1, 5),
-    ("dagger-mcp", "An MCP server that introspects the Dagger engine.", 1, 0),
-    ("daggie", "An agent that writes and fixes Dagger CI set-ups.", 14, 44),
-    ("gcp-artifact-registry", "Helpers for Google Artifact Registry.", 5, 30),
-    ("gcp-auth", "Google Cloud authentication helpers for pipelines.", 12, 48),
+    (
+        "dagger-mcp",
+        "An MCP server that introspects the Dagger engine.",
+        1,
+        0,
+    ),
+    (
+        "daggie",
+        "An agent that writes and fixes Dagger CI set-ups.",
+        14,
+        44,
+    ),
+    (
+        "gcp-artifact-registry",
+        "Helpers for Google Artifact Registry.",
+        5,
+        30,
+    ),
+    (
+        "gcp-auth",
+        "Google Cloud authentication helpers for pipelines.",
+        12,
+        48,
+    ),
     ("gcp-cloud-run", "Cloud Run deployment helpers.", 2, 0),
-    ("gcp-firebase", "Firebase Hosting deployment helpers for pipelines.", 6, 40),
+    (
+        "gcp-firebase",
+        "Firebase Hosting deployment helpers for pipelines.",
+        6,
+        40,
+    ),
     ("gcp-vertex-ai", "Vertex AI helpers.", 3, 14),
-    ("goose", "An agent that deploys and operates services on Google Cloud.", 36, 98),
-    ("health-check", "Checks a container's health through service bindings.", 4, 13),
-    ("monty", "An agent that develops Python services with a model.", 19, 59),
-    ("oidc-token", "OIDC token handling for several CI providers.", 4, 6),
-    ("python-build", "Build, lint, test and type-check helpers for Python.", 5, 25),
-    ("semver", "Semantic versions from Conventional Commits.", 7, 26),
-    ("speck", "An agent that turns specifications into tasks.", 10, 40),
+    (
+        "goose",
+        "An agent that deploys and operates services on Google Cloud.",
+        36,
+        98,
+    ),
+    (
+        "health-check",
+        "Checks a container's health through service bindings.",
+        4,
+        13,
+    ),
+    (
+        "monty",
+        "An agent that develops Python services with a model.",
+        19,
+        59,
+    ),
+    (
+        "oidc-token",
+        "OIDC token handling for several CI providers.",
+        4,
+        6,
+    ),
+    (
+        "python-build",
+        "Build, lint, test and type-check helpers for Python.",
+        5,
+        25,
+    ),
+    (
+        "semver",
+        "Semantic versions from Conventional Commits.",
+        7,
+        26,
+    ),
+    (
+        "speck",
+        "An agent that turns specifications into tasks.",
+        10,
+        40,
+    ),
 ];
 
 /// Argument types in the proportions the scan found (String most, then Directory, Int, Secret,
@@ -246,7 +316,7 @@ fn the_first_request_on_the_articles_libraries_is_a_tenth_of_the_seeds() {
     let options = AssistOptions {
         assignment: ASSIGNMENT.to_string(),
         source: project.path().to_path_buf(),
-        module_urls: vec![acme.url.clone(), daggerverse.url.clone()],
+        module_urls: vec![acme.url, daggerverse.url],
         mode: OutputMode::DryRun,
         render: RenderOptions::default(),
         force: false,
@@ -262,11 +332,17 @@ fn the_first_request_on_the_articles_libraries_is_a_tenth_of_the_seeds() {
         .map(|toolchain| toolchain.module.as_str())
         .collect();
     modules.sort();
-    assert_eq!(modules, vec!["acme-backend", "acme-deploy", "acme-frontend"]);
+    assert_eq!(
+        modules,
+        vec!["acme-backend", "acme-deploy", "acme-frontend"]
+    );
     let submitted = serde_json::to_value(&offline.plan).unwrap();
 
     let provider = ScriptedProvider::new(vec![
-        tool_call("describe_module", serde_json::json!({"module": "gcp-cloud-run"})),
+        tool_call(
+            "describe_module",
+            serde_json::json!({"module": "gcp-cloud-run"}),
+        ),
         tool_call("submit_plan", submitted),
         text("Submitted."),
     ]);
@@ -300,7 +376,10 @@ fn the_first_request_on_the_articles_libraries_is_a_tenth_of_the_seeds() {
         ContentBlock::Text { text } => text.clone(),
         other => panic!("{other:?}"),
     };
-    assert!(task.contains("- goose: An agent that deploys and operates services"), "{task}");
+    assert!(
+        task.contains("- goose: An agent that deploys and operates services"),
+        "{task}"
+    );
     assert!(!task.contains("step_35"), "{task}");
     assert!(task.contains("- check test("), "{task}");
     let described = requests[1]

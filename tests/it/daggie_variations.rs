@@ -15,9 +15,10 @@ use agentci::agents::daggie::{
     AssistOptions, AssistReport, FileStatus, ModuleSource, OutputMode, offline_planner, run_assist,
 };
 use agentci::cli::daggie::{ModelContext, run_with_model};
+use agentci::cli::exit_for;
 use agentci::cli::{Cli, Command};
 use agentci::config::Settings;
-use agentci::exit::{Exit, exit_for};
+use agentci::exit::Exit;
 use agentci::llm::fake::ScriptedProvider;
 use agentci::scan::{Argument, Function, ScanReport};
 use clap::Parser as _;
@@ -168,7 +169,10 @@ fn do_not_deploy_gives_no_deploy_job_and_no_id_token_permission() {
     // "only checks" refuses deployments as well; a request without negation still deploys.
     let only = plan_offline(&root, "Only checks, please, for backend/ and frontend/.");
     assert!(only.plan.deploy.is_empty());
-    let deploys = plan_offline(&root, "Run the checks, and deploy the backend to Cloud Run.");
+    let deploys = plan_offline(
+        &root,
+        "Run the checks, and deploy the backend to Cloud Run.",
+    );
     let functions: Vec<&str> = deploys
         .plan
         .deploy
@@ -430,7 +434,8 @@ fn hand_edits_of_dagger_json_survive_regeneration() {
             .as_array_mut()
             .unwrap()
             .push(serde_json::json!({"function": ["test"], "argument": "coverage", "default": "false"}));
-        toolchains.push(serde_json::json!({"name": "mine", "source": "github.com/me/tools@v1.0.0"}));
+        toolchains
+            .push(serde_json::json!({"name": "mine", "source": "github.com/me/tools@v1.0.0"}));
     });
     let assignment = read(&root.join("daggie-assignment.md"));
     let again = run_assist(
@@ -447,7 +452,12 @@ fn hand_edits_of_dagger_json_survive_regeneration() {
     );
     assert!(text.contains("\"coverage\""), "{text}");
     assert_eq!(value["toolchains"][3]["name"], "mine");
-    assert!(again.warnings.iter().all(|warning| !warning.contains("hand edit")));
+    assert!(
+        again
+            .warnings
+            .iter()
+            .all(|warning| !warning.contains("hand edit"))
+    );
     // The merged file is now what daggie generates: a second run and `--check` see no change.
     let check = run_assist(
         &options(&root, &assignment, OutputMode::Check),
@@ -470,7 +480,8 @@ fn a_conflicting_hand_edit_exits_1_with_a_diff_and_force_overwrites_it() {
     let (_temp, root) = variation(&[], &[]);
     write_example(&root);
     edit_dagger_json(&root, |value| {
-        value["toolchains"][0]["customizations"][0]["defaultPath"] = serde_json::json!("/backend/app");
+        value["toolchains"][0]["customizations"][0]["defaultPath"] =
+            serde_json::json!("/backend/app");
     });
     let before = read(&root.join("dagger.json"));
     let workflow_before = read(&root.join(".github/workflows/ci.yml"));
@@ -491,9 +502,9 @@ fn a_conflicting_hand_edit_exits_1_with_a_diff_and_force_overwrites_it() {
         "{message}"
     );
     assert!(
-        message
-            .lines()
-            .any(|line| line.starts_with('-') && line.ends_with("\"defaultPath\": \"/backend/app\"")),
+        message.lines().any(
+            |line| line.starts_with('-') && line.ends_with("\"defaultPath\": \"/backend/app\"")
+        ),
         "{message}"
     );
     assert!(
@@ -503,7 +514,10 @@ fn a_conflicting_hand_edit_exits_1_with_a_diff_and_force_overwrites_it() {
         "{message}"
     );
     assert_eq!(read(&root.join("dagger.json")), before);
-    assert_eq!(read(&root.join(".github/workflows/ci.yml")), workflow_before);
+    assert_eq!(
+        read(&root.join(".github/workflows/ci.yml")),
+        workflow_before
+    );
 
     let mut forced = options(&root, &assignment, OutputMode::Write);
     forced.force = true;
@@ -523,12 +537,17 @@ fn a_conflicting_hand_edit_exits_1_with_a_diff_and_force_overwrites_it() {
     );
 }
 
-fn parse(args: &[&str]) -> (agentci::cli::daggie::DaggieArgs, agentci::cli::GlobalArgs) {
+fn parse(
+    args: &[&str],
+) -> (
+    agentci::cli::daggie::DaggieArgs,
+    agentci::cli::GlobalOptions,
+) {
     let mut full = vec!["agentci"];
     full.extend_from_slice(args);
     let cli = Cli::try_parse_from(full).unwrap();
     match cli.command {
-        Command::Daggie(daggie) => (daggie, cli.global),
+        Command::Daggie(daggie) => (daggie, cli.global.options()),
         _ => unreachable!(),
     }
 }
@@ -593,7 +612,13 @@ fn the_short_invocation_writes_the_same_files_as_assist() {
         let source = root.display().to_string();
         let assignment = root.join("daggie-assignment.md").display().to_string();
         let mut full = args.to_vec();
-        full.extend_from_slice(&["--offline", "--assignment-file", &assignment, "--source", &source]);
+        full.extend_from_slice(&[
+            "--offline",
+            "--assignment-file",
+            &assignment,
+            "--source",
+            &source,
+        ]);
         let (daggie, global) = parse(&full);
         let mut out = Vec::new();
         let exit = agentci::cli::daggie::run(&daggie, &global, &scanner, None, &mut out).unwrap();
@@ -606,7 +631,10 @@ fn the_short_invocation_writes_the_same_files_as_assist() {
     let (_short_temp, short_root) = variation(&[], &[]);
     let (_long_temp, long_root) = variation(&[], &[]);
     let short = write(&["daggie", "--module-urls", LIBRARY_URL], &short_root);
-    let long = write(&["daggie", "assist", "--module-url", LIBRARY_URL], &long_root);
+    let long = write(
+        &["daggie", "assist", "--module-url", LIBRARY_URL],
+        &long_root,
+    );
     assert_eq!(short, long);
 
     // The other verbs still parse as verbs.
@@ -631,7 +659,10 @@ fn the_generated_workflow_captures_a_parseable_log_and_uses_the_action() {
     let run = check["run"].as_str().unwrap();
     assert!(run.starts_with("set -o pipefail\n"), "{run}");
     assert!(run.contains("dagger --progress=report check 2>&1 | tee dagger-check.log"));
-    assert!(run.contains("git config --global credential.helper"), "{run}");
+    assert!(
+        run.contains("git config --global credential.helper"),
+        "{run}"
+    );
     assert_eq!(check["env"]["NO_COLOR"], "1");
     assert_eq!(
         check["env"]["DAGGER_MODULES_TOKEN"],

@@ -184,38 +184,38 @@ fn truncate_line(text: &str, limit: usize) -> String {
 }
 
 fn render_modules(modules: Vec<CompactModule>) -> String {
-        let mut text = String::new();
-        for module in modules {
-            text.push_str(&format!("## {}", module.module));
-            if let Some(version) = &module.version {
-                text.push_str(&format!(" {version}"));
-            }
-            text.push('\n');
-            if let Some(description) = &module.description {
-                text.push_str(&format!("{description}\n"));
-            }
-            text.push_str(&format!("source: {}\n", module.source));
-            if let Some(engine) = &module.engine_version {
-                text.push_str(&format!("engineVersion: {engine}\n"));
-            }
-            for (label, functions) in [("check", &module.checks), ("fn", &module.functions)] {
-                for function in functions {
-                    let args: Vec<String> = function.args.iter().map(render_argument).collect();
-                    text.push_str(&format!(
-                        "- {label} {}({}) -> {}",
-                        function.name,
-                        args.join(", "),
-                        function.returns
-                    ));
-                    if let Some(doc) = &function.doc {
-                        text.push_str(&format!(": {doc}"));
-                    }
-                    text.push('\n');
-                }
-            }
-            text.push('\n');
+    let mut text = String::new();
+    for module in modules {
+        text.push_str(&format!("## {}", module.module));
+        if let Some(version) = &module.version {
+            text.push_str(&format!(" {version}"));
         }
-        text
+        text.push('\n');
+        if let Some(description) = &module.description {
+            text.push_str(&format!("{description}\n"));
+        }
+        text.push_str(&format!("source: {}\n", module.source));
+        if let Some(engine) = &module.engine_version {
+            text.push_str(&format!("engineVersion: {engine}\n"));
+        }
+        for (label, functions) in [("check", &module.checks), ("fn", &module.functions)] {
+            for function in functions {
+                let args: Vec<String> = function.args.iter().map(render_argument).collect();
+                text.push_str(&format!(
+                    "- {label} {}({}) -> {}",
+                    function.name,
+                    args.join(", "),
+                    function.returns
+                ));
+                if let Some(doc) = &function.doc {
+                    text.push_str(&format!(": {doc}"));
+                }
+                text.push('\n');
+            }
+        }
+        text.push('\n');
+    }
+    text
 }
 
 fn render_argument(argument: &CompactArgument) -> String {

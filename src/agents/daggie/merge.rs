@@ -64,7 +64,10 @@ pub fn merge(
             ..old.clone()
         };
         for wanted in &new.customizations {
-            let on_disk = old.customizations.iter().find(|entry| same_target(entry, wanted));
+            let on_disk = old
+                .customizations
+                .iter()
+                .find(|entry| same_target(entry, wanted));
             if let Some(on_disk) = on_disk
                 && !same_value(on_disk, wanted)
             {
@@ -103,9 +106,8 @@ pub fn merge(
         }
         let mut ignored = new.ignore_checks.clone();
         for pattern in &old.ignore_checks {
-            let daggie_ignored_it = earlier.is_some_and(|toolchain| {
-                toolchain.ignore_checks.contains(pattern)
-            });
+            let daggie_ignored_it =
+                earlier.is_some_and(|toolchain| toolchain.ignore_checks.contains(pattern));
             if !ignored.contains(pattern) && !daggie_ignored_it {
                 ignored.push(pattern.clone());
             }

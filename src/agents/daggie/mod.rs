@@ -334,9 +334,12 @@ pub fn run_assist(
                         merged.conflicts.join("\n- ")
                     )));
                 }
-                warnings.extend(merged.conflicts.iter().map(|conflict| {
-                    format!("hand edit overridden by the plan: {conflict}")
-                }));
+                warnings.extend(
+                    merged
+                        .conflicts
+                        .iter()
+                        .map(|conflict| format!("hand edit overridden by the plan: {conflict}")),
+                );
             }
             merged.text
         }

@@ -13,13 +13,13 @@ use std::sync::Arc;
 use super::PlanInput;
 use super::catalog::Catalog;
 use super::plan::{self, Plan, Proposal};
+use crate::agent::ToolError;
 use crate::agent::tools::{Access, workspace_tools};
 use crate::agent::workspace::Workspace;
 use crate::agent::{
     Agent, AgentSpec, Budget, EventSink, Report, RunOutcome, Submit, Tool, load_context,
     report_submit,
 };
-use crate::agent::ToolError;
 use crate::agents::monty::review::{self, ReviewSubmission};
 use crate::agents::prompt;
 use crate::llm::{Provider, Usage};

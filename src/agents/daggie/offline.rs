@@ -142,9 +142,9 @@ pub fn relevant_modules(
                 let text = declared_words(library);
                 library.checks().next().is_some()
                     && project
-                    .stacks
-                    .iter()
-                    .any(|directory| stack_fit(&text, directory.stack).is_some())
+                        .stacks
+                        .iter()
+                        .any(|directory| stack_fit(&text, directory.stack).is_some())
             })
             .map(|library| library.module.name.clone()),
     );
@@ -191,7 +191,9 @@ impl Intent {
         for sentence in lower.split(['.', '\n', ';', '!']) {
             let sentence = sentence.trim();
             let found = words(&sentence.replace("n't", " not"));
-            let asks = DEPLOY_REQUEST_WORDS.iter().any(|word| found.contains(*word));
+            let asks = DEPLOY_REQUEST_WORDS
+                .iter()
+                .any(|word| found.contains(*word));
             let negated = NEGATIONS.iter().any(|word| found.contains(*word));
             if CHECKS_ONLY.iter().any(|phrase| sentence.contains(phrase)) && !asks {
                 refused.get_or_insert_with(|| sentence.to_string());
@@ -307,8 +309,11 @@ impl<'a> Planner<'a> {
                 library.module.name
             ));
         }
-        let is_named =
-            |library: &LibraryModule| named.iter().any(|other| other.module.name == library.module.name);
+        let is_named = |library: &LibraryModule| {
+            named
+                .iter()
+                .any(|other| other.module.name == library.module.name)
+        };
         if !named.is_empty() {
             self.reasons.push(format!(
                 "the assignment names {}: installed even where no stack matches",
@@ -347,7 +352,11 @@ impl<'a> Planner<'a> {
                     self.reasons.push(format!(
                         "module `{name}` fits only {}, which the assignment does not ask for: \
                          left out",
-                        quote_list(directories.iter().map(|directory| directory.directory.as_str()))
+                        quote_list(
+                            directories
+                                .iter()
+                                .map(|directory| directory.directory.as_str())
+                        )
                     ));
                     continue;
                 }
@@ -550,7 +559,7 @@ impl<'a> Planner<'a> {
                 stack_fit(&text, directory.stack).map(|score| (directory, score))
             })
             .collect();
-        found.sort_by(|left, right| right.1.cmp(&left.1));
+        found.sort_by_key(|entry| std::cmp::Reverse(entry.1));
         found.into_iter().map(|(directory, _)| directory).collect()
     }
 
@@ -1006,7 +1015,11 @@ impl<'a> Planner<'a> {
             ));
             return None;
         };
-        if self.intent.not_deployed.contains(&directory.directory.directory) {
+        if self
+            .intent
+            .not_deployed
+            .contains(&directory.directory.directory)
+        {
             self.reasons.push(format!(
                 "deploy `{} {}` → `{}`: the assignment says not to deploy it, not called",
                 library.module.name,

@@ -73,7 +73,9 @@ async fn look_up_all(client: &GitHub) -> ActionVersions {
             found.tag
         }
         _ => {
-            built_in.push(format!("`dagger/dagger-for-github@{DAGGER_ACTION_VERSION}`"));
+            built_in.push(format!(
+                "`dagger/dagger-for-github@{DAGGER_ACTION_VERSION}`"
+            ));
             DAGGER_ACTION_VERSION.to_string()
         }
     };
