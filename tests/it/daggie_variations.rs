@@ -725,3 +725,52 @@ fn the_completeness_rule_rejects_a_plan_with_reasons() {
     plan.fix_agents.pop();
     assert_eq!(plan::validate(&plan, &catalog, &project), Ok(()));
 }
+
+/// Action versions come from the GitHub API when it answers (a fake server here), the built-in
+/// ones for any repository it does not, and the note says which.
+#[tokio::test]
+async fn action_versions_are_looked_up_with_a_fallback() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    let release =
+        |tag: &str| serde_json::json!({"tag_name": tag, "draft": false, "prerelease": false});
+    Mock::given(method("GET"))
+        .and(path("/repos/dagger/dagger-for-github/releases"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            release("v8.5.0"),
+            release("v8.10.1"),
+            {"tag_name": "v9.0.0-rc.1", "draft": false, "prerelease": true},
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/actions/checkout/releases"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!([release("v6.0.1"), release("v5.0.0"),])),
+        )
+        .mount(&server)
+        .await;
+    // upload-artifact and download-artifact: 404, so the built-in majors stay.
+    let client = agentci::github::client::GitHub::new(
+        agentci::github::client::ClientSettings::for_server(server.uri()),
+    )
+    .unwrap();
+    let found = agentci::agents::daggie::versions::look_up(&client).await;
+    assert_eq!(found.dagger, "v8.10.1");
+    assert_eq!(found.actions.checkout, "actions/checkout@v6");
+    assert_eq!(found.actions.upload_artifact, "actions/upload-artifact@v6");
+    assert_eq!(
+        found.actions.download_artifact,
+        "actions/download-artifact@v7"
+    );
+    assert_eq!(
+        found.note,
+        "action versions: the newest releases from the GitHub API \
+         (`dagger/dagger-for-github@v8.10.1`, `actions/checkout@v6`); the built-in ones where \
+         the API gave no stable release (`actions/upload-artifact@v6`, \
+         `actions/download-artifact@v7`)"
+    );
+}
