@@ -9,23 +9,39 @@ use clap::{Args, Subcommand};
 use crate::agent::workspace::{Conclusion, Workspace};
 use crate::agent::{Budget, EventSink, Tool};
 use crate::agents::daggie::model::{self, ModelRun, RunStats};
-use crate::agents::daggie::render::{self, RenderOptions};
+use crate::agents::daggie::plan::Proposal;
+use crate::agents::daggie::record::Recorded;
+use crate::agents::daggie::render::{self, ActionPins, ProviderEnv, RenderOptions};
+use crate::agents::daggie::versions::{self, ActionVersions};
 use crate::agents::daggie::{
-    AssistOptions, OutputMode, PlanInput, Planner, Scanner, load_catalog, offline_planner,
-    run_assist,
+    AssistOptions, OutputMode, PlanInput, Planner, Scanner, WORKFLOW_PATH, load_catalog,
+    offline_planner, run_assist,
 };
 use crate::agents::monty::review::to_markdown;
 use crate::cli::GlobalOptions;
 use crate::config::Settings;
 use crate::exit::Exit;
 
+/// `agentci daggie [VERB]`: without a verb, the options are `assist`'s (`agentci daggie
+/// --assignment-file FILE --module-url URL …`, the invocation the docs promise).
 #[derive(Debug, Args)]
 pub struct DaggieArgs {
     #[command(subcommand)]
-    pub verb: DaggieVerb,
+    pub verb: Option<DaggieVerb>,
+    #[command(flatten)]
+    pub assist: Box<AssistArgs>,
 }
 
-#[derive(Debug, Subcommand)]
+impl DaggieArgs {
+    /// The verb to run: the one named, else `assist` with the options given.
+    pub fn verb(&self) -> DaggieVerb {
+        self.verb
+            .clone()
+            .unwrap_or_else(|| DaggieVerb::Assist((*self.assist).clone()))
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
 pub enum DaggieVerb {
     /// Write a toolchain-only `dagger.json` and `.github/workflows/ci.yml` from a module library
     Assist(AssistArgs),
@@ -119,8 +135,12 @@ pub struct AssistArgs {
     /// The project to set up
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub source: PathBuf,
-    /// A module library: a local directory or a git URL (repeatable)
-    #[arg(long = "module-url", value_name = "URL|DIR")]
+    /// A module library: a local directory or a git URL (repeatable; `--module-urls` is an alias)
+    #[arg(
+        long = "module-url",
+        visible_alias = "module-urls",
+        value_name = "URL|DIR"
+    )]
     pub module_urls: Vec<String>,
     /// Plan without a model, from the catalog's own descriptions
     #[arg(long)]
@@ -138,19 +158,28 @@ pub struct AssistArgs {
     /// `auto` asks the `dagger` on `PATH`, then the project's config, then the library
     #[arg(long, value_name = "VERSION|auto", default_value = "auto")]
     pub dagger_version: String,
-    /// `dagger/dagger-for-github` version for the workflow
-    #[arg(long, value_name = "V", default_value = render::DAGGER_ACTION_VERSION)]
-    pub action_version: String,
+    /// `dagger/dagger-for-github` version for the workflow [default: the newest release when
+    /// `GITHUB_TOKEN` is set, else the built-in one]
+    #[arg(long, value_name = "V")]
+    pub action_version: Option<String>,
     /// The branch whose pushes deploy
     #[arg(long, value_name = "BRANCH", default_value = "main")]
     pub default_branch: String,
-    /// Replace a `.github/workflows/ci.yml` that daggie did not generate
+    /// Replace a `.github/workflows/ci.yml` that daggie did not generate, or a `dagger.json`
+    /// whose hand edits conflict with the plan
     #[arg(long)]
     pub force: bool,
-    /// How the fix job installs agentci [default: `cargo install --locked agentci@<this version>`]
-    #[arg(long, value_name = "COMMAND")]
-    pub agentci_install: Option<String>,
+    /// The module libraries are private: the workflow reads them with a token from this
+    /// repository secret (Dagger uses the host's git credentials)
+    #[arg(long, value_name = "SECRET", num_args = 0..=1, default_missing_value = DEFAULT_MODULES_TOKEN)]
+    pub private_modules: Option<String>,
+    /// Action versions looked up before planning (set by the command line, not a flag).
+    #[arg(skip)]
+    pub looked_up: Option<ActionVersions>,
 }
+
+/// The repository secret `--private-modules` uses when it names none.
+pub const DEFAULT_MODULES_TOKEN: &str = "DAGGER_MODULES_TOKEN";
 
 /// A model run and the settings it was built from.
 #[derive(Clone)]
@@ -189,16 +218,41 @@ pub async fn run_command(
     scan: Scanner<'_>,
 ) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
-    if let DaggieVerb::Migrate(migrate_args) = &args.verb {
+    let verb = args.verb();
+    if let DaggieVerb::Migrate(migrate_args) = &verb {
         return super::daggie_migrate::run(migrate_args, global, &mut out);
     }
-    if let DaggieVerb::Assist(assist_args) = &args.verb
-        && assist_args.offline
-    {
-        return tokio::task::block_in_place(|| run(args, global, scan, None, &mut out));
+    if let DaggieVerb::Assist(assist_args) = &verb {
+        let mut assist_args = assist_args.clone();
+        if assist_args.action_version.is_none() && !assist_args.check {
+            assist_args.looked_up = Some(look_up_action_versions().await);
+        }
+        let args = DaggieArgs {
+            verb: Some(DaggieVerb::Assist(assist_args.clone())),
+            assist: Box::new(assist_args.clone()),
+        };
+        // `--check` re-renders the recorded plan: no model, whatever is configured.
+        if assist_args.offline || assist_args.check {
+            return tokio::task::block_in_place(|| run(&args, global, scan, None, &mut out));
+        }
+        let context = ModelContext::from_command_line(global)?;
+        return run_with_model(&args, global, scan, &context, &mut out).await;
     }
     let context = ModelContext::from_command_line(global)?;
     run_with_model(args, global, scan, &context, &mut out).await
+}
+
+/// The newest action releases when a GitHub token says daggie may ask the API (in Actions, or
+/// with `GITHUB_TOKEN` set), else the built-in versions.
+async fn look_up_action_versions() -> ActionVersions {
+    let environment = crate::github::client::ProcessEnv;
+    if std::env::var_os("GITHUB_TOKEN").is_none_or(|token| token.is_empty()) {
+        return ActionVersions::built_in("no `GITHUB_TOKEN` to ask the GitHub API with");
+    }
+    match crate::github::client::GitHub::from_env(None, &environment) {
+        Ok(client) => versions::look_up(&client).await,
+        Err(error) => ActionVersions::built_in(&format!("the GitHub client failed: {error}")),
+    }
 }
 
 /// Run a daggie verb with a model. `assist` runs its (blocking) pipeline in `block_in_place`, so
@@ -210,7 +264,7 @@ pub async fn run_with_model(
     context: &ModelContext,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    match &args.verb {
+    match &args.verb() {
         DaggieVerb::Assist(_) => tokio::task::block_in_place(|| {
             let handle = tokio::runtime::Handle::current();
             let planner = |input: &PlanInput<'_>| handle.block_on(model::plan(&context.run, input));
@@ -234,7 +288,7 @@ pub fn run(
     model_planner: Option<Planner<'_>>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    match &args.verb {
+    match &args.verb() {
         DaggieVerb::Assist(assist_args) => assist(assist_args, global, scan, model_planner, out),
         DaggieVerb::Migrate(migrate_args) => super::daggie_migrate::run(migrate_args, global, out),
         DaggieVerb::Explain(_) | DaggieVerb::Debug(_) | DaggieVerb::Review(_) => {
@@ -491,7 +545,7 @@ pub fn assist(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let assignment = read_assignment(args)?;
-    let planner: Planner<'_> = if args.offline {
+    let planner: Planner<'_> = if args.offline || args.check {
         &offline_planner
     } else {
         model_planner.ok_or_else(|| {
@@ -501,34 +555,105 @@ pub fn assist(
             )
         })?
     };
-    let provider_key = match &global.provider {
-        Some(provider) => render::provider_key(provider)?,
-        None => RenderOptions::default().provider_key,
+    let mode = if args.check {
+        OutputMode::Check
+    } else if args.dry_run {
+        OutputMode::DryRun
+    } else {
+        OutputMode::Write
     };
-    let action_version = render::normalize_action_version(&args.action_version)?;
+    let previous = read_recorded(&args.source);
+    let mut notes = Vec::new();
+    let (action_version, actions, provider, modules_token) = match (&previous, mode) {
+        // `--check` re-renders what the files record, so the environment it runs in (a key, a
+        // newer action release) cannot make them look stale.
+        (Some(recorded), OutputMode::Check) => (
+            recorded.action_version.clone(),
+            recorded.actions.clone(),
+            recorded.provider.clone(),
+            recorded.modules_token.clone(),
+        ),
+        _ => {
+            let (action_version, actions) = match (&args.action_version, &args.looked_up) {
+                (Some(version), _) => {
+                    notes.push(format!(
+                        "action versions: `dagger/dagger-for-github@{version}` from \
+                         `--action-version`"
+                    ));
+                    (version.clone(), ActionPins::default())
+                }
+                (None, Some(found)) => {
+                    notes.push(found.note.clone());
+                    (found.dagger.clone(), found.actions.clone())
+                }
+                (None, None) => match &previous {
+                    // Keep what the files pin rather than flip-flop with the API's answers.
+                    Some(recorded) => (recorded.action_version.clone(), recorded.actions.clone()),
+                    None => {
+                        let built_in = ActionVersions::built_in("no lookup was made");
+                        (built_in.dagger, built_in.actions)
+                    }
+                },
+            };
+            let provider = workflow_provider(global)?;
+            notes.push(format!(
+                "the fix steps use provider `{}` ({})",
+                provider.provider,
+                [&provider.key, &provider.model, &provider.base_url]
+                    .into_iter()
+                    .flatten()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            (
+                action_version,
+                actions,
+                provider,
+                args.private_modules.clone(),
+            )
+        }
+    };
+    if let Some(secret) = &modules_token {
+        notes.push(format!(
+            "the module libraries are private: create the repository secret `{secret}` with a \
+             token that can read them; the workflow hands it to git, which Dagger uses to fetch \
+             modules"
+        ));
+    }
+    let recorded_planner;
+    let planner: Planner<'_> = match (&previous, mode) {
+        (Some(recorded), OutputMode::Check) => {
+            let plan = recorded.plan.clone();
+            recorded_planner = move |_: &PlanInput<'_>| {
+                Ok(Proposal {
+                    plan: plan.clone(),
+                    reasons: vec![format!(
+                        "re-rendered from the plan recorded in `{WORKFLOW_PATH}` (no model call)"
+                    )],
+                })
+            };
+            &recorded_planner
+        }
+        _ => planner,
+    };
+    let action_version = render::normalize_action_version(&action_version)?;
     let options = AssistOptions {
         assignment,
         source: args.source.clone(),
         module_urls: args.module_urls.clone(),
-        mode: if args.check {
-            OutputMode::Check
-        } else if args.dry_run {
-            OutputMode::DryRun
-        } else {
-            OutputMode::Write
-        },
+        mode,
         render: RenderOptions {
             engine_version: args.engine_version.clone(),
             dagger_version: Some(args.dagger_version.clone()),
             action_version,
             default_branch: args.default_branch.clone(),
-            agentci_install: args
-                .agentci_install
-                .clone()
-                .unwrap_or_else(render::default_agentci_install),
-            provider_key,
+            actions,
+            provider,
+            modules_token,
         },
         force: args.force,
+        notes,
     };
     let report = run_assist(&options, scan, planner)?;
     if global.json {
@@ -557,6 +682,49 @@ pub fn assist(
         )));
     }
     Ok(Exit::Done)
+}
+
+/// The plan the project's generated workflow records, if it has one.
+fn read_recorded(source: &Path) -> Option<Recorded> {
+    let text = std::fs::read_to_string(source.join(WORKFLOW_PATH)).ok()?;
+    Recorded::from_workflow(&text)
+}
+
+/// The provider the generated fix steps pass the variables of: `--provider`, else agentci.toml's
+/// `[provider] name`, else the one detected from the environment, else Anthropic; with its model
+/// and base-URL variables when a model or base URL is configured.
+fn workflow_provider(global: &GlobalOptions) -> anyhow::Result<ProviderEnv> {
+    let working_dir = std::env::current_dir()
+        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+    let settings = Settings::load(global, &working_dir)?;
+    let named = global
+        .provider
+        .clone()
+        .or_else(|| settings.config.provider.name.clone());
+    let detected = crate::llm::detect::detect(
+        &crate::llm::detect::Overrides::from_options(global),
+        &settings.config,
+        &settings.environment,
+    )
+    .ok()
+    .flatten();
+    let name = named
+        .or_else(|| detected.as_ref().map(|found| found.kind.name().to_string()))
+        .unwrap_or_else(|| ProviderEnv::default().provider);
+    let kind: crate::llm::ProviderKind = name.parse().map_err(crate::exit::usage)?;
+    let environment = &settings.environment;
+    let model = global.model.is_some()
+        || settings.config.provider.model.is_some()
+        || environment.get(kind.model_variable()).is_some();
+    let base_url = settings.config.provider.base_url.is_some()
+        || environment.get(kind.base_url_variable()).is_some();
+    let mut provider = ProviderEnv::for_provider(kind.name(), model, base_url)?;
+    if let Some(key) = &settings.config.provider.api_key_env
+        && provider.key.is_some()
+    {
+        provider.key = Some(key.clone());
+    }
+    Ok(provider)
 }
 
 fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
@@ -635,7 +803,7 @@ mod tests {
         assert!(args.offline && args.dry_run && !args.check);
         assert_eq!(args.source, PathBuf::from("examples/monorepo"));
         assert_eq!(args.default_branch, "main");
-        assert_eq!(args.action_version, render::DAGGER_ACTION_VERSION);
+        assert_eq!(args.action_version.as_deref(), Some("v8.4.1"));
         let stdin = parse(&["-", "--module-url", "modules"]).unwrap();
         assert_eq!(stdin.stdin.as_deref(), Some("-"));
     }

@@ -211,7 +211,7 @@ pub fn daggie_plan(jail: &Jail, input: DaggiePlanInput) -> Result<Value, ToolFai
     }
     let mut render = daggie::render::RenderOptions::default();
     if let Some(provider) = &input.provider {
-        render.provider_key = daggie::render::provider_key(provider)
+        render.provider = daggie::render::ProviderEnv::for_provider(provider, false, false)
             .map_err(|error| failure(format!("{error:#}")))?;
     }
     let options = AssistOptions {
@@ -225,6 +225,7 @@ pub fn daggie_plan(jail: &Jail, input: DaggiePlanInput) -> Result<Value, ToolFai
         },
         render,
         force: false,
+        notes: Vec::new(),
     };
     let scanner = |source: &ModuleSource| jail.scan(source);
     let report = daggie::run_assist(&options, &scanner, &daggie::offline_planner)

@@ -70,6 +70,7 @@ fn options(source: &Path, mode: OutputMode) -> AssistOptions {
         mode,
         render: RenderOptions::default(),
         force: false,
+        notes: Vec::new(),
     }
 }
 
@@ -203,25 +204,42 @@ fn generated_workflow_parses_back_with_the_expected_structure() {
     assert_eq!(install["with"]["version"], "0.20.3");
     let run = check_steps[2]["run"].as_str().unwrap();
     assert!(run.contains("set -o pipefail"));
-    assert!(run.contains("dagger check 2>&1 | tee dagger-check.log"));
+    assert!(run.contains("dagger --progress=report check 2>&1 | tee dagger-check.log"));
     assert_eq!(check_steps[3]["with"]["path"], "dagger-check.log");
     // The action has no stderr output; nothing may read one.
     assert!(!workflow.contains("outputs.stderr"));
 
-    let fix_runs: Vec<&str> = jobs["suggest-fixes"]["steps"]
+    let fix_steps: Vec<(&str, &str, &str)> = jobs["suggest-fixes"]["steps"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|step| step["run"].as_str())
+        .filter(|step| step["with"]["command"].is_string())
+        .map(|step| {
+            (
+                step["uses"].as_str().unwrap(),
+                step["with"]["command"].as_str().unwrap(),
+                step["with"]["args"].as_str().unwrap(),
+            )
+        })
         .collect();
+    let action = format!("agentci/agentci@v{}", env!("CARGO_PKG_VERSION"));
     assert_eq!(
-        fix_runs,
+        fix_steps,
         vec![
-            "cargo install --locked agentci@0.1.0",
-            "agentci monty suggest-fix --source ./backend --error-file dagger-check.log",
-            "agentci angie suggest-fix --source ./frontend --error-file dagger-check.log",
+            (
+                action.as_str(),
+                "monty suggest-fix",
+                "--source ./backend --error-file dagger-check.log"
+            ),
+            (
+                action.as_str(),
+                "angie suggest-fix",
+                "--source ./frontend --error-file dagger-check.log"
+            ),
         ]
     );
+    // The fix job downloads agentci through the Action; nothing compiles it.
+    assert!(!workflow.contains("cargo install"));
 
     let deploy_steps = jobs["deploy"]["steps"].as_array().unwrap();
     let cloud_run = &deploy_steps[2];
@@ -467,6 +485,7 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
         mode: OutputMode::DryRun,
         render: RenderOptions::default(),
         force: false,
+        notes: Vec::new(),
     };
     let report = run_assist(&options, &scanner, &offline_planner).unwrap();
 
@@ -486,6 +505,7 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
                     customization("test", "/backend"),
                     customization("lint", "/backend"),
                 ],
+                ignore_checks: vec![],
             },
             ToolchainPlan {
                 module: "corp-frontend".into(),
@@ -495,11 +515,13 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
                     customization("lint", "/frontend"),
                     customization("audit", "/frontend"),
                 ],
+                ignore_checks: vec![],
             },
             ToolchainPlan {
                 module: "corp-deploy".into(),
                 name: "corp-deploy".into(),
                 customizations: vec![customization("scan", "/backend")],
+                ignore_checks: vec![],
             },
         ]
     );
@@ -562,10 +584,11 @@ fn assist_args(source: &Path, assignment_file: PathBuf) -> AssistArgs {
         check: false,
         engine_version: None,
         dagger_version: "auto".to_string(),
-        action_version: "v8.4.1".to_string(),
+        action_version: None,
         default_branch: "main".to_string(),
         force: false,
-        agentci_install: None,
+        private_modules: None,
+        looked_up: None,
     }
 }
 
@@ -785,11 +808,13 @@ fn an_invalid_plan_is_reported_precisely_and_nothing_is_written() {
                                 default: None,
                             },
                         ],
+                        ignore_checks: vec![],
                     },
                     ToolchainPlan {
                         module: "gcp-deploy".into(),
                         name: "deploy".into(),
                         customizations: vec![],
+                        ignore_checks: vec![],
                     },
                 ],
                 deploy: vec![DeployStep {
@@ -843,7 +868,7 @@ fn a_model_planner_sees_a_compact_description_of_everything() {
     let text = described.into_inner();
     for expected in [
         "# Assignment\nSet up CI for this monorepo",
-        "- backend/: python (pyproject.toml)",
+        "- backend/: python fastapi (pyproject.toml)",
         "- frontend/: angular (angular.json)",
         "## DAGGER.md\n# CI notes for daggie",
         "## python-service v1.2.0",

@@ -68,6 +68,7 @@ fn options(source: &Path, mode: OutputMode) -> AssistOptions {
         mode,
         render: RenderOptions::default(),
         force: false,
+        notes: Vec::new(),
     }
 }
 
@@ -289,7 +290,7 @@ fn the_planner_prompt_holds_the_catalog_and_never_module_sources() {
         "## gcp-deploy",
         "- fn cloud-run(",
         "Set up CI for this monorepo",
-        "- backend/: python (pyproject.toml)",
+        "- backend/: python fastapi (pyproject.toml)",
         // The context file travels in the system prompt.
         "# CI notes for daggie",
     ] {

@@ -51,10 +51,11 @@ fn args(source: &Path, dagger_version: &str) -> AssistArgs {
         check: false,
         engine_version: None,
         dagger_version: dagger_version.to_string(),
-        action_version: "v8.4.1".to_string(),
+        action_version: Some("v8.4.1".to_string()),
         default_branch: "main".to_string(),
         force: false,
-        agentci_install: None,
+        private_modules: None,
+        looked_up: None,
     }
 }
 

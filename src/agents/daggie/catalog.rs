@@ -124,39 +124,98 @@ impl Catalog {
 
     /// The compact view as short text, one line per function.
     pub fn render_text(&self) -> String {
-        let mut text = String::new();
-        for module in self.compact() {
-            text.push_str(&format!("## {}", module.module));
-            if let Some(version) = &module.version {
-                text.push_str(&format!(" {version}"));
-            }
-            text.push('\n');
-            if let Some(description) = &module.description {
-                text.push_str(&format!("{description}\n"));
-            }
-            text.push_str(&format!("source: {}\n", module.source));
-            if let Some(engine) = &module.engine_version {
-                text.push_str(&format!("engineVersion: {engine}\n"));
-            }
-            for (label, functions) in [("check", &module.checks), ("fn", &module.functions)] {
-                for function in functions {
-                    let args: Vec<String> = function.args.iter().map(render_argument).collect();
-                    text.push_str(&format!(
-                        "- {label} {}({}) -> {}",
-                        function.name,
-                        args.join(", "),
-                        function.returns
-                    ));
-                    if let Some(doc) = &function.doc {
-                        text.push_str(&format!(": {doc}"));
-                    }
-                    text.push('\n');
+        render_modules(self.compact())
+    }
+
+    /// One module's compact view, as `describe_module` answers it.
+    pub fn describe(&self, name: &str) -> Option<String> {
+        self.module(name)
+            .map(|library| render_modules(vec![CompactModule::from(library)]))
+    }
+
+    /// The tiered view the planner model starts from: the modules in `full` with every check
+    /// and argument, every other module as one line (name, one-line description, check names),
+    /// to be read in full with `describe_module` when needed.
+    pub fn render_tiered(&self, full: &std::collections::BTreeSet<String>) -> String {
+        let detailed: Vec<CompactModule> = self
+            .modules
+            .iter()
+            .filter(|library| full.contains(&library.module.name))
+            .map(CompactModule::from)
+            .collect();
+        let mut text = render_modules(detailed);
+        let others: Vec<&LibraryModule> = self
+            .modules
+            .iter()
+            .filter(|library| !full.contains(&library.module.name))
+            .collect();
+        if !others.is_empty() {
+            text.push_str(
+                "## Other modules (one line each; `describe_module` gives one in full)\n",
+            );
+            for library in others {
+                let module = &library.module;
+                text.push_str(&format!("- {}", module.name));
+                if let Some(description) = module.description.as_deref().map(first_line)
+                    && !description.is_empty()
+                {
+                    text.push_str(&format!(": {}", truncate_line(&description, 100)));
                 }
+                let checks: Vec<&str> = library
+                    .checks()
+                    .map(|check| check.cli_name.as_str())
+                    .collect();
+                if !checks.is_empty() {
+                    text.push_str(&format!(" [checks: {}]", checks.join(", ")));
+                }
+                text.push('\n');
             }
-            text.push('\n');
         }
         text
     }
+}
+
+fn truncate_line(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(limit).collect();
+    format!("{}…", cut.trim_end())
+}
+
+fn render_modules(modules: Vec<CompactModule>) -> String {
+    let mut text = String::new();
+    for module in modules {
+        text.push_str(&format!("## {}", module.module));
+        if let Some(version) = &module.version {
+            text.push_str(&format!(" {version}"));
+        }
+        text.push('\n');
+        if let Some(description) = &module.description {
+            text.push_str(&format!("{description}\n"));
+        }
+        text.push_str(&format!("source: {}\n", module.source));
+        if let Some(engine) = &module.engine_version {
+            text.push_str(&format!("engineVersion: {engine}\n"));
+        }
+        for (label, functions) in [("check", &module.checks), ("fn", &module.functions)] {
+            for function in functions {
+                let args: Vec<String> = function.args.iter().map(render_argument).collect();
+                text.push_str(&format!(
+                    "- {label} {}({}) -> {}",
+                    function.name,
+                    args.join(", "),
+                    function.returns
+                ));
+                if let Some(doc) = &function.doc {
+                    text.push_str(&format!(": {doc}"));
+                }
+                text.push('\n');
+            }
+        }
+        text.push('\n');
+    }
+    text
 }
 
 fn render_argument(argument: &CompactArgument) -> String {

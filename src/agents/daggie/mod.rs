@@ -7,12 +7,15 @@
 //! tests (hand-built catalogs).
 
 pub mod catalog;
+pub mod merge;
 pub mod migrate;
 pub mod model;
 pub mod offline;
 pub mod plan;
 pub mod project;
+pub mod record;
 pub mod render;
+pub mod versions;
 pub mod workspace_toml;
 
 use std::path::{Path, PathBuf};
@@ -63,6 +66,14 @@ impl std::fmt::Display for ModuleSource {
             ModuleSource::Git(url) => formatter.write_str(url),
         }
     }
+}
+
+/// Lower-case words of a text, split on anything that is not a letter or digit.
+pub(crate) fn offline_words(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|character: char| !character.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Reads a module library: the scanner in production, a fixture in tests.
@@ -119,8 +130,11 @@ pub struct AssistOptions {
     pub module_urls: Vec<String>,
     pub mode: OutputMode,
     pub render: RenderOptions,
-    /// Replace a workflow file daggie did not generate.
+    /// Replace a workflow file daggie did not generate, and let the plan win over hand edits
+    /// of `dagger.json` that conflict with it.
     pub force: bool,
+    /// Choices made before planning (action versions, provider), for the reasons.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -309,6 +323,58 @@ pub fn run_assist(
         ));
     }
 
+    let previous = std::fs::read_to_string(options.source.join(WORKFLOW_PATH))
+        .ok()
+        .and_then(|text| record::Recorded::from_workflow(&text));
+    let writes_dagger_json = target
+        .as_ref()
+        .is_none_or(|target| target.format == workspace_toml::TargetFormat::DaggerJson);
+    let existing = std::fs::read_to_string(options.source.join(DAGGER_JSON_PATH))
+        .ok()
+        .filter(|_| writes_dagger_json);
+    let dagger_json = match existing {
+        Some(existing) => {
+            let merged = merge::merge(
+                &existing,
+                &rendered.dagger_json,
+                previous.as_ref().map(|recorded| &recorded.plan),
+            )
+            .map_err(|error| {
+                crate::exit::usage(format!(
+                    "the existing `{DAGGER_JSON_PATH}` cannot be read: {error}"
+                ))
+            })?;
+            if !merged.conflicts.is_empty() {
+                if options.mode == OutputMode::Write && !options.force {
+                    let mut patch = diffy::DiffOptions::new();
+                    patch
+                        .set_original_filename(format!("a/{DAGGER_JSON_PATH}"))
+                        .set_modified_filename(format!("b/{DAGGER_JSON_PATH}"));
+                    let diff = patch.create_patch(&existing, &merged.text).to_string();
+                    return Err(crate::exit::negative(format!(
+                        "`{DAGGER_JSON_PATH}` has hand edits that conflict with the plan:\n- {}\n\
+                         Nothing was written. Keep them by changing the assignment, or pass \
+                         `--force` to let the plan win (other hand edits are kept). The change \
+                         would be:\n{diff}",
+                        merged.conflicts.join("\n- ")
+                    )));
+                }
+                warnings.extend(
+                    merged
+                        .conflicts
+                        .iter()
+                        .map(|conflict| format!("hand edit overridden by the plan: {conflict}")),
+                );
+            }
+            merged.text
+        }
+        None => rendered.dagger_json.clone(),
+    };
+    // The file daggie writes is the plan merged into the user's hand edits.
+    let rendered = render::Rendered {
+        dagger_json,
+        ..rendered
+    };
     let (outputs, notes) = workspace_toml::assist_outputs(
         target.as_ref(),
         &proposal.plan,
@@ -383,10 +449,12 @@ pub fn run_assist(
         .collect();
     crate::support::write_files_atomically(&staged)?;
 
+    let mut reasons = options.notes.clone();
+    reasons.extend(proposal.reasons);
     Ok(AssistReport {
         project,
         plan: proposal.plan,
-        reasons: proposal.reasons,
+        reasons,
         warnings,
         engine_version: rendered.engine_version.clone(),
         variables: rendered.variables.clone(),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::PlanInput;
 use super::catalog::Catalog;
 use super::plan::{self, Plan, Proposal};
+use crate::agent::ToolError;
 use crate::agent::tools::{Access, workspace_tools};
 use crate::agent::workspace::Workspace;
 use crate::agent::{
@@ -103,16 +104,76 @@ fn render(template: &str, values: &[(&str, &str)]) -> anyhow::Result<String> {
 }
 
 /// The task the planner model receives: the assignment, the project summary (stacks and the
-/// names of its context files, whose text travels in the system prompt) and the compact catalog.
+/// names of its context files, whose text travels in the system prompt) and the tiered catalog:
+/// in full the modules the assignment names or whose stack fits a project directory (those the
+/// offline planner would install), every other one as one line for `describe_module`.
 pub fn assist_task(input: &PlanInput<'_>) -> anyhow::Result<String> {
+    let full = super::offline::relevant_modules(input.assignment, input.project, input.catalog);
     render(
         ASSIST_PROMPT,
         &[
             ("assignment", input.assignment.trim()),
             ("project", &input.project.summary()),
-            ("catalog", &input.catalog.render_text()),
+            ("catalog", &input.catalog.render_tiered(&full)),
         ],
     )
+}
+
+/// `describe_module`: one catalog module's checks, functions and arguments in full. It reads
+/// only the catalog, never the module's sources.
+pub struct DescribeModule {
+    catalog: Arc<Catalog>,
+}
+
+impl DescribeModule {
+    pub const NAME: &'static str = "describe_module";
+
+    pub fn new(catalog: Catalog) -> Self {
+        DescribeModule {
+            catalog: Arc::new(catalog),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Tool for DescribeModule {
+    fn spec(&self) -> crate::llm::ToolSpec {
+        crate::llm::ToolSpec {
+            name: Self::NAME.into(),
+            description: "One module of the catalog in full: its description, source, checks \
+                          and functions with every argument (type, default, default path, doc)."
+                .into(),
+            parameters: serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "module": {"type": "string", "description": "The module's name in the catalog"}
+                },
+                "required": ["module"]
+            }),
+        }
+    }
+
+    fn read_only(&self) -> bool {
+        true
+    }
+
+    async fn call(&self, arguments: serde_json::Value) -> Result<String, ToolError> {
+        let name = arguments
+            .get("module")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| ToolError::InvalidArguments("`module` (a string) is required".into()))?;
+        self.catalog.describe(name.trim()).ok_or_else(|| {
+            ToolError::InvalidArguments(format!(
+                "no module `{name}` in the catalog (modules: {})",
+                self.catalog
+                    .modules
+                    .iter()
+                    .map(|library| format!("`{}`", library.module.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
 }
 
 /// The `submit_plan` tool: a [`Plan`] whose semantic check is [`plan::validate`] against this
@@ -137,6 +198,7 @@ pub async fn plan(run: &ModelRun, input: &PlanInput<'_>) -> anyhow::Result<Propo
     let outcome = run
         .agent("assist", &input.project.root)
         .tools(workspace_tools(&workspace, Access::ReadOnly))
+        .tools([Arc::new(DescribeModule::new(input.catalog.clone())) as Arc<dyn Tool>])
         .run(&task, plan_submit(input))
         .await?;
     let stats = RunStats::of(&outcome);
@@ -268,17 +330,20 @@ mod tests {
             vec![function(
                 "test",
                 true,
-                vec![argument("coverage", "Boolean")],
+                vec![crate::scan::Argument {
+                    optional: true,
+                    ..argument("coverage", "Boolean")
+                }],
             )],
         )]);
         let input = PlanInput {
-            assignment: "  Set up CI.\n",
+            assignment: "  Set up CI with python-service.\n",
             project: &project,
             catalog: &catalog,
         };
         let task = assist_task(&input).unwrap();
         assert!(
-            task.contains("## Assignment\n\nSet up CI.\n\n## Project"),
+            task.contains("## Assignment\n\nSet up CI with python-service.\n\n## Project"),
             "{task}"
         );
         assert!(

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, is_check};
-use super::project::{PathKind, Project};
+use super::project::{PathKind, Project, Stack};
 use crate::scan::Argument;
 
 /// Which toolchains to install, how to customize them, what to deploy and who fixes failures.
@@ -36,6 +36,10 @@ pub struct ToolchainPlan {
     pub name: String,
     #[serde(default)]
     pub customizations: Vec<Customization>,
+    /// Checks of this toolchain that `dagger check` skips (Dagger's `ignoreChecks`): those
+    /// with a default path that no project directory fits. Give the reason in `notes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_checks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -307,6 +311,8 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
         }
     }
 
+    problems.extend(completeness(plan, catalog));
+
     let mut agents = BTreeSet::new();
     for fix in &plan.fix_agents {
         let label = format!("fix agent `{}`", fix.agent.as_str());
@@ -317,7 +323,11 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
             ));
         }
         match project.path_kind(&fix.directory) {
-            Some(PathKind::Directory) => {}
+            Some(PathKind::Directory) => {
+                if let Some(problem) = agent_stack_problem(fix, project) {
+                    problems.push(format!("{label}: {problem}"));
+                }
+            }
             Some(PathKind::File) => problems.push(format!(
                 "{label}: `{}` is a file, not a directory",
                 fix.directory
@@ -334,6 +344,129 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
     } else {
         Err(problems)
     }
+}
+
+/// The completeness rule: every check of every installed toolchain that takes a Directory or
+/// File with a default path is either customized to a project path (checked above) or listed
+/// in the toolchain's `ignore_checks`. A check left on its default path would run against the
+/// repository root, where a monorepo's service is not.
+pub fn completeness(plan: &Plan, catalog: &Catalog) -> Vec<String> {
+    let mut problems = Vec::new();
+    for toolchain in &plan.toolchains {
+        let Some(library) = catalog.module(&toolchain.module) else {
+            continue;
+        };
+        for check in library.checks() {
+            let ignored = toolchain
+                .ignore_checks
+                .iter()
+                .any(|pattern| matches_check(pattern, &check.cli_name, &check.name));
+            if ignored {
+                continue;
+            }
+            for argument in &check.args {
+                let Some(default_path) = &argument.default_path else {
+                    continue;
+                };
+                if !matches!(argument.r#type.as_str(), "Directory" | "File") {
+                    continue;
+                }
+                let customized = toolchain.customizations.iter().any(|customization| {
+                    customization.default_path.is_some()
+                        && customization.function.len() == 1
+                        && (customization.function[0] == check.name
+                            || customization.function[0] == check.cli_name)
+                        && (customization.argument == argument.name
+                            || customization.argument == argument.cli_name)
+                });
+                if !customized {
+                    problems.push(format!(
+                        "toolchain `{}`: check `{}` leaves its {} argument `{}` on its default \
+                         path `{default_path}`, the repository root's; customize it to the \
+                         project directory the check is for (`default_path`), or list `{}` in \
+                         `ignore_checks` and say why in `notes`",
+                        toolchain.name,
+                        check.cli_name,
+                        argument.r#type,
+                        argument.cli_name,
+                        check.cli_name
+                    ));
+                }
+            }
+        }
+        for pattern in &toolchain.ignore_checks {
+            let known = library
+                .checks()
+                .any(|check| matches_check(pattern, &check.cli_name, &check.name));
+            if !known {
+                problems.push(format!(
+                    "toolchain `{}`: `ignore_checks` names `{pattern}`, which is not a check of \
+                     module `{}` (checks: {})",
+                    toolchain.name,
+                    library.module.name,
+                    library
+                        .checks()
+                        .map(|check| format!("`{}`", check.cli_name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Whether an `ignoreChecks` pattern (a check name, or a `*` glob) names a check.
+fn matches_check(pattern: &str, cli_name: &str, name: &str) -> bool {
+    let pattern = pattern.trim();
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return cli_name.starts_with(prefix) || name.starts_with(prefix);
+    }
+    pattern == cli_name || pattern == name
+}
+
+/// A fix agent works only on the stack it knows: monty on Python, angie on Angular and
+/// TypeScript (a Node directory).
+fn agent_stack_problem(fix: &FixAgent, project: &Project) -> Option<String> {
+    let directory = fix.directory.trim_start_matches("./").trim_matches('/');
+    let directory = if directory == "." { "" } else { directory };
+    let stacks: Vec<Stack> = project
+        .stacks_in(directory)
+        .map(|stack| stack.stack)
+        .collect();
+    let fits = |stack: &Stack| match fix.agent {
+        AgentName::Monty => *stack == Stack::Python,
+        AgentName::Angie => matches!(stack, Stack::Angular | Stack::Node),
+    };
+    if stacks.iter().any(fits) {
+        return None;
+    }
+    let knows = match fix.agent {
+        AgentName::Monty => "Python",
+        AgentName::Angie => "Angular and TypeScript",
+    };
+    let found = if stacks.is_empty() {
+        "no stack was found there".to_string()
+    } else {
+        format!(
+            "it is a {} directory",
+            stacks
+                .iter()
+                .map(|stack| stack.as_str())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )
+    };
+    let better = match stacks.first() {
+        Some(Stack::Python) => " (use monty)",
+        Some(Stack::Angular) => " (use angie)",
+        _ => "",
+    };
+    Some(format!(
+        "`{}`: {found}, and {} fixes {knows} only{better}",
+        fix.directory,
+        fix.agent.as_str()
+    ))
 }
 
 /// Dagger's secret providers; a Secret argument takes one of these, never the secret itself.
@@ -455,11 +588,13 @@ mod tests {
                     module: "backend".into(),
                     name: "backend".into(),
                     customizations: vec![customization("test", "source", Some("/backend"))],
+                    ignore_checks: vec![],
                 },
                 ToolchainPlan {
                     module: "deploy".into(),
                     name: "deploy".into(),
                     customizations: vec![customization("scan", "source", Some("/backend"))],
+                    ignore_checks: vec![],
                 },
             ],
             deploy: vec![DeployStep {
@@ -509,6 +644,10 @@ mod tests {
                 "toolchain `deploy`: `scan` argument `source`: default path `/web` does not exist \
                  in the project",
                 "deploy `deploy cloud-run`: required argument `project` (String) is not provided",
+                "toolchain `backend`: check `test` leaves its Directory argument `source` on its \
+                 default path `.`, the repository root's; customize it to the project directory \
+                 the check is for (`default_path`), or list `test` in `ignore_checks` and say \
+                 why in `notes`",
                 "fix agent `monty`: directory `frontend` does not exist in the project",
             ]
         );
@@ -523,6 +662,7 @@ mod tests {
             module: "deploy".into(),
             name: "deploy".into(),
             customizations: vec![],
+            ignore_checks: vec![],
         });
         plan.deploy.push(DeployStep {
             toolchain: "deploy".into(),
@@ -544,6 +684,10 @@ mod tests {
                 "deploy `deploy scan`: `scan` is a check; `dagger check` runs it, a deploy step \
                  should not",
                 "deploy `ship cloud-run`: no toolchain named `ship` in the plan",
+                "toolchain `deploy`: check `scan` leaves its Directory argument `source` on its \
+                 default path `.`, the repository root's; customize it to the project directory \
+                 the check is for (`default_path`), or list `scan` in `ignore_checks` and say \
+                 why in `notes`",
             ]
         );
     }

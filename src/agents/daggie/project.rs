@@ -133,6 +133,10 @@ pub struct StackDirectory {
     pub directory: String,
     /// The files that gave the stack away (`pyproject.toml`, `angular.json`, …).
     pub markers: Vec<String>,
+    /// The framework its manifests declare (`fastapi`, `django`, `flask`, `react`, `vue`,
+    /// `express`, and `jest`/`vitest` for a plain Node app's tests); `None` when plain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framework: Option<String>,
 }
 
 impl StackDirectory {
@@ -245,8 +249,13 @@ impl Project {
             } else {
                 format!("{}/", stack.directory)
             };
+            let framework = stack
+                .framework
+                .as_deref()
+                .map(|framework| format!(" {framework}"))
+                .unwrap_or_default();
             text.push_str(&format!(
-                "- {directory}: {} ({})\n",
+                "- {directory}: {}{framework} ({})\n",
                 stack.stack,
                 stack.markers.join(", ")
             ));
@@ -312,10 +321,12 @@ fn detect_stacks(root: &Path) -> Vec<StackDirectory> {
         };
         let has = |name: &str| directory.join(name).is_file();
         let mut add = |stack: Stack, markers: Vec<&str>| {
+            let framework = detect_framework(directory, stack, &markers);
             found.push(StackDirectory {
                 stack,
                 directory: relative.clone(),
                 markers: markers.into_iter().map(str::to_string).collect(),
+                framework,
             });
         };
         let python: Vec<&str> = ["pyproject.toml", "requirements.txt", "setup.py"]
@@ -356,6 +367,43 @@ fn detect_stacks(root: &Path) -> Vec<StackDirectory> {
         })
     });
     found
+}
+
+/// Frameworks by the dependency names their manifests list, most specific first.
+const PYTHON_FRAMEWORKS: &[&str] = &["fastapi", "django", "flask"];
+const NODE_FRAMEWORKS: &[(&str, &str)] = &[
+    ("\"react\"", "react"),
+    ("\"vue\"", "vue"),
+    ("\"express\"", "express"),
+    ("\"jest\"", "jest"),
+    ("\"vitest\"", "vitest"),
+];
+
+/// The framework a directory's manifests declare, from their text (dependency names).
+fn detect_framework(directory: &Path, stack: Stack, markers: &[&str]) -> Option<String> {
+    let text = |name: &str| {
+        std::fs::read_to_string(directory.join(name))
+            .unwrap_or_default()
+            .to_lowercase()
+    };
+    match stack {
+        Stack::Python => {
+            let manifests: String = markers.iter().map(|name| text(name)).collect();
+            let found = super::offline_words(&manifests);
+            PYTHON_FRAMEWORKS
+                .iter()
+                .find(|framework| found.contains(**framework))
+                .map(|framework| framework.to_string())
+        }
+        Stack::Node => {
+            let manifest = text("package.json");
+            NODE_FRAMEWORKS
+                .iter()
+                .find(|(needle, _)| manifest.contains(needle))
+                .map(|(_, framework)| framework.to_string())
+        }
+        _ => None,
+    }
 }
 
 fn is_ancestor(ancestor: &str, descendant: &str) -> bool {

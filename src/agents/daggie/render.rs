@@ -8,12 +8,13 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::catalog::Catalog;
 use super::offline::environment_name;
 use super::plan::{DeployStep, Plan};
 use super::project::Project;
+use super::record::Recorded;
 use crate::scan::dagger_json;
 
 /// The first line of every generated workflow: how daggie recognises a file it may replace.
@@ -31,6 +32,25 @@ pub const DAGGER_ACTION_VERSION: &str = "v8.4.1";
 pub const CHECKOUT_ACTION: &str = "actions/checkout@v5";
 pub const UPLOAD_ARTIFACT_ACTION: &str = "actions/upload-artifact@v6";
 pub const DOWNLOAD_ARTIFACT_ACTION: &str = "actions/download-artifact@v7";
+
+/// The versions of GitHub's own actions the workflow uses, as `owner/name@vN`: the built-in
+/// majors above, or the newest releases' majors when daggie looked them up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionPins {
+    pub checkout: String,
+    pub upload_artifact: String,
+    pub download_artifact: String,
+}
+
+impl Default for ActionPins {
+    fn default() -> Self {
+        ActionPins {
+            checkout: CHECKOUT_ACTION.to_string(),
+            upload_artifact: UPLOAD_ARTIFACT_ACTION.to_string(),
+            download_artifact: DOWNLOAD_ARTIFACT_ACTION.to_string(),
+        }
+    }
+}
 
 /// Where `dagger check` writes its output in the workflow, and the artifact that carries it to
 /// the fix job.
@@ -53,11 +73,13 @@ pub struct RenderOptions {
     pub action_version: String,
     /// The branch pushes to which deploy.
     pub default_branch: String,
-    /// The shell command that installs agentci in the fix job.
-    pub agentci_install: String,
-    /// The secret holding the LLM key for the fix agents (`ANTHROPIC_API_KEY`); `None` for a
-    /// provider without a key (Ollama).
-    pub provider_key: Option<String>,
+    /// `actions/checkout`, `actions/upload-artifact` and `actions/download-artifact`.
+    pub actions: ActionPins,
+    /// The provider the fix agents use in CI: which variables the fix steps pass.
+    pub provider: ProviderEnv,
+    /// The repository secret holding a token that can read private module libraries, when a
+    /// module source is private (Dagger reads git modules with the host's git credentials).
+    pub modules_token: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -67,18 +89,66 @@ impl Default for RenderOptions {
             dagger_version: None,
             action_version: DAGGER_ACTION_VERSION.to_string(),
             default_branch: "main".to_string(),
-            agentci_install: default_agentci_install(),
-            provider_key: Some("ANTHROPIC_API_KEY".to_string()),
+            actions: ActionPins::default(),
+            provider: ProviderEnv::default(),
+            modules_token: None,
         }
     }
 }
 
-/// Installs the same agentci version that generated the workflow, so the fix job's flags match.
-pub fn default_agentci_install() -> String {
-    format!(
-        "cargo install --locked agentci@{}",
-        env!("CARGO_PKG_VERSION")
-    )
+/// The agentci GitHub Action the fix jobs use, pinned to the version that generated them, so
+/// the flags the workflow passes are the ones this binary knows; it installs a release binary
+/// (a download, not a build).
+pub fn agentci_action() -> String {
+    let slug = env!("CARGO_PKG_REPOSITORY")
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .trim_start_matches("https://github.com/");
+    format!("{slug}@v{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The variables a provider reads (CONTRACTS §2) that the fix steps pass: the API key from a
+/// repository secret, and the model and base URL from repository variables (they are not
+/// secret) when the user configured them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderEnv {
+    pub provider: String,
+    /// `ANTHROPIC_API_KEY`; `None` for a provider without a key (Ollama).
+    pub key: Option<String>,
+    /// `ANTHROPIC_MODEL`, when a model was configured.
+    pub model: Option<String>,
+    /// `ANTHROPIC_BASE_URL`, when a base URL was configured.
+    pub base_url: Option<String>,
+}
+
+impl Default for ProviderEnv {
+    fn default() -> Self {
+        ProviderEnv {
+            provider: "anthropic".to_string(),
+            key: Some("ANTHROPIC_API_KEY".to_string()),
+            model: None,
+            base_url: None,
+        }
+    }
+}
+
+impl ProviderEnv {
+    /// The variables of `provider`, with its model and base-URL variables when `model` or
+    /// `base_url` says they are set.
+    pub fn for_provider(provider: &str, model: bool, base_url: bool) -> anyhow::Result<Self> {
+        let kind = provider.parse::<crate::llm::ProviderKind>().map_err(|_| {
+            crate::exit::usage(format!(
+                "unknown provider `{provider}` (anthropic, openai, gemini, ollama, mistral, \
+                 deepseek, openai-compatible)"
+            ))
+        })?;
+        Ok(ProviderEnv {
+            provider: kind.name().to_string(),
+            key: kind.key_variable().map(str::to_string),
+            model: model.then(|| kind.model_variable().to_string()),
+            base_url: base_url.then(|| kind.base_url_variable().to_string()),
+        })
+    }
 }
 
 /// The secret a provider's API key lives in (CONTRACTS §2); `None` for key-less providers.
@@ -264,6 +334,7 @@ fn render_dagger_json(
             }
             dependency = dependency.with_customization(entry);
         }
+        dependency = dependency.with_ignore_checks(toolchain.ignore_checks.iter().cloned());
         file.toolchains.push(dependency);
     }
     Ok(dagger_json::to_string_pretty(&file))
@@ -334,27 +405,46 @@ fn render_workflow(
     writeln!(out, "    permissions:")?;
     writeln!(out, "      contents: read")?;
     writeln!(out, "    steps:")?;
-    writeln!(out, "      - uses: {CHECKOUT_ACTION}")?;
+    writeln!(out, "      - uses: {}", options.actions.checkout)?;
     writeln!(out)?;
     write_install_dagger(&mut out, &action, cli_version)?;
     writeln!(out)?;
     writeln!(out, "      - name: Run the checks")?;
     writeln!(
         out,
-        "        # The action exposes stdout only, so the full output (stderr included) goes to a"
+        "        # The fix job parses this log, so it is captured in the most parseable mode: report"
     )?;
     writeln!(
         out,
-        "        # log file; pipefail keeps the exit code of `dagger check`, not of `tee`."
+        "        # progress prints one line per check and only the failing step's raw output, and"
+    )?;
+    writeln!(
+        out,
+        "        # NO_COLOR drops colour codes. The action exposes stdout only, so the output (stderr"
+    )?;
+    writeln!(
+        out,
+        "        # included) goes to a log file; pipefail keeps the exit code of `dagger check`."
     )?;
     writeln!(out, "        shell: bash")?;
     writeln!(out, "        run: |")?;
     writeln!(out, "          set -o pipefail")?;
-    writeln!(out, "          dagger check 2>&1 | tee {CHECK_LOG}")?;
+    if let Some(secret) = &options.modules_token {
+        write_git_credentials(&mut out, secret, needs)?;
+    }
+    writeln!(
+        out,
+        "          dagger --progress=report check 2>&1 | tee {CHECK_LOG}"
+    )?;
+    writeln!(out, "        env:")?;
+    writeln!(out, "          NO_COLOR: \"1\"")?;
+    if let Some(secret) = &options.modules_token {
+        writeln!(out, "          {secret}: ${{{{ secrets.{secret} }}}}")?;
+    }
     writeln!(out)?;
     writeln!(out, "      - name: Keep the check log")?;
     writeln!(out, "        if: ${{{{ !cancelled() }}}}")?;
-    writeln!(out, "        uses: {UPLOAD_ARTIFACT_ACTION}")?;
+    writeln!(out, "        uses: {}", options.actions.upload_artifact)?;
     writeln!(out, "        with:")?;
     writeln!(out, "          name: {CHECK_LOG_ARTIFACT}")?;
     writeln!(out, "          path: {CHECK_LOG}")?;
@@ -383,7 +473,7 @@ fn render_workflow(
         writeln!(out, "      contents: read")?;
         writeln!(out, "      pull-requests: write")?;
         writeln!(out, "    steps:")?;
-        writeln!(out, "      - uses: {CHECKOUT_ACTION}")?;
+        writeln!(out, "      - uses: {}", options.actions.checkout)?;
         writeln!(out, "        with:")?;
         writeln!(
             out,
@@ -394,17 +484,11 @@ fn render_workflow(
             "          ref: ${{{{ github.event.pull_request.head.sha }}}}"
         )?;
         writeln!(out)?;
-        writeln!(out, "      - uses: {DOWNLOAD_ARTIFACT_ACTION}")?;
+        writeln!(out, "      - uses: {}", options.actions.download_artifact)?;
         writeln!(out, "        with:")?;
         writeln!(out, "          name: {CHECK_LOG_ARTIFACT}")?;
-        writeln!(out)?;
-        writeln!(out, "      - name: Install agentci")?;
-        writeln!(
-            out,
-            "        run: {}",
-            yaml_scalar(&options.agentci_install)
-        )?;
         needs.secrets.insert("GITHUB_TOKEN".to_string());
+        let action = agentci_action();
         for fix in &plan.fix_agents {
             let directory = if fix.directory == "." || fix.directory.is_empty() {
                 ".".to_string()
@@ -421,20 +505,50 @@ fn render_workflow(
             // Each agent works on its own directory: one failing (a provider outage, a
             // budget) must not keep the next from posting its suggestions.
             writeln!(out, "        if: ${{{{ !cancelled() }}}}")?;
+            writeln!(out, "        uses: {action}")?;
+            writeln!(out, "        with:")?;
+            writeln!(out, "          command: {} suggest-fix", fix.agent.as_str())?;
             writeln!(
                 out,
-                "        run: agentci {} suggest-fix --source {} --error-file {CHECK_LOG}",
-                fix.agent.as_str(),
-                shell_word(&directory)
+                "          args: {}",
+                yaml_scalar(&format!(
+                    "--source {} --error-file {CHECK_LOG}",
+                    shell_word(&directory)
+                ))
             )?;
-            writeln!(out, "        env:")?;
             writeln!(
                 out,
-                "          GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}"
+                "          github-token: ${{{{ secrets.GITHUB_TOKEN }}}}"
             )?;
-            if let Some(key) = &options.provider_key {
-                writeln!(out, "          {key}: ${{{{ secrets.{key} }}}}")?;
+            let provider = &options.provider;
+            let entries: Vec<(&String, String)> = [
+                provider
+                    .key
+                    .as_ref()
+                    .map(|key| (key, format!("${{{{ secrets.{key} }}}}"))),
+                provider
+                    .model
+                    .as_ref()
+                    .map(|model| (model, format!("${{{{ vars.{model} }}}}"))),
+                provider
+                    .base_url
+                    .as_ref()
+                    .map(|url| (url, format!("${{{{ vars.{url} }}}}"))),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !entries.is_empty() {
+                writeln!(out, "        env:")?;
+            }
+            for (name, value) in entries {
+                writeln!(out, "          {name}: {value}")?;
+            }
+            if let Some(key) = &provider.key {
                 needs.secrets.insert(key.clone());
+            }
+            for variable in [&provider.model, &provider.base_url].into_iter().flatten() {
+                needs.variables.insert(variable.clone());
             }
         }
     }
@@ -469,15 +583,43 @@ fn render_workflow(
             "      id-token: write # GitHub OIDC for cloud authentication, no stored keys"
         )?;
         writeln!(out, "    steps:")?;
-        writeln!(out, "      - uses: {CHECKOUT_ACTION}")?;
+        writeln!(out, "      - uses: {}", options.actions.checkout)?;
         writeln!(out)?;
         write_install_dagger(&mut out, &action, cli_version)?;
         for step in &plan.deploy {
             writeln!(out)?;
-            write_deploy_step(&mut out, step, plan, catalog, needs)?;
+            write_deploy_step(
+                &mut out,
+                step,
+                plan,
+                catalog,
+                options.modules_token.as_deref(),
+                needs,
+            )?;
         }
     }
+    writeln!(out)?;
+    let recorded = Recorded {
+        plan: plan.clone(),
+        action_version: options.action_version.clone(),
+        actions: options.actions.clone(),
+        provider: options.provider.clone(),
+        modules_token: options.modules_token.clone(),
+    };
+    out.push_str(&recorded.to_comment()?);
     Ok(out)
+}
+
+/// Dagger fetches git modules with the host's git credentials (the git credential helper for
+/// HTTPS sources): a helper that answers with the token from a repository secret, read from the
+/// step's environment when git asks, so the token never lands in a file or the log.
+fn write_git_credentials(out: &mut String, secret: &str, needs: &mut Needs) -> anyhow::Result<()> {
+    needs.secrets.insert(secret.to_string());
+    writeln!(
+        out,
+        "          git config --global credential.helper '!f() {{ echo username=x-access-token; echo \"password=${secret}\"; }}; f'"
+    )?;
+    Ok(())
 }
 
 fn write_install_dagger(out: &mut String, action: &str, cli_version: &str) -> anyhow::Result<()> {
@@ -496,6 +638,7 @@ fn write_deploy_step(
     step: &DeployStep,
     plan: &Plan,
     catalog: &Catalog,
+    modules_token: Option<&str>,
     needs: &mut Needs,
 ) -> anyhow::Result<()> {
     // Arguments follow the function's own order; the plan's map is sorted by name.
@@ -554,6 +697,14 @@ fn write_deploy_step(
     }
     writeln!(out, "      - name: {} {}", step.toolchain, step.function)?;
     writeln!(out, "        run: |")?;
+    if let Some(secret) = modules_token {
+        write_git_credentials(out, secret, needs)?;
+        push_environment(
+            &mut environment,
+            secret,
+            &format!("${{{{ secrets.{secret} }}}}"),
+        );
+    }
     let last = lines.len() - 1;
     for (index, line) in lines.iter().enumerate() {
         let continuation = if index < last { " \\" } else { "" };
@@ -636,6 +787,7 @@ mod tests {
                     module: name.into(),
                     name: name.into(),
                     customizations: vec![],
+                    ignore_checks: vec![],
                 })
                 .collect(),
             ..Plan::default()
@@ -655,6 +807,7 @@ mod tests {
                 module: "lint".into(),
                 name: "lint".into(),
                 customizations: vec![],
+                ignore_checks: vec![],
             }],
             ..Plan::default()
         };
@@ -711,6 +864,7 @@ mod tests {
                         default: Some("false".into()),
                     },
                 ],
+                ignore_checks: vec![],
             }],
             ..Plan::default()
         };
