@@ -14,12 +14,16 @@ use clap::{Args, Subcommand, ValueEnum};
 use crate::agent::workspace::Workspace;
 use crate::agent::{Budget, EventSink, load_context};
 use crate::agents::speck::decompose::Options;
+use crate::agents::speck::budget::Limits;
+use crate::agents::speck::child::BinaryRunner;
 use crate::agents::speck::publish::GitHubPublisher;
-use crate::agents::speck::render::{COMMENT_MARKER, issue_comment, matrix};
+use crate::agents::speck::render::{self, COMMENT_MARKER, issue_comment, matrix};
 use crate::agents::speck::run::{
-    BinaryRunner, PhasePublisher, RunOptions, RunSummary, TaskRunner, run as run_phases,
+    PhasePublisher, Publication, RunRequest, RunSummary, TaskRunner, dry_run, run as run_phases,
 };
-use crate::agents::speck::tasks::{Decomposition, Phase, builtin_registry, parse_registry};
+use crate::agents::speck::tasks::{
+    Decomposition, builtin_registry, parse_decomposition, parse_registry,
+};
 use crate::agents::speck::tiers::{self, TierTable};
 use crate::agents::speck::validate::{Expectations, validate};
 use crate::agents::speck::verbs::{self, Steps};
@@ -193,6 +197,12 @@ pub struct RunArgs {
     /// Where the phase copies are made (kept after the run) [default: a new temporary directory]
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
+    /// Let tasks whose verb runs commands (`build`) run them; without it they are skipped
+    #[arg(long)]
+    pub allow_exec: bool,
+    /// Print the order of phases and tasks with each task's command, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// What the verbs use from outside, injectable for tests; `None` means the production one
@@ -404,17 +414,50 @@ async fn run_plan(
         .source
         .canonicalize()
         .with_context(|| format!("failed to resolve `{}`", args.source.display()))?;
-    let publisher: Arc<dyn PhasePublisher> = if args.create_pr {
-        if decomposition
+    let work_dir = match &args.work_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!(
+            "agentci-speck-{}-{}",
+            decomposition.feature,
+            std::process::id()
+        )),
+    };
+    let budget = settings.config.budget_with(global);
+    let request = RunRequest {
+        source: source.clone(),
+        phase: args.phase,
+        max_parallel: args.max_parallel,
+        create_pr: args.create_pr,
+        allow_exec: args.allow_exec,
+        work_dir,
+        limits: Limits {
+            max_turns: budget.max_turns,
+            max_tokens: budget.max_tokens,
+            max_cost_usd: budget.max_cost_usd,
+            timeout: budget.timeout,
+        },
+    };
+    if args.create_pr
+        && decomposition
             .execution_plan
             .phases
             .iter()
             .all(|phase| phase.pr_branch.is_none())
-        {
-            return Err(crate::exit::usage(
-                "`--create-pr`: the plan names no `pr_branch`; decompose with `--create-pr`",
-            ));
+    {
+        return Err(crate::exit::usage(
+            "`--create-pr`: the plan names no `pr_branch`; decompose with `--create-pr`",
+        ));
+    }
+    if args.dry_run {
+        let planned = dry_run(&decomposition, &request)?;
+        if global.json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&planned)?)?;
+        } else {
+            write!(out, "{}", render::dry_run_text(&planned))?;
         }
+        return Ok(Exit::Done);
+    }
+    let publisher: Arc<dyn PhasePublisher> = if args.create_pr {
         let repository = repository(&args.github, settings)?;
         github_client(&mut services, &args.github, settings)?;
         Arc::new(GitHubPublisher {
@@ -424,8 +467,8 @@ async fn run_plan(
                 .ok_or_else(|| anyhow::anyhow!("no GitHub client"))?,
             repository,
             base_branch: args.base.clone(),
-            source: source.clone(),
             issue: args.issue_id,
+            feature: decomposition.feature.clone(),
         })
     } else {
         Arc::new(NoPullRequests)
@@ -437,62 +480,30 @@ async fn run_plan(
             global_args: passed_through(global),
         }),
     };
-    let work_dir = match &args.work_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::temp_dir().join(format!(
-            "agentci-speck-{}-{}",
-            decomposition.feature,
-            std::process::id()
-        )),
-    };
-    let options = RunOptions {
-        source,
-        phase: args.phase,
-        max_parallel: args.max_parallel,
-        create_pr: args.create_pr,
-        work_dir,
-    };
     progress(
         global,
         &format!(
             "running {} phase(s) in {}",
             args.phase
                 .map_or(decomposition.execution_plan.total_phases, |_| 1),
-            options.work_dir.display()
+            request.work_dir.display()
         ),
     );
-    let summary: RunSummary = run_phases(&decomposition, &options, runner, publisher).await?;
+    let summary: RunSummary = run_phases(&decomposition, &request, runner, publisher).await?;
     writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
-    if summary.failed > 0 {
+    if let Some(which) = &summary.budget_exhausted {
+        return Err(crate::exit::budget(format!(
+            "the run's {which} budget ran out; unfinished work was saved as patches (see `patch` in the summary)"
+        )));
+    }
+    let not_succeeded = summary.phases.len() - summary.succeeded;
+    if not_succeeded > 0 {
         return Err(crate::exit::negative(format!(
-            "{} of {} phase(s) failed",
-            summary.failed,
+            "{not_succeeded} of {} phase(s) did not succeed",
             summary.phases.len()
         )));
     }
     Ok(Exit::Done)
-}
-
-/// A decomposition file: JSON of the printed shape whose phases name existing tasks.
-pub fn parse_decomposition(text: &str) -> Result<Decomposition, String> {
-    let decomposition: Decomposition = serde_json::from_str(text)
-        .map_err(|error| format!("not a speck decomposition: {error}"))?;
-    if decomposition.tasks.is_empty() {
-        return Err("the decomposition has no tasks".into());
-    }
-    for phase in &decomposition.execution_plan.phases {
-        if let Some(missing) = phase
-            .tasks
-            .iter()
-            .find(|id| !decomposition.tasks.iter().any(|task| &task.id == *id))
-        {
-            return Err(format!(
-                "phase {} lists task `{missing}`, which is not in `tasks`",
-                phase.phase
-            ));
-        }
-    }
-    Ok(decomposition)
 }
 
 /// Used without `--create-pr`: the run never publishes then, and a phase that asked would get
@@ -501,18 +512,14 @@ struct NoPullRequests;
 
 #[async_trait]
 impl PhasePublisher for NoPullRequests {
-    async fn publish(
-        &self,
-        _phase: &Phase,
-        _workspace: &Path,
-        _decomposition: &Decomposition,
-    ) -> Result<Option<String>, String> {
+    async fn publish(&self, _publication: &Publication<'_>) -> Result<Option<String>, String> {
         Ok(None)
     }
 }
 
-/// The global flags a task's child process needs to use the same provider, model and limits.
-/// `--events` is left out: each child would truncate the same file.
+/// The global flags a task's child process needs to use the same provider, model and config.
+/// The budget flags are the task's grant ([`crate::agents::speck::child`]); `--events` is the
+/// task's own file.
 fn passed_through(global: &GlobalArgs) -> Vec<String> {
     let mut arguments = Vec::new();
     let mut pass = |flag: &str, value: Option<String>| {
@@ -523,15 +530,6 @@ fn passed_through(global: &GlobalArgs) -> Vec<String> {
     };
     pass("--provider", global.provider.clone());
     pass("--model", global.model.clone());
-    pass("--max-turns", global.max_turns.map(|n| n.to_string()));
-    pass("--max-tokens", global.max_tokens.map(|n| n.to_string()));
-    pass("--max-cost-usd", global.max_cost_usd.map(|x| x.to_string()));
-    pass(
-        "--timeout",
-        global
-            .timeout
-            .map(|timeout| humantime::format_duration(timeout).to_string()),
-    );
     pass(
         "--config",
         global.config.as_ref().map(|path| {
