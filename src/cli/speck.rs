@@ -13,9 +13,9 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::agent::workspace::Workspace;
 use crate::agent::{Budget, EventSink, load_context};
-use crate::agents::speck::decompose::Options;
 use crate::agents::speck::budget::Limits;
 use crate::agents::speck::child::BinaryRunner;
+use crate::agents::speck::decompose::Options;
 use crate::agents::speck::publish::GitHubPublisher;
 use crate::agents::speck::render::{self, COMMENT_MARKER, issue_comment, matrix};
 use crate::agents::speck::run::{

@@ -165,7 +165,10 @@ impl RunBudget {
         state.holders = state.holders.saturating_sub(1);
         state.spent.add(used);
         let over = |limit: Option<u64>, spent: u64| limit.is_some_and(|limit| spent >= limit);
-        if over(self.limits.max_turns.map(u64::from), u64::from(state.spent.turns)) {
+        if over(
+            self.limits.max_turns.map(u64::from),
+            u64::from(state.spent.turns),
+        ) {
             state.exhausted.get_or_insert("turns");
         }
         if over(self.limits.max_tokens, state.spent.tokens()) {

@@ -35,7 +35,10 @@ pub fn grant_arguments(grant: &Grant) -> Vec<String> {
         arguments.extend(["--max-cost-usd".to_owned(), format!("{cost:.6}")]);
     }
     if let Some(timeout) = grant.timeout {
-        arguments.extend(["--timeout".to_owned(), format!("{}s", timeout.as_secs().max(1))]);
+        arguments.extend([
+            "--timeout".to_owned(),
+            format!("{}s", timeout.as_secs().max(1)),
+        ]);
     }
     arguments
 }
@@ -148,7 +151,10 @@ pub fn usage_from_events(path: &Path) -> Spent {
         .filter(|event| event["type"] == "run.completed")
         .collect();
     if completed.is_empty() {
-        for event in events.iter().filter(|event| event["type"] == "llm.response") {
+        for event in events
+            .iter()
+            .filter(|event| event["type"] == "llm.response")
+        {
             spent.turns += 1;
             spent.input_tokens += number(&event["usage"], "input");
             spent.output_tokens += number(&event["usage"], "output");
@@ -194,7 +200,10 @@ mod tests {
         assert_eq!(spent.tokens(), 37);
         assert_eq!(spent.cost_usd, 0.5);
         assert_eq!(exhausted_from_events(&path).as_deref(), Some("tokens"));
-        assert_eq!(usage_from_events(&dir.path().join("none")), Spent::default());
+        assert_eq!(
+            usage_from_events(&dir.path().join("none")),
+            Spent::default()
+        );
     }
 
     #[test]

@@ -436,7 +436,11 @@ fn find_cycle(depends: &[Vec<usize>]) -> Option<Vec<usize>> {
         let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
         mark[start] = Mark::Open;
         while let Some(&mut (at, ref mut next)) = stack.last_mut() {
-            let dependency = depends[at].iter().copied().filter(|dep| *dep != at).nth(*next);
+            let dependency = depends[at]
+                .iter()
+                .copied()
+                .filter(|dep| *dep != at)
+                .nth(*next);
             *next += 1;
             match dependency {
                 None => {
@@ -445,7 +449,8 @@ fn find_cycle(depends: &[Vec<usize>]) -> Option<Vec<usize>> {
                 }
                 Some(dep) if mark[dep] == Mark::Open => {
                     let from = stack.iter().position(|(task, _)| *task == dep)?;
-                    let mut cycle: Vec<usize> = stack[from..].iter().map(|(task, _)| *task).collect();
+                    let mut cycle: Vec<usize> =
+                        stack[from..].iter().map(|(task, _)| *task).collect();
                     cycle.push(dep);
                     return Some(cycle);
                 }
@@ -624,9 +629,7 @@ fn assign_agents(
         let able: Vec<&RegistryAgent> = options
             .registry
             .iter()
-            .filter(|agent| {
-                agent.can(&wanted) && super::entrypoints::startable(agent, &wanted)
-            })
+            .filter(|agent| agent.can(&wanted) && super::entrypoints::startable(agent, &wanted))
             .collect();
         if let Some(name) = &task.agent
             && let Some(agent) = able.iter().find(|agent| agent.name == *name)

@@ -195,9 +195,18 @@ pub fn missing(agent: &str, entrypoint: &str, inputs: &Inputs<'_>) -> Vec<&'stat
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     NoAgent,
-    Foreign { agent: String, source: String },
-    Unknown { agent: String, entrypoint: String },
-    Missing { entrypoint: String, fields: Vec<String> },
+    Foreign {
+        agent: String,
+        source: String,
+    },
+    Unknown {
+        agent: String,
+        entrypoint: String,
+    },
+    Missing {
+        entrypoint: String,
+        fields: Vec<String>,
+    },
     NeedsExec,
 }
 
@@ -334,11 +343,7 @@ mod tests {
     fn every_builtin_capability_is_startable() {
         for agent in builtin_registry() {
             for capability in &agent.capabilities {
-                assert!(
-                    startable(&agent, capability),
-                    "{} {capability}",
-                    agent.name
-                );
+                assert!(startable(&agent, capability), "{} {capability}", agent.name);
             }
         }
     }

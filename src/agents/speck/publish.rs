@@ -59,7 +59,10 @@ impl PhasePublisher for GitHubPublisher {
             files = changes.len(),
             "committing the phase"
         );
-        let message = format!("feat({}): phase {} {}", self.feature, phase.phase, phase.name);
+        let message = format!(
+            "feat({}): phase {} {}",
+            self.feature, phase.phase, phase.name
+        );
         commit_changes(
             &self.client,
             &self.repository,
@@ -109,7 +112,12 @@ pub fn pull_body(
             let what = before
                 .pull_request
                 .clone()
-                .or_else(|| before.pr_branch.as_ref().map(|branch| format!("`{branch}`")))
+                .or_else(|| {
+                    before
+                        .pr_branch
+                        .as_ref()
+                        .map(|branch| format!("`{branch}`"))
+                })
                 .unwrap_or_else(|| "its changes".into());
             let _ = writeln!(body, "- phase {} {} ({what})", before.phase, before.name);
         }

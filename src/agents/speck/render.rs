@@ -109,9 +109,16 @@ pub fn issue_comment(decomposition: &Decomposition) -> String {
 /// `speck run --dry-run` as text: the waves of phases in start order, each task with the exact
 /// command it would run or why it would be skipped.
 pub fn dry_run_text(planned: &super::run::DryRun) -> String {
-    let mut text = format!("speck run `{}` (dry run: nothing is run)\n", planned.feature);
+    let mut text = format!(
+        "speck run `{}` (dry run: nothing is run)\n",
+        planned.feature
+    );
     for (at, wave) in planned.waves.iter().enumerate() {
-        let _ = writeln!(text, "\nwave {} (these phases run at the same time):", at + 1);
+        let _ = writeln!(
+            text,
+            "\nwave {} (these phases run at the same time):",
+            at + 1
+        );
         for phase in wave {
             let after = if phase.depends_on.is_empty() {
                 "starts from the source".to_owned()

@@ -405,10 +405,9 @@ pub async fn run(
                             status_name(done.outcome.status)
                         ),
                     )),
-                    (None, Some(which)) => Some((
-                        Status::Stopped,
-                        format!("the run's {which} budget ran out"),
-                    )),
+                    (None, Some(which)) => {
+                        Some((Status::Stopped, format!("the run's {which} budget ran out")))
+                    }
                     (None, None) => None,
                 };
                 if let Some((status, reason)) = reason {
@@ -463,7 +462,10 @@ fn task_outcome(task: &Task, status: Status, error: Option<String>) -> TaskOutco
     TaskOutcome {
         id: task.id.clone(),
         title: task.title.clone(),
-        agent: task.suggested_agent.as_ref().map(|agent| agent.name.clone()),
+        agent: task
+            .suggested_agent
+            .as_ref()
+            .map(|agent| agent.name.clone()),
         entrypoint: task
             .suggested_agent
             .as_ref()
@@ -516,9 +518,10 @@ async fn phase_body(phase: &Phase, predecessors: &[Finished], shared: &Shared) -
     let workspace = request.work_dir.join(format!("phase-{}", phase.phase));
     // Dependents start from the first predecessor's tree with the others' changes on top; its
     // branch is the one this phase's branch is built on.
-    let started_from = predecessors
-        .first()
-        .map_or_else(|| request.source.clone(), |done| done.outcome.workspace.clone());
+    let started_from = predecessors.first().map_or_else(
+        || request.source.clone(),
+        |done| done.outcome.workspace.clone(),
+    );
     let base_branch = predecessors.first().and_then(|done| done.branch.clone());
     let mut outcome = PhaseOutcome {
         phase: phase.phase,
@@ -631,7 +634,10 @@ async fn phase_body(phase: &Phase, predecessors: &[Finished], shared: &Shared) -
         outcome.tasks.push(done);
         match status {
             Status::Failed => {
-                stop = Some((Status::Skipped, "an earlier task of this phase failed".into()))
+                stop = Some((
+                    Status::Skipped,
+                    "an earlier task of this phase failed".into(),
+                ))
             }
             Status::Stopped => {
                 stop = Some((Status::Stopped, "the run's budget ran out".into()));
