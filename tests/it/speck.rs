@@ -1494,3 +1494,321 @@ async fn the_binary_runs_a_phase_through_a_child_agent() {
     );
     server.verify().await;
 }
+
+/// Plays the model for many concurrent child agents: each request is answered from the script of
+/// the task its first user message names, at the turn its assistant messages count.
+struct ScriptedModel {
+    scripts: Vec<(&'static str, Vec<(&'static str, Value)>)>,
+}
+
+impl wiremock::Respond for ScriptedModel {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let messages = body["messages"].as_array().unwrap();
+        let first = messages
+            .iter()
+            .find(|message| message["role"] == "user")
+            .map(|message| message["content"].to_string())
+            .unwrap_or_default();
+        let turn = messages
+            .iter()
+            .filter(|message| message["role"] == "assistant")
+            .count();
+        for (marker, steps) in &self.scripts {
+            if first.contains(marker)
+                && let Some((name, arguments)) = steps.get(turn)
+            {
+                return openai_tool_call(name, arguments);
+            }
+        }
+        ResponseTemplate::new(400).set_body_string("no script for this request")
+    }
+}
+
+fn e2e_task(
+    id: &str,
+    phase: u32,
+    kind: &str,
+    entrypoint: &str,
+    depends: &[&str],
+    file: &str,
+) -> Value {
+    let phase_name = ["Foundation", "Save favourites", "Upgrade"][phase as usize - 1];
+    json!({
+        "id": id,
+        "title": format!("Task {id}"),
+        "description": format!("Do task {id}."),
+        "phase": phase,
+        "phase_name": phase_name,
+        "task_type": kind,
+        "estimated_complexity": "low",
+        "depends_on": depends,
+        "files_to_modify": if file.is_empty() { json!([]) } else { json!([file]) },
+        "definition_of_done": [format!("{id} is done")],
+        "agent": "monty",
+        "entrypoint": entrypoint,
+    })
+}
+
+/// Every kind of task over three phases (phase 2 depends on phase 1; phase 3 on none).
+fn every_kind() -> String {
+    use agentci::agents::speck::decompose::{Options, build};
+    use agentci::agents::speck::tasks::{Submission, builtin_registry};
+    let mut upgrade = e2e_task(
+        "UP",
+        3,
+        "implementation",
+        "upgrade",
+        &[],
+        "requirements.txt",
+    );
+    upgrade["target_package"] = json!("fastapi");
+    upgrade["target_version"] = json!("0.115.0");
+    let submitted: Submission = serde_json::from_value(json!({
+        "feature": "favorites-list",
+        "spec_summary": "Shoppers save favourites.",
+        "tasks": [
+            e2e_task("MODEL", 1, "implementation", "assist", &[], "app/favorites.py"),
+            e2e_task("TMODEL", 1, "test", "write-tests", &["MODEL"], "tests/test_favorites.py"),
+            e2e_task("R1", 1, "review", "review", &[], ""),
+            e2e_task("SAVE", 2, "implementation", "assist", &["MODEL"], "app/save.py"),
+            e2e_task("BUILD", 2, "implementation", "build", &["SAVE"], ""),
+            e2e_task("R2", 2, "review", "review", &[], ""),
+            upgrade,
+            e2e_task("R3", 3, "review", "review", &[], ""),
+        ],
+    }))
+    .unwrap();
+    let decomposition = build(
+        &submitted,
+        &Options {
+            include_tests: true,
+            include_review: true,
+            create_pr: false,
+            tiers: tiers::builtin("openai").unwrap(),
+            registry: builtin_registry(),
+        },
+    )
+    .unwrap();
+    serde_json::to_string(&decomposition).unwrap()
+}
+
+fn every_kind_model() -> ScriptedModel {
+    let write =
+        |path: &str, content: &str| ("write_file", json!({"path": path, "content": content}));
+    let done = |text: &str| ("submit_report", json!({"text": text}));
+    let review = |summary: &str| {
+        (
+            "submit_review",
+            json!({"issues": [{"path": "app/favorites.py", "line": 1, "severity": "minor", "text": "FAVORITES is a module global"}],
+                   "positives": [], "summary": summary}),
+        )
+    };
+    ScriptedModel {
+        scripts: vec![
+            (
+                "Task MODEL",
+                vec![
+                    write("app/favorites.py", "FAVORITES_V1 = {}\n"),
+                    done("MODEL report"),
+                ],
+            ),
+            (
+                "Task TMODEL",
+                vec![
+                    write("tests/test_favorites.py", "def test_it(): pass\n"),
+                    done("TMODEL report"),
+                ],
+            ),
+            ("Task R1", vec![review("R1 summary")]),
+            (
+                "Task SAVE",
+                vec![
+                    ("read_file", json!({"path": "app/favorites.py"})),
+                    done("SAVE report"),
+                ],
+            ),
+            ("Task BUILD", vec![done("BUILD report")]),
+            ("Task R2", vec![review("R2 summary")]),
+            ("Task UP", vec![done("UP report")]),
+            ("Task R3", vec![review("R3 summary")]),
+        ],
+    }
+}
+
+fn openai_env(base_url: &str) -> [(&'static str, String); 3] {
+    [
+        (
+            "OPENAI_API_KEY",
+            "sk-test-not-a-real-key-0123456789".to_owned(),
+        ),
+        ("OPENAI_BASE_URL", base_url.to_owned()),
+        ("OPENAI_MODEL", "gpt-4o".to_owned()),
+    ]
+}
+
+async fn run_binary(
+    dir: &std::path::Path,
+    server: &MockServer,
+    plan: &str,
+    global: &[&str],
+    flags: &[&str],
+) -> std::process::Output {
+    let plan_file = dir.join("plan.json");
+    std::fs::write(&plan_file, plan).unwrap();
+    let work = dir.join("work");
+    let source = source();
+    let env = openai_env(&format!("{}/v1", server.uri()));
+    let home = dir.to_path_buf();
+    let global: Vec<String> = global.iter().map(|text| (*text).to_owned()).collect();
+    let flags: Vec<String> = flags.iter().map(|text| (*text).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let variables: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        crate::cli::agentci(&home, &variables)
+            .args(&global)
+            .args(["speck", "run"])
+            .args(&flags)
+            .arg("--plan")
+            .arg(&plan_file)
+            .arg("--source")
+            .arg(&source)
+            .arg("--work-dir")
+            .arg(&work)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The acceptance run: assist, write-tests, review, build and upgrade tasks over three phases run
+/// as child agents against the fake provider; phase 2 reads what phase 1 wrote; the summary keeps
+/// every report, the reviews' findings and the usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_kind_runs_end_to_end_against_the_fake_provider() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(every_kind_model())
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_binary(dir.path(), &server, &every_kind(), &[], &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary: Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("{error}: {stderr}"));
+    // Without `--allow-exec` the build task is skipped and phase 2 is not done.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(summary["phases"][1]["status"], "incomplete");
+
+    let dir = tempfile::tempdir().unwrap();
+    let before = server.received_requests().await.unwrap().len();
+    let output = run_binary(dir.path(), &server, &every_kind(), &[], &["--allow-exec"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["succeeded"], 3);
+    let tasks: Vec<&Value> = summary["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|phase| phase["tasks"].as_array().unwrap())
+        .collect();
+    let mut verbs: Vec<&str> = tasks
+        .iter()
+        .map(|task| task["entrypoint"].as_str().unwrap())
+        .collect();
+    verbs.sort();
+    verbs.dedup();
+    assert_eq!(
+        verbs,
+        ["assist", "build", "review", "upgrade", "write-tests"]
+    );
+    for task in &tasks {
+        assert_eq!(task["status"], "succeeded", "{task}");
+        let title = task["title"].as_str().unwrap().trim_start_matches("Task ");
+        let report = task["report"].as_str().unwrap();
+        if title.starts_with('R') {
+            assert_eq!(report, format!("{title} summary"));
+            assert_eq!(
+                task["findings"]["issues"][0]["text"],
+                "FAVORITES is a module global"
+            );
+        } else {
+            assert_eq!(report, format!("{title} report"));
+        }
+        assert_eq!(task["usage"]["input_tokens"].as_u64().unwrap() % 1200, 0);
+    }
+    let model = tasks
+        .iter()
+        .find(|task| task["title"] == "Task MODEL")
+        .unwrap();
+    assert_eq!(model["files_changed"], json!(["app/favorites.py"]));
+    // 11 model calls of 1200 + 300 tokens each.
+    assert_eq!(summary["usage"]["input_tokens"], 11 * 1200);
+    assert_eq!(summary["usage"]["output_tokens"], 11 * 300);
+    assert_eq!(summary["usage"]["turns"], 11);
+    assert_eq!(summary["phases"][1]["depends_on"], json!([1]));
+    assert_eq!(summary["phases"][2]["depends_on"], json!([]));
+
+    // Phase 2's first task read the file phase 1 wrote.
+    let requests = server.received_requests().await.unwrap();
+    let save_turn_two = requests[before..]
+        .iter()
+        .map(|request| serde_json::from_slice::<Value>(&request.body).unwrap())
+        .find(|body| {
+            let messages = body["messages"].as_array().unwrap();
+            messages
+                .iter()
+                .any(|m| m["role"] == "user" && m["content"].to_string().contains("Task SAVE"))
+                && messages.iter().any(|m| m["role"] == "tool")
+        })
+        .expect("SAVE's second turn");
+    assert!(
+        save_turn_two.to_string().contains("FAVORITES_V1"),
+        "{save_turn_two}"
+    );
+    assert_eq!(requests.len() - before, 11);
+}
+
+/// `--max-tokens` covers the whole run: the first task stops on it with its work saved as a
+/// patch, no other task starts, and the run exits 4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_budget_covers_the_whole_run() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(every_kind_model())
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_binary(
+        dir.path(),
+        &server,
+        &every_kind(),
+        &["--max-tokens", "1000"],
+        &["--max-parallel", "1"],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["budget_exhausted"], "tokens");
+    let calls = server.received_requests().await.unwrap().len();
+    assert!(calls <= 2, "{calls} model calls");
+    let first = &summary["phases"][0]["tasks"][0];
+    assert_eq!(first["status"], "stopped");
+    let patch = first["patch"].as_str().expect("a saved patch");
+    let text = std::fs::read_to_string(patch).unwrap();
+    assert!(text.contains("FAVORITES_V1"), "{text}");
+    for phase in summary["phases"].as_array().unwrap() {
+        assert_ne!(phase["status"], "succeeded");
+    }
+}
