@@ -1812,3 +1812,59 @@ async fn the_token_budget_covers_the_whole_run() {
         assert_ne!(phase["status"], "succeeded");
     }
 }
+
+/// `examples/workflows/speck.yml` runs one job per dependency level; its `jq` program turns the
+/// dry run into each level's matrix, every entry starting from the branch of its predecessor.
+#[tokio::test]
+async fn the_workflow_matrices_follow_the_phase_dependencies() {
+    let workflow = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/workflows/speck.yml"),
+    )
+    .unwrap();
+    let start = workflow.find("--argjson level \"$level\" '").unwrap() + 26;
+    let program = &workflow[start..start + workflow[start..].find("')\"").unwrap()];
+    assert!(workflow.contains("--issue-id \"$ISSUE_NUMBER\""));
+    assert!(workflow.contains("needs: [decompose, level-1]"));
+
+    let (output, _) = decompose(&["--create-pr"], submission(false, false)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, output.to_string()).unwrap();
+    let source = source();
+    let outcome = speck(
+        &[
+            "run",
+            "--json",
+            "--dry-run",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--source",
+            source.to_str().unwrap(),
+        ],
+        Services::default(),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let level = |number: &str| {
+        let mut child = std::process::Command::new("jq")
+            .args(["-c", "--argjson", "level", number, program])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("jq is needed for this test");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), outcome.stdout.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    assert_eq!(
+        level("1"),
+        json!({"include": [{"phase": 1, "name": "Foundation", "pr_branch": PHASE_ONE, "base": "", "merge": ""}]})
+    );
+    assert_eq!(
+        level("2"),
+        json!({"include": [{"phase": 2, "name": "Save favourites", "pr_branch": PHASE_TWO, "base": PHASE_ONE, "merge": ""}]})
+    );
+    assert_eq!(level("3"), json!({"include": []}));
+}
