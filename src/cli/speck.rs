@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::agent::workspace::Workspace;
@@ -19,13 +18,13 @@ use crate::agents::speck::decompose::Options;
 use crate::agents::speck::publish::GitHubPublisher;
 use crate::agents::speck::render::{self, COMMENT_MARKER, issue_comment, matrix};
 use crate::agents::speck::run::{
-    PhasePublisher, Publication, RunRequest, RunSummary, TaskRunner, dry_run, run as run_phases,
+    NoPullRequests, PhasePublisher, RunRequest, RunSummary, TaskRunner, dry_run, run as run_phases,
 };
 use crate::agents::speck::tasks::{
     Decomposition, builtin_registry, parse_decomposition, parse_registry,
 };
 use crate::agents::speck::tiers::{self, TierTable};
-use crate::agents::speck::validate::{Expectations, validate};
+use crate::agents::speck::validate::checked_output;
 use crate::agents::speck::verbs::{self, Steps};
 use crate::cli::GlobalArgs;
 use crate::config::{Environment, Settings};
@@ -311,8 +310,8 @@ async fn decompose(
     };
     let steps = steps(global, settings, &services, &args.source, workspace)?;
 
-    let spec = match given_spec {
-        Some(spec) => {
+    let request = match &given_spec {
+        Some(_) => {
             let RequestArgs {
                 prompt,
                 prompt_file,
@@ -322,24 +321,27 @@ async fn decompose(
             if prompt.is_some() || prompt_file.is_some() || stdin.is_some() {
                 tracing::warn!("`--spec` is given: the feature request is not used");
             }
-            spec
+            None
         }
-        None => {
-            let request =
-                read_request(&args.request, &args.github, settings, &mut services).await?;
-            progress(global, "1/3 writing the specification");
-            verbs::specify(&steps, &request).await?
-        }
+        None => Some(read_request(&args.request, &args.github, settings, &mut services).await?),
     };
-    let plan = match given_plan {
-        Some(plan) => plan,
-        None => {
-            progress(global, "2/3 writing the plan");
-            verbs::plan(&steps, &spec, args.tech_stack.as_deref()).await?
-        }
-    };
-    progress(global, "3/3 decomposing into tasks");
-    let decomposition = verbs::decompose(&steps, &spec, &plan, &options).await?;
+    let quiet = global.quiet;
+    let decomposition = verbs::decompose_all(
+        &steps,
+        verbs::DecomposeRequest {
+            request: request.as_deref(),
+            spec: given_spec,
+            plan: given_plan,
+            tech_stack: args.tech_stack.as_deref(),
+            options: &options,
+        },
+        &|line| {
+            if !quiet {
+                eprintln!("speck: {line}");
+            }
+        },
+    )
+    .await?;
     let output = checked_output(&decomposition, &options, &tiers)?;
 
     if let Some((repository, number)) = post_target {
@@ -364,34 +366,6 @@ async fn decompose(
     };
     writeln!(out, "{}", serde_json::to_string_pretty(&printed)?)?;
     Ok(Exit::Done)
-}
-
-/// The decomposition as JSON, after the strict validator: a failure there is a bug in agentci's
-/// own code (the model's submission already passed `build`), reported with every reason.
-fn checked_output(
-    decomposition: &Decomposition,
-    options: &Options,
-    tiers: &TierTable,
-) -> anyhow::Result<serde_json::Value> {
-    let output = serde_json::to_value(decomposition)?;
-    let [low, medium, high] = tiers.models();
-    let problems = validate(
-        &output,
-        &Expectations {
-            models: [low.to_owned(), medium.to_owned(), high.to_owned()],
-            include_tests: options.include_tests,
-            include_review: options.include_review,
-            create_pr: options.create_pr,
-        },
-    );
-    if problems.is_empty() {
-        Ok(output)
-    } else {
-        Err(crate::exit::usage(format!(
-            "internal error: the decomposition failed its own validation (please report this): {}",
-            problems.join("; ")
-        )))
-    }
 }
 
 async fn run_plan(
@@ -491,30 +465,8 @@ async fn run_plan(
     );
     let summary: RunSummary = run_phases(&decomposition, &request, runner, publisher).await?;
     writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
-    if let Some(which) = &summary.budget_exhausted {
-        return Err(crate::exit::budget(format!(
-            "the run's {which} budget ran out; unfinished work was saved as patches (see `patch` in the summary)"
-        )));
-    }
-    let not_succeeded = summary.phases.len() - summary.succeeded;
-    if not_succeeded > 0 {
-        return Err(crate::exit::negative(format!(
-            "{not_succeeded} of {} phase(s) did not succeed",
-            summary.phases.len()
-        )));
-    }
+    summary.verdict()?;
     Ok(Exit::Done)
-}
-
-/// Used without `--create-pr`: the run never publishes then, and a phase that asked would get
-/// no pull request.
-struct NoPullRequests;
-
-#[async_trait]
-impl PhasePublisher for NoPullRequests {
-    async fn publish(&self, _publication: &Publication<'_>) -> Result<Option<String>, String> {
-        Ok(None)
-    }
 }
 
 /// The global flags a task's child process needs to use the same provider, model and config.

@@ -75,6 +75,17 @@ pub trait PhasePublisher: Send + Sync {
     async fn publish(&self, publication: &Publication<'_>) -> Result<Option<String>, String>;
 }
 
+/// Used without `--create-pr`: the run never publishes then, and a phase that asked would get
+/// no pull request.
+pub struct NoPullRequests;
+
+#[async_trait]
+impl PhasePublisher for NoPullRequests {
+    async fn publish(&self, _publication: &Publication<'_>) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+}
+
 /// What `speck run` is asked to do.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
@@ -148,6 +159,26 @@ pub struct RunSummary {
     pub budget_exhausted: Option<String>,
     pub usage: Spent,
     pub phases: Vec<PhaseOutcome>,
+}
+
+impl RunSummary {
+    /// The command's outcome once the summary is printed: a budget error (exit 4) when the
+    /// budget ran out, a negative result (exit 1) when a phase did not succeed.
+    pub fn verdict(&self) -> anyhow::Result<()> {
+        if let Some(which) = &self.budget_exhausted {
+            return Err(crate::exit::budget(format!(
+                "the run's {which} budget ran out; unfinished work was saved as patches (see `patch` in the summary)"
+            )));
+        }
+        let not_succeeded = self.phases.len() - self.succeeded;
+        if not_succeeded > 0 {
+            return Err(crate::exit::negative(format!(
+                "{not_succeeded} of {} phase(s) did not succeed",
+                self.phases.len()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The phases each phase depends on: those holding a task its tasks depend on; a phase marked
