@@ -20,9 +20,7 @@ use crate::agents::speck::render::{self, COMMENT_MARKER, issue_comment, matrix};
 use crate::agents::speck::run::{
     NoPullRequests, PhasePublisher, RunRequest, RunSummary, TaskRunner, dry_run, run as run_phases,
 };
-use crate::agents::speck::tasks::{
-    Decomposition, builtin_registry, parse_decomposition, parse_registry,
-};
+use crate::agents::speck::tasks::{builtin_registry, parse_decomposition, parse_registry};
 use crate::agents::speck::tiers::{self, TierTable};
 use crate::agents::speck::validate::checked_output;
 use crate::agents::speck::verbs::{self, Steps};

@@ -185,7 +185,7 @@ impl RunBudget {
 }
 
 fn exhaust(state: &mut State, which: &'static str) -> &'static str {
-    *state.exhausted.get_or_insert(which)
+    state.exhausted.get_or_insert(which)
 }
 
 #[cfg(test)]
