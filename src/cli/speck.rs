@@ -24,7 +24,7 @@ use crate::agents::speck::tasks::{builtin_registry, parse_decomposition, parse_r
 use crate::agents::speck::tiers::{self, TierTable};
 use crate::agents::speck::validate::checked_output;
 use crate::agents::speck::verbs::{self, Steps};
-use crate::cli::GlobalArgs;
+use crate::cli::GlobalOptions;
 use crate::config::{Environment, Settings};
 use crate::exit::Exit;
 use crate::github::client::{EnvSource, GitHub};
@@ -214,7 +214,7 @@ pub struct Services {
 /// Run a speck verb; results go to `out`, progress and logs to stderr.
 pub async fn run(
     args: SpeckArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
@@ -229,7 +229,7 @@ pub async fn run(
 
 async fn specify(
     args: SpecifyArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     mut services: Services,
     out: &mut dyn Write,
@@ -248,7 +248,7 @@ async fn specify(
 
 async fn plan(
     args: PlanArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     services: Services,
     out: &mut dyn Write,
@@ -264,7 +264,7 @@ async fn plan(
 
 async fn decompose(
     args: DecomposeArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     mut services: Services,
     out: &mut dyn Write,
@@ -368,7 +368,7 @@ async fn decompose(
 
 async fn run_plan(
     args: RunArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     mut services: Services,
     out: &mut dyn Write,
@@ -470,7 +470,7 @@ async fn run_plan(
 /// The global flags a task's child process needs to use the same provider, model and config.
 /// The budget flags are the task's grant ([`crate::agents::speck::child`]); `--events` is the
 /// task's own file.
-fn passed_through(global: &GlobalArgs) -> Vec<String> {
+fn passed_through(global: &GlobalOptions) -> Vec<String> {
     let mut arguments = Vec::new();
     let mut pass = |flag: &str, value: Option<String>| {
         if let Some(value) = value {
@@ -493,7 +493,7 @@ fn passed_through(global: &GlobalArgs) -> Vec<String> {
 }
 
 fn steps(
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     services: &Services,
     source: &Path,
@@ -697,7 +697,7 @@ fn read_stdin(what: &str) -> anyhow::Result<String> {
 
 fn print_prose(
     out: &mut dyn Write,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     key: &str,
     text: &str,
 ) -> anyhow::Result<()> {
@@ -710,7 +710,7 @@ fn print_prose(
     Ok(())
 }
 
-fn progress(global: &GlobalArgs, line: &str) {
+fn progress(global: &GlobalOptions, line: &str) {
     if !global.quiet {
         eprintln!("speck: {line}");
     }
