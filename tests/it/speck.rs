@@ -983,7 +983,7 @@ async fn with_create_pr_phase_two_is_built_on_phase_one_s_branch() {
     assert_eq!(state.commits[&one], [BASE_SHA]);
     assert_eq!(
         state.commits[&two],
-        [one.clone()],
+        [one],
         "phase 2's branch contains phase 1's commit"
     );
     assert_eq!(state.pulls.len(), 2);
