@@ -4,13 +4,14 @@
 //! (copying the workspace, bookkeeping).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agentci::agents::speck::decompose::{Options, build};
-use agentci::agents::speck::run::{PhasePublisher, RunOptions, TaskRunner, run};
-use agentci::agents::speck::tasks::{Decomposition, Phase, Submission, Task, builtin_registry};
+use agentci::agents::speck::run::{
+    PhasePublisher, Publication, RunRequest, TaskReport, TaskRun, TaskRunner, run,
+};
+use agentci::agents::speck::tasks::{Decomposition, Submission, builtin_registry};
 use agentci::agents::speck::tiers;
 use async_trait::async_trait;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -23,10 +24,16 @@ struct SlowRunner;
 
 #[async_trait]
 impl TaskRunner for SlowRunner {
-    async fn run(&self, task: &Task, workspace: &Path) -> Result<(), String> {
+    async fn run(&self, run: &TaskRun<'_>) -> TaskReport {
         tokio::time::sleep(LATENCY).await;
-        std::fs::write(workspace.join(format!("{}.txt", task.id)), &task.title)
-            .map_err(|error| error.to_string())
+        let written = std::fs::write(
+            run.workspace.join(format!("{}.txt", run.task.id)),
+            &run.task.title,
+        );
+        TaskReport {
+            ok: written.is_ok(),
+            ..TaskReport::default()
+        }
     }
 }
 
@@ -34,12 +41,7 @@ struct NoPublisher;
 
 #[async_trait]
 impl PhasePublisher for NoPublisher {
-    async fn publish(
-        &self,
-        _: &Phase,
-        _: &Path,
-        _: &Decomposition,
-    ) -> Result<Option<String>, String> {
+    async fn publish(&self, _: &Publication<'_>) -> Result<Option<String>, String> {
         Ok(None)
     }
 }
@@ -84,12 +86,14 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("max_parallel_{max_parallel}"), |bencher| {
             bencher.iter(|| {
                 let work = tempfile::tempdir().unwrap();
-                let options = RunOptions {
+                let options = RunRequest {
                     source: source.path().to_path_buf(),
                     phase: None,
                     max_parallel,
                     create_pr: false,
+                    allow_exec: false,
                     work_dir: work.path().to_path_buf(),
+                    limits: Default::default(),
                 };
                 runtime
                     .block_on(run(

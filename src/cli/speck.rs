@@ -8,20 +8,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::agent::workspace::Workspace;
 use crate::agent::{Budget, EventSink, load_context};
+use crate::agents::speck::budget::Limits;
+use crate::agents::speck::child::BinaryRunner;
 use crate::agents::speck::decompose::Options;
 use crate::agents::speck::publish::GitHubPublisher;
-use crate::agents::speck::render::{COMMENT_MARKER, issue_comment, matrix};
+use crate::agents::speck::render::{self, COMMENT_MARKER, issue_comment, matrix};
 use crate::agents::speck::run::{
-    BinaryRunner, PhasePublisher, RunOptions, RunSummary, TaskRunner, run as run_phases,
+    NoPullRequests, PhasePublisher, RunRequest, RunSummary, TaskRunner, dry_run, run as run_phases,
 };
-use crate::agents::speck::tasks::{Decomposition, Phase, builtin_registry, parse_registry};
+use crate::agents::speck::tasks::{builtin_registry, parse_decomposition, parse_registry};
 use crate::agents::speck::tiers::{self, TierTable};
-use crate::agents::speck::validate::{Expectations, validate};
+use crate::agents::speck::validate::checked_output;
 use crate::agents::speck::verbs::{self, Steps};
 use crate::cli::GlobalOptions;
 use crate::config::{Environment, Settings};
@@ -193,6 +194,12 @@ pub struct RunArgs {
     /// Where the phase copies are made (kept after the run) [default: a new temporary directory]
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
+    /// Let tasks whose verb runs commands (`build`) run them; without it they are skipped
+    #[arg(long)]
+    pub allow_exec: bool,
+    /// Print the order of phases and tasks with each task's command, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// What the verbs use from outside, injectable for tests; `None` means the production one
@@ -301,8 +308,8 @@ async fn decompose(
     };
     let steps = steps(global, settings, &services, &args.source, workspace)?;
 
-    let spec = match given_spec {
-        Some(spec) => {
+    let request = match &given_spec {
+        Some(_) => {
             let RequestArgs {
                 prompt,
                 prompt_file,
@@ -312,24 +319,27 @@ async fn decompose(
             if prompt.is_some() || prompt_file.is_some() || stdin.is_some() {
                 tracing::warn!("`--spec` is given: the feature request is not used");
             }
-            spec
+            None
         }
-        None => {
-            let request =
-                read_request(&args.request, &args.github, settings, &mut services).await?;
-            progress(global, "1/3 writing the specification");
-            verbs::specify(&steps, &request).await?
-        }
+        None => Some(read_request(&args.request, &args.github, settings, &mut services).await?),
     };
-    let plan = match given_plan {
-        Some(plan) => plan,
-        None => {
-            progress(global, "2/3 writing the plan");
-            verbs::plan(&steps, &spec, args.tech_stack.as_deref()).await?
-        }
-    };
-    progress(global, "3/3 decomposing into tasks");
-    let decomposition = verbs::decompose(&steps, &spec, &plan, &options).await?;
+    let quiet = global.quiet;
+    let decomposition = verbs::decompose_all(
+        &steps,
+        verbs::DecomposeRequest {
+            request: request.as_deref(),
+            spec: given_spec,
+            plan: given_plan,
+            tech_stack: args.tech_stack.as_deref(),
+            options: &options,
+        },
+        &|line| {
+            if !quiet {
+                eprintln!("speck: {line}");
+            }
+        },
+    )
+    .await?;
     let output = checked_output(&decomposition, &options, &tiers)?;
 
     if let Some((repository, number)) = post_target {
@@ -356,34 +366,6 @@ async fn decompose(
     Ok(Exit::Done)
 }
 
-/// The decomposition as JSON, after the strict validator: a failure there is a bug in agentci's
-/// own code (the model's submission already passed `build`), reported with every reason.
-fn checked_output(
-    decomposition: &Decomposition,
-    options: &Options,
-    tiers: &TierTable,
-) -> anyhow::Result<serde_json::Value> {
-    let output = serde_json::to_value(decomposition)?;
-    let [low, medium, high] = tiers.models();
-    let problems = validate(
-        &output,
-        &Expectations {
-            models: [low.to_owned(), medium.to_owned(), high.to_owned()],
-            include_tests: options.include_tests,
-            include_review: options.include_review,
-            create_pr: options.create_pr,
-        },
-    );
-    if problems.is_empty() {
-        Ok(output)
-    } else {
-        Err(crate::exit::usage(format!(
-            "internal error: the decomposition failed its own validation (please report this): {}",
-            problems.join("; ")
-        )))
-    }
-}
-
 async fn run_plan(
     args: RunArgs,
     global: &GlobalOptions,
@@ -404,17 +386,50 @@ async fn run_plan(
         .source
         .canonicalize()
         .with_context(|| format!("failed to resolve `{}`", args.source.display()))?;
-    let publisher: Arc<dyn PhasePublisher> = if args.create_pr {
-        if decomposition
+    let work_dir = match &args.work_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!(
+            "agentci-speck-{}-{}",
+            decomposition.feature,
+            std::process::id()
+        )),
+    };
+    let budget = settings.config.budget_with(global);
+    let request = RunRequest {
+        source: source.clone(),
+        phase: args.phase,
+        max_parallel: args.max_parallel,
+        create_pr: args.create_pr,
+        allow_exec: args.allow_exec,
+        work_dir,
+        limits: Limits {
+            max_turns: budget.max_turns,
+            max_tokens: budget.max_tokens,
+            max_cost_usd: budget.max_cost_usd,
+            timeout: budget.timeout,
+        },
+    };
+    if args.create_pr
+        && decomposition
             .execution_plan
             .phases
             .iter()
             .all(|phase| phase.pr_branch.is_none())
-        {
-            return Err(crate::exit::usage(
-                "`--create-pr`: the plan names no `pr_branch`; decompose with `--create-pr`",
-            ));
+    {
+        return Err(crate::exit::usage(
+            "`--create-pr`: the plan names no `pr_branch`; decompose with `--create-pr`",
+        ));
+    }
+    if args.dry_run {
+        let planned = dry_run(&decomposition, &request)?;
+        if global.json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&planned)?)?;
+        } else {
+            write!(out, "{}", render::dry_run_text(&planned))?;
         }
+        return Ok(Exit::Done);
+    }
+    let publisher: Arc<dyn PhasePublisher> = if args.create_pr {
         let repository = repository(&args.github, settings)?;
         github_client(&mut services, &args.github, settings)?;
         Arc::new(GitHubPublisher {
@@ -424,8 +439,8 @@ async fn run_plan(
                 .ok_or_else(|| anyhow::anyhow!("no GitHub client"))?,
             repository,
             base_branch: args.base.clone(),
-            source: source.clone(),
             issue: args.issue_id,
+            feature: decomposition.feature.clone(),
         })
     } else {
         Arc::new(NoPullRequests)
@@ -437,82 +452,24 @@ async fn run_plan(
             global_args: passed_through(global),
         }),
     };
-    let work_dir = match &args.work_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::temp_dir().join(format!(
-            "agentci-speck-{}-{}",
-            decomposition.feature,
-            std::process::id()
-        )),
-    };
-    let options = RunOptions {
-        source,
-        phase: args.phase,
-        max_parallel: args.max_parallel,
-        create_pr: args.create_pr,
-        work_dir,
-    };
     progress(
         global,
         &format!(
             "running {} phase(s) in {}",
             args.phase
                 .map_or(decomposition.execution_plan.total_phases, |_| 1),
-            options.work_dir.display()
+            request.work_dir.display()
         ),
     );
-    let summary: RunSummary = run_phases(&decomposition, &options, runner, publisher).await?;
+    let summary: RunSummary = run_phases(&decomposition, &request, runner, publisher).await?;
     writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
-    if summary.failed > 0 {
-        return Err(crate::exit::negative(format!(
-            "{} of {} phase(s) failed",
-            summary.failed,
-            summary.phases.len()
-        )));
-    }
+    summary.verdict()?;
     Ok(Exit::Done)
 }
 
-/// A decomposition file: JSON of the printed shape whose phases name existing tasks.
-pub fn parse_decomposition(text: &str) -> Result<Decomposition, String> {
-    let decomposition: Decomposition = serde_json::from_str(text)
-        .map_err(|error| format!("not a speck decomposition: {error}"))?;
-    if decomposition.tasks.is_empty() {
-        return Err("the decomposition has no tasks".into());
-    }
-    for phase in &decomposition.execution_plan.phases {
-        if let Some(missing) = phase
-            .tasks
-            .iter()
-            .find(|id| !decomposition.tasks.iter().any(|task| &task.id == *id))
-        {
-            return Err(format!(
-                "phase {} lists task `{missing}`, which is not in `tasks`",
-                phase.phase
-            ));
-        }
-    }
-    Ok(decomposition)
-}
-
-/// Used without `--create-pr`: the run never publishes then, and a phase that asked would get
-/// no pull request.
-struct NoPullRequests;
-
-#[async_trait]
-impl PhasePublisher for NoPullRequests {
-    async fn publish(
-        &self,
-        _phase: &Phase,
-        _workspace: &Path,
-        _decomposition: &Decomposition,
-    ) -> Result<Option<String>, String> {
-        Ok(None)
-    }
-}
-
-/// The global flags a task's child process needs to use the same provider, model and limits.
-/// `--events` is left out: each child would truncate the same file.
+/// The global flags a task's child process needs to use the same provider, model and config.
+/// The budget flags are the task's grant ([`crate::agents::speck::child`]); `--events` is the
+/// task's own file.
 fn passed_through(global: &GlobalOptions) -> Vec<String> {
     let mut arguments = Vec::new();
     let mut pass = |flag: &str, value: Option<String>| {
@@ -523,15 +480,6 @@ fn passed_through(global: &GlobalOptions) -> Vec<String> {
     };
     pass("--provider", global.provider.clone());
     pass("--model", global.model.clone());
-    pass("--max-turns", global.max_turns.map(|n| n.to_string()));
-    pass("--max-tokens", global.max_tokens.map(|n| n.to_string()));
-    pass("--max-cost-usd", global.max_cost_usd.map(|x| x.to_string()));
-    pass(
-        "--timeout",
-        global
-            .timeout
-            .map(|timeout| humantime::format_duration(timeout).to_string()),
-    );
     pass(
         "--config",
         global.config.as_ref().map(|path| {

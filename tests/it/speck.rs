@@ -1,11 +1,10 @@
 //! `agentci speck …` in process: a scripted provider plays the model through specify → plan →
 //! decompose, a wiremock server plays GitHub, and every output goes through the strict validator.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use agentci::agents::speck::run::TaskRunner;
-use agentci::agents::speck::tasks::Task;
+use agentci::agents::speck::run::{TaskReport, TaskRun, TaskRunner};
 use agentci::agents::speck::tiers;
 use agentci::agents::speck::validate::{Expectations, validate};
 use agentci::cli::exit_for;
@@ -17,7 +16,7 @@ use agentci::llm::{ContentBlock, Provider, Request};
 use async_trait::async_trait;
 use clap::Parser;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::github_support::{body, client, fixture_json, issue_comment, not_found, requests};
@@ -326,9 +325,9 @@ async fn decompose_prints_a_matrix() {
         matrix,
         json!({"include": [
             {"phase": 1, "name": "Foundation", "pr_branch": "speck/favorites-list/phase-1-foundation",
-             "parallel": true, "tasks": ["T001"]},
+             "parallel": true, "depends_on": [], "level": 1, "tasks": ["T001"]},
             {"phase": 2, "name": "Save favourites", "pr_branch": "speck/favorites-list/phase-2-save-favourites",
-             "parallel": false, "tasks": ["T002", "T003"]}
+             "parallel": false, "depends_on": [1], "level": 2, "tasks": ["T002", "T003"]}
         ]})
     );
 }
@@ -788,136 +787,138 @@ async fn an_issue_is_read_and_the_decomposition_is_posted_on_it() {
     server.verify().await;
 }
 
-/// Stands in for the agent verbs: each task writes, changes or deletes files in its phase copy.
+/// Stands in for the agent verbs: phase 1 writes the model; phase 2 reads it and drops the pinned
+/// requirements. Each task reports what it did.
 struct EditingRunner {
     ran: Mutex<Vec<String>>,
 }
 
 #[async_trait]
 impl TaskRunner for EditingRunner {
-    async fn run(&self, task: &Task, workspace: &Path) -> Result<(), String> {
-        self.ran.lock().unwrap().push(task.id.clone());
-        match task.phase {
-            1 => {
-                std::fs::write(workspace.join("app/models.py"), "FAVORITES: dict = {}\n")
-                    .map_err(|error| error.to_string())?;
-                std::fs::write(workspace.join("app/favorites.py"), "def save(): ...\n")
-                    .map_err(|error| error.to_string())
-            }
-            // Both story tasks drop the pinned requirements; the second finds it gone.
-            _ => match std::fs::remove_file(workspace.join("requirements.txt")) {
-                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                    Err(error.to_string())
+    async fn run(&self, run: &TaskRun<'_>) -> TaskReport {
+        self.ran.lock().unwrap().push(run.task.id.clone());
+        let workspace = run.workspace;
+        let result = match run.task.phase {
+            1 => std::fs::write(workspace.join("app/models.py"), "FAVORITES: dict = {}\n")
+                .and_then(|()| {
+                    std::fs::write(workspace.join("app/favorites.py"), "def save(): ...\n")
+                }),
+            _ => std::fs::read_to_string(workspace.join("app/favorites.py")).and_then(|_| {
+                match std::fs::remove_file(workspace.join("requirements.txt")) {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+                    _ => Ok(()),
                 }
-                _ => Ok(()),
-            },
+            }),
+        };
+        TaskReport {
+            ok: result.is_ok(),
+            report: Some(format!("{} done", run.task.id)),
+            error: result.err().map(|error| error.to_string()),
+            ..TaskReport::default()
+        }
+    }
+}
+
+/// A stateful fake of GitHub's Git Data API and pulls: refs, commits with parents, trees, blobs.
+#[derive(Default)]
+struct GitState {
+    refs: std::collections::BTreeMap<String, String>,
+    commits: std::collections::BTreeMap<String, Vec<String>>,
+    next: u32,
+    pulls: Vec<Value>,
+}
+
+#[derive(Clone, Default)]
+struct FakeGit(Arc<Mutex<GitState>>);
+
+impl wiremock::Respond for FakeGit {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let mut state = self.0.lock().unwrap();
+        let route = request
+            .url
+            .path()
+            .trim_start_matches("/repos/acme/shop/")
+            .to_owned();
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let new_sha = |state: &mut GitState| {
+            state.next += 1;
+            format!("{:040x}", state.next)
+        };
+        let method = request.method.to_string();
+        match (method.as_str(), route.as_str()) {
+            ("GET", route) if route.starts_with("git/ref/heads/") => {
+                let branch = route.trim_start_matches("git/ref/heads/");
+                match state.refs.get(branch) {
+                    Some(sha) => ResponseTemplate::new(200).set_body_json(json!({
+                        "ref": format!("refs/heads/{branch}"), "object": {"sha": sha, "type": "commit"}
+                    })),
+                    None => not_found(),
+                }
+            }
+            ("GET", route) if route.starts_with("git/commits/") => {
+                let sha = route.trim_start_matches("git/commits/");
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "sha": sha, "tree": {"sha": format!("tree-of-{sha}")}, "parents": []
+                }))
+            }
+            ("GET", route) if route.starts_with("git/trees/") => ResponseTemplate::new(200)
+                .set_body_json(json!({"sha": "t", "truncated": false, "tree": []})),
+            ("POST", "git/blobs") | ("POST", "git/trees") => {
+                let sha = new_sha(&mut state);
+                ResponseTemplate::new(201).set_body_json(json!({"sha": sha, "tree": []}))
+            }
+            ("POST", "git/commits") => {
+                let sha = new_sha(&mut state);
+                let parents = body["parents"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|parent| parent.as_str().unwrap().to_owned())
+                    .collect();
+                state.commits.insert(sha.clone(), parents);
+                ResponseTemplate::new(201).set_body_json(json!({"sha": sha}))
+            }
+            ("POST", "git/refs") => {
+                let branch = body["ref"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("refs/heads/")
+                    .to_owned();
+                let sha = body["sha"].as_str().unwrap().to_owned();
+                state.refs.insert(branch.clone(), sha.clone());
+                ResponseTemplate::new(201).set_body_json(
+                    json!({"ref": format!("refs/heads/{branch}"), "object": {"sha": sha, "type": "commit"}}),
+                )
+            }
+            ("PATCH", route) if route.starts_with("git/refs/heads/") => {
+                let branch = route.trim_start_matches("git/refs/heads/").to_owned();
+                let sha = body["sha"].as_str().unwrap().to_owned();
+                state.refs.insert(branch.clone(), sha.clone());
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"ref": format!("refs/heads/{branch}"), "object": {"sha": sha, "type": "commit"}}),
+                )
+            }
+            ("GET", "pulls") => ResponseTemplate::new(200).set_body_json(json!([])),
+            ("POST", "pulls") => {
+                let number = 101 + state.pulls.len() as u64;
+                state.pulls.push(body.clone());
+                let mut pull = fixture_json("events/pull_request.json")["pull_request"].clone();
+                pull["number"] = json!(number);
+                pull["html_url"] = json!(format!("https://github.com/acme/shop/pull/{number}"));
+                pull["head"]["ref"] = body["head"].clone();
+                ResponseTemplate::new(201).set_body_json(pull)
+            }
+            _ => ResponseTemplate::new(500).set_body_string(format!("unexpected {method} {route}")),
         }
     }
 }
 
 const BASE_SHA: &str = "1111111111111111111111111111111111111111";
-const BASE_TREE: &str = "2222222222222222222222222222222222222222";
-
-async fn mount_fake_git_data(server: &MockServer) {
-    for branch in [
-        "speck/favorites-list/phase-1-foundation",
-        "speck/favorites-list/phase-2-save-favourites",
-    ] {
-        Mock::given(method("GET"))
-            .and(path(format!("/repos/acme/shop/git/ref/heads/{branch}")))
-            .respond_with(not_found())
-            .expect(1)
-            .mount(server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/shop/git/ref/heads/main"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ref": "refs/heads/main", "object": {"sha": BASE_SHA, "type": "commit"}
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/repos/acme/shop/git/commits/{BASE_SHA}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "sha": BASE_SHA, "tree": {"sha": BASE_TREE}, "parents": []
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/repos/acme/shop/git/trees/{BASE_TREE}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "sha": BASE_TREE, "truncated": false, "tree": [
-                {"path": "app/models.py", "mode": "100644", "type": "blob", "sha": "a1"},
-                {"path": "requirements.txt", "mode": "100644", "type": "blob", "sha": "a2"}
-            ]
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/shop/git/blobs"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"sha": "3333333333333333333333333333333333333333"})),
-        )
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/shop/git/trees"))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(
-                json!({"sha": "4444444444444444444444444444444444444444", "tree": []}),
-            ),
-        )
-        .expect(2)
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/shop/git/commits"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"sha": "5555555555555555555555555555555555555555"})),
-        )
-        .expect(2)
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/acme/shop/git/refs"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
-            "ref": "refs/heads/x", "object": {"sha": "5555555555555555555555555555555555555555", "type": "commit"}
-        })))
-        .expect(2)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/shop/pulls"))
-        .and(query_param("state", "open"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(2)
-        .mount(server)
-        .await;
-    for (number, branch) in [
-        (101, "speck/favorites-list/phase-1-foundation"),
-        (102, "speck/favorites-list/phase-2-save-favourites"),
-    ] {
-        let mut pull = fixture_json("events/pull_request.json")["pull_request"].clone();
-        pull["number"] = json!(number);
-        pull["html_url"] = json!(format!("https://github.com/acme/shop/pull/{number}"));
-        pull["head"]["ref"] = json!(branch);
-        Mock::given(method("POST"))
-            .and(path("/repos/acme/shop/pulls"))
-            .and(wiremock::matchers::body_partial_json(
-                json!({ "head": branch }),
-            ))
-            .respond_with(ResponseTemplate::new(201).set_body_json(pull))
-            .expect(1)
-            .mount(server)
-            .await;
-    }
-}
+const PHASE_ONE: &str = "speck/favorites-list/phase-1-foundation";
+const PHASE_TWO: &str = "speck/favorites-list/phase-2-save-favourites";
 
 #[tokio::test]
-async fn run_publishes_one_branch_commit_and_pull_request_per_phase() {
+async fn with_create_pr_phase_two_is_built_on_phase_one_s_branch() {
     let (output, _) = decompose(&["--create-pr"], submission(false, false)).await;
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
@@ -927,7 +928,16 @@ async fn run_publishes_one_branch_commit_and_pull_request_per_phase() {
     let work = dir.path().join("work");
 
     let server = MockServer::start().await;
-    mount_fake_git_data(&server).await;
+    let git = FakeGit::default();
+    git.0
+        .lock()
+        .unwrap()
+        .refs
+        .insert("main".into(), BASE_SHA.into());
+    Mock::given(wiremock::matchers::path_regex("^/repos/acme/shop/"))
+        .respond_with(git.clone())
+        .mount(&server)
+        .await;
     let runner = Arc::new(EditingRunner {
         ran: Mutex::new(Vec::new()),
     });
@@ -953,78 +963,165 @@ async fn run_publishes_one_branch_commit_and_pull_request_per_phase() {
         },
     )
     .await;
-    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
     let summary: Value = serde_json::from_str(&outcome.stdout).unwrap();
     assert_eq!(summary["succeeded"], 2);
-    assert_eq!(summary["failed"], 0);
+    assert_eq!(summary["phases"][1]["depends_on"], json!([1]));
+    assert_eq!(summary["phases"][1]["pr_base"], PHASE_ONE);
     assert_eq!(
-        summary["phases"][0]["pull_request"],
-        "https://github.com/acme/shop/pull/101"
+        summary["phases"][1]["tasks"][0]["files_changed"],
+        json!(["requirements.txt"])
     );
-    assert_eq!(
-        summary["phases"][1]["pull_request"],
-        "https://github.com/acme/shop/pull/102"
-    );
-    let mut ran = runner.ran.lock().unwrap().clone();
-    ran.sort();
+    // Phase 1 ran before phase 2, whose tasks read what phase 1 wrote.
+    let ran = runner.ran.lock().unwrap().clone();
     assert_eq!(ran, ["T001", "T002", "T003"]);
-    // The source itself is untouched: phases work on copies.
     assert!(repository.join("requirements.txt").is_file());
 
-    let posts = requests(&server, "POST").await;
-    let trees: Vec<Value> = posts
-        .iter()
-        .filter(|request| request.url.path() == "/repos/acme/shop/git/trees")
-        .map(body)
-        .collect();
-    let mut entries: Vec<Value> = trees.iter().map(|tree| tree["tree"].clone()).collect();
-    entries.sort_by_key(|entries| entries.as_array().unwrap().len());
+    let state = git.0.lock().unwrap();
+    let one = state.refs.get(PHASE_ONE).unwrap().clone();
+    let two = state.refs.get(PHASE_TWO).unwrap().clone();
+    assert_eq!(state.commits[&one], [BASE_SHA]);
     assert_eq!(
-        entries[0],
-        json!([{"path": "requirements.txt", "mode": "100644", "type": "blob", "sha": null}])
+        state.commits[&two],
+        [one],
+        "phase 2's branch contains phase 1's commit"
     );
-    assert_eq!(
-        entries[1],
-        json!([
-            {"path": "app/favorites.py", "mode": "100644", "type": "blob", "sha": "3333333333333333333333333333333333333333"},
-            {"path": "app/models.py", "mode": "100644", "type": "blob", "sha": "3333333333333333333333333333333333333333"}
-        ])
-    );
-    let blobs = posts
+    assert_eq!(state.pulls.len(), 2);
+    let first = state
+        .pulls
         .iter()
-        .filter(|request| request.url.path() == "/repos/acme/shop/git/blobs")
-        .count();
-    assert_eq!(blobs, 2);
-    let refs: Vec<String> = posts
-        .iter()
-        .filter(|request| request.url.path() == "/repos/acme/shop/git/refs")
-        .map(|request| body(request)["ref"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(refs.len(), 2);
-    assert!(refs.contains(&"refs/heads/speck/favorites-list/phase-1-foundation".to_owned()));
-    assert!(refs.contains(&"refs/heads/speck/favorites-list/phase-2-save-favourites".to_owned()));
-    let pulls: Vec<Value> = posts
-        .iter()
-        .filter(|request| request.url.path() == "/repos/acme/shop/pulls")
-        .map(body)
-        .collect();
-    assert_eq!(pulls.len(), 2);
-    for pull in &pulls {
-        assert_eq!(pull["base"], "main");
-        assert!(pull["body"].as_str().unwrap().ends_with("Closes #42"));
-    }
-    let phase_one = pulls
-        .iter()
-        .find(|pull| pull["head"] == "speck/favorites-list/phase-1-foundation")
+        .find(|pull| pull["head"] == PHASE_ONE)
         .unwrap();
-    assert_eq!(phase_one["title"], "Phase 1: Foundation");
-    assert!(
-        phase_one["body"]
-            .as_str()
-            .unwrap()
-            .contains("- T001 Task MODEL (monty `assist`)")
+    let second = state
+        .pulls
+        .iter()
+        .find(|pull| pull["head"] == PHASE_TWO)
+        .unwrap();
+    assert_eq!(first["base"], "main");
+    assert_eq!(
+        second["base"], PHASE_ONE,
+        "phase 2's PR targets phase 1's branch"
     );
-    server.verify().await;
+    let body = second["body"].as_str().unwrap();
+    assert!(
+        body.contains(
+            "**Merge after:**\n- phase 1 Foundation (https://github.com/acme/shop/pull/101)"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("### T002 Task SAVE (monty `assist`)"),
+        "{body}"
+    );
+    assert!(body.contains("T002 done"), "{body}");
+    assert!(body.ends_with("Closes #42"), "{body}");
+}
+
+/// A task whose verb runs commands is skipped without `--allow-exec`: its phase is incomplete,
+/// the phase depending on it is skipped with the reason, and the run exits 1.
+#[tokio::test]
+async fn a_build_task_needs_allow_exec_and_its_dependents_wait() {
+    let mut submitted = submission(false, false);
+    submitted["tasks"][0]["entrypoint"] = json!("build");
+    let (output, _) = decompose(&[], submitted).await;
+    assert_eq!(output["tasks"][0]["suggested_agent"]["entrypoint"], "build");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, output.to_string()).unwrap();
+    let work = dir.path().join("work");
+    let source = source();
+    let arguments = |extra: &[&'static str]| {
+        let mut arguments = vec![
+            "run".to_owned(),
+            "--plan".to_owned(),
+            plan.display().to_string(),
+            "--source".to_owned(),
+            source.display().to_string(),
+            "--work-dir".to_owned(),
+            work.display().to_string(),
+        ];
+        arguments.extend(extra.iter().map(|text| (*text).to_owned()));
+        arguments
+    };
+    let runner = Arc::new(EditingRunner {
+        ran: Mutex::new(Vec::new()),
+    });
+    let without: Vec<String> = arguments(&[]);
+    let without: Vec<&str> = without.iter().map(String::as_str).collect();
+    let outcome = speck(
+        &without,
+        Services {
+            runner: Some(Arc::clone(&runner) as Arc<dyn TaskRunner>),
+            ..Services::default()
+        },
+    )
+    .await;
+    assert_eq!(exit_for(&outcome.result.unwrap_err()), Exit::Negative);
+    let summary: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(summary["phases"][0]["status"], "incomplete");
+    assert_eq!(
+        summary["phases"][0]["tasks"][0]["error"],
+        "skipped: needs --allow-exec"
+    );
+    assert_eq!(summary["phases"][1]["status"], "skipped");
+    assert_eq!(
+        summary["phases"][1]["error"],
+        "phase 1 it depends on did not succeed (incomplete)"
+    );
+    assert!(runner.ran.lock().unwrap().is_empty());
+
+    // The dry run shows the same order and the exact commands, and runs nothing.
+    let dry: Vec<String> = arguments(&["--dry-run", "--allow-exec"]);
+    let dry: Vec<&str> = dry.iter().map(String::as_str).collect();
+    let outcome = speck(
+        &dry,
+        Services {
+            runner: Some(Arc::clone(&runner) as Arc<dyn TaskRunner>),
+            ..Services::default()
+        },
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    assert!(
+        runner.ran.lock().unwrap().is_empty(),
+        "a dry run runs nothing"
+    );
+    let text = outcome.stdout;
+    let wave_two = text.find("wave 2").unwrap();
+    assert!(
+        text.find("phase 1 Foundation (starts from the source")
+            .unwrap()
+            < wave_two,
+        "{text}"
+    );
+    assert!(
+        text.find("phase 2 Save favourites (starts from phase 1")
+            .unwrap()
+            > wave_two,
+        "{text}"
+    );
+    let phase_one = work.join("phase-1").display().to_string();
+    assert!(
+        text.contains(&format!(
+            "$ agentci monty build --source {phase_one} --assignment 'Task MODEL"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("--allow-exec\n"), "{text}");
+
+    // With it, the build task runs and so does the phase after it.
+    let with: Vec<String> = arguments(&["--allow-exec"]);
+    let with: Vec<&str> = with.iter().map(String::as_str).collect();
+    let outcome = speck(
+        &with,
+        Services {
+            runner: Some(Arc::clone(&runner) as Arc<dyn TaskRunner>),
+            ..Services::default()
+        },
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    assert_eq!(runner.ran.lock().unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -1054,11 +1151,17 @@ struct FailingRunner;
 
 #[async_trait]
 impl TaskRunner for FailingRunner {
-    async fn run(&self, task: &Task, _workspace: &Path) -> Result<(), String> {
-        if task.phase == 2 {
-            Err("pytest failed".into())
+    async fn run(&self, run: &TaskRun<'_>) -> TaskReport {
+        if run.task.phase == 2 {
+            TaskReport {
+                error: Some("pytest failed".into()),
+                ..TaskReport::default()
+            }
         } else {
-            Ok(())
+            TaskReport {
+                ok: true,
+                ..TaskReport::default()
+            }
         }
     }
 }
@@ -1301,7 +1404,8 @@ async fn the_turn_budget_covers_the_whole_command() {
 
 /// `speck run` with the real binary: each task is a child `agentci <agent> <entrypoint>` that
 /// inherits the provider environment (here a fake OpenAI server). The review task goes to
-/// daggie's `review`; the implementation task has no agent in this registry and is skipped.
+/// daggie's `review`; the implementation task has no agent in this registry and is skipped, so
+/// the phase is incomplete.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_runs_a_phase_through_a_child_agent() {
     use agentci::agents::speck::decompose::{Options, build};
@@ -1369,8 +1473,19 @@ async fn the_binary_runs_a_phase_through_a_child_agent() {
     .await
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    // The implementation task had no agent: the phase is not done, and the run says so.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["phases"][0]["status"], "incomplete");
+    assert_eq!(
+        summary["phases"][0]["tasks"][1]["report"],
+        "The set-up is sound."
+    );
+    assert_eq!(
+        summary["phases"][0]["tasks"][1]["findings"]["positives"],
+        json!(["checks run in CI"])
+    );
+    assert_eq!(summary["usage"]["input_tokens"], 1200);
     let statuses: Vec<(&str, &str)> = summary["phases"][0]["tasks"]
         .as_array()
         .unwrap()
@@ -1390,4 +1505,378 @@ async fn the_binary_runs_a_phase_through_a_child_agent() {
         "the review focus is the task"
     );
     server.verify().await;
+}
+
+/// Plays the model for many concurrent child agents: each request is answered from the script of
+/// the task its first user message names, at the turn its assistant messages count.
+struct ScriptedModel {
+    scripts: Vec<(&'static str, Vec<(&'static str, Value)>)>,
+}
+
+impl wiremock::Respond for ScriptedModel {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let messages = body["messages"].as_array().unwrap();
+        let first = messages
+            .iter()
+            .find(|message| message["role"] == "user")
+            .map(|message| message["content"].to_string())
+            .unwrap_or_default();
+        let turn = messages
+            .iter()
+            .filter(|message| message["role"] == "assistant")
+            .count();
+        for (marker, steps) in &self.scripts {
+            if first.contains(marker)
+                && let Some((name, arguments)) = steps.get(turn)
+            {
+                return openai_tool_call(name, arguments);
+            }
+        }
+        ResponseTemplate::new(400).set_body_string("no script for this request")
+    }
+}
+
+fn e2e_task(
+    id: &str,
+    phase: u32,
+    kind: &str,
+    entrypoint: &str,
+    depends: &[&str],
+    file: &str,
+) -> Value {
+    let phase_name = ["Foundation", "Save favourites", "Upgrade"][phase as usize - 1];
+    json!({
+        "id": id,
+        "title": format!("Task {id}"),
+        "description": format!("Do task {id}."),
+        "phase": phase,
+        "phase_name": phase_name,
+        "task_type": kind,
+        "estimated_complexity": "low",
+        "depends_on": depends,
+        "files_to_modify": if file.is_empty() { json!([]) } else { json!([file]) },
+        "definition_of_done": [format!("{id} is done")],
+        "agent": "monty",
+        "entrypoint": entrypoint,
+    })
+}
+
+/// Every kind of task over three phases (phase 2 depends on phase 1; phase 3 on none).
+fn every_kind() -> String {
+    use agentci::agents::speck::decompose::{Options, build};
+    use agentci::agents::speck::tasks::{Submission, builtin_registry};
+    let mut upgrade = e2e_task(
+        "UP",
+        3,
+        "implementation",
+        "upgrade",
+        &[],
+        "requirements.txt",
+    );
+    upgrade["target_package"] = json!("fastapi");
+    upgrade["target_version"] = json!("0.115.0");
+    let submitted: Submission = serde_json::from_value(json!({
+        "feature": "favorites-list",
+        "spec_summary": "Shoppers save favourites.",
+        "tasks": [
+            e2e_task("MODEL", 1, "implementation", "assist", &[], "app/favorites.py"),
+            e2e_task("TMODEL", 1, "test", "write-tests", &["MODEL"], "tests/test_favorites.py"),
+            e2e_task("R1", 1, "review", "review", &[], ""),
+            e2e_task("SAVE", 2, "implementation", "assist", &["MODEL"], "app/save.py"),
+            e2e_task("BUILD", 2, "implementation", "build", &["SAVE"], ""),
+            e2e_task("R2", 2, "review", "review", &[], ""),
+            upgrade,
+            e2e_task("R3", 3, "review", "review", &[], ""),
+        ],
+    }))
+    .unwrap();
+    let decomposition = build(
+        &submitted,
+        &Options {
+            include_tests: true,
+            include_review: true,
+            create_pr: false,
+            tiers: tiers::builtin("openai").unwrap(),
+            registry: builtin_registry(),
+        },
+    )
+    .unwrap();
+    serde_json::to_string(&decomposition).unwrap()
+}
+
+fn every_kind_model() -> ScriptedModel {
+    let write =
+        |path: &str, content: &str| ("write_file", json!({"path": path, "content": content}));
+    let done = |text: &str| ("submit_report", json!({"text": text}));
+    let review = |summary: &str| {
+        (
+            "submit_review",
+            json!({"issues": [{"path": "app/favorites.py", "line": 1, "severity": "minor", "text": "FAVORITES is a module global"}],
+                   "positives": [], "summary": summary}),
+        )
+    };
+    ScriptedModel {
+        scripts: vec![
+            (
+                "Task MODEL",
+                vec![
+                    write("app/favorites.py", "FAVORITES_V1 = {}\n"),
+                    done("MODEL report"),
+                ],
+            ),
+            (
+                "Task TMODEL",
+                vec![
+                    write("tests/test_favorites.py", "def test_it(): pass\n"),
+                    done("TMODEL report"),
+                ],
+            ),
+            ("Task R1", vec![review("R1 summary")]),
+            (
+                "Task SAVE",
+                vec![
+                    ("read_file", json!({"path": "app/favorites.py"})),
+                    done("SAVE report"),
+                ],
+            ),
+            ("Task BUILD", vec![done("BUILD report")]),
+            ("Task R2", vec![review("R2 summary")]),
+            ("Task UP", vec![done("UP report")]),
+            ("Task R3", vec![review("R3 summary")]),
+        ],
+    }
+}
+
+fn openai_env(base_url: &str) -> [(&'static str, String); 3] {
+    [
+        (
+            "OPENAI_API_KEY",
+            "sk-test-not-a-real-key-0123456789".to_owned(),
+        ),
+        ("OPENAI_BASE_URL", base_url.to_owned()),
+        ("OPENAI_MODEL", "gpt-4o".to_owned()),
+    ]
+}
+
+async fn run_binary(
+    dir: &std::path::Path,
+    server: &MockServer,
+    plan: &str,
+    global: &[&str],
+    flags: &[&str],
+) -> std::process::Output {
+    let plan_file = dir.join("plan.json");
+    std::fs::write(&plan_file, plan).unwrap();
+    let work = dir.join("work");
+    let source = source();
+    let env = openai_env(&format!("{}/v1", server.uri()));
+    let home = dir.to_path_buf();
+    let global: Vec<String> = global.iter().map(|text| (*text).to_owned()).collect();
+    let flags: Vec<String> = flags.iter().map(|text| (*text).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let variables: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        crate::cli::agentci(&home, &variables)
+            .args(&global)
+            .args(["speck", "run"])
+            .args(&flags)
+            .arg("--plan")
+            .arg(&plan_file)
+            .arg("--source")
+            .arg(&source)
+            .arg("--work-dir")
+            .arg(&work)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The acceptance run: assist, write-tests, review, build and upgrade tasks over three phases run
+/// as child agents against the fake provider; phase 2 reads what phase 1 wrote; the summary keeps
+/// every report, the reviews' findings and the usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_kind_runs_end_to_end_against_the_fake_provider() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(every_kind_model())
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_binary(dir.path(), &server, &every_kind(), &[], &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary: Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("{error}: {stderr}"));
+    // Without `--allow-exec` the build task is skipped and phase 2 is not done.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(summary["phases"][1]["status"], "incomplete");
+
+    let dir = tempfile::tempdir().unwrap();
+    let before = server.received_requests().await.unwrap().len();
+    let output = run_binary(dir.path(), &server, &every_kind(), &[], &["--allow-exec"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["succeeded"], 3);
+    let tasks: Vec<&Value> = summary["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|phase| phase["tasks"].as_array().unwrap())
+        .collect();
+    let mut verbs: Vec<&str> = tasks
+        .iter()
+        .map(|task| task["entrypoint"].as_str().unwrap())
+        .collect();
+    verbs.sort();
+    verbs.dedup();
+    assert_eq!(
+        verbs,
+        ["assist", "build", "review", "upgrade", "write-tests"]
+    );
+    for task in &tasks {
+        assert_eq!(task["status"], "succeeded", "{task}");
+        let title = task["title"].as_str().unwrap().trim_start_matches("Task ");
+        let report = task["report"].as_str().unwrap();
+        if title.starts_with('R') {
+            assert_eq!(report, format!("{title} summary"));
+            assert_eq!(
+                task["findings"]["issues"][0]["text"],
+                "FAVORITES is a module global"
+            );
+        } else {
+            assert_eq!(report, format!("{title} report"));
+        }
+        assert_eq!(task["usage"]["input_tokens"].as_u64().unwrap() % 1200, 0);
+    }
+    let model = tasks
+        .iter()
+        .find(|task| task["title"] == "Task MODEL")
+        .unwrap();
+    assert_eq!(model["files_changed"], json!(["app/favorites.py"]));
+    // 11 model calls of 1200 + 300 tokens each.
+    assert_eq!(summary["usage"]["input_tokens"], 11 * 1200);
+    assert_eq!(summary["usage"]["output_tokens"], 11 * 300);
+    assert_eq!(summary["usage"]["turns"], 11);
+    assert_eq!(summary["phases"][1]["depends_on"], json!([1]));
+    assert_eq!(summary["phases"][2]["depends_on"], json!([]));
+
+    // Phase 2's first task read the file phase 1 wrote.
+    let requests = server.received_requests().await.unwrap();
+    let save_turn_two = requests[before..]
+        .iter()
+        .map(|request| serde_json::from_slice::<Value>(&request.body).unwrap())
+        .find(|body| {
+            let messages = body["messages"].as_array().unwrap();
+            messages
+                .iter()
+                .any(|m| m["role"] == "user" && m["content"].to_string().contains("Task SAVE"))
+                && messages.iter().any(|m| m["role"] == "tool")
+        })
+        .expect("SAVE's second turn");
+    assert!(
+        save_turn_two.to_string().contains("FAVORITES_V1"),
+        "{save_turn_two}"
+    );
+    assert_eq!(requests.len() - before, 11);
+}
+
+/// `--max-tokens` covers the whole run: the first task stops on it with its work saved as a
+/// patch, no other task starts, and the run exits 4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_budget_covers_the_whole_run() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(every_kind_model())
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_binary(
+        dir.path(),
+        &server,
+        &every_kind(),
+        &["--max-tokens", "1000"],
+        &["--max-parallel", "1"],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["budget_exhausted"], "tokens");
+    let calls = server.received_requests().await.unwrap().len();
+    assert!(calls <= 2, "{calls} model calls");
+    let first = &summary["phases"][0]["tasks"][0];
+    assert_eq!(first["status"], "stopped");
+    let patch = first["patch"].as_str().expect("a saved patch");
+    let text = std::fs::read_to_string(patch).unwrap();
+    assert!(text.contains("FAVORITES_V1"), "{text}");
+    for phase in summary["phases"].as_array().unwrap() {
+        assert_ne!(phase["status"], "succeeded");
+    }
+}
+
+/// `examples/workflows/speck.yml` runs one job per dependency level; its `jq` program turns the
+/// dry run into each level's matrix, every entry starting from the branch of its predecessor.
+#[tokio::test]
+async fn the_workflow_matrices_follow_the_phase_dependencies() {
+    let workflow = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/workflows/speck.yml"),
+    )
+    .unwrap();
+    let start = workflow.find("--argjson level \"$level\" '").unwrap() + 26;
+    let program = &workflow[start..start + workflow[start..].find("')\"").unwrap()];
+    assert!(workflow.contains("--issue-id \"$ISSUE_NUMBER\""));
+    assert!(workflow.contains("needs: [decompose, level-1]"));
+
+    let (output, _) = decompose(&["--create-pr"], submission(false, false)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, output.to_string()).unwrap();
+    let source = source();
+    let outcome = speck(
+        &[
+            "run",
+            "--json",
+            "--dry-run",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--source",
+            source.to_str().unwrap(),
+        ],
+        Services::default(),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done);
+    let level = |number: &str| {
+        let mut child = std::process::Command::new("jq")
+            .args(["-c", "--argjson", "level", number, program])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("jq is needed for this test");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), outcome.stdout.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    assert_eq!(
+        level("1"),
+        json!({"include": [{"phase": 1, "name": "Foundation", "pr_branch": PHASE_ONE, "base": "", "merge": ""}]})
+    );
+    assert_eq!(
+        level("2"),
+        json!({"include": [{"phase": 2, "name": "Save favourites", "pr_branch": PHASE_TWO, "base": PHASE_ONE, "merge": ""}]})
+    );
+    assert_eq!(level("3"), json!({"include": []}));
 }

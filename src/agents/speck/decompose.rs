@@ -27,10 +27,9 @@ pub struct Options {
 
 /// Build the decomposition, or say everything that is wrong with the submission.
 pub fn build(submission: &Submission, options: &Options) -> Result<Decomposition, Vec<String>> {
+    // Every problem goes back in one answer: the field checks, a cycle (named by its tasks) and
+    // the inputs the assigned entrypoints need.
     let mut errors = check(submission, options);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let tasks = &submission.tasks;
     let index: HashMap<&str, usize> = tasks
         .iter()
@@ -67,9 +66,20 @@ pub fn build(submission: &Submission, options: &Options) -> Result<Decomposition
         }
     }
 
-    let Some(topological) = topological_order(&depends) else {
-        errors.push("the dependencies form a cycle".into());
+    if let Some(cycle) = find_cycle(&depends) {
+        let names: Vec<&str> = cycle.iter().map(|at| tasks[*at].id.as_str()).collect();
+        errors.push(format!(
+            "the dependencies form a cycle: {}; remove one of these dependencies",
+            names.join(" → ")
+        ));
+    }
+    let agents = assign_agents(tasks, &depends, options);
+    errors.extend(input_problems(tasks, &agents));
+    if !errors.is_empty() {
         return Err(errors);
+    }
+    let Some(topological) = topological_order(&depends) else {
+        return Err(vec!["the dependencies form a cycle".into()]);
     };
 
     // Levels within each phase: implementation, then tests, then the review; a task comes after
@@ -126,7 +136,6 @@ pub fn build(submission: &Submission, options: &Options) -> Result<Decomposition
         same_order.entry(order(at)).or_default().push(at);
     }
 
-    let agents = assign_agents(tasks, &depends, options);
     let mut built: Vec<Task> = Vec::new();
     for &at in &final_order {
         let task = &tasks[at];
@@ -158,6 +167,9 @@ pub fn build(submission: &Submission, options: &Options) -> Result<Decomposition
             task_type: task.task_type,
             files_to_modify: task.files_to_modify.clone(),
             context_needed: task.context_needed.clone(),
+            target_package: clean(&task.target_package),
+            target_version: clean(&task.target_version),
+            error_text: clean(&task.error_text),
         });
     }
 
@@ -370,6 +382,89 @@ fn normalise(path: &str) -> String {
     path.trim().trim_start_matches("./").to_ascii_lowercase()
 }
 
+fn clean(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+/// The inputs the assigned entrypoints need and the tasks lack: `speck run` could not start them.
+fn input_problems(tasks: &[SubmittedTask], agents: &[Option<SuggestedAgent>]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (task, agent) in tasks.iter().zip(agents) {
+        let Some(agent) = agent else { continue };
+        if agent.source != super::entrypoints::AGENTCI {
+            continue;
+        }
+        let inputs = super::entrypoints::Inputs {
+            target_package: task.target_package.as_deref(),
+            target_version: task.target_version.as_deref(),
+            error_text: task.error_text.as_deref(),
+        };
+        let missing = super::entrypoints::missing(&agent.name, &agent.entrypoint, &inputs);
+        if !missing.is_empty() {
+            problems.push(format!(
+                "task `{}` goes to `{} {}`, which needs `{}`: set {} in the task",
+                task.id,
+                agent.name,
+                agent.entrypoint,
+                missing.join("`, `"),
+                if missing.len() == 1 { "it" } else { "them" }
+            ));
+        }
+    }
+    problems
+}
+
+/// One cycle of the dependency graph, as the tasks on it with the first repeated at the end;
+/// `None` when there is none. A task depending on itself is reported by [`check`] instead.
+fn find_cycle(depends: &[Vec<usize>]) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark = vec![Mark::New; depends.len()];
+    for start in 0..depends.len() {
+        if mark[start] != Mark::New {
+            continue;
+        }
+        // Depth-first with an explicit stack of (task, next dependency to look at).
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        mark[start] = Mark::Open;
+        while let Some(&mut (at, ref mut next)) = stack.last_mut() {
+            let dependency = depends[at]
+                .iter()
+                .copied()
+                .filter(|dep| *dep != at)
+                .nth(*next);
+            *next += 1;
+            match dependency {
+                None => {
+                    mark[at] = Mark::Done;
+                    stack.pop();
+                }
+                Some(dep) if mark[dep] == Mark::Open => {
+                    let from = stack.iter().position(|(task, _)| *task == dep)?;
+                    let mut cycle: Vec<usize> =
+                        stack[from..].iter().map(|(task, _)| *task).collect();
+                    cycle.push(dep);
+                    return Some(cycle);
+                }
+                Some(dep) if mark[dep] == Mark::New => {
+                    mark[dep] = Mark::Open;
+                    stack.push((dep, 0));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    None
+}
+
 /// Kahn's algorithm, stable by submission order; `None` on a cycle.
 fn topological_order(depends: &[Vec<usize>]) -> Option<Vec<usize>> {
     let mut remaining: Vec<usize> = depends.iter().map(Vec::len).collect();
@@ -534,7 +629,7 @@ fn assign_agents(
         let able: Vec<&RegistryAgent> = options
             .registry
             .iter()
-            .filter(|agent| agent.can(&wanted))
+            .filter(|agent| agent.can(&wanted) && super::entrypoints::startable(agent, &wanted))
             .collect();
         if let Some(name) = &task.agent
             && let Some(agent) = able.iter().find(|agent| agent.name == *name)

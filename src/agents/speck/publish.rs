@@ -10,38 +10,38 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use async_trait::async_trait;
 
-use super::run::{COPY_SKIPPED, PhasePublisher};
+use super::run::{COPY_SKIPPED, PhaseOutcome, PhasePublisher, Publication};
 use super::tasks::{Decomposition, Phase};
 use crate::github::client::GitHub;
 use crate::github::context::Repository;
 use crate::github::pulls::{FileChange, NewPull, commit_changes, open_or_update_pull};
 
-/// Publishes each phase as a branch (from `base_branch`) and a pull request.
+/// Publishes each phase as a branch and a pull request: on the run's base branch, or on the
+/// branch of the phase it depends on (which the pull request then targets).
 pub struct GitHubPublisher {
     pub client: GitHub,
     pub repository: Repository,
     pub base_branch: String,
-    /// The repository every phase copy was made from.
-    pub source: PathBuf,
     /// The issue the decomposition came from; its pull requests close it.
     pub issue: Option<u64>,
+    pub feature: String,
 }
 
 #[async_trait]
 impl PhasePublisher for GitHubPublisher {
-    async fn publish(
-        &self,
-        phase: &Phase,
-        workspace: &Path,
-        decomposition: &Decomposition,
-    ) -> Result<Option<String>, String> {
+    async fn publish(&self, publication: &Publication<'_>) -> Result<Option<String>, String> {
+        let phase = publication.phase;
         let branch = phase
             .pr_branch
             .as_deref()
             .ok_or_else(|| format!("phase {} has no `pr_branch`", phase.phase))?;
-        let source = self.source.clone();
-        let copy = workspace.to_path_buf();
-        let changes = tokio::task::spawn_blocking(move || phase_changes(&source, &copy))
+        let base = publication
+            .base_branch
+            .unwrap_or(&self.base_branch)
+            .to_owned();
+        let before = publication.started_from.to_path_buf();
+        let copy = publication.workspace.to_path_buf();
+        let changes = tokio::task::spawn_blocking(move || phase_changes(&before, &copy))
             .await
             .map_err(|error| format!("comparing the phase copy crashed: {error}"))?
             .map_err(|error| format!("{error:#}"))?;
@@ -55,18 +55,19 @@ impl PhasePublisher for GitHubPublisher {
         tracing::info!(
             phase = phase.phase,
             branch,
+            base,
             files = changes.len(),
             "committing the phase"
         );
         let message = format!(
             "feat({}): phase {} {}",
-            decomposition.feature, phase.phase, phase.name
+            self.feature, phase.phase, phase.name
         );
         commit_changes(
             &self.client,
             &self.repository,
             branch,
-            &self.base_branch,
+            &base,
             &message,
             &changes,
         )
@@ -75,8 +76,8 @@ impl PhasePublisher for GitHubPublisher {
         let pull = NewPull {
             title: format!("Phase {}: {}", phase.phase, phase.name),
             head: branch.to_owned(),
-            base: self.base_branch.clone(),
-            body: pull_body(phase, decomposition),
+            base,
+            body: publication.body.clone(),
             closes_issue: self.issue,
             draft: false,
         };
@@ -87,8 +88,14 @@ impl PhasePublisher for GitHubPublisher {
     }
 }
 
-/// The pull request's body: what the phase implements and its tasks in order.
-pub fn pull_body(phase: &Phase, decomposition: &Decomposition) -> String {
+/// The pull request's body: what the phase implements, what it must merge after, and each task
+/// with its status, report and (for a review) findings.
+pub fn pull_body(
+    phase: &Phase,
+    decomposition: &Decomposition,
+    outcome: &PhaseOutcome,
+    predecessors: &[PhaseOutcome],
+) -> String {
     let mut body = String::new();
     let _ = writeln!(
         body,
@@ -99,19 +106,87 @@ pub fn pull_body(phase: &Phase, decomposition: &Decomposition) -> String {
         decomposition.feature,
         decomposition.spec_summary
     );
-    let _ = writeln!(body, "Tasks:");
-    for id in &phase.tasks {
-        if let Some(task) = decomposition.tasks.iter().find(|task| &task.id == id) {
-            let agent = task
-                .suggested_agent
-                .as_ref()
-                .map(|agent| format!(" ({} `{}`)", agent.name, agent.entrypoint))
-                .unwrap_or_default();
-            let _ = writeln!(body, "- {} {}{agent}", task.id, task.title);
+    if !predecessors.is_empty() {
+        let _ = writeln!(body, "**Merge after:**");
+        for before in predecessors {
+            let what = before
+                .pull_request
+                .clone()
+                .or_else(|| {
+                    before
+                        .pr_branch
+                        .as_ref()
+                        .map(|branch| format!("`{branch}`"))
+                })
+                .unwrap_or_else(|| "its changes".into());
+            let _ = writeln!(body, "- phase {} {} ({what})", before.phase, before.name);
+        }
+        let _ = writeln!(
+            body,
+            "\nThis branch is built on the first of them; its pull request targets that branch.\n"
+        );
+    }
+    let _ = writeln!(body, "## Tasks");
+    for task in &outcome.tasks {
+        let agent = match (&task.agent, &task.entrypoint) {
+            (Some(agent), Some(entrypoint)) => format!(" ({agent} `{entrypoint}`)"),
+            _ => String::new(),
+        };
+        let title = decomposition
+            .tasks
+            .iter()
+            .find(|planned| planned.id == task.id)
+            .map_or(task.title.as_str(), |planned| planned.title.as_str());
+        let _ = writeln!(body, "\n### {} {title}{agent}", task.id);
+        if !task.files_changed.is_empty() {
+            let _ = writeln!(body, "\nFiles: `{}`", task.files_changed.join("`, `"));
+        }
+        if let Some(report) = &task.report {
+            let _ = writeln!(body, "\n{}", report.trim());
+        }
+        if let Some(findings) = &task.findings {
+            let _ = write!(body, "{}", findings_text(findings));
         }
     }
     let _ = write!(body, "\nGenerated by `agentci speck run`.");
     body
+}
+
+/// A review's findings (`issues` with severity, file, line and message) as a Markdown list.
+fn findings_text(findings: &serde_json::Value) -> String {
+    let mut text = String::new();
+    let issues = findings
+        .get("issues")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if issues.is_empty() {
+        text.push_str("\nThe review found no issues.\n");
+        return text;
+    }
+    text.push_str("\nReview findings:\n");
+    for issue in issues {
+        let field = |key: &str| {
+            issue
+                .get(key)
+                .map(|value| match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default()
+        };
+        let place = match (field("path").as_str(), field("line").as_str()) {
+            ("", _) => String::new(),
+            (file, "") | (file, "null") => format!(" `{file}`"),
+            (file, line) => format!(" `{file}:{line}`"),
+        };
+        let message = [field("text"), field("message"), field("description")]
+            .into_iter()
+            .find(|text| !text.is_empty())
+            .unwrap_or_default();
+        let _ = writeln!(text, "- **{}**{place}: {message}", field("severity"));
+    }
+    text
 }
 
 /// Every file the phase added, changed or deleted, relative to `source`, sorted by path.

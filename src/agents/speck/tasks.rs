@@ -58,9 +58,19 @@ pub struct SubmittedTask {
     /// The agent you suggest, by registry name.
     #[serde(default)]
     pub agent: Option<String>,
-    /// The agent's entrypoint you suggest (`assist`, `write-tests`, `review`, `build`, `upgrade`).
+    /// The agent's entrypoint you suggest (`assist`, `write-tests`, `review`, `build`, `upgrade`,
+    /// `debug`).
     #[serde(default)]
     pub entrypoint: Option<String>,
+    /// For `upgrade`: the package to upgrade (monty; angie upgrades Angular itself).
+    #[serde(default)]
+    pub target_package: Option<String>,
+    /// For `upgrade`: the version to upgrade to.
+    #[serde(default)]
+    pub target_version: Option<String>,
+    /// For `debug`: the failing command's output to start from.
+    #[serde(default)]
+    pub error_text: Option<String>,
 }
 
 /// One agent a task can be given to.
@@ -170,6 +180,14 @@ pub struct Task {
     pub task_type: TaskType,
     pub files_to_modify: Vec<String>,
     pub context_needed: Vec<String>,
+    /// The inputs an entrypoint needs beyond the task's text (`upgrade`: `target_version`, and
+    /// `target_package` for monty; `debug`: `error_text`). Absent when not needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_package: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,4 +223,26 @@ pub struct Phase {
     /// alongside the others (one CI matrix job per phase).
     pub parallel: bool,
     pub pr_branch: Option<String>,
+}
+
+/// A decomposition file: JSON of the printed shape whose phases name existing tasks.
+pub fn parse_decomposition(text: &str) -> Result<Decomposition, String> {
+    let decomposition: Decomposition = serde_json::from_str(text)
+        .map_err(|error| format!("not a speck decomposition: {error}"))?;
+    if decomposition.tasks.is_empty() {
+        return Err("the decomposition has no tasks".into());
+    }
+    for phase in &decomposition.execution_plan.phases {
+        if let Some(missing) = phase
+            .tasks
+            .iter()
+            .find(|id| !decomposition.tasks.iter().any(|task| &task.id == *id))
+        {
+            return Err(format!(
+                "phase {} lists task `{missing}`, which is not in `tasks`",
+                phase.phase
+            ));
+        }
+    }
+    Ok(decomposition)
 }

@@ -302,13 +302,66 @@ fn rejected(submission: serde_json::Value, options: &Options) -> Vec<String> {
 }
 
 #[test]
+fn every_problem_comes_back_in_one_answer_with_the_cycle_named() {
+    let plain = options(false, false, false, "claude");
+    let mut both = serde_json::to_value(favorites(false, false)).unwrap();
+    both["tasks"][2]["depends_on"] = json!(["d"]);
+    both["tasks"][1]["depends_on"] = json!(["zz"]);
+    both["tasks"][0]["definition_of_done"] = json!([]);
+    let problems = rejected(both, &plain);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].contains("`definition_of_done`"), "{problems:?}");
+    assert!(problems[1].contains("depends on `zz`"), "{problems:?}");
+    assert!(problems[2].contains("cycle: c → d → c"), "{problems:?}");
+}
+
+#[test]
+fn an_upgrade_without_its_target_is_sent_back_and_one_with_it_carries_it() {
+    let plain = options(false, false, false, "claude");
+    let mut upgrade = serde_json::to_value(favorites(false, false)).unwrap();
+    upgrade["tasks"][1]["agent"] = json!("monty");
+    upgrade["tasks"][1]["entrypoint"] = json!("upgrade");
+    upgrade["tasks"][1]["target_package"] = json!("fastapi");
+    let problems = rejected(upgrade.clone(), &plain);
+    assert_eq!(
+        problems,
+        vec![
+            "task `b` goes to `monty upgrade`, which needs `target_version`: set it in the task"
+                .to_owned()
+        ]
+    );
+    upgrade["tasks"][1]["target_version"] = json!("0.115");
+    let built = build(&serde_json::from_value(upgrade).unwrap(), &plain).unwrap();
+    let task = built
+        .tasks
+        .iter()
+        .find(|task| task.title == "Favorites API endpoints")
+        .unwrap();
+    assert_eq!(task.target_version.as_deref(), Some("0.115"));
+    let command =
+        crate::agents::speck::entrypoints::invocation(task, std::path::Path::new("/w"), false)
+            .unwrap()
+            .command_line();
+    assert!(
+        command.starts_with("agentci monty upgrade --source /w --assignment 'Favorites API"),
+        "{command}"
+    );
+    assert!(
+        command.ends_with("--target-package fastapi --target-version 0.115"),
+        "{command}"
+    );
+}
+
+#[test]
 fn invalid_submissions_are_rejected_with_reasons() {
     let plain = options(false, false, false, "claude");
     let mut cycle = serde_json::to_value(favorites(false, false)).unwrap();
     cycle["tasks"][2]["depends_on"] = json!(["d"]);
     assert_eq!(
         rejected(cycle, &plain),
-        vec!["the dependencies form a cycle".to_owned()]
+        vec![
+            "the dependencies form a cycle: c → d → c; remove one of these dependencies".to_owned()
+        ]
     );
 
     let mut unknown = serde_json::to_value(favorites(false, false)).unwrap();
@@ -332,7 +385,10 @@ fn invalid_submissions_are_rejected_with_reasons() {
     later["tasks"][0]["depends_on"] = json!(["b"]);
     assert_eq!(
         rejected(later, &plain),
-        vec!["task `a` (phase 1) depends on `b` of a later phase (2)".to_owned()]
+        vec![
+            "task `a` (phase 1) depends on `b` of a later phase (2)".to_owned(),
+            "the dependencies form a cycle: a → b → a; remove one of these dependencies".to_owned()
+        ]
     );
 
     let missing_review = rejected(
@@ -453,10 +509,11 @@ mod run {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::agents::speck::entrypoints::invocation;
     use crate::agents::speck::run::{
-        PhasePublisher, RunOptions, Status, TaskRunner, run, task_arguments,
+        PhasePublisher, Publication, RunRequest, Status, TaskReport, TaskRun, TaskRunner, run,
     };
-    use crate::agents::speck::tasks::{Decomposition, Phase, Task};
+    use crate::agents::speck::tasks::Decomposition;
 
     /// Three independent phases of two tasks each.
     fn three_phases() -> Decomposition {
@@ -479,15 +536,23 @@ mod run {
 
     #[async_trait]
     impl TaskRunner for FakeRunner {
-        async fn run(&self, task: &Task, workspace: &Path) -> Result<(), String> {
+        async fn run(&self, run: &TaskRun<'_>) -> TaskReport {
+            let (task, workspace) = (run.task, run.workspace);
+            let failed = |error: &str| TaskReport {
+                error: Some(error.into()),
+                ..TaskReport::default()
+            };
             if task.title.ends_with("step 1") {
                 // Only passes when three phases run at the same time.
-                tokio::time::timeout(Duration::from_secs(20), self.started.wait())
+                if tokio::time::timeout(Duration::from_secs(20), self.started.wait())
                     .await
-                    .map_err(|_| "phases did not run concurrently")?;
+                    .is_err()
+                {
+                    return failed("phases did not run concurrently");
+                }
             }
             if self.fail_title.as_deref() == Some(task.title.as_str()) {
-                return Err("model gave up".into());
+                return failed("model gave up");
             }
             let file = workspace.join(&task.files_to_modify[0]);
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -506,7 +571,11 @@ mod run {
                 .collect();
             seen.sort();
             std::fs::write(file, seen.join(",")).unwrap();
-            Ok(())
+            TaskReport {
+                ok: true,
+                report: Some(format!("wrote {}", task.files_to_modify[0])),
+                ..TaskReport::default()
+            }
         }
     }
 
@@ -517,25 +586,23 @@ mod run {
 
     #[async_trait]
     impl PhasePublisher for FakePublisher {
-        async fn publish(
-            &self,
-            phase: &Phase,
-            _workspace: &Path,
-            _plan: &Decomposition,
-        ) -> Result<Option<String>, String> {
+        async fn publish(&self, publication: &Publication<'_>) -> Result<Option<String>, String> {
+            let phase = publication.phase;
             let branch = phase.pr_branch.clone().unwrap_or_default();
             self.published.lock().unwrap().push((phase.phase, branch));
             Ok(Some(format!("https://github.example/pull/{}", phase.phase)))
         }
     }
 
-    fn run_options(source: &Path, work: &Path) -> RunOptions {
-        RunOptions {
+    fn run_options(source: &Path, work: &Path) -> RunRequest {
+        RunRequest {
             source: source.to_path_buf(),
             phase: None,
             max_parallel: 3,
             create_pr: true,
+            allow_exec: false,
             work_dir: work.to_path_buf(),
+            limits: Default::default(),
         }
     }
 
@@ -646,7 +713,9 @@ mod run {
     #[test]
     fn tasks_become_agent_command_lines() {
         let plan = three_phases();
-        let arguments = task_arguments(&plan.tasks[0], Path::new("/tmp/ws")).unwrap();
+        let arguments = invocation(&plan.tasks[0], Path::new("/tmp/ws"), false)
+            .unwrap()
+            .arguments;
         assert_eq!(&arguments[..4], &["monty", "assist", "--source", "/tmp/ws"]);
         assert_eq!(arguments[4], "--assignment");
         assert!(arguments[5].starts_with(

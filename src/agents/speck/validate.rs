@@ -17,6 +17,34 @@ pub struct Expectations {
     pub create_pr: bool,
 }
 
+/// The decomposition as JSON, after the strict validator: a failure there is a bug in agentci's
+/// own code (the model's submission already passed `build`), reported with every reason.
+pub fn checked_output(
+    decomposition: &super::tasks::Decomposition,
+    options: &super::decompose::Options,
+    tiers: &super::tiers::TierTable,
+) -> anyhow::Result<serde_json::Value> {
+    let output = serde_json::to_value(decomposition)?;
+    let [low, medium, high] = tiers.models();
+    let problems = validate(
+        &output,
+        &Expectations {
+            models: [low.to_owned(), medium.to_owned(), high.to_owned()],
+            include_tests: options.include_tests,
+            include_review: options.include_review,
+            create_pr: options.create_pr,
+        },
+    );
+    if problems.is_empty() {
+        Ok(output)
+    } else {
+        Err(crate::exit::usage(format!(
+            "internal error: the decomposition failed its own validation (please report this): {}",
+            problems.join("; ")
+        )))
+    }
+}
+
 /// Every problem found; empty when the output is valid.
 pub fn validate(output: &Value, expect: &Expectations) -> Vec<String> {
     let mut problems = Vec::new();

@@ -207,6 +207,46 @@ pub async fn decompose(
     build(&submission, options).map_err(|reasons| RunError::InvalidSubmission { reasons }.into())
 }
 
+/// What `speck decompose` starts from: the feature request, or an earlier specification and plan
+/// to reuse (their steps are then skipped).
+pub struct DecomposeRequest<'a> {
+    pub request: Option<&'a str>,
+    pub spec: Option<String>,
+    pub plan: Option<String>,
+    pub tech_stack: Option<&'a str>,
+    pub options: &'a Options,
+}
+
+/// `speck decompose`: specify (unless a spec is given), plan (unless a plan is given), then
+/// decompose, sharing one budget; `progress` hears each step start.
+pub async fn decompose_all(
+    steps: &Steps,
+    request: DecomposeRequest<'_>,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<Decomposition> {
+    let spec = match (request.spec, request.request) {
+        (Some(spec), _) => spec,
+        (None, Some(text)) => {
+            progress("1/3 writing the specification");
+            specify(steps, text).await?
+        }
+        (None, None) => {
+            return Err(crate::exit::usage(
+                "give the feature request or `--spec FILE`",
+            ));
+        }
+    };
+    let plan = match request.plan {
+        Some(plan) => plan,
+        None => {
+            progress("2/3 writing the plan");
+            plan(steps, &spec, request.tech_stack).await?
+        }
+    };
+    progress("3/3 decomposing into tasks");
+    decompose(steps, &spec, &plan, request.options).await
+}
+
 /// The checks a specification must pass: not empty, and at most [`MAX_CLARIFICATIONS`] open
 /// questions.
 pub fn check_spec(text: &str) -> Result<(), Vec<String>> {
