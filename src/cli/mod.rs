@@ -13,6 +13,7 @@ use crate::exit::Exit;
 
 pub mod daggie;
 pub mod doctor;
+pub mod goose;
 pub mod mcp_test_server;
 pub mod modules;
 pub mod monty;
@@ -124,6 +125,8 @@ pub enum Command {
     Monty(monty::MontyArgs),
     /// Angular/TypeScript agent: the same verbs as monty
     Angie(monty::MontyArgs),
+    /// GCP operations agent: troubleshoot, review, deploy and upgrade Cloud Run and Firebase
+    Goose(goose::GooseArgs),
     /// Spec-driven development: specify, plan and decompose a feature into tasks, and run them
     Speck(speck::SpeckArgs),
     /// Print a shell completion script
@@ -174,6 +177,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Angie(args) => {
             let pack = &crate::agents::monty::packs::ANGULAR;
             monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
+        }
+        Command::Goose(args) => {
+            goose::run(&args, &cli.global, &mut std::io::stdout().lock()).await
         }
         Command::Speck(args) => {
             speck::run(
