@@ -129,26 +129,41 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|error| format!("`{text}` is not a duration: {error}"))
 }
 
-fn read_text(text: &Option<String>, file: &Option<PathBuf>, what: &str) -> anyhow::Result<Option<String>> {
+fn read_text(
+    text: &Option<String>,
+    file: &Option<PathBuf>,
+    what: &str,
+) -> anyhow::Result<Option<String>> {
     let value = if let Some(text) = text {
         Some(text.clone())
     } else if let Some(file) = file {
         if file.as_os_str() == "-" {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map_err(|error| {
-                crate::exit::usage(format!("cannot read the {what} from stdin: {error}"))
-            })?;
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|error| {
+                    crate::exit::usage(format!("cannot read the {what} from stdin: {error}"))
+                })?;
             Some(text)
         } else {
-            Some(std::fs::read(file).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).map_err(|error| {
-                crate::exit::usage(format!("cannot read the {what} file `{}`: {error}", file.display()))
-            })?)
+            Some(
+                std::fs::read(file)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .map_err(|error| {
+                        crate::exit::usage(format!(
+                            "cannot read the {what} file `{}`: {error}",
+                            file.display()
+                        ))
+                    })?,
+            )
         }
     } else {
         None
     };
     match value {
-        Some(text) if text.trim().is_empty() => Err(crate::exit::usage(format!("the {what} is empty"))),
+        Some(text) if text.trim().is_empty() => {
+            Err(crate::exit::usage(format!("the {what} is empty")))
+        }
         other => Ok(other),
     }
 }
@@ -218,7 +233,11 @@ pub fn request(args: &GooseArgs) -> anyhow::Result<GooseRequest> {
 }
 
 /// Run a goose verb from the command line.
-pub async fn run(args: &GooseArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+pub async fn run(
+    args: &GooseArgs,
+    global: &GlobalArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
     let working_dir = std::env::current_dir()
         .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
     let settings = Settings::load(global, &working_dir)?;
@@ -271,7 +290,11 @@ pub async fn run_with(
     } else {
         write!(out, "{}", crate::redact::redact(&to_markdown(&result)))?;
     }
-    if result.verification.as_ref().is_some_and(|check| !check.passed) {
+    if result
+        .verification
+        .as_ref()
+        .is_some_and(|check| !check.passed)
+    {
         return Ok(Exit::Negative);
     }
     Ok(Exit::Done)
@@ -302,7 +325,11 @@ pub fn to_markdown(result: &GooseResult) -> String {
             report.root_cause.trim()
         );
         if !report.key_log_lines.is_empty() {
-            let _ = writeln!(text, "### Key log lines\n\n```\n{}\n```\n", report.key_log_lines.join("\n"));
+            let _ = writeln!(
+                text,
+                "### Key log lines\n\n```\n{}\n```\n",
+                report.key_log_lines.join("\n")
+            );
         }
         let _ = writeln!(text, "### Recommended actions\n");
         for action in &report.recommended_actions {
@@ -363,7 +390,10 @@ pub fn to_markdown(result: &GooseResult) -> String {
 
 /// What `doctor` shows about goose: the tools found and the context resolved from the working
 /// directory (`None` when neither a gcloud nor a context file is there, so doctor stays quiet).
-pub async fn doctor_report(settings: &Settings, working_dir: &std::path::Path) -> Option<serde_json::Value> {
+pub async fn doctor_report(
+    settings: &Settings,
+    working_dir: &std::path::Path,
+) -> Option<serde_json::Value> {
     let environment = &settings.environment;
     let timeout = Duration::from_secs(10);
     let gcloud = backend::Backend::find(backend::Cli::Gcloud, environment, timeout);

@@ -178,9 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             let pack = &crate::agents::monty::packs::ANGULAR;
             monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
         }
-        Command::Goose(args) => {
-            goose::run(&args, &cli.global, &mut std::io::stdout().lock()).await
-        }
+        Command::Goose(args) => goose::run(&args, &cli.global, &mut std::io::stdout().lock()).await,
         Command::Speck(args) => {
             speck::run(
                 args,

@@ -85,7 +85,8 @@ impl fmt::Display for Invocation {
 fn quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | ',' | '+')
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | ',' | '+')
         });
     if plain {
         word.to_owned()
@@ -96,7 +97,9 @@ fn quote(word: &str) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    #[error("`{tool}` was not found: install it, put it on `PATH`, or set `{variable}` to its path")]
+    #[error(
+        "`{tool}` was not found: install it, put it on `PATH`, or set `{variable}` to its path"
+    )]
     NotFound {
         tool: &'static str,
         variable: &'static str,
@@ -133,12 +136,19 @@ pub struct Backend {
 
 impl Backend {
     /// The tool from its variable, else from `PATH` (both read from `environment`).
-    pub fn find(cli: Cli, environment: &Environment, timeout: Duration) -> Result<Self, BackendError> {
+    pub fn find(
+        cli: Cli,
+        environment: &Environment,
+        timeout: Duration,
+    ) -> Result<Self, BackendError> {
         let not_found = || BackendError::NotFound {
             tool: cli.name(),
             variable: cli.variable(),
         };
-        let program = match environment.get(cli.variable()).filter(|value| !value.is_empty()) {
+        let program = match environment
+            .get(cli.variable())
+            .filter(|value| !value.is_empty())
+        {
             Some(path) => {
                 let path = PathBuf::from(path);
                 if !path.is_file() {
@@ -206,9 +216,10 @@ impl Backend {
             };
             return Err(BackendError::Failed {
                 command,
-                status: status
-                    .code()
-                    .map_or_else(|| "killed by a signal".to_owned(), |code| format!("exit {code}")),
+                status: status.code().map_or_else(
+                    || "killed by a signal".to_owned(),
+                    |code| format!("exit {code}"),
+                ),
                 stderr,
             });
         }
@@ -499,7 +510,9 @@ impl DeployParams {
         if let (Some(min), Some(max)) = (self.min_instances, self.max_instances)
             && min > max
         {
-            return Err(format!("`min_instances` {min} is above `max_instances` {max}"));
+            return Err(format!(
+                "`min_instances` {min} is above `max_instances` {max}"
+            ));
         }
         Ok(())
     }
@@ -555,9 +568,14 @@ mod tests {
             target.list_revisions("api").to_string(),
             "gcloud run revisions list --service=api --project=acme-prod --region=europe-west1 --format=json"
         );
-        let logs = target.service_logs("api", Some("severity>=ERROR"), 20).to_string();
+        let logs = target
+            .service_logs("api", Some("severity>=ERROR"), 20)
+            .to_string();
         assert!(logs.starts_with("gcloud logging read 'resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"api\""), "{logs}");
-        assert!(logs.ends_with("AND (severity>=ERROR)' --project=acme-prod --limit=20 --format=json"), "{logs}");
+        assert!(
+            logs.ends_with("AND (severity>=ERROR)' --project=acme-prod --limit=20 --format=json"),
+            "{logs}"
+        );
         assert_eq!(
             target.firebase_channels().to_string(),
             "firebase hosting:channel:list --project=acme-prod --json"
@@ -585,7 +603,12 @@ mod tests {
             ("A".to_owned(), "1,2".to_owned()),
             ("B".to_owned(), "x".to_owned()),
         ]));
-        assert!(target().deploy_service(&params).args.contains(&"--update-env-vars=^@@^A=1,2@@B=x".to_owned()));
+        assert!(
+            target()
+                .deploy_service(&params)
+                .args
+                .contains(&"--update-env-vars=^@@^A=1,2@@B=x".to_owned())
+        );
         assert!(params.check().is_ok());
         params.service = "--all".into();
         assert!(params.check().is_err());

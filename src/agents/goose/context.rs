@@ -69,7 +69,8 @@ impl GcpContext {
 
     /// The project, or the usage error (exit 2) that names the three ways to give one.
     pub fn require_project(&self) -> anyhow::Result<&str> {
-        self.project_id().ok_or_else(|| crate::exit::usage(missing_project_message(self)))
+        self.project_id()
+            .ok_or_else(|| crate::exit::usage(missing_project_message(self)))
     }
 }
 
@@ -132,11 +133,7 @@ pub fn parse_context_file(text: &str) -> FileValues {
 
 /// Resolve the context. `gcloud config` is only asked for what flags and files left open, and
 /// only when a gcloud is available.
-pub async fn resolve(
-    flags: &ContextFlags,
-    source: &Path,
-    gcloud: Option<&Backend>,
-) -> GcpContext {
+pub async fn resolve(flags: &ContextFlags, source: &Path, gcloud: Option<&Backend>) -> GcpContext {
     let mut project = flags.project.clone().map(|value| Resolved {
         value,
         origin: Origin::Flag {

@@ -60,14 +60,20 @@ impl Gcp {
         })
     }
 
-    /// The mutating commands that ran.
+    /// The mutating commands that ran and succeeded.
     pub fn executed(&self) -> Vec<Invocation> {
-        self.executed.lock().map(|list| list.clone()).unwrap_or_default()
+        self.executed
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
     }
 
     /// The mutating commands a dry run would have run.
     pub fn planned(&self) -> Vec<Invocation> {
-        self.planned.lock().map(|list| list.clone()).unwrap_or_default()
+        self.planned
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
     }
 
     fn backend(&self, invocation: &Invocation) -> Result<&Backend, super::backend::BackendError> {
@@ -84,16 +90,20 @@ impl Gcp {
     }
 
     /// Run a read-only call.
-    pub async fn read(&self, invocation: &Invocation) -> Result<String, super::backend::BackendError> {
+    pub async fn read(
+        &self,
+        invocation: &Invocation,
+    ) -> Result<String, super::backend::BackendError> {
         self.backend(invocation)?.run(invocation).await
     }
 
     /// Run (or, in a dry run, plan) a mutating call.
-    pub async fn mutate(&self, invocation: Invocation) -> Result<String, super::backend::BackendError> {
+    pub async fn mutate(
+        &self,
+        invocation: Invocation,
+    ) -> Result<String, super::backend::BackendError> {
         if self.policy.dry_run {
-            let text = format!(
-                "Dry run: nothing was run. The command would be:\n{invocation}"
-            );
+            let text = format!("Dry run: nothing was run. The command would be:\n{invocation}");
             if let Ok(mut planned) = self.planned.lock() {
                 planned.push(invocation);
             }
@@ -101,7 +111,10 @@ impl Gcp {
         }
         let backend = self.backend(&invocation)?;
         let result = backend.run(&invocation).await;
-        if let Ok(mut executed) = self.executed.lock() {
+        // Only what succeeded counts as run; a failed or stopped call is reported as an error.
+        if result.is_ok()
+            && let Ok(mut executed) = self.executed.lock()
+        {
             executed.push(invocation);
         }
         result
@@ -331,11 +344,14 @@ impl Tool for ServiceLogs {
     async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
         let args: LogsArguments = arguments(value)?;
         check_name("service", &args.service).map_err(ToolError::InvalidArguments)?;
-        let limit = args.limit.unwrap_or(DEFAULT_LOG_LIMIT).clamp(1, MAX_LOG_LIMIT);
-        let invocation =
-            self.0
-                .target
-                .service_logs(&args.service, args.filter.as_deref(), limit);
+        let limit = args
+            .limit
+            .unwrap_or(DEFAULT_LOG_LIMIT)
+            .clamp(1, MAX_LOG_LIMIT);
+        let invocation = self
+            .0
+            .target
+            .service_logs(&args.service, args.filter.as_deref(), limit);
         result(self.0.read(&invocation).await)
     }
 }
@@ -450,7 +466,11 @@ impl Tool for DeleteService {
         }
         let args: ServiceArgument = arguments(value)?;
         check_name("service", &args.service).map_err(ToolError::InvalidArguments)?;
-        result(self.0.mutate(self.0.target.delete_service(&args.service)).await)
+        result(
+            self.0
+                .mutate(self.0.target.delete_service(&args.service))
+                .await,
+        )
     }
 }
 

@@ -15,7 +15,9 @@ use super::{
     GooseRequest, GooseResult, Runtime, ServiceStatus, TroubleshootReport, Verb, Verification,
 };
 use crate::agent::tools::{Access, workspace_tools};
-use crate::agent::{Agent, AgentSpec, RunOutcome, Submit, Tool, Workspace, load_context, report_submit};
+use crate::agent::{
+    Agent, AgentSpec, RunOutcome, Submit, Tool, Workspace, load_context, report_submit,
+};
 use crate::agents::monty::review::{self as review_model, ReviewSubmission};
 use crate::llm::Provider;
 
@@ -113,7 +115,16 @@ pub async fn run(request: &GooseRequest, runtime: Runtime) -> anyhow::Result<Goo
         }
         Verb::Assist { assignment } => {
             let task = fill(ASSIST, &[("assignment", assignment.trim())])?;
-            model_report(request, &runtime, &context, &gcp, "assist", &task, &mut result).await
+            model_report(
+                request,
+                &runtime,
+                &context,
+                &gcp,
+                "assist",
+                &task,
+                &mut result,
+            )
+            .await
         }
     };
     result.executed = gcp.executed().iter().map(ToString::to_string).collect();
@@ -158,10 +169,10 @@ fn mutation_text(policy: Policy) -> String {
 
 fn system_prompt(context: &GcpContext, policy: Policy) -> anyhow::Result<String> {
     let project = context.project_id().unwrap_or("(not set)").to_owned();
-    let project_origin = context
-        .project
-        .as_ref()
-        .map_or_else(|| "nowhere".to_owned(), |project| project.origin.to_string());
+    let project_origin = context.project.as_ref().map_or_else(
+        || "nowhere".to_owned(),
+        |project| project.origin.to_string(),
+    );
     let service = match &context.service {
         Some(service) => format!("`{}` (from {})", service.value, service.origin),
         None => "not named; find it from the task or `list_services`".to_owned(),
@@ -219,7 +230,10 @@ fn record_usage<T>(result: &mut GooseResult, outcome: &RunOutcome<T>) {
 /// Read `describe` for a service; a failure is goose's documented exit 2.
 async fn describe(gcp: &Gcp, service: &str) -> anyhow::Result<(Value, ServiceState)> {
     let invocation = gcp.target.describe_service(service);
-    let text = gcp.read(&invocation).await.map_err(BackendError::into_exit)?;
+    let text = gcp
+        .read(&invocation)
+        .await
+        .map_err(BackendError::into_exit)?;
     let value: Value = serde_json::from_str(&text).map_err(|error| {
         BackendError::NotJson {
             command: invocation.to_string(),
@@ -242,7 +256,12 @@ pub fn log_lines(value: &Value) -> Vec<String> {
             let message = entry["textPayload"]
                 .as_str()
                 .map(str::to_owned)
-                .or_else(|| entry.pointer("/jsonPayload/message").and_then(Value::as_str).map(str::to_owned))
+                .or_else(|| {
+                    entry
+                        .pointer("/jsonPayload/message")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
                 .or_else(|| {
                     entry
                         .pointer("/protoPayload/status/message")
@@ -277,7 +296,11 @@ async fn troubleshoot(
         Some(service) => {
             let (value, state) = describe(gcp, service).await?;
             let logs = gcp
-                .read(&gcp.target.service_logs(service, Some("severity>=ERROR"), EVIDENCE_LOG_LIMIT))
+                .read(&gcp.target.service_logs(
+                    service,
+                    Some("severity>=ERROR"),
+                    EVIDENCE_LOG_LIMIT,
+                ))
                 .await
                 .map_err(BackendError::into_exit)?;
             let lines = match serde_json::from_str::<Value>(&logs) {
@@ -308,7 +331,10 @@ async fn troubleshoot(
         }
     };
     let evidence = crate::redact::redact(&evidence).into_owned();
-    let task = fill(TROUBLESHOOT, &[("issue", issue.trim()), ("evidence", &evidence)])?;
+    let task = fill(
+        TROUBLESHOOT,
+        &[("issue", issue.trim()), ("evidence", &evidence)],
+    )?;
     let provider = (runtime.provider)()?;
     let submit = Submit::<TroubleshootReport>::new(
         "submit_report",
@@ -327,10 +353,17 @@ async fn troubleshoot(
         }
         if reasons.is_empty() { Ok(()) } else { Err(reasons) }
     });
-    let outcome = agent(runtime, "troubleshoot", &request.source, context, request.policy, provider)?
-        .tools(tools(gcp, &request.source)?)
-        .run(&task, submit)
-        .await?;
+    let outcome = agent(
+        runtime,
+        "troubleshoot",
+        &request.source,
+        context,
+        request.policy,
+        provider,
+    )?
+    .tools(tools(gcp, &request.source)?)
+    .run(&task, submit)
+    .await?;
     record_usage(result, &outcome);
     result.troubleshoot = Some(outcome.value);
     Ok(())
@@ -346,10 +379,17 @@ async fn model_report(
     result: &mut GooseResult,
 ) -> anyhow::Result<()> {
     let provider = (runtime.provider)()?;
-    let outcome = agent(runtime, verb, &request.source, context, request.policy, provider)?
-        .tools(tools(gcp, &request.source)?)
-        .run(task, report_submit())
-        .await?;
+    let outcome = agent(
+        runtime,
+        verb,
+        &request.source,
+        context,
+        request.policy,
+        provider,
+    )?
+    .tools(tools(gcp, &request.source)?)
+    .run(task, report_submit())
+    .await?;
     record_usage(result, &outcome);
     result.report = Some(outcome.value.text);
     Ok(())
@@ -401,16 +441,23 @@ async fn deploy(
         };
         params.check().map_err(crate::exit::usage)?;
         let invocation = gcp.target.deploy_service(&params);
-        let output = gcp.mutate(invocation.clone()).await.map_err(BackendError::into_exit)?;
+        let output = gcp.mutate(invocation.clone()).await.map_err(|error| {
+            crate::exit::usage(format!(
+                "{error}. Nothing else was run; check the service with `gcloud run services describe {service}` before retrying"
+            ))
+        })?;
         let target = &gcp.target;
         let report = if request.policy.dry_run {
-            format!(
-                "Dry run: nothing was deployed. goose would run:\n\n```\n{invocation}\n```\n"
-            )
+            format!("Dry run: nothing was deployed. goose would run:\n\n```\n{invocation}\n```\n")
         } else {
             let url = serde_json::from_str::<Value>(&output)
                 .ok()
-                .and_then(|value| value.pointer("/status/url").and_then(Value::as_str).map(str::to_owned));
+                .and_then(|value| {
+                    value
+                        .pointer("/status/url")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                });
             let mut text = format!(
                 "Deployed `{image}` to the Cloud Run service `{service}` in `{}` (`{}`).\n",
                 target.project, target.region
@@ -429,7 +476,10 @@ async fn deploy(
     };
     let task = fill(
         DEPLOY,
-        &[("assignment", assignment.trim()), ("service_line", &service_line)],
+        &[
+            ("assignment", assignment.trim()),
+            ("service_line", &service_line),
+        ],
     )?;
     model_report(request, runtime, context, gcp, "deploy", &task, result).await
 }
@@ -451,7 +501,9 @@ async fn upgrade(
     };
     let (_, before) = describe(gcp, service).await?;
     result.before = Some(before.clone());
-    result.rollback = before.rollback(&gcp.target).map(|command| command.to_string());
+    result.rollback = before
+        .rollback(&gcp.target)
+        .map(|command| command.to_string());
     let target_text = match target_version {
         Some(version) => format!("Upgrade to `{version}` (an image tag or a version of the app)."),
         None => "Upgrade to the newest available version; find it from the image repository named in the state, the workspace, or the revisions.".to_owned(),
@@ -509,16 +561,27 @@ async fn upgrade(
 
 /// GET `url` + `path`: healthy on a 2xx answer.
 async fn http_health(url: &str, path: &str, timeout: std::time::Duration) -> (bool, String) {
-    let address = format!("{}/{}", url.trim_end_matches('/'), path.trim_start_matches('/'));
-    let client = match reqwest::Client::builder().timeout(timeout.min(std::time::Duration::from_secs(30))).build() {
+    let address = format!(
+        "{}/{}",
+        url.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    let client = match reqwest::Client::builder()
+        .timeout(timeout.min(std::time::Duration::from_secs(30)))
+        .build()
+    {
         Ok(client) => client,
         Err(error) => return (false, format!("health check not run: {error}")),
     };
     match client.get(&address).send().await {
-        Ok(response) if response.status().is_success() => {
-            (true, format!("GET {address} answered {}", response.status()))
-        }
-        Ok(response) => (false, format!("GET {address} answered {}", response.status())),
+        Ok(response) if response.status().is_success() => (
+            true,
+            format!("GET {address} answered {}", response.status()),
+        ),
+        Ok(response) => (
+            false,
+            format!("GET {address} answered {}", response.status()),
+        ),
         Err(error) => (false, format!("GET {address} failed: {error}")),
     }
 }
@@ -585,7 +648,10 @@ pub fn deployment_files(source: &Path) -> Vec<String> {
         .hidden(false)
         .filter_entry(|entry| {
             let name = entry.file_name().to_string_lossy();
-            !matches!(name.as_ref(), ".git" | "node_modules" | "target" | ".venv" | "dist")
+            !matches!(
+                name.as_ref(),
+                ".git" | "node_modules" | "target" | ".venv" | "dist"
+            )
         })
         .max_depth(Some(6))
         .build();
@@ -626,7 +692,10 @@ mod tests {
             find_image("Deploy europe-docker.pkg.dev/acme/web/api:1.4.2 to prod.").as_deref(),
             Some("europe-docker.pkg.dev/acme/web/api:1.4.2")
         );
-        assert_eq!(find_image("ship gcr.io/acme/api@sha256:abc").as_deref(), Some("gcr.io/acme/api@sha256:abc"));
+        assert_eq!(
+            find_image("ship gcr.io/acme/api@sha256:abc").as_deref(),
+            Some("gcr.io/acme/api@sha256:abc")
+        );
         assert_eq!(find_image("deploy the latest build"), None);
         assert!(wants_public("with public access"));
         assert!(!wants_public("internal only"));
@@ -638,6 +707,9 @@ mod tests {
             {"timestamp": "t1", "severity": "ERROR", "resource": {"labels": {"revision_name": "api-2"}}, "textPayload": "boom"},
             {"timestamp": "t2", "severity": "CRITICAL", "jsonPayload": {"message": "bad"}}
         ]);
-        assert_eq!(log_lines(&value), vec!["t1 ERROR api-2: boom", "t2 CRITICAL -: bad"]);
+        assert_eq!(
+            log_lines(&value),
+            vec!["t1 ERROR api-2: boom", "t2 CRITICAL -: bad"]
+        );
     }
 }
