@@ -39,6 +39,8 @@ pub enum GooseVerb {
     Deploy(DeployArgs),
     /// Upgrade a service: state before, the change, a health check after, rollback instructions
     Upgrade(UpgradeArgs),
+    /// Turn a failed deploy's log (Docker build, hadolint, gcloud, firebase) into fix suggestions
+    SuggestFix(crate::cli::monty::SuggestFixArgs),
 }
 
 /// What every goose verb takes.
@@ -214,6 +216,11 @@ pub fn request(args: &GooseArgs) -> anyhow::Result<GooseRequest> {
                 health_path: verb.health_path.clone(),
             },
         ),
+        GooseVerb::SuggestFix(_) => {
+            return Err(crate::exit::usage(
+                "`goose suggest-fix` runs on the shared suggest-fix machinery, not as a GCP request",
+            ));
+        }
     };
     Ok(GooseRequest {
         verb,
@@ -260,6 +267,22 @@ pub async fn run_with(
     services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    if let GooseVerb::SuggestFix(verb) = &args.verb {
+        // The shared suggest-fix (monty's) with goose's knowledge and deploy-log parsers.
+        let services = crate::agents::monty::verbs::Services {
+            settings: services.settings,
+            provider: services.provider,
+            github: None,
+        };
+        return crate::agents::monty::verbs::suggest_fix(
+            &goose::pack::GOOSE,
+            verb,
+            global,
+            &services,
+            out,
+        )
+        .await;
+    }
     let request = request(args)?;
     let settings = services.settings;
     let config = &settings.config;

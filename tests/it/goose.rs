@@ -881,3 +881,63 @@ async fn assist_answers_with_the_read_only_tools() {
     assert!(results[0].1.contains("pr-42"), "{results:?}");
     assert!(run.stdout.contains("One preview channel: pr-42"));
 }
+
+#[tokio::test]
+async fn suggest_fix_turns_a_failed_docker_build_into_a_suggestion() {
+    let source = workspace(&[
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        (
+            "Dockerfile",
+            "FROM node:22-slim\nWORKDIR /app\nRUN npm ci\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
+        ),
+    ]);
+    let log = source.path().join("deploy.log");
+    std::fs::write(
+        &log,
+        "#7 [3/5] RUN npm ci\n#7 ERROR: process \"/bin/sh -c npm ci\" did not complete successfully: exit code: 254\nDockerfile:3\n--------------------\n   3 | >>> RUN npm ci\nERROR: failed to solve: process \"/bin/sh -c npm ci\" did not complete successfully: exit code: 254\n",
+    )
+    .unwrap();
+    let settings = Settings {
+        environment: Environment::from_pairs([("PATH", "/nonexistent")]),
+        ..Settings::default()
+    };
+    let run = run(
+        &[
+            "suggest-fix",
+            "--source",
+            source.path().to_str().unwrap(),
+            "--error-file",
+            log.to_str().unwrap(),
+        ],
+        vec![tool_call(
+            "submit_suggestions",
+            json!({
+                "summary": "npm ci runs before package files are copied.",
+                "suggestions": [{"path": "Dockerfile", "start_line": 3, "end_line": 3,
+                    "replacement": "COPY package.json package-lock.json ./\nRUN npm ci",
+                    "explanation": "Copy the lock file first so npm ci has something to install."}]
+            }),
+        )],
+        settings,
+    )
+    .await;
+    assert_eq!(run.result.unwrap(), Exit::Done, "{}", run.stdout);
+    let task = run.requests[0].messages[0].text();
+    assert!(task.contains("Dockerfile"), "{task}");
+    assert!(
+        task.contains("failed to solve") || task.contains("did not complete successfully"),
+        "{task}"
+    );
+    assert!(run.requests[0].system.contains("Goose"));
+    assert!(
+        run.requests[0]
+            .system
+            .contains("Cloud Run and Firebase knowledge")
+    );
+    assert!(
+        run.stdout
+            .contains("COPY package.json package-lock.json ./"),
+        "{}",
+        run.stdout
+    );
+}

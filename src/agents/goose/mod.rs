@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod context;
+pub mod pack;
 pub mod state;
 pub mod tools;
 pub mod verbs;
