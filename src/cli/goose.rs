@@ -14,9 +14,8 @@ use crate::agent::{Budget, EventSink};
 use crate::agents::goose::{
     self, ContextFlags, GooseRequest, GooseResult, Policy, Runtime, Verb, backend,
 };
-use crate::cli::GlobalArgs;
 use crate::cli::monty::AssignmentArgs;
-use crate::config::Settings;
+use crate::config::{GlobalOptions, Settings};
 use crate::exit::Exit;
 use crate::llm::Provider;
 use crate::llm::pricing::PriceTable;
@@ -242,7 +241,7 @@ pub fn request(args: &GooseArgs) -> anyhow::Result<GooseRequest> {
 /// Run a goose verb from the command line.
 pub async fn run(
     args: &GooseArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let working_dir = std::env::current_dir()
@@ -263,12 +262,21 @@ pub async fn run(
 /// As [`run`], with the settings and (for tests) the provider given.
 pub async fn run_with(
     args: &GooseArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     if let GooseVerb::SuggestFix(verb) = &args.verb {
         // The shared suggest-fix (monty's) with goose's knowledge and deploy-log parsers.
+        let monty = crate::cli::monty::MontyArgs {
+            verb: crate::cli::monty::MontyVerb::SuggestFix(verb.clone()),
+        };
+        let crate::agents::monty::request::MontyRequest::SuggestFix(request) = monty.request()?
+        else {
+            return Err(crate::exit::usage(
+                "`goose suggest-fix` could not read its arguments",
+            ));
+        };
         let services = crate::agents::monty::verbs::Services {
             settings: services.settings,
             provider: services.provider,
@@ -276,7 +284,7 @@ pub async fn run_with(
         };
         return crate::agents::monty::verbs::suggest_fix(
             &goose::pack::GOOSE,
-            verb,
+            &request,
             global,
             &services,
             out,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentci::cli::goose::{GooseArgs, Services, run_with};
-use agentci::cli::{Cli, Command, GlobalArgs};
-use agentci::config::{Environment, Settings};
+use agentci::cli::{Cli, Command};
+use agentci::config::{Environment, GlobalOptions, Settings};
 use agentci::exit::{Exit, exit_for};
 use agentci::llm::fake::{ScriptedProvider, Step, tool_call};
 use agentci::llm::{ContentBlock, Provider, Request};
@@ -84,12 +84,12 @@ fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-fn parse(arguments: &[&str]) -> (GooseArgs, GlobalArgs) {
+fn parse(arguments: &[&str]) -> (GooseArgs, GlobalOptions) {
     let mut line = vec!["agentci", "-q", "goose"];
     line.extend(arguments);
     let cli = Cli::try_parse_from(line).unwrap();
     match cli.command {
-        Command::Goose(args) => (args, cli.global),
+        Command::Goose(args) => (args, cli.global.options()),
         _ => panic!("not a goose command"),
     }
 }
