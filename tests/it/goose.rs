@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentci::cli::exit_for;
 use agentci::cli::goose::{GooseArgs, Services, run_with};
 use agentci::cli::{Cli, Command};
 use agentci::config::{Environment, GlobalOptions, Settings};
-use agentci::exit::{Exit, exit_for};
+use agentci::exit::Exit;
 use agentci::llm::fake::{ScriptedProvider, Step, tool_call};
 use agentci::llm::{ContentBlock, Provider, Request};
 use clap::Parser;

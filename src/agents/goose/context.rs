@@ -259,7 +259,10 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let context = resolve(&ContextFlags::default(), empty.path(), None).await;
         let error = context.require_project().unwrap_err();
-        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+        assert_eq!(
+            crate::exit::coded_exit(&error),
+            Some(crate::exit::Exit::Usage)
+        );
         let message = error.to_string();
         for way in ["--project", "DAGGER.md", "gcloud config set project"] {
             assert!(message.contains(way), "{message}");
