@@ -448,7 +448,9 @@ async fn deploy(
         })?;
         let target = &gcp.target;
         let report = if request.policy.dry_run {
-            format!("Dry run: nothing was deployed. goose would run:\n\n```\n{invocation}\n```\n")
+            format!(
+                "Dry run: nothing was deployed. goose would deploy `{image}` to `{service}` with the command below.\n"
+            )
         } else {
             let url = serde_json::from_str::<Value>(&output)
                 .ok()
