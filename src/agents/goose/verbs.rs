@@ -34,6 +34,22 @@ const EVIDENCE_LOG_LIMIT: u32 = 30;
 /// Bytes of the raw describe output put into a prompt.
 const EVIDENCE_BYTES: usize = 12 * 1024;
 
+/// Bytes of the problem text (often a whole deploy log) put into the prompt: its end, where the
+/// error is.
+const ISSUE_BYTES: usize = 16 * 1024;
+
+/// The last `max` bytes of `text` (on a character boundary), with a notice when cut.
+fn issue_tail(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("[… {start} earlier bytes cut]\n{}", &text[start..])
+}
+
 /// Run one goose verb.
 pub async fn run(request: &GooseRequest, runtime: Runtime) -> anyhow::Result<GooseResult> {
     let source = &request.source;
@@ -331,10 +347,8 @@ async fn troubleshoot(
         }
     };
     let evidence = crate::redact::redact(&evidence).into_owned();
-    let task = fill(
-        TROUBLESHOOT,
-        &[("issue", issue.trim()), ("evidence", &evidence)],
-    )?;
+    let issue = crate::redact::redact(&issue_tail(issue.trim(), ISSUE_BYTES)).into_owned();
+    let task = fill(TROUBLESHOOT, &[("issue", &issue), ("evidence", &evidence)])?;
     let provider = (runtime.provider)()?;
     let submit = Submit::<TroubleshootReport>::new(
         "submit_report",
@@ -687,6 +701,15 @@ pub fn status_word(status: ServiceStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_issues_keep_their_end() {
+        let text = format!("{}ERROR: the end", "x".repeat(100));
+        let tail = issue_tail(&text, 20);
+        assert!(tail.ends_with("ERROR: the end"), "{tail}");
+        assert!(tail.starts_with("[… 94 earlier bytes cut]"), "{tail}");
+        assert_eq!(issue_tail("short", 20), "short");
+    }
 
     #[test]
     fn finds_images_like_the_seed() {
