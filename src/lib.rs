@@ -11,3 +11,4 @@ pub mod llm;
 pub mod providers;
 pub mod redact;
 pub mod scan;
+pub mod server;
