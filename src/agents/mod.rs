@@ -1,7 +1,8 @@
-//! The agents (daggie, monty, angie, speck): prompts, tool sets, output schemas and the
+//! The agents (daggie, monty, angie, speck, goose): prompts, tool sets, output schemas and the
 //! deterministic work around the model.
 
 pub mod daggie;
+pub mod goose;
 pub mod monty;
 pub mod prompt;
 pub mod speck;

@@ -33,13 +33,22 @@ pub async fn run(global: &GlobalOptions, args: &DoctorArgs) -> anyhow::Result<Ex
         crate::exit::usage(format!("cannot read the working directory: {error}"))
     })?;
     let settings = Settings::load(global, &working_dir)?;
-    let report = report(global, &settings);
+    let mut report = report(global, &settings);
+    // What goose resolved (GCP project, region, service) and why; only when there is something.
+    let goose = super::goose::doctor_report(&settings, &working_dir).await;
+    if let (Some(goose), Some(object)) = (&goose, report.as_object_mut()) {
+        object.insert("goose".into(), goose.clone());
+    }
     let mut stdout = std::io::stdout().lock();
     if global.json {
         let text = serde_json::to_string_pretty(&crate::redact::redact_json(&report))?;
         writeln!(stdout, "{text}")?;
     } else {
-        let text = render(&report);
+        let mut text = render(&report);
+        if let Some(goose) = &goose {
+            text.push_str(&super::goose::doctor_lines(goose).join("\n"));
+            text.push('\n');
+        }
         write!(stdout, "{}", crate::redact::redact(&text))?;
     }
     drop(stdout);

@@ -17,6 +17,7 @@ pub mod daggie;
 pub mod daggie_migrate;
 pub mod doctor;
 pub mod exit;
+pub mod goose;
 pub mod mcp;
 pub mod mcp_test_server;
 pub mod modules;
@@ -214,6 +215,8 @@ pub enum Command {
     Monty(monty::MontyArgs),
     /// Angular/TypeScript agent: the same verbs as monty
     Angie(monty::MontyArgs),
+    /// GCP operations agent: troubleshoot, review, deploy and upgrade Cloud Run and Firebase
+    Goose(goose::GooseArgs),
     /// Spec-driven development: specify, plan and decompose a feature into tasks, and run them
     Speck(speck::SpeckArgs),
     /// Print a shell completion script
@@ -267,6 +270,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             let pack = &crate::agents::monty::packs::ANGULAR;
             monty::run(pack, &args, &global, &mut std::io::stdout().lock()).await
         }
+        Command::Goose(args) => goose::run(&args, &global, &mut std::io::stdout().lock()).await,
         Command::Speck(args) => {
             speck::run(
                 args,

@@ -17,6 +17,7 @@ mod github;
 mod github_git;
 mod github_rest;
 mod github_support;
+mod goose;
 mod llm_anthropic;
 mod llm_conformance;
 mod llm_gemini;

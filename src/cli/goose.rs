@@ -1,0 +1,477 @@
+//! `agentci goose …`: goose's arguments (clap only), turned into a typed
+//! [`GooseRequest`](crate::agents::goose::GooseRequest), and the result rendered as Markdown or,
+//! with `--json`, as JSON.
+
+use std::fmt::Write as _;
+use std::io::{Read as _, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::agent::{Budget, EventSink};
+use crate::agents::goose::{
+    self, ContextFlags, GooseRequest, GooseResult, Policy, Runtime, Verb, backend,
+};
+use crate::cli::monty::AssignmentArgs;
+use crate::config::{GlobalOptions, Settings};
+use crate::exit::Exit;
+use crate::llm::Provider;
+use crate::llm::pricing::PriceTable;
+
+#[derive(Debug, Args)]
+pub struct GooseArgs {
+    #[command(subcommand)]
+    pub verb: GooseVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GooseVerb {
+    /// Answer a question or do a task about the project's GCP services
+    Assist(AssistArgs),
+    /// Review the deployment configuration in `--source` (Dockerfile, service.yaml, firebase.json…)
+    Review(ReviewArgs),
+    /// Explain what is wrong with a service: state, error logs, revisions, IAM
+    Troubleshoot(TroubleshootArgs),
+    /// Deploy to Cloud Run or Firebase Hosting (an image in the assignment deploys directly)
+    Deploy(DeployArgs),
+    /// Upgrade a service: state before, the change, a health check after, rollback instructions
+    Upgrade(UpgradeArgs),
+    /// Turn a failed deploy's log (Docker build, hadolint, gcloud, firebase) into fix suggestions
+    SuggestFix(crate::cli::monty::SuggestFixArgs),
+}
+
+/// What every goose verb takes.
+#[derive(Debug, Clone, Args)]
+pub struct GooseCommon {
+    /// The workspace: deployment configuration, `GOOSE.md`/`DAGGER.md`
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub source: PathBuf,
+    /// The GCP project [default: `Project ID:` in GOOSE.md/DAGGER.md, else `gcloud config`]
+    #[arg(long, value_name = "ID")]
+    pub project: Option<String>,
+    /// The region [default: `Region:` in GOOSE.md/DAGGER.md, else `gcloud config`, else us-central1]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The Cloud Run service [default: `Service name:` in GOOSE.md/DAGGER.md]
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Offer the changing tools (deploy_service, update_traffic, firebase_deploy)
+    #[arg(long)]
+    pub allow_deploy: bool,
+    /// Also offer delete_service (needs `--allow-deploy`)
+    #[arg(long, requires = "allow_deploy")]
+    pub allow_delete: bool,
+    /// Run only the read-only calls; print the exact commands a changing call would run
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long one gcloud or firebase call may take
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
+    pub gcloud_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AssistArgs {
+    #[command(flatten)]
+    pub common: GooseCommon,
+    #[command(flatten)]
+    pub assignment: AssignmentArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub common: GooseCommon,
+    /// What to pay most attention to
+    #[arg(long, value_name = "TEXT")]
+    pub focus: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TroubleshootArgs {
+    #[command(flatten)]
+    pub common: GooseCommon,
+    /// The problem, as text
+    #[arg(long, value_name = "TEXT", conflicts_with = "issue_file")]
+    pub issue: Option<String>,
+    /// The problem, from a file (`-` for stdin), e.g. a failed deploy job's log
+    #[arg(long, value_name = "FILE")]
+    pub issue_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub common: GooseCommon,
+    #[command(flatten)]
+    pub assignment: AssignmentArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub common: GooseCommon,
+    /// The version or image tag to upgrade to [default: the newest the model finds]
+    #[arg(long, value_name = "VERSION")]
+    pub target_version: Option<String>,
+    /// After the change, GET this path on the service's URL as a health check (e.g. `/health`)
+    #[arg(long, value_name = "PATH")]
+    pub health_path: Option<String>,
+}
+
+/// What a run needs from outside; tests inject a provider.
+pub struct Services {
+    pub settings: Settings,
+    pub provider: Option<Arc<dyn Provider>>,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("`{text}` is not a duration: {error}"))
+}
+
+fn read_text(
+    text: &Option<String>,
+    file: &Option<PathBuf>,
+    what: &str,
+) -> anyhow::Result<Option<String>> {
+    let value = if let Some(text) = text {
+        Some(text.clone())
+    } else if let Some(file) = file {
+        if file.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|error| {
+                    crate::exit::usage(format!("cannot read the {what} from stdin: {error}"))
+                })?;
+            Some(text)
+        } else {
+            Some(
+                std::fs::read(file)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .map_err(|error| {
+                        crate::exit::usage(format!(
+                            "cannot read the {what} file `{}`: {error}",
+                            file.display()
+                        ))
+                    })?,
+            )
+        }
+    } else {
+        None
+    };
+    match value {
+        Some(text) if text.trim().is_empty() => {
+            Err(crate::exit::usage(format!("the {what} is empty")))
+        }
+        other => Ok(other),
+    }
+}
+
+fn require_assignment(assignment: &AssignmentArgs, verb: &str) -> anyhow::Result<String> {
+    assignment.read(false)?.ok_or_else(|| {
+        crate::exit::usage(format!(
+            "{verb} needs an assignment: `--assignment TEXT` or `--assignment-file FILE` (`-` for stdin)"
+        ))
+    })
+}
+
+/// The typed request for a parsed command line.
+pub fn request(args: &GooseArgs) -> anyhow::Result<GooseRequest> {
+    let (common, verb) = match &args.verb {
+        GooseVerb::Assist(verb) => (
+            &verb.common,
+            Verb::Assist {
+                assignment: require_assignment(&verb.assignment, "assist")?,
+            },
+        ),
+        GooseVerb::Review(verb) => (
+            &verb.common,
+            Verb::Review {
+                focus: verb.focus.clone(),
+            },
+        ),
+        GooseVerb::Troubleshoot(verb) => (
+            &verb.common,
+            Verb::Troubleshoot {
+                issue: read_text(&verb.issue, &verb.issue_file, "issue")?.ok_or_else(|| {
+                    crate::exit::usage(
+                        "troubleshoot needs the problem: `--issue TEXT` or `--issue-file FILE` (`-` for stdin)",
+                    )
+                })?,
+            },
+        ),
+        GooseVerb::Deploy(verb) => (
+            &verb.common,
+            Verb::Deploy {
+                assignment: require_assignment(&verb.assignment, "deploy")?,
+            },
+        ),
+        GooseVerb::Upgrade(verb) => (
+            &verb.common,
+            Verb::Upgrade {
+                target_version: verb.target_version.clone(),
+                health_path: verb.health_path.clone(),
+            },
+        ),
+        GooseVerb::SuggestFix(_) => {
+            return Err(crate::exit::usage(
+                "`goose suggest-fix` runs on the shared suggest-fix machinery, not as a GCP request",
+            ));
+        }
+    };
+    Ok(GooseRequest {
+        verb,
+        source: common.source.clone(),
+        context: ContextFlags {
+            project: common.project.clone(),
+            region: common.region.clone(),
+            service: common.service.clone(),
+        },
+        policy: Policy {
+            allow_deploy: common.allow_deploy,
+            allow_delete: common.allow_delete,
+            dry_run: common.dry_run,
+        },
+        command_timeout: common.gcloud_timeout,
+    })
+}
+
+/// Run a goose verb from the command line.
+pub async fn run(
+    args: &GooseArgs,
+    global: &GlobalOptions,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let working_dir = std::env::current_dir()
+        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+    let settings = Settings::load(global, &working_dir)?;
+    run_with(
+        args,
+        global,
+        Services {
+            settings,
+            provider: None,
+        },
+        out,
+    )
+    .await
+}
+
+/// As [`run`], with the settings and (for tests) the provider given.
+pub async fn run_with(
+    args: &GooseArgs,
+    global: &GlobalOptions,
+    services: Services,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    if let GooseVerb::SuggestFix(verb) = &args.verb {
+        // The shared suggest-fix (monty's) with goose's knowledge and deploy-log parsers.
+        let monty = crate::cli::monty::MontyArgs {
+            verb: crate::cli::monty::MontyVerb::SuggestFix(verb.clone()),
+        };
+        let crate::agents::monty::request::MontyRequest::SuggestFix(request) = monty.request()?
+        else {
+            return Err(crate::exit::usage(
+                "`goose suggest-fix` could not read its arguments",
+            ));
+        };
+        let services = crate::agents::monty::verbs::Services {
+            settings: services.settings,
+            provider: services.provider,
+            github: None,
+        };
+        return crate::agents::monty::verbs::suggest_fix(
+            &goose::pack::GOOSE,
+            &request,
+            global,
+            &services,
+            out,
+        )
+        .await;
+    }
+    let request = request(args)?;
+    let settings = services.settings;
+    let config = &settings.config;
+    let injected = services.provider;
+    let detect_global = global.clone();
+    let detect_settings = settings.clone();
+    let provider = Box::new(move || -> anyhow::Result<Arc<dyn Provider>> {
+        if let Some(provider) = &injected {
+            return Ok(Arc::clone(provider));
+        }
+        let (provider_settings, _reason) =
+            crate::llm::detect::require_provider_for(&detect_global, &detect_settings)?;
+        Ok(crate::llm::build_provider(provider_settings)?)
+    });
+    let runtime = Runtime {
+        environment: settings.environment.clone(),
+        provider,
+        budget: Budget::from_config(&config.budget_with(global)),
+        events: EventSink::from_flag(global.events.as_deref())?,
+        prices: PriceTable::new(&config.pricing),
+        progress: !global.quiet,
+    };
+    let result = goose::run(&request, runtime).await?;
+    if global.json {
+        let value = serde_json::to_value(&result)?;
+        serde_json::to_writer_pretty(&mut *out, &crate::redact::redact_json(&value))?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", crate::redact::redact(&to_markdown(&result)))?;
+    }
+    if result
+        .verification
+        .as_ref()
+        .is_some_and(|check| !check.passed)
+    {
+        return Ok(Exit::Negative);
+    }
+    Ok(Exit::Done)
+}
+
+/// The result as Markdown (terminal, job summary, pull-request comment).
+pub fn to_markdown(result: &GooseResult) -> String {
+    let mut text = String::new();
+    let context = &result.context;
+    let service = context
+        .service_name()
+        .map(|service| format!(" `{service}`"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        text,
+        "## Goose {}{service}\n\nProject `{}`, region `{}`{}\n",
+        result.verb,
+        context.project_id().unwrap_or("-"),
+        context.region(),
+        if result.dry_run { " (dry run)" } else { "" }
+    );
+    if let Some(report) = &result.troubleshoot {
+        let _ = writeln!(
+            text,
+            "**Status:** {}\n\n{}\n\n### Root cause\n\n{}\n",
+            goose::verbs::status_word(report.status),
+            report.summary.trim(),
+            report.root_cause.trim()
+        );
+        if !report.key_log_lines.is_empty() {
+            let _ = writeln!(
+                text,
+                "### Key log lines\n\n```\n{}\n```\n",
+                report.key_log_lines.join("\n")
+            );
+        }
+        let _ = writeln!(text, "### Recommended actions\n");
+        for action in &report.recommended_actions {
+            let _ = writeln!(text, "- {}", action.trim());
+        }
+        text.push('\n');
+    }
+    if let Some(review) = &result.review {
+        text.push_str(&crate::agents::monty::review::to_markdown(review, "Goose"));
+        text.push('\n');
+    }
+    if let Some(before) = &result.before
+        && result.verb == "upgrade"
+    {
+        let _ = writeln!(text, "### Before\n\n{}", before.to_markdown());
+    }
+    if let Some(report) = &result.report {
+        let _ = writeln!(text, "{}\n", report.trim_end());
+    }
+    if let Some(after) = &result.after {
+        let _ = writeln!(text, "### After\n\n{}", after.to_markdown());
+    }
+    if let Some(check) = &result.verification {
+        let _ = writeln!(
+            text,
+            "### Verification: {}\n",
+            if check.passed { "passed" } else { "FAILED" }
+        );
+        for detail in &check.details {
+            let _ = writeln!(text, "- {detail}");
+        }
+        text.push('\n');
+    }
+    if let Some(rollback) = &result.rollback {
+        let _ = writeln!(
+            text,
+            "### Rollback\n\nTo put the traffic back where it was:\n\n```\n{rollback}\n```\n"
+        );
+    }
+    if !result.planned.is_empty() {
+        let _ = writeln!(text, "### Dry run: the commands goose would run\n\n```");
+        for command in &result.planned {
+            let _ = writeln!(text, "{command}");
+        }
+        let _ = writeln!(text, "```\n");
+    }
+    if !result.executed.is_empty() {
+        let _ = writeln!(text, "### Commands run\n\n```");
+        for command in &result.executed {
+            let _ = writeln!(text, "{command}");
+        }
+        let _ = writeln!(text, "```\n");
+    }
+    let mut text = text.trim_end().to_owned();
+    text.push('\n');
+    text
+}
+
+/// What `doctor` shows about goose: the tools found and the context resolved from the working
+/// directory (`None` when neither a gcloud nor a context file is there, so doctor stays quiet).
+pub async fn doctor_report(
+    settings: &Settings,
+    working_dir: &std::path::Path,
+) -> Option<serde_json::Value> {
+    let environment = &settings.environment;
+    let timeout = Duration::from_secs(10);
+    let gcloud = backend::Backend::find(backend::Cli::Gcloud, environment, timeout);
+    let firebase = backend::Backend::find(backend::Cli::Firebase, environment, timeout);
+    let has_file = goose::context::CONTEXT_FILES
+        .iter()
+        .any(|name| working_dir.join(name).is_file());
+    if gcloud.is_err() && !has_file {
+        return None;
+    }
+    let context =
+        goose::context::resolve(&ContextFlags::default(), working_dir, gcloud.as_ref().ok()).await;
+    let located = |found: &Result<backend::Backend, backend::BackendError>| match found {
+        Ok(backend) => serde_json::json!(backend.program.display().to_string()),
+        Err(_) => serde_json::Value::Null,
+    };
+    Some(serde_json::json!({
+        "gcloud": located(&gcloud),
+        "firebase": located(&firebase),
+        "context": context,
+        "lines": goose::context::describe(&context)
+            .into_iter()
+            .map(|(name, line)| format!("{name}: {line}"))
+            .collect::<Vec<_>>(),
+        "problem": context.project.is_none().then(|| goose::context::missing_project_message(&context)),
+    }))
+}
+
+/// [`doctor_report`] as text lines.
+pub fn doctor_lines(report: &serde_json::Value) -> Vec<String> {
+    let mut lines = vec!["goose:".to_owned()];
+    let tool = |name: &str| {
+        report[name]
+            .as_str()
+            .map_or_else(|| "not found".to_owned(), str::to_owned)
+    };
+    lines.push(format!("  {:<18} {}", "gcloud", tool("gcloud")));
+    lines.push(format!("  {:<18} {}", "firebase", tool("firebase")));
+    if let Some(entries) = report["lines"].as_array() {
+        for entry in entries.iter().filter_map(serde_json::Value::as_str) {
+            if let Some((name, value)) = entry.split_once(": ") {
+                lines.push(format!("  {name:<18} {value}"));
+            }
+        }
+    }
+    if let Some(problem) = report["problem"].as_str() {
+        lines.push(format!("  {:<18} {problem}", "problem"));
+    }
+    lines
+}
