@@ -8,5 +8,6 @@ pub mod config;
 pub mod exit;
 pub mod github;
 pub mod llm;
+pub mod progress;
 pub mod redact;
 pub mod scan;

@@ -152,7 +152,7 @@ impl Agent {
             json!({"ok": ok, "turns": state.turns, "usage": usage_json(&state.usage), "cost_usd": state.cost_usd}),
         );
         if self.progress {
-            eprintln!(
+            crate::progress::finish(&format!(
                 "{} {}: {} after {} turn(s), {} tokens, ${:.4}",
                 self.spec.agent,
                 self.spec.verb,
@@ -160,7 +160,7 @@ impl Agent {
                 state.turns,
                 state.usage.total(),
                 state.cost_usd
-            );
+            ));
         }
         result.map(|value| RunOutcome {
             value,
@@ -247,14 +247,14 @@ impl Agent {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
-                eprintln!(
+                crate::progress::status(&format!(
                     "{} {} turn {}: {what} ({} tokens, ${:.4})",
                     self.spec.agent,
                     self.spec.verb,
                     state.turns,
                     state.usage.total(),
                     state.cost_usd
-                );
+                ));
             }
             if response.tool_calls.is_empty() {
                 if !response.text.trim().is_empty()

@@ -764,6 +764,6 @@ fn print_prose(
 
 fn progress(global: &GlobalArgs, line: &str) {
     if !global.quiet {
-        eprintln!("speck: {line}");
+        crate::progress::status(&format!("speck: {line}"));
     }
 }

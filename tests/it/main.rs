@@ -13,6 +13,7 @@ mod github;
 mod github_git;
 mod github_rest;
 mod github_support;
+mod install;
 mod llm_anthropic;
 mod llm_gemini;
 mod llm_ollama;
