@@ -5,3 +5,4 @@ pub mod daggie;
 pub mod monty;
 pub mod prompt;
 pub mod speck;
+pub mod step_outputs;

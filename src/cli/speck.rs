@@ -348,6 +348,7 @@ async fn decompose(
             "decomposition commented on the issue"
         );
     }
+    crate::agents::step_outputs::speck_decompose(&decomposition, &output);
     let printed = match args.format {
         OutputFormat::Json => output,
         OutputFormat::Matrix => matrix(&decomposition),

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every module here runs the library or the real binary
 //! against local fakes (no network, no keys).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod actions;
 mod agent_loop;
 mod agent_session;
 mod cli;
