@@ -147,7 +147,7 @@ fn setup() -> (tempfile::TempDir, String, PathBuf) {
     let temp = tempfile::tempdir().unwrap();
     let releases = temp.path().join("releases");
     std::fs::create_dir_all(&releases).unwrap();
-    let base = serve(releases.clone());
+    let base = serve(releases);
     let install_dir = temp.path().join("home").join("bin");
     (temp, base, install_dir)
 }
