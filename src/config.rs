@@ -13,7 +13,25 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
-use crate::cli::GlobalArgs;
+/// The options every command takes, resolved from the command line (flags and their
+/// `AGENTCI_*` variables) into plain values. The clap definition lives in `cli`; nothing below it
+/// sees clap.
+#[derive(Debug, Clone, Default)]
+pub struct GlobalOptions {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub max_turns: Option<u32>,
+    pub max_tokens: Option<u64>,
+    pub max_cost_usd: Option<f64>,
+    pub timeout: Option<Duration>,
+    /// `--events FILE|-`.
+    pub events: Option<String>,
+    pub json: bool,
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    pub verbose: u8,
+    pub quiet: bool,
+}
 
 /// The file looked up in the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "agentci.toml";
@@ -306,11 +324,12 @@ impl Config {
 
     fn validate(&self, origin: &str) -> anyhow::Result<()> {
         if let Some(name) = &self.provider.name {
-            name.parse::<crate::llm::ProviderKind>().map_err(|error| {
-                crate::exit::usage(format!(
-                    "invalid config `{origin}`: [provider] name: {error}"
-                ))
-            })?;
+            name.parse::<crate::providers::ProviderKind>()
+                .map_err(|error| {
+                    crate::exit::usage(format!(
+                        "invalid config `{origin}`: [provider] name: {error}"
+                    ))
+                })?;
         }
         for (name, server) in &self.mcp {
             match (&server.command, &server.url) {
@@ -380,7 +399,7 @@ impl Config {
     }
 
     /// The budget of a run: flags win over the config file.
-    pub fn budget_with(&self, global: &GlobalArgs) -> BudgetConfig {
+    pub fn budget_with(&self, global: &GlobalOptions) -> BudgetConfig {
         BudgetConfig {
             max_turns: global.max_turns.or(self.budget.max_turns),
             max_tokens: global.max_tokens.or(self.budget.max_tokens),
@@ -403,7 +422,7 @@ pub struct Settings {
 impl Settings {
     /// Load for a command line: `--config FILE` (which must exist) or `./agentci.toml` if present,
     /// and the environment of `working_dir`.
-    pub fn load(global: &GlobalArgs, working_dir: &Path) -> anyhow::Result<Self> {
+    pub fn load(global: &GlobalOptions, working_dir: &Path) -> anyhow::Result<Self> {
         let environment = Environment::load(working_dir)?;
         Self::load_with(global.config.as_deref(), working_dir, environment)
     }
@@ -531,7 +550,10 @@ mod tests {
         let message = format!("{error:#}");
         assert!(message.contains("max_turn"), "{message}");
         assert!(message.contains("agentci.toml"), "{message}");
-        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+        assert_eq!(
+            crate::exit::coded_exit(&error),
+            Some(crate::exit::Exit::Usage)
+        );
 
         let error = Config::parse("[providers]\nname = \"x\"\n", "f").unwrap_err();
         assert!(format!("{error:#}").contains("providers"));
@@ -558,9 +580,9 @@ mod tests {
     #[test]
     fn flags_win_over_config_budget() {
         let config = Config::parse("[budget]\nmax_turns = 5\nmax_tokens = 10\n", "f").unwrap();
-        let global = GlobalArgs {
+        let global = GlobalOptions {
             max_turns: Some(9),
-            ..GlobalArgs::default()
+            ..GlobalOptions::default()
         };
         let budget = config.budget_with(&global);
         assert_eq!(budget.max_turns, Some(9));
@@ -602,7 +624,10 @@ mod tests {
             Environment::default(),
         )
         .unwrap_err();
-        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+        assert_eq!(
+            crate::exit::coded_exit(&error),
+            Some(crate::exit::Exit::Usage)
+        );
         assert!(format!("{error:#}").contains("missing.toml"));
 
         let settings = Settings::load_with(None, directory.path(), Environment::default()).unwrap();

@@ -1,10 +1,8 @@
 //! Exit codes of CONTRACTS §3 and the mapping from an error chain to one of them.
 //!
-//! Code deep in the library returns `anyhow::Error`s; at the boundary `main` walks the cause chain
-//! and picks the first cause that carries a meaning for the caller: a [`CodedError`] raised on
-//! purpose, an LLM provider failure (3), a GitHub failure (5), or an exhausted budget (4).
-//! Anything else is a usage or input error (2): the commands validate their inputs before they
-//! touch anything, so an unexpected error still leaves the user's files unchanged.
+//! This module sits at the bottom of the layers: any layer may raise a [`CodedError`] on purpose.
+//! The mapping of every other error type (provider, GitHub, budget) to a code lives at the top, in
+//! `cli::exit`, which is the only place that knows all the layers.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -80,28 +78,12 @@ pub fn budget(message: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
-/// The exit code for an error: the first cause in the chain that has one, else [`Exit::Usage`].
-pub fn exit_for(error: &anyhow::Error) -> Exit {
-    for cause in error.chain() {
-        if let Some(coded) = cause.downcast_ref::<CodedError>() {
-            return coded.exit;
-        }
-        if let Some(run) = cause.downcast_ref::<crate::agent::RunError>() {
-            return match run {
-                crate::agent::RunError::Budget { .. } | crate::agent::RunError::Repeated { .. } => {
-                    Exit::Budget
-                }
-                _ => Exit::Provider,
-            };
-        }
-        if cause.downcast_ref::<crate::llm::LlmError>().is_some() {
-            return Exit::Provider;
-        }
-        if cause.downcast_ref::<crate::github::GitHubError>().is_some() {
-            return Exit::GitHub;
-        }
-    }
-    Exit::Usage
+/// The code of the first [`CodedError`] in the chain, if any.
+pub fn coded_exit(error: &anyhow::Error) -> Option<Exit> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<CodedError>())
+        .map(|coded| coded.exit)
 }
 
 /// True when the error is a closed stdout (`agentci … | head`), which is not a failure.
@@ -120,23 +102,11 @@ mod tests {
     #[test]
     fn coded_errors_keep_their_code_through_context() {
         let error = usage("bad flag").context("while parsing");
-        assert_eq!(exit_for(&error), Exit::Usage);
+        assert_eq!(coded_exit(&error), Some(Exit::Usage));
         let error = budget("max turns").context("run stopped");
-        assert_eq!(exit_for(&error), Exit::Budget);
+        assert_eq!(coded_exit(&error), Some(Exit::Budget));
         let error = negative("stale").context("check");
-        assert_eq!(exit_for(&error), Exit::Negative);
-    }
-
-    #[test]
-    fn provider_and_github_errors_map_to_their_codes() {
-        let error = anyhow::Error::from(crate::llm::LlmError::Timeout).context("calling the model");
-        assert_eq!(exit_for(&error), Exit::Provider);
-        let error = anyhow::Error::from(crate::github::GitHubError::Auth("bad token".into()));
-        assert_eq!(exit_for(&error), Exit::GitHub);
-    }
-
-    #[test]
-    fn unknown_errors_are_usage_errors() {
-        assert_eq!(exit_for(&anyhow::anyhow!("what")), Exit::Usage);
+        assert_eq!(coded_exit(&error), Some(Exit::Negative));
+        assert_eq!(coded_exit(&anyhow::anyhow!("what")), None);
     }
 }

@@ -9,5 +9,6 @@ pub mod exit;
 pub mod github;
 pub mod llm;
 pub mod progress;
+pub mod providers;
 pub mod redact;
 pub mod scan;

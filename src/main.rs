@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use agentci::exit::{Exit, exit_for, is_broken_pipe};
+use agentci::cli::exit_for;
+use agentci::exit::{Exit, is_broken_pipe};
 
 fn main() -> ExitCode {
     let cli = agentci::cli::parse();

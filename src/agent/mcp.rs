@@ -746,7 +746,10 @@ mod tests {
         ] {
             let error = McpServerSpec::parse_flag(flag).unwrap_err();
             assert!(format!("{error:#}").contains(needle), "{flag}: {error:#}");
-            assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+            assert_eq!(
+                crate::exit::coded_exit(&error),
+                Some(crate::exit::Exit::Usage)
+            );
         }
     }
 

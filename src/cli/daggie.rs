@@ -15,7 +15,7 @@ use crate::agents::daggie::{
     run_assist,
 };
 use crate::agents::monty::review::to_markdown;
-use crate::cli::GlobalArgs;
+use crate::cli::GlobalOptions;
 use crate::config::Settings;
 use crate::exit::Exit;
 
@@ -156,7 +156,7 @@ pub struct ModelContext {
 impl ModelContext {
     /// The provider detected for this command line, with the budget, event stream, pricing and
     /// progress it asks for. Fails (exit 2) when no provider is configured.
-    pub fn from_command_line(global: &GlobalArgs) -> anyhow::Result<Self> {
+    pub fn from_command_line(global: &GlobalOptions) -> anyhow::Result<Self> {
         let working_dir = std::env::current_dir()
             .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
         let settings = Settings::load(global, &working_dir)?;
@@ -179,7 +179,7 @@ impl ModelContext {
 /// Run a daggie command line: build the model run when the verb needs one, then run the verb.
 pub async fn run_command(
     args: &DaggieArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     scan: Scanner<'_>,
 ) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
@@ -196,7 +196,7 @@ pub async fn run_command(
 /// this needs a multi-threaded tokio runtime.
 pub async fn run_with_model(
     args: &DaggieArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     scan: Scanner<'_>,
     context: &ModelContext,
     out: &mut dyn Write,
@@ -219,7 +219,7 @@ pub async fn run_with_model(
 /// only needed without `--offline`. The model verbs need [`run_with_model`].
 pub fn run(
     args: &DaggieArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     scan: Scanner<'_>,
     model_planner: Option<Planner<'_>>,
     out: &mut dyn Write,
@@ -237,7 +237,7 @@ pub fn run(
 /// `daggie explain`.
 pub async fn explain(
     args: &ExplainArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     scan: Scanner<'_>,
     context: &ModelContext,
     out: &mut dyn Write,
@@ -274,7 +274,7 @@ pub async fn explain(
 /// `--keep-partial`.
 pub async fn debug(
     args: &DebugArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     context: &ModelContext,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
@@ -344,7 +344,7 @@ pub async fn debug(
 
 fn write_debug_result(
     out: &mut dyn Write,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     report: &str,
     stats: &RunStats,
     concluded: &crate::agent::workspace::Concluded,
@@ -405,7 +405,7 @@ No file changed."
 /// `daggie review`.
 pub async fn review(
     args: &ReviewArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     context: &ModelContext,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
@@ -474,7 +474,7 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
 
 pub fn assist(
     args: &AssistArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     scan: Scanner<'_>,
     model_planner: Option<Planner<'_>>,
     out: &mut dyn Write,
@@ -640,7 +640,7 @@ mod tests {
     fn an_empty_or_odd_assignment_source_is_a_usage_error() {
         let args = parse(&["--module-url", "modules"]).unwrap();
         let error = read_assignment(&args).unwrap_err();
-        assert_eq!(crate::exit::exit_for(&error), Exit::Usage);
+        assert_eq!(crate::cli::exit_for(&error), Exit::Usage);
         let args = parse(&["assignment.md", "--module-url", "modules"]).unwrap();
         let error = read_assignment(&args).unwrap_err();
         assert!(format!("{error}").contains("unexpected argument `assignment.md`"));

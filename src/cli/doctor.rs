@@ -7,10 +7,10 @@ use std::io::Write;
 use clap::Args;
 use serde_json::json;
 
-use super::GlobalArgs;
+use super::GlobalOptions;
 use crate::config::Settings;
 use crate::exit::Exit;
-use crate::llm::detect::{self, Detection, KEY_ORDER, Overrides};
+use crate::llm::detect::{self, Detection, Overrides};
 use crate::llm::pricing::PriceTable;
 
 #[derive(Debug, Clone, Args)]
@@ -28,7 +28,7 @@ const GITHUB_VARIABLES: [&str; 4] = [
     "GITHUB_EVENT_PATH",
 ];
 
-pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<Exit> {
+pub async fn run(global: &GlobalOptions, args: &DoctorArgs) -> anyhow::Result<Exit> {
     let working_dir = std::env::current_dir().map_err(|error| {
         crate::exit::usage(format!("cannot read the working directory: {error}"))
     })?;
@@ -51,7 +51,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<Exit>
 
 /// One minimal request to the detected provider: proves the key, base URL and model work
 /// together. A failure exits 3 like any provider failure, with the classified reason.
-async fn ping(global: &GlobalArgs, settings: &Settings) -> anyhow::Result<Exit> {
+async fn ping(global: &GlobalOptions, settings: &Settings) -> anyhow::Result<Exit> {
     let (provider_settings, _reason) = detect::require_provider_for(global, settings)?;
     let description = format!(
         "{} `{}` at {}",
@@ -83,10 +83,10 @@ async fn ping(global: &GlobalArgs, settings: &Settings) -> anyhow::Result<Exit> 
 }
 
 /// Everything doctor knows, as JSON (the human text is rendered from it, so both say the same).
-pub fn report(global: &GlobalArgs, settings: &Settings) -> serde_json::Value {
+pub fn report(global: &GlobalOptions, settings: &Settings) -> serde_json::Value {
     let environment = &settings.environment;
     let (provider, problem) = match detect::detect(
-        &Overrides::from_global(global),
+        &Overrides::from_options(global),
         &settings.config,
         environment,
     ) {
@@ -99,7 +99,7 @@ pub fn report(global: &GlobalArgs, settings: &Settings) -> serde_json::Value {
             .as_ref()
             .and_then(|provider| provider["problem"].as_str().map(str::to_owned))
     });
-    let keys_present: Vec<&str> = KEY_ORDER
+    let keys_present: Vec<&str> = detect::key_order()
         .iter()
         .filter_map(|kind| kind.key_variable())
         .filter(|variable| environment.is_set(variable))

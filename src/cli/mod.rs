@@ -9,10 +9,13 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+pub use crate::config::GlobalOptions;
 use crate::exit::Exit;
+pub use exit::exit_for;
 
 pub mod daggie;
 pub mod doctor;
+pub mod exit;
 pub mod mcp_test_server;
 pub mod modules;
 pub mod monty;
@@ -72,6 +75,25 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
+impl GlobalArgs {
+    /// The options as plain values for the layers below `cli`.
+    pub fn options(&self) -> GlobalOptions {
+        GlobalOptions {
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            max_turns: self.max_turns,
+            max_tokens: self.max_tokens,
+            max_cost_usd: self.max_cost_usd,
+            timeout: self.timeout,
+            events: self.events.clone(),
+            json: self.json,
+            config: self.config.clone(),
+            verbose: self.verbose,
+            quiet: self.quiet,
+        }
+    }
+}
+
 /// Options shared by the agent verbs that work on a source tree.
 #[derive(Debug, Clone, Args)]
 pub struct AgentArgs {
@@ -96,6 +118,52 @@ pub struct AgentArgs {
     /// Apply the changes of a run stopped by a budget or an error anyway
     #[arg(long)]
     pub keep_partial: bool,
+}
+
+impl AgentArgs {
+    pub fn options(&self) -> crate::agent::AgentOptions {
+        crate::agent::AgentOptions {
+            source: self.source.clone(),
+            dry_run: self.dry_run,
+            export: self.export.clone(),
+            self_improve: match self.self_improve {
+                SelfImprove::Off => crate::agent::SelfImprove::Off,
+                SelfImprove::Write => crate::agent::SelfImprove::Write,
+                SelfImprove::Commit => crate::agent::SelfImprove::Commit,
+            },
+            allow_exec: self.allow_exec,
+            mcp: self.mcp.clone(),
+            keep_partial: self.keep_partial,
+        }
+    }
+}
+
+/// The GitHub options agents share, ready to `#[command(flatten)]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GitHubArgs {
+    /// GitHub token, or `env:NAME` to read it from variable `NAME` [default: `GITHUB_TOKEN`]
+    #[arg(long, value_name = "TOKEN|env:NAME")]
+    pub github_token: Option<String>,
+    /// Repository as `owner/name` [default: `GITHUB_REPOSITORY`]
+    #[arg(long = "repo", visible_alias = "repository", value_name = "OWNER/NAME")]
+    pub repository: Option<String>,
+    /// Pull request number [default: from the GitHub Actions event]
+    #[arg(long, value_name = "N")]
+    pub pr_number: Option<u64>,
+    /// Head commit the comments anchor to [default: the pull request's head]
+    #[arg(long, value_name = "SHA")]
+    pub commit_sha: Option<String>,
+}
+
+impl GitHubArgs {
+    pub fn options(&self) -> crate::github::args::GitHubOptions {
+        crate::github::args::GitHubOptions {
+            github_token: self.github_token.clone(),
+            repository: self.repository.clone(),
+            pr_number: self.pr_number,
+            commit_sha: self.commit_sha.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -163,23 +231,24 @@ pub fn init_logging(global: &GlobalArgs) {
 
 /// Run one parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let global = cli.global.options();
     match cli.command {
-        Command::Daggie(args) => daggie::run_command(&args, &cli.global, &scan_module_source).await,
-        Command::Doctor(args) => doctor::run(&cli.global, &args).await,
+        Command::Daggie(args) => daggie::run_command(&args, &global, &scan_module_source).await,
+        Command::Doctor(args) => doctor::run(&global, &args).await,
         Command::McpTestServer => mcp_test_server::run().await,
-        Command::Modules(args) => modules::run(args, &cli.global).await,
+        Command::Modules(args) => modules::run(args, &global).await,
         Command::Monty(args) => {
             let pack = &crate::agents::monty::packs::PYTHON;
-            monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
+            monty::run(pack, &args, &global, &mut std::io::stdout().lock()).await
         }
         Command::Angie(args) => {
             let pack = &crate::agents::monty::packs::ANGULAR;
-            monty::run(pack, &args, &cli.global, &mut std::io::stdout().lock()).await
+            monty::run(pack, &args, &global, &mut std::io::stdout().lock()).await
         }
         Command::Speck(args) => {
             speck::run(
                 args,
-                &cli.global,
+                &global,
                 speck::Services::default(),
                 &mut std::io::stdout().lock(),
             )

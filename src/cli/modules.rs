@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use crate::cli::GlobalArgs;
+use crate::cli::GlobalOptions;
 use crate::exit::{self, Exit};
 use crate::scan::{self, Module, ScanReport};
 
@@ -32,7 +32,7 @@ pub struct ScanArgs {
     pub refresh: bool,
 }
 
-pub async fn run(args: ModulesArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: ModulesArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     match args.command {
         ModulesCommand::Scan(scan_args) => scan(scan_args, global).await,
     }
@@ -45,7 +45,7 @@ struct Source {
     root: Option<PathBuf>,
 }
 
-async fn scan(args: ScanArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+async fn scan(args: ScanArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
     // Validate every source before scanning any, so a typo fails fast and alone.
     let mut sources = Vec::with_capacity(args.sources.len());
     for given in &args.sources {

@@ -7,10 +7,13 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::agents::monty::packs::LanguagePack;
+use crate::agents::monty::request::{
+    AssistRequest, BuildRequest, DevelopIssueRequest, MontyRequest, ReviewRequest,
+    SuggestFixRequest, UpgradeRequest, WriteTestsRequest,
+};
 use crate::agents::monty::verbs::{self, Services};
-use crate::cli::{AgentArgs, GlobalArgs};
+use crate::cli::{AgentArgs, GitHubArgs, GlobalOptions};
 use crate::exit::Exit;
-use crate::github::args::GitHubArgs;
 
 #[derive(Debug, Args)]
 pub struct MontyArgs {
@@ -244,15 +247,84 @@ impl AssistArgs {
     }
 }
 
+impl MontyArgs {
+    /// The verb as a request: flags resolved, long inputs read from their files or stdin.
+    pub fn request(&self) -> anyhow::Result<MontyRequest> {
+        Ok(match &self.verb {
+            MontyVerb::SuggestFix(args) => MontyRequest::SuggestFix(SuggestFixRequest {
+                agent: args.agent.options(),
+                log: args.read_log()?,
+                github: args.github.options(),
+                max_suggestions: args.max_suggestions,
+                verify: args.verify,
+                verify_command: args.verify_command.clone(),
+                assignment: args.assignment.read(false)?,
+            }),
+            MontyVerb::Review(args) => MontyRequest::Review(ReviewRequest {
+                agent: args.agent.options(),
+                diff: args.diff.clone(),
+                focus: args.focus.clone(),
+                post: args.post,
+                github: args.github.options(),
+                assignment: args.assignment.read(false)?,
+            }),
+            MontyVerb::Assist(args) => MontyRequest::Assist(AssistRequest {
+                agent: args.agent.options(),
+                assignment: args.read_assignment()?,
+            }),
+            MontyVerb::WriteTests(args) => MontyRequest::WriteTests(WriteTestsRequest {
+                agent: args.agent.options(),
+                target: args.target.clone(),
+                test_framework: args.test_framework.clone(),
+                assignment: args.assignment.read(false)?,
+            }),
+            MontyVerb::Build(args) => MontyRequest::Build(BuildRequest {
+                agent: args.agent.options(),
+                command: args.command.clone(),
+                assignment: args.assignment.read(false)?,
+            }),
+            MontyVerb::Upgrade(args) => MontyRequest::Upgrade(UpgradeRequest {
+                agent: args.agent.options(),
+                target_package: args.target_package.clone(),
+                target_version: args.target_version.clone(),
+                assignment: args.assignment.read(false)?,
+            }),
+            MontyVerb::DevelopIssue(args) => MontyRequest::DevelopIssue(DevelopIssueRequest {
+                agent: args.agent.options(),
+                github: args.github.options(),
+                issue_number: args.issue_number,
+                base: args.base.clone(),
+            }),
+        })
+    }
+}
+
 /// Run a verb of `pack`'s agent from the command line.
 pub async fn run(
     pack: &'static LanguagePack,
     args: &MontyArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let working_dir = std::env::current_dir()
-        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
-    let settings = crate::config::Settings::load(global, &working_dir)?;
-    verbs::run(pack, args, global, Services::new(settings), out).await
+    run_with(pack, args, global, None, out).await
+}
+
+/// [`run`] with services injected (tests): `None` loads the settings of the working directory.
+pub async fn run_with(
+    pack: &'static LanguagePack,
+    args: &MontyArgs,
+    global: &GlobalOptions,
+    services: Option<Services>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let request = args.request()?;
+    let services = match services {
+        Some(services) => services,
+        None => {
+            let working_dir = std::env::current_dir()
+                .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+            Services::new(crate::config::Settings::load(global, &working_dir)?)
+        }
+    };
+    verbs::run(pack, &request, global, services, out).await
 }

@@ -23,7 +23,7 @@ use crate::agents::speck::tasks::{Decomposition, Phase, builtin_registry, parse_
 use crate::agents::speck::tiers::{self, TierTable};
 use crate::agents::speck::validate::{Expectations, validate};
 use crate::agents::speck::verbs::{self, Steps};
-use crate::cli::GlobalArgs;
+use crate::cli::GlobalOptions;
 use crate::config::{Environment, Settings};
 use crate::exit::Exit;
 use crate::github::client::{EnvSource, GitHub};
@@ -207,7 +207,7 @@ pub struct Services {
 /// Run a speck verb; results go to `out`, progress and logs to stderr.
 pub async fn run(
     args: SpeckArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
@@ -222,7 +222,7 @@ pub async fn run(
 
 async fn specify(
     args: SpecifyArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     mut services: Services,
     out: &mut dyn Write,
@@ -241,7 +241,7 @@ async fn specify(
 
 async fn plan(
     args: PlanArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     services: Services,
     out: &mut dyn Write,
@@ -257,7 +257,7 @@ async fn plan(
 
 async fn decompose(
     args: DecomposeArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     mut services: Services,
     out: &mut dyn Write,
@@ -387,7 +387,7 @@ fn checked_output(
 
 async fn run_plan(
     args: RunArgs,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     mut services: Services,
     out: &mut dyn Write,
@@ -514,7 +514,7 @@ impl PhasePublisher for NoPullRequests {
 
 /// The global flags a task's child process needs to use the same provider, model and limits.
 /// `--events` is left out: each child would truncate the same file.
-fn passed_through(global: &GlobalArgs) -> Vec<String> {
+fn passed_through(global: &GlobalOptions) -> Vec<String> {
     let mut arguments = Vec::new();
     let mut pass = |flag: &str, value: Option<String>| {
         if let Some(value) = value {
@@ -546,7 +546,7 @@ fn passed_through(global: &GlobalArgs) -> Vec<String> {
 }
 
 fn steps(
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     settings: &Settings,
     services: &Services,
     source: &Path,
@@ -750,7 +750,7 @@ fn read_stdin(what: &str) -> anyhow::Result<String> {
 
 fn print_prose(
     out: &mut dyn Write,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     key: &str,
     text: &str,
 ) -> anyhow::Result<()> {
@@ -763,7 +763,7 @@ fn print_prose(
     Ok(())
 }
 
-fn progress(global: &GlobalArgs, line: &str) {
+fn progress(global: &GlobalOptions, line: &str) {
     if !global.quiet {
         crate::progress::status(&format!("speck: {line}"));
     }

@@ -1,29 +1,23 @@
-//! The GitHub command-line options agents share (`--github-token`, `--repo`, `--pr-number`,
-//! `--commit-sha`), ready to `#[command(flatten)]`, and their turning into a client and a context.
-
-use clap::Args;
+//! The GitHub options agents share (`--github-token`, `--repo`, `--pr-number`, `--commit-sha`) as
+//! plain values resolved by `cli`, and their turning into a client and a context.
 
 use super::GitHubError;
 use super::client::{ClientSettings, EnvSource, GitHub};
 use super::context::{ContextOverrides, GitHubContext, detect};
 
-#[derive(Debug, Clone, Default, Args)]
-pub struct GitHubArgs {
-    /// GitHub token, or `env:NAME` to read it from variable `NAME` [default: `GITHUB_TOKEN`]
-    #[arg(long, value_name = "TOKEN|env:NAME")]
+#[derive(Debug, Clone, Default)]
+pub struct GitHubOptions {
+    /// A token, or `env:NAME` to read it from variable `NAME` (default: `GITHUB_TOKEN`).
     pub github_token: Option<String>,
-    /// Repository as `owner/name` [default: `GITHUB_REPOSITORY`]
-    #[arg(long = "repo", visible_alias = "repository", value_name = "OWNER/NAME")]
+    /// `owner/name` (default: `GITHUB_REPOSITORY`).
     pub repository: Option<String>,
-    /// Pull request number [default: from the GitHub Actions event]
-    #[arg(long, value_name = "N")]
+    /// Default: from the GitHub Actions event.
     pub pr_number: Option<u64>,
-    /// Head commit the comments anchor to [default: the pull request's head]
-    #[arg(long, value_name = "SHA")]
+    /// The head commit comments anchor to (default: the pull request's head).
     pub commit_sha: Option<String>,
 }
 
-impl GitHubArgs {
+impl GitHubOptions {
     pub fn overrides(&self) -> ContextOverrides {
         ContextOverrides {
             repository: self.repository.clone(),

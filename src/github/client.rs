@@ -70,7 +70,7 @@ pub fn resolve_token(
     let value = match flag.map(str::trim).filter(|flag| !flag.is_empty()) {
         Some(flag) => match flag.strip_prefix("env:") {
             Some(name) => Some(non_empty(env, name).ok_or_else(|| {
-                GitHubError::Auth(format!(
+                GitHubError::Usage(format!(
                     "`--github-token env:{name}` names a variable that is not set or empty"
                 ))
             })?),
@@ -193,7 +193,7 @@ impl GitHub {
     pub fn new(settings: ClientSettings) -> Result<Self, GitHubError> {
         let api_url = settings.api_url.trim_end_matches('/').to_owned();
         let bad_url = |error: octocrab::Error| {
-            GitHubError::Context(format!(
+            GitHubError::Usage(format!(
                 "`GITHUB_API_URL` is not a usable URL (`{api_url}`): {error}"
             ))
         };

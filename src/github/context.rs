@@ -29,7 +29,7 @@ impl Repository {
     /// a trailing `.git` or `/`.
     pub fn parse(text: &str) -> Result<Self, GitHubError> {
         let invalid = || {
-            GitHubError::Context(format!(
+            GitHubError::Usage(format!(
                 "`{text}` is not a repository; expected `owner/name` or `https://github.com/owner/name`"
             ))
         };
@@ -372,7 +372,7 @@ pub fn detect(
     }
     if let Some(sha) = overrides.commit_sha.as_deref().map(str::trim) {
         if !is_commit_sha(sha) {
-            return Err(GitHubError::Context(format!(
+            return Err(GitHubError::Usage(format!(
                 "`--commit-sha {sha}` is not a 40-character hexadecimal commit id"
             )));
         }

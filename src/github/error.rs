@@ -18,9 +18,20 @@ pub enum GitHubError {
     Git(String),
     #[error("GitHub context: {0}")]
     Context(String),
+    /// What agentci was given about GitHub is unusable (a malformed `--repo`, a `--commit-sha`
+    /// that is not a commit id, `--github-token env:NAME` naming an unset variable, a bad
+    /// `GITHUB_API_URL`): a usage error, not a GitHub failure.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl GitHubError {
+    /// True when the error is about agentci's input or the missing GitHub context, not about
+    /// GitHub itself (exit 2 rather than 5).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Self::Usage(_) | Self::Context(_))
+    }
+
     /// Classify an octocrab failure for the request described by `what` (e.g. "POST
     /// /repos/o/r/pulls/1/reviews"): 401/403 are token problems, 404 a missing object, other
     /// statuses keep their code and GitHub's message (with its `errors` details, which is where

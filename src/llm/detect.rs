@@ -11,23 +11,21 @@ use super::retry::RetryPolicy;
 use crate::config::{Config, Environment, Settings};
 
 /// The `*_MODEL` variables consulted when neither a flag nor the config names a provider or model,
-/// in this order.
-pub const MODEL_VARIABLES: [&str; 5] = [
-    "OPENAI_MODEL",
-    "ANTHROPIC_MODEL",
-    "GEMINI_MODEL",
-    "MISTRAL_MODEL",
-    "DEEPSEEK_MODEL",
-];
+/// in this order (from the provider table).
+pub fn model_variables() -> Vec<&'static str> {
+    crate::providers::detection_order()
+        .iter()
+        .map(|row| row.model_variable)
+        .collect()
+}
 
-/// The providers whose key, when present, selects them, in this order.
-pub const KEY_ORDER: [ProviderKind; 5] = [
-    ProviderKind::OpenAi,
-    ProviderKind::Anthropic,
-    ProviderKind::Gemini,
-    ProviderKind::Mistral,
-    ProviderKind::DeepSeek,
-];
+/// The providers whose key, when present, selects them, in this order (from the provider table).
+pub fn key_order() -> Vec<ProviderKind> {
+    crate::providers::detection_order()
+        .iter()
+        .map(|row| row.kind)
+        .collect()
+}
 
 /// How long connecting to a provider may take before the attempt counts as a network failure.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -40,10 +38,10 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    pub fn from_global(global: &crate::cli::GlobalArgs) -> Self {
+    pub fn from_options(options: &crate::config::GlobalOptions) -> Self {
         Self {
-            provider: global.provider.clone(),
-            model: global.model.clone(),
+            provider: options.provider.clone(),
+            model: options.model.clone(),
         }
     }
 }
@@ -65,10 +63,7 @@ pub struct Detection {
 impl Detection {
     /// Whether the provider can be called as detected: a hosted provider needs its key.
     pub fn missing_key(&self) -> Option<&str> {
-        let needs_key = !matches!(
-            self.kind,
-            ProviderKind::Ollama | ProviderKind::OpenAiCompatible
-        );
+        let needs_key = self.kind.info().key_required;
         match (&self.api_key, &self.key_variable) {
             (None, Some(variable)) if needs_key => Some(variable.as_str()),
             _ => None,
@@ -90,34 +85,29 @@ impl Detection {
     }
 }
 
-/// The provider a model id belongs to, by its prefix; `None` for anything else (served by an
-/// OpenAI-compatible server).
-pub fn route_model(model: &str) -> Option<ProviderKind> {
-    let model = model.trim().to_ascii_lowercase();
-    let starts = |prefixes: &[&str]| prefixes.iter().any(|prefix| model.starts_with(prefix));
-    if starts(&["claude-"]) {
-        Some(ProviderKind::Anthropic)
-    } else if starts(&["gpt-", "o1", "o3", "o4"]) {
-        Some(ProviderKind::OpenAi)
-    } else if starts(&["gemini-"]) {
-        Some(ProviderKind::Gemini)
-    } else if starts(&["mistral-", "codestral-"]) {
-        Some(ProviderKind::Mistral)
-    } else if starts(&["deepseek-"]) {
-        Some(ProviderKind::DeepSeek)
-    } else {
-        None
-    }
-}
+pub use crate::providers::route_model;
 
 /// The message for "no provider": every variable that would configure one.
 pub fn nothing_detected_help() -> String {
-    "no LLM provider configured: set one of OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, \
-     MISTRAL_API_KEY or DEEPSEEK_API_KEY (optionally with OPENAI_MODEL, ANTHROPIC_MODEL, \
-     GEMINI_MODEL, MISTRAL_MODEL or DEEPSEEK_MODEL), OPENAI_BASE_URL for an OpenAI-compatible \
-     server, or OLLAMA_HOST/OLLAMA_MODEL for Ollama; or pass --provider/--model, or set \
-     [provider] in agentci.toml (see docs/providers.md)"
-        .to_owned()
+    let ranked = crate::providers::detection_order();
+    let keys: Vec<&str> = ranked.iter().filter_map(|row| row.key_variable).collect();
+    let models: Vec<&str> = ranked.iter().map(|row| row.model_variable).collect();
+    format!(
+        "no LLM provider configured: set one of {} (optionally with {}), OPENAI_BASE_URL for an \
+         OpenAI-compatible server, or OLLAMA_HOST/OLLAMA_MODEL for Ollama; or pass \
+         --provider/--model, or set [provider] in agentci.toml (see docs/providers.md)",
+        or_list(&keys),
+        or_list(&models)
+    )
+}
+
+/// `A, B or C`.
+fn or_list(items: &[&str]) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => (*last).to_owned(),
+        None => String::new(),
+    }
 }
 
 /// Detect the provider. `Ok(None)` when nothing is configured at all; an error when what is
@@ -172,6 +162,7 @@ pub fn detect(
         .map(|model| (model, "[provider] model in the config file".to_owned()));
 
     let provider_from_flag = flag_provider.is_some();
+    let model_from_config = flag_model.is_none() && config_model.is_some();
     let provider = flag_provider.or(config_provider);
     let model = flag_model.or(config_model);
 
@@ -181,9 +172,8 @@ pub fn detect(
             .map_err(|error| crate::exit::usage(format!("{provider_source}: {error}")))?;
         // A provider chosen on the command line does not inherit a model the config file chose
         // for another provider (`--provider anthropic` with `model = "gpt-4.1"` in the file).
-        let model = model.filter(|(model, model_source)| {
-            let from_config = model_source.starts_with("[provider]");
-            !(provider_from_flag && from_config)
+        let model = model.filter(|(model, _)| {
+            !(provider_from_flag && model_from_config)
                 || (config
                     .provider
                     .name
@@ -216,13 +206,13 @@ pub fn detect(
         let (kind, reason) = routed(model, &model_source, environment)?;
         return finish(kind, model.to_owned(), reason, config, environment).map(Some);
     }
-    for variable in MODEL_VARIABLES {
+    for variable in model_variables() {
         if let Some(model) = environment.get(variable) {
             let (kind, reason) = routed(model, variable, environment)?;
             return finish(kind, model.to_owned(), reason, config, environment).map(Some);
         }
     }
-    for kind in KEY_ORDER {
+    for kind in key_order() {
         if let Some(variable) = kind.key_variable()
             && environment.is_set(variable)
         {
@@ -296,18 +286,18 @@ pub fn require_provider(
 
 /// [`require_provider`] for a command line and its loaded settings.
 pub fn require_provider_for(
-    global: &crate::cli::GlobalArgs,
+    options: &crate::config::GlobalOptions,
     settings: &Settings,
 ) -> anyhow::Result<(ProviderSettings, String)> {
     require_provider(
-        &Overrides::from_global(global),
+        &Overrides::from_options(options),
         &settings.config,
         &settings.environment,
     )
 }
 
 fn key_order_names() -> String {
-    KEY_ORDER
+    key_order()
         .iter()
         .filter_map(|kind| kind.key_variable())
         .collect::<Vec<_>>()
@@ -530,7 +520,10 @@ mod tests {
 
         let error = detect_in(&[("OPENAI_MODEL", "qwen2.5-coder")]).unwrap_err();
         assert!(format!("{error:#}").contains("OPENAI_BASE_URL"));
-        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+        assert_eq!(
+            crate::exit::coded_exit(&error),
+            Some(crate::exit::Exit::Usage)
+        );
     }
 
     #[test]
@@ -655,7 +648,10 @@ mod tests {
         ] {
             assert!(message.contains(variable), "{message}");
         }
-        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+        assert_eq!(
+            crate::exit::coded_exit(&error),
+            Some(crate::exit::Exit::Usage)
+        );
     }
 
     #[test]

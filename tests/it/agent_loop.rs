@@ -258,7 +258,7 @@ async fn invalid_submissions_are_sent_back_then_fail_after_two_retries() {
         "{error}"
     );
     assert_eq!(
-        agentci::exit::exit_for(&error.into()),
+        agentci::cli::exit_for(&error.into()),
         agentci::exit::Exit::Provider
     );
 }
@@ -288,7 +288,7 @@ async fn a_looping_model_is_warned_then_stopped() {
             .contains("repeating it again will stop the run")
     );
     assert_eq!(
-        agentci::exit::exit_for(&error.into()),
+        agentci::cli::exit_for(&error.into()),
         agentci::exit::Exit::Budget
     );
 }
@@ -367,7 +367,7 @@ async fn each_budget_stops_the_run_and_is_reported() {
             buffer.text()
         );
         assert_eq!(
-            agentci::exit::exit_for(&error.into()),
+            agentci::cli::exit_for(&error.into()),
             agentci::exit::Exit::Budget
         );
     }

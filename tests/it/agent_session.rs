@@ -102,7 +102,7 @@ async fn a_budget_stop_leaves_the_source_untouched_and_saves_a_patch() {
         .err()
         .unwrap();
     assert!(matches!(error, RunError::Budget { .. }));
-    let exit = agentci::exit::exit_for(&anyhow::Error::from(error));
+    let exit = agentci::cli::exit_for(&anyhow::Error::from(error));
     assert_eq!(exit, agentci::exit::Exit::Budget);
     let concluded = workspace.conclude(false, &Conclusion::Apply).unwrap();
     let patch = std::fs::read_to_string(concluded.patch.unwrap()).unwrap();

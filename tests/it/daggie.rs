@@ -8,9 +8,10 @@ use agentci::agents::daggie::render::RenderOptions;
 use agentci::agents::daggie::{
     AssistOptions, FileStatus, ModuleSource, OutputMode, PlanInput, offline_planner, run_assist,
 };
-use agentci::cli::GlobalArgs;
+use agentci::cli::GlobalOptions;
 use agentci::cli::daggie::{AssistArgs, assist};
-use agentci::exit::{Exit, exit_for};
+use agentci::cli::exit_for;
+use agentci::exit::Exit;
 use agentci::scan::{Argument, Function, Module, Role, ScanReport};
 use pretty_assertions::assert_eq;
 
@@ -577,7 +578,7 @@ fn files_in(root: &Path) -> Vec<PathBuf> {
 fn check_exits_1_on_a_stale_file_and_0_after_regeneration() {
     let project = example_project();
     let assignment = project.path().join("daggie-assignment.md");
-    let global = GlobalArgs::default();
+    let global = GlobalOptions::default();
     let mut args = assist_args(project.path(), assignment);
     let mut out = Vec::new();
 
@@ -621,10 +622,10 @@ fn json_output_carries_the_plan_and_reasons() {
     let project = example_project();
     let mut args = assist_args(project.path(), project.path().join("daggie-assignment.md"));
     args.dry_run = true;
-    let global = GlobalArgs {
+    let global = GlobalOptions {
         json: true,
         provider: Some("gemini".to_string()),
-        ..GlobalArgs::default()
+        ..GlobalOptions::default()
     };
     let mut out = Vec::new();
     assist(&args, &global, &library_scanner, None, &mut out).unwrap();
@@ -648,7 +649,7 @@ fn missing_assignment_file_is_a_usage_error_and_writes_nothing() {
     let mut out = Vec::new();
     let error = assist(
         &args,
-        &GlobalArgs::default(),
+        &GlobalOptions::default(),
         &library_scanner,
         None,
         &mut out,
@@ -667,7 +668,7 @@ fn without_offline_and_without_a_model_planner_it_is_a_usage_error() {
     args.offline = false;
     let error = assist(
         &args,
-        &GlobalArgs::default(),
+        &GlobalOptions::default(),
         &library_scanner,
         None,
         &mut Vec::new(),

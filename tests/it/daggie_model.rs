@@ -12,9 +12,10 @@ use agentci::agents::daggie::{
     AssistOptions, ModuleSource, OutputMode, PlanInput, offline_planner, run_assist,
 };
 use agentci::cli::daggie::{ModelContext, run_with_model};
-use agentci::cli::{Cli, Command, GlobalArgs};
+use agentci::cli::exit_for;
+use agentci::cli::{Cli, Command, GlobalOptions};
 use agentci::config::Settings;
-use agentci::exit::{Exit, exit_for};
+use agentci::exit::Exit;
 use agentci::llm::fake::{ScriptedProvider, Step, text, tool_call};
 use agentci::llm::{ContentBlock, Request, ToolResult};
 use agentci::scan::ScanReport;
@@ -346,12 +347,12 @@ fn the_planner_prompt_is_a_fraction_of_the_module_sources() {
     );
 }
 
-fn parse_daggie(args: &[&str]) -> (agentci::cli::daggie::DaggieArgs, GlobalArgs) {
+fn parse_daggie(args: &[&str]) -> (agentci::cli::daggie::DaggieArgs, GlobalOptions) {
     let mut full = vec!["agentci", "daggie"];
     full.extend_from_slice(args);
     let cli = Cli::try_parse_from(full).unwrap();
     match cli.command {
-        Command::Daggie(daggie) => (daggie, cli.global),
+        Command::Daggie(daggie) => (daggie, cli.global.options()),
         _ => unreachable!(),
     }
 }
@@ -644,9 +645,15 @@ async fn the_command_line_plans_with_the_model_on_the_running_runtime() {
         settings: Settings::default(),
     };
     let mut out = Vec::new();
-    let exit = run_with_model(&args, &cli.global, &scan_examples, &context, &mut out)
-        .await
-        .unwrap();
+    let exit = run_with_model(
+        &args,
+        &cli.global.options(),
+        &scan_examples,
+        &context,
+        &mut out,
+    )
+    .await
+    .unwrap();
     assert_eq!(exit, Exit::Done);
     let out = String::from_utf8(out).unwrap();
     assert!(

@@ -316,7 +316,7 @@ async fn errors_map_to_auth_not_found_and_http() {
         error.to_string().contains("GET /repos/acme/shop/issues/3"),
         "{error}"
     );
-    let code = agentci::exit::exit_for(&anyhow::Error::from(error));
+    let code = agentci::cli::exit_for(&anyhow::Error::from(error));
     assert_eq!(code, agentci::exit::Exit::GitHub);
 }
 
@@ -958,7 +958,7 @@ fn github_flags_parse_and_override_the_context() {
     #[derive(Parser)]
     struct Command {
         #[command(flatten)]
-        github: agentci::github::args::GitHubArgs,
+        github: agentci::cli::GitHubArgs,
     }
     let parsed = Command::try_parse_from([
         "agentci",
@@ -971,10 +971,10 @@ fn github_flags_parse_and_override_the_context() {
     ])
     .unwrap();
     let env = actions_env("pull_request", "pull_request");
-    let context = parsed.github.context(&env).unwrap();
+    let context = parsed.github.options().context(&env).unwrap();
     assert_eq!(context.repository, Some(Repository::new("acme", "other")));
     assert_eq!(context.pr_number, Some(9));
-    let error = parsed.github.client(&env, false).unwrap_err();
+    let error = parsed.github.options().client(&env, false).unwrap_err();
     assert!(error.to_string().contains("env:MY_TOKEN"), "{error}");
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use agentci::agents::monty::packs::{ANGULAR, LanguagePack, PYTHON};
-use agentci::agents::monty::verbs::{self, Services};
+use agentci::agents::monty::verbs::Services;
 use agentci::cli::monty::MontyArgs;
 use agentci::cli::{Cli, Command, GlobalArgs};
 use agentci::config::{Environment, Settings};
@@ -99,7 +99,9 @@ async fn run_with(
         github: github.map(|server| ClientSettings::for_server(server.uri())),
     };
     let mut out = Vec::new();
-    let result = verbs::run(pack, &args, &global, services, &mut out).await;
+    let result =
+        agentci::cli::monty::run_with(pack, &args, &global.options(), Some(services), &mut out)
+            .await;
     let requests = log.lock().unwrap().clone();
     Run {
         result,
@@ -583,7 +585,7 @@ async fn verify_needs_allow_exec() {
     )
     .await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Usage);
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Usage);
     assert!(error.to_string().contains("--allow-exec"));
     assert!(outcome.requests.is_empty());
 }
@@ -725,7 +727,7 @@ async fn build_needs_allow_exec_and_offers_exec_with_it() {
     let source = repo.path().join("backend").display().to_string();
     let refused = run(&["monty", "build", "--source", &source], vec![], None).await;
     assert_eq!(
-        agentci::exit::exit_for(&refused.result.unwrap_err()),
+        agentci::cli::exit_for(&refused.result.unwrap_err()),
         Exit::Usage
     );
     assert!(refused.requests.is_empty());
@@ -879,7 +881,7 @@ async fn review_post_without_a_pull_request_is_a_usage_error() {
     )
     .await;
     assert_eq!(
-        agentci::exit::exit_for(&outcome.result.unwrap_err()),
+        agentci::cli::exit_for(&outcome.result.unwrap_err()),
         Exit::Usage
     );
     assert!(outcome.requests.is_empty());
@@ -966,7 +968,7 @@ async fn verify_reruns_the_command_on_a_copy_for_each_suggestion() {
     )
     .await;
     assert_eq!(
-        agentci::exit::exit_for(&refused.result.unwrap_err()),
+        agentci::cli::exit_for(&refused.result.unwrap_err()),
         Exit::Usage
     );
 
@@ -1068,7 +1070,7 @@ async fn a_failed_run_still_prints_what_it_has_and_keeps_the_changes_as_a_patch(
     )
     .await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Provider);
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Provider);
     assert_eq!(
         std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
         AUTH
@@ -1111,7 +1113,7 @@ async fn upgrade_arguments_follow_the_pack() {
     )
     .await;
     assert_eq!(
-        agentci::exit::exit_for(&missing.result.unwrap_err()),
+        agentci::cli::exit_for(&missing.result.unwrap_err()),
         Exit::Usage
     );
     let script = vec![tool_call(
@@ -1456,7 +1458,7 @@ async fn a_budget_stop_exits_4_and_keeps_the_changes_as_a_patch() {
     )
     .await;
     assert_eq!(
-        agentci::exit::exit_for(&outcome.result.unwrap_err()),
+        agentci::cli::exit_for(&outcome.result.unwrap_err()),
         Exit::Budget
     );
     assert_eq!(
@@ -1546,7 +1548,7 @@ async fn develop_issue_without_a_change_retries_once_then_comments_and_exits_1()
     )
     .await;
     let error = outcome.result.unwrap_err();
-    assert_eq!(agentci::exit::exit_for(&error), Exit::Negative, "{error:#}");
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Negative, "{error:#}");
     assert!(
         format!("{error:#}").contains("changed no file in two attempts"),
         "{error:#}"

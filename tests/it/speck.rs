@@ -8,9 +8,10 @@ use agentci::agents::speck::run::TaskRunner;
 use agentci::agents::speck::tasks::Task;
 use agentci::agents::speck::tiers;
 use agentci::agents::speck::validate::{Expectations, validate};
+use agentci::cli::exit_for;
 use agentci::cli::speck::{Services, run};
 use agentci::cli::{Cli, Command};
-use agentci::exit::{Exit, exit_for};
+use agentci::exit::Exit;
 use agentci::llm::fake::{ScriptedProvider, Step, tool_call};
 use agentci::llm::{ContentBlock, Provider, Request};
 use async_trait::async_trait;
@@ -106,7 +107,7 @@ async fn speck(arguments: &[&str], services: Services) -> Outcome {
         panic!("not a speck command")
     };
     let mut stdout = Vec::new();
-    let result = run(args, &cli.global, services, &mut stdout).await;
+    let result = run(args, &cli.global.options(), services, &mut stdout).await;
     Outcome {
         result,
         stdout: String::from_utf8(stdout).unwrap(),
@@ -1221,7 +1222,13 @@ async fn events_and_the_context_file_cover_every_step() {
         panic!("not a speck command")
     };
     let mut stdout = Vec::new();
-    let result = run(args, &cli.global, with_provider(&model), &mut stdout).await;
+    let result = run(
+        args,
+        &cli.global.options(),
+        with_provider(&model),
+        &mut stdout,
+    )
+    .await;
     assert_eq!(result.unwrap(), Exit::Done);
     for request in model.requests() {
         assert!(
@@ -1275,9 +1282,14 @@ async fn the_turn_budget_covers_the_whole_command() {
         panic!("not a speck command")
     };
     let mut stdout = Vec::new();
-    let error = run(args, &cli.global, with_provider(&model), &mut stdout)
-        .await
-        .unwrap_err();
+    let error = run(
+        args,
+        &cli.global.options(),
+        with_provider(&model),
+        &mut stdout,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(exit_for(&error), Exit::Budget, "{error:#}");
     assert_eq!(
         model.requests().len(),

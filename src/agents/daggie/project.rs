@@ -589,7 +589,10 @@ mod tests {
         )
         .unwrap();
         let error = Project::detect(temp.path()).unwrap_err();
-        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+        assert_eq!(
+            crate::exit::coded_exit(&error),
+            Some(crate::exit::Exit::Usage)
+        );
         assert!(format!("{error:#}").contains("`sdk`"));
     }
 

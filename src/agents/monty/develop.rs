@@ -8,8 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::agent::{Access, Submit, Workspace, workspace_tools};
-use crate::cli::GlobalArgs;
-use crate::cli::monty::DevelopIssueArgs;
+use crate::config::GlobalOptions;
 use crate::exit::Exit;
 use crate::github::client::resolve_token;
 use crate::github::git::{BotIdentity, Changes, LocalRepository};
@@ -19,6 +18,7 @@ use crate::github::pulls::{FileChange, NewPull, commit_changes, open_or_update_p
 use super::failures::Layout;
 use super::fix;
 use super::packs::LanguagePack;
+use super::request::DevelopIssueRequest;
 use super::route::{self, Route, RouteSubmission, Verb};
 use super::verbs::{
     Services, SettingsEnv, agent, github_client, print_workspace_result, provider, workspace_run,
@@ -118,8 +118,8 @@ fn verb_of(route: &Route) -> Verb {
 
 pub async fn develop_issue(
     pack: &'static LanguagePack,
-    args: &DevelopIssueArgs,
-    global: &GlobalArgs,
+    args: &DevelopIssueRequest,
+    global: &GlobalOptions,
     services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {

@@ -6,6 +6,7 @@ pub mod failures;
 pub mod fix;
 pub mod packs;
 pub mod parsers;
+pub mod request;
 pub mod review;
 pub mod route;
 pub mod suggest;

@@ -16,14 +16,11 @@ use crate::agent::{
     Agent, AgentSpec, Budget, EventSink, Report, RunError, RunOutcome, Submit, Tool, load_context,
     report_submit,
 };
+use crate::agent::{AgentOptions, SelfImprove};
 use crate::agents::step_outputs;
-use crate::cli::monty::{
-    BuildArgs, MontyArgs, MontyVerb, ReviewArgs, SuggestFixArgs, UpgradeArgs, WriteTestsArgs,
-};
-use crate::cli::{AgentArgs, GlobalArgs, SelfImprove};
-use crate::config::{Environment, Settings};
+use crate::config::{Environment, GlobalOptions, Settings};
 use crate::exit::Exit;
-use crate::github::args::GitHubArgs;
+use crate::github::args::GitHubOptions;
 use crate::github::client::{ClientSettings, EnvSource, GitHub};
 use crate::github::context::GitHubContext;
 use crate::github::review::{
@@ -35,6 +32,9 @@ use crate::llm::pricing::PriceTable;
 use super::failures::Layout;
 use super::fix;
 use super::packs::LanguagePack;
+use super::request::{
+    BuildRequest, MontyRequest, ReviewRequest, SuggestFixRequest, UpgradeRequest, WriteTestsRequest,
+};
 use super::review::{self as review_model, ReviewSubmission};
 use super::suggest::{self, SuggestionSubmission};
 
@@ -73,25 +73,25 @@ impl EnvSource for SettingsEnv<'_> {
 /// Run one verb.
 pub async fn run(
     pack: &'static LanguagePack,
-    args: &MontyArgs,
-    global: &GlobalArgs,
+    request: &MontyRequest,
+    global: &GlobalOptions,
     services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    match &args.verb {
-        MontyVerb::SuggestFix(verb) => suggest_fix(pack, verb, global, &services, out).await,
-        MontyVerb::Review(verb) => review(pack, verb, global, &services, out).await,
-        MontyVerb::Assist(verb) => {
-            let assignment = verb.read_assignment()?;
+    match request {
+        MontyRequest::SuggestFix(verb) => suggest_fix(pack, verb, global, &services, out).await,
+        MontyRequest::Review(verb) => review(pack, verb, global, &services, out).await,
+        MontyRequest::Assist(verb) => {
+            let assignment = verb.assignment.clone();
             let task = |allowed: Option<&[String]>| {
                 fix::assist_prompt(&verb.agent.source, &assignment, allowed)
             };
             workspace_verb(pack, "assist", &verb.agent, global, &services, &task, out).await
         }
-        MontyVerb::WriteTests(verb) => write_tests(pack, verb, global, &services, out).await,
-        MontyVerb::Build(verb) => build(pack, verb, global, &services, out).await,
-        MontyVerb::Upgrade(verb) => upgrade(pack, verb, global, &services, out).await,
-        MontyVerb::DevelopIssue(verb) => {
+        MontyRequest::WriteTests(verb) => write_tests(pack, verb, global, &services, out).await,
+        MontyRequest::Build(verb) => build(pack, verb, global, &services, out).await,
+        MontyRequest::Upgrade(verb) => upgrade(pack, verb, global, &services, out).await,
+        MontyRequest::DevelopIssue(verb) => {
             super::develop::develop_issue(pack, verb, global, &services, out).await
         }
     }
@@ -99,7 +99,7 @@ pub async fn run(
 
 pub(crate) fn provider(
     services: &Services,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
 ) -> anyhow::Result<Arc<dyn Provider>> {
     if let Some(provider) = &services.provider {
         return Ok(Arc::clone(provider));
@@ -114,7 +114,7 @@ pub(crate) fn agent(
     verb: &str,
     provider: Arc<dyn Provider>,
     source: &Path,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     services: &Services,
 ) -> anyhow::Result<Agent> {
     let spec = AgentSpec {
@@ -147,7 +147,7 @@ fn require_directory(source: &Path) -> anyhow::Result<()> {
 }
 
 /// Flags that only mean something for verbs that change files.
-fn refuse_workspace_flags(verb: &str, agent: &AgentArgs) -> anyhow::Result<()> {
+fn refuse_workspace_flags(verb: &str, agent: &AgentOptions) -> anyhow::Result<()> {
     if agent.export.is_some() || agent.keep_partial {
         return Err(crate::exit::usage(format!(
             "`{verb}` changes no files: `--export` and `--keep-partial` do not apply"
@@ -173,7 +173,7 @@ fn allowed_commands(pack: &LanguagePack, settings: &Settings) -> Vec<String> {
 
 /// The pull request to publish on, when there is one; `None` without repository or number.
 async fn pull_request(
-    github: &GitHubArgs,
+    github: &GitHubOptions,
     env: &dyn EnvSource,
     client: &GitHub,
 ) -> anyhow::Result<Option<(GitHubContext, String)>> {
@@ -193,7 +193,7 @@ async fn pull_request(
 
 pub(crate) fn github_client(
     services: &Services,
-    github: &GitHubArgs,
+    github: &GitHubOptions,
     env: &dyn EnvSource,
     dry_run: bool,
 ) -> anyhow::Result<GitHub> {
@@ -208,7 +208,7 @@ pub(crate) fn github_client(
 async fn publish(
     pack: &LanguagePack,
     services: &Services,
-    github: &GitHubArgs,
+    github: &GitHubOptions,
     dry_run: bool,
     summary: &str,
     model: &str,
@@ -240,7 +240,7 @@ async fn publish(
 /// The changes of the pull request in context under `--source`; `None` without one.
 async fn pull_request_diff(
     services: &Services,
-    github: &GitHubArgs,
+    github: &GitHubOptions,
     layout: &Layout,
 ) -> anyhow::Result<Option<String>> {
     let env = SettingsEnv(&services.settings.environment);
@@ -271,14 +271,14 @@ fn write_planned(out: &mut dyn Write, outcome: &ReviewOutcome) -> anyhow::Result
 
 pub async fn suggest_fix(
     pack: &'static LanguagePack,
-    args: &SuggestFixArgs,
-    global: &GlobalArgs,
+    args: &SuggestFixRequest,
+    global: &GlobalOptions,
     services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     refuse_workspace_flags("suggest-fix", &args.agent)?;
     let source = &args.agent.source;
-    let log = args.read_log()?;
+    let log = args.log.clone();
     let (layout, failures) = fix::failures_for(pack, source, &log)?;
     if failures.is_empty() {
         let message = fix::nothing_message(pack, source);
@@ -318,7 +318,7 @@ pub async fn suggest_fix(
 
     let workspace = Workspace::open(source)?;
     let task = fix::suggest_fix_prompt(source, &failures, args.max_suggestions)?;
-    let task = match args.assignment.read(false)? {
+    let task = match args.assignment.clone() {
         Some(extra) => format!("{task}\n## Assignment\n\n{}\n", extra.trim()),
         None => task,
     };
@@ -405,8 +405,8 @@ fn report_usage<T>(outcome: &RunOutcome<T>) {
 
 pub async fn review(
     pack: &'static LanguagePack,
-    args: &ReviewArgs,
-    global: &GlobalArgs,
+    args: &ReviewRequest,
+    global: &GlobalOptions,
     services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
@@ -427,7 +427,7 @@ pub async fn review(
         })?),
         None => None,
     };
-    let assignment = args.assignment.read(false)?;
+    let assignment = args.assignment.clone();
     if args.post {
         let env = SettingsEnv(&services.settings.environment);
         let context = args.github.context(&env)?;
@@ -525,8 +525,8 @@ pub async fn review(
 
 async fn write_tests(
     pack: &'static LanguagePack,
-    args: &WriteTestsArgs,
-    global: &GlobalArgs,
+    args: &WriteTestsRequest,
+    global: &GlobalOptions,
     services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
@@ -546,7 +546,7 @@ async fn write_tests(
             .unwrap_or("the project's framework")
             .to_owned(),
     };
-    let assignment = args.assignment.read(false)?;
+    let assignment = args.assignment.clone();
     let task = |allowed: Option<&[String]>| {
         fix::write_tests_prompt(
             pack,
@@ -571,8 +571,8 @@ async fn write_tests(
 
 async fn build(
     pack: &'static LanguagePack,
-    args: &BuildArgs,
-    global: &GlobalArgs,
+    args: &BuildRequest,
+    global: &GlobalOptions,
     services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
@@ -592,7 +592,7 @@ async fn build(
             pack.agent
         )));
     }
-    let assignment = args.assignment.read(false)?;
+    let assignment = args.assignment.clone();
     let task = |_allowed: Option<&[String]>| {
         fix::build_prompt(&args.agent.source, &command, assignment.as_deref())
     };
@@ -601,13 +601,13 @@ async fn build(
 
 async fn upgrade(
     pack: &'static LanguagePack,
-    args: &UpgradeArgs,
-    global: &GlobalArgs,
+    args: &UpgradeRequest,
+    global: &GlobalOptions,
     services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let target = fix::upgrade_target(pack, args.target_package.as_deref(), &args.target_version)?;
-    let assignment = args.assignment.read(false)?;
+    let assignment = args.assignment.clone();
     let task = |_allowed: Option<&[String]>| {
         fix::upgrade_prompt(
             &args.agent.source,
@@ -632,8 +632,8 @@ fn change_kind(kind: &ChangeKind) -> &'static str {
 async fn workspace_verb(
     pack: &'static LanguagePack,
     verb: &str,
-    args: &AgentArgs,
-    global: &GlobalArgs,
+    args: &AgentOptions,
+    global: &GlobalOptions,
     services: &Services,
     task: &dyn Fn(Option<&[String]>) -> anyhow::Result<String>,
     out: &mut dyn Write,
@@ -667,8 +667,8 @@ pub(crate) struct WorkspaceRun {
 pub(crate) async fn workspace_run(
     pack: &'static LanguagePack,
     verb: &str,
-    args: &AgentArgs,
-    global: &GlobalArgs,
+    args: &AgentOptions,
+    global: &GlobalOptions,
     services: &Services,
     task: &dyn Fn(Option<&[String]>) -> anyhow::Result<String>,
 ) -> anyhow::Result<WorkspaceRun> {
@@ -792,7 +792,7 @@ fn save_learnings(
 
 pub(crate) fn print_workspace_result(
     out: &mut dyn Write,
-    global: &GlobalArgs,
+    global: &GlobalOptions,
     result: &Result<RunOutcome<Report>, RunError>,
     concluded: &anyhow::Result<Concluded>,
     changes: &[Value],

@@ -637,7 +637,10 @@ mod run {
             error.to_string(),
             "the plan has no phase 9; its phases are: 1, 2, 3"
         );
-        assert_eq!(crate::exit::exit_for(&error), crate::exit::Exit::Usage);
+        assert_eq!(
+            crate::exit::coded_exit(&error),
+            Some(crate::exit::Exit::Usage)
+        );
     }
 
     #[test]
