@@ -85,7 +85,13 @@ fn fake_release(root: &Path, version: &str, target: &str) -> PathBuf {
     std::fs::create_dir_all(&directory).unwrap();
     std::fs::create_dir_all(&staging).unwrap();
     let script = staging.join("agentci");
-    std::fs::write(&script, format!("#!/bin/sh\necho \"agentci {version}\"\n")).unwrap();
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf 'agentci %s' '{version}'\nfor word in \"$@\"; do printf ' [%s]' \"$word\"; done\necho\n"
+        ),
+    )
+    .unwrap();
     std::fs::write(staging.join("README.md"), "agentci\n").unwrap();
     make_executable(&script);
     let archive_name = format!("agentci-{target}.tar.gz");
@@ -292,5 +298,143 @@ fn install_sh_downloads_from_the_repository_named_in_cargo_toml() {
     assert!(
         action.contains(&format!("AGENTCI_REPOSITORY: {slug}")),
         "action.yml's AGENTCI_REPOSITORY must be `{slug}`"
+    );
+}
+
+/// `action.yml`'s steps, parsed.
+fn action() -> serde_json::Value {
+    let text = std::fs::read_to_string(repository().join("action.yml")).unwrap();
+    yaml_serde::from_str(&text).unwrap()
+}
+
+fn action_step(action: &serde_json::Value, name_prefix: &str) -> serde_json::Value {
+    action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| {
+            step["name"]
+                .as_str()
+                .is_some_and(|name| name.starts_with(name_prefix))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no step `{name_prefix}…` in action.yml"))
+}
+
+#[test]
+fn the_action_is_composite_never_compiles_and_maps_every_documented_output() {
+    let action = action();
+    assert_eq!(action["runs"]["using"], "composite");
+    let outputs = action["outputs"].as_object().unwrap();
+    let expected = [
+        "changed",
+        "files",
+        "failures",
+        "suggestions",
+        "published",
+        "review_url",
+        "total_tasks",
+        "phases",
+        "plan_file",
+    ];
+    assert_eq!(outputs.len(), expected.len());
+    for name in expected {
+        assert_eq!(
+            outputs[name]["value"],
+            format!("${{{{ steps.run.outputs.{name} }}}}"),
+            "output `{name}`"
+        );
+    }
+    for input in [
+        "version",
+        "command",
+        "args",
+        "github-token",
+        "working-directory",
+    ] {
+        assert!(action["inputs"].get(input).is_some(), "input `{input}`");
+    }
+    assert_eq!(
+        action["inputs"]["github-token"]["default"],
+        "${{ github.token }}"
+    );
+    for step in action["runs"]["steps"].as_array().unwrap() {
+        let script = step["run"].as_str().unwrap_or_default();
+        assert!(!script.contains("cargo"), "a step compiles: {script}");
+    }
+}
+
+/// The action's two scripts, run with bash as the runner would: the install step fills the tool
+/// cache from the (fake) release and reuses it; the run step passes the inputs as words.
+#[test]
+fn the_action_installs_into_the_tool_cache_once_and_runs_the_command() {
+    require("bash");
+    require("xargs");
+    let (temp, base, _) = setup();
+    let releases = temp.path().join("releases");
+    fake_release(&releases, "1.2.3", &this_target());
+    let action = action();
+    let install_step = action_step(&action, "Install");
+    let script = install_step["run"].as_str().unwrap();
+    let repository_slug = install_step["env"]["AGENTCI_REPOSITORY"].as_str().unwrap();
+    let tool_cache = temp.path().join("tool-cache");
+    let github_path = temp.path().join("github-path");
+    let install = || {
+        Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .env("INPUT_VERSION", "v1.2.3")
+            .env("AGENTCI_REPOSITORY", repository_slug)
+            .env("AGENTCI_DOWNLOAD_URL", &base)
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("RUNNER_TOOL_CACHE", &tool_cache)
+            .env("GITHUB_ACTION_PATH", repository())
+            .env("GITHUB_PATH", &github_path)
+            .env("HOME", temp.path())
+            .output()
+            .unwrap()
+    };
+    let first = install();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let directory = tool_cache.join("agentci").join("1.2.3").join("X64");
+    assert!(directory.join("agentci").is_file());
+    assert_eq!(
+        std::fs::read_to_string(&github_path).unwrap(),
+        format!("{}\n", directory.display())
+    );
+    // The release disappears: the second run still works, from the cache.
+    std::fs::remove_dir_all(releases.join("v1.2.3")).unwrap();
+    let second = install();
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("from the tool cache"),
+        "{:?}",
+        second
+    );
+
+    let run_step = action_step(&action, "agentci");
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(run_step["run"].as_str().unwrap())
+        .env("INPUT_COMMAND", "monty suggest-fix")
+        .env(
+            "INPUT_ARGS",
+            "--error-file \"my log.txt\" --source './back end' $HOME",
+        )
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                directory.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "agentci 1.2.3 [monty] [suggest-fix] [--error-file] [my log.txt] [--source] [./back end] [$HOME]\n"
     );
 }
