@@ -141,7 +141,12 @@ impl Agent {
         submit: Submit<T>,
     ) -> Result<RunOutcome<T>, RunError> {
         let mut state = State::new(&self);
+        // The turns fold into one `::group::` in Actions (a live line on a terminal).
+        let phase = self
+            .progress
+            .then(|| crate::progress::phase(&format!("{} {}", self.spec.agent, self.spec.verb)));
         let result = self.turns(task, &submit, &mut state).await;
+        drop(phase);
         let ok = result.is_ok();
         if let Err(RunError::Budget { which, .. }) = &result {
             self.events

@@ -328,6 +328,11 @@ async fn suggest_fix_writes_counts_annotations_and_a_summary() {
             .any(|line| line.contains("file=backend/app/items.py")),
         "{stderr}"
     );
+    // The model turns are folded into one group.
+    let group = stderr
+        .find("::group::monty suggest-fix")
+        .unwrap_or_else(|| panic!("no group: {stderr}"));
+    assert!(stderr[group..].contains("\n::endgroup::\n"), "{stderr}");
     // The key the run loaded is masked in the runner's log, and appears nowhere else.
     assert!(
         stderr.contains(&format!("::add-mask::{OPENAI_KEY}")),
