@@ -215,3 +215,88 @@ fn write_plan_file(env: &dyn EnvSource, printed: &serde_json::Value) -> std::io:
     let (_, path) = file.keep().map_err(|error| error.error)?;
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::agents::monty::suggest::Placement;
+    use crate::github::context::{EventKind, Repository};
+
+    fn context() -> GitHubContext {
+        GitHubContext {
+            repository: Some(Repository::new("acme", "shop")),
+            event: EventKind::PullRequest,
+            pr_number: Some(7),
+            issue_number: Some(7),
+            head_sha: None,
+            head_ref: None,
+            base_ref: None,
+            in_actions: true,
+        }
+    }
+
+    fn failure(path: &str, line: u32, detail: &[&str]) -> Failure {
+        Failure {
+            tool: "pytest",
+            check: None,
+            path: Some(path.to_owned()),
+            line: Some(line),
+            column: None,
+            code: None,
+            message: "failed".to_owned(),
+            detail: detail.iter().map(|line| (*line).to_owned()).collect(),
+        }
+    }
+
+    fn suggestion(path: &str, start_line: u32, end_line: u32) -> OutputSuggestion {
+        OutputSuggestion {
+            path: path.to_owned(),
+            start_line,
+            end_line,
+            replacement: String::new(),
+            explanation: String::new(),
+            placement: Placement::Inline,
+            verified: None,
+        }
+    }
+
+    #[test]
+    fn the_review_url_needs_a_review_and_a_pull_request() {
+        let mut env = HashMap::new();
+        assert_eq!(
+            review_url(&env, Some(&context()), Some(99)),
+            "https://github.com/acme/shop/pull/7#pullrequestreview-99"
+        );
+        env.insert(
+            "GITHUB_SERVER_URL".to_owned(),
+            "https://ghe.example/".to_owned(),
+        );
+        assert_eq!(
+            review_url(&env, Some(&context()), Some(99)),
+            "https://ghe.example/acme/shop/pull/7#pullrequestreview-99"
+        );
+        assert_eq!(review_url(&env, Some(&context()), None), "");
+        assert_eq!(review_url(&env, None, Some(99)), "");
+    }
+
+    #[test]
+    fn a_failure_is_covered_by_a_suggestion_on_its_line_or_its_traceback() {
+        let suggestions = [suggestion("app/items.py", 11, 12)];
+        assert!(covered(&failure("app/items.py", 12, &[]), &suggestions));
+        assert!(!covered(&failure("app/items.py", 30, &[]), &suggestions));
+        assert!(covered(
+            &failure(
+                "tests/test_items.py",
+                40,
+                &["app/items.py:12: AttributeError"]
+            ),
+            &suggestions
+        ));
+        assert!(!covered(
+            &failure("tests/test_auth.py", 21, &[]),
+            &suggestions
+        ));
+    }
+}
