@@ -383,7 +383,9 @@ fn the_action_installs_into_the_tool_cache_once_and_runs_the_command() {
         Command::new("bash")
             .arg("-c")
             .arg(script)
-            .env("INPUT_VERSION", "v1.2.3")
+            // No version input: the action's own tag decides.
+            .env("INPUT_VERSION", "")
+            .env("ACTION_REF", "v1.2.3")
             .env("AGENTCI_REPOSITORY", repository_slug)
             .env("AGENTCI_DOWNLOAD_URL", &base)
             .env("RUNNER_OS", "Linux")
