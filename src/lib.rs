@@ -12,3 +12,4 @@ pub mod progress;
 pub mod providers;
 pub mod redact;
 pub mod scan;
+pub mod server;

@@ -16,6 +16,7 @@ pub use exit::exit_for;
 pub mod daggie;
 pub mod doctor;
 pub mod exit;
+pub mod mcp;
 pub mod mcp_test_server;
 pub mod modules;
 pub mod monty;
@@ -183,6 +184,8 @@ pub enum Command {
     Daggie(daggie::DaggieArgs),
     /// What agentci detected: provider, model, GitHub context, config
     Doctor(doctor::DoctorArgs),
+    /// agentci's deterministic tools as an MCP server for coding agents
+    Mcp(mcp::McpArgs),
     /// Serve a small MCP tool set over stdio (for agentci's own tests)
     #[command(hide = true)]
     McpTestServer,
@@ -235,6 +238,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Daggie(args) => daggie::run_command(&args, &global, &scan_module_source).await,
         Command::Doctor(args) => doctor::run(&global, &args).await,
+        Command::Mcp(args) => mcp::run(&args).await,
         Command::McpTestServer => mcp_test_server::run().await,
         Command::Modules(args) => modules::run(args, &global).await,
         Command::Monty(args) => {

@@ -378,3 +378,243 @@ mod tests {
         );
     }
 }
+
+impl PullDiff {
+    /// Parse a multi-file unified diff (`git diff` output, or `diff -u` with `---`/`+++` headers)
+    /// into the same model as a pull request's file list, so placement can be decided offline.
+    pub fn from_unified(text: &str) -> Result<PullDiff, String> {
+        let mut files: Vec<FileDiff> = Vec::new();
+        // The file being read: its header fields and the text of its hunks.
+        let mut current: Option<(UnifiedHeader, String)> = None;
+        let finish = |current: Option<(UnifiedHeader, String)>,
+                      files: &mut Vec<FileDiff>|
+         -> Result<(), String> {
+            if let Some((header, patch)) = current {
+                files.push(header.into_file_diff(&patch)?);
+            }
+            Ok(())
+        };
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("diff --git ") {
+                finish(current.take(), &mut files)?;
+                let (old, new) = split_git_paths(rest);
+                current = Some((
+                    UnifiedHeader {
+                        old_path: old,
+                        new_path: new,
+                        ..UnifiedHeader::default()
+                    },
+                    String::new(),
+                ));
+                continue;
+            }
+            let in_hunks = current.as_ref().is_some_and(|(_, patch)| !patch.is_empty());
+            if let Some(path) = line.strip_prefix("--- ")
+                && !in_hunks_expecting_line(current.as_ref(), line)
+            {
+                if in_hunks {
+                    finish(current.take(), &mut files)?;
+                }
+                let header = current.get_or_insert_with(Default::default);
+                header.0.old_path = header_path(path, "a/");
+                continue;
+            }
+            if let Some(path) = line.strip_prefix("+++ ")
+                && !in_hunks_expecting_line(current.as_ref(), line)
+            {
+                let header = current.get_or_insert_with(Default::default);
+                header.0.new_path = header_path(path, "b/");
+                continue;
+            }
+            let Some((header, patch)) = current.as_mut() else {
+                continue;
+            };
+            if line.starts_with("@@")
+                || (!patch.is_empty()
+                    && (line.starts_with(' ')
+                        || line.starts_with('+')
+                        || line.starts_with('-')
+                        || line.starts_with('\\')
+                        || line.is_empty()))
+            {
+                patch.push_str(line);
+                patch.push('\n');
+            } else if let Some(from) = line.strip_prefix("rename from ") {
+                header.old_path = Some(from.to_owned());
+                header.renamed = true;
+            } else if let Some(to) = line.strip_prefix("rename to ") {
+                header.new_path = Some(to.to_owned());
+                header.renamed = true;
+            } else if line.starts_with("new file mode") {
+                header.added = true;
+            } else if line.starts_with("deleted file mode") {
+                header.removed = true;
+            } else if line.starts_with("Binary files") {
+                header.binary = true;
+            }
+        }
+        finish(current, &mut files)?;
+        Ok(PullDiff { files })
+    }
+}
+
+/// True when `line` (starting `--- ` or `+++ `) is a removed or added line of the current hunk
+/// rather than a file header: the hunk still expects lines on that side.
+fn in_hunks_expecting_line(current: Option<&(UnifiedHeader, String)>, line: &str) -> bool {
+    let Some((_, patch)) = current else {
+        return false;
+    };
+    if patch.is_empty() {
+        return false;
+    }
+    // Count what the last hunk still expects.
+    let Ok(hunks) = parse_patch_prefix(patch) else {
+        return false;
+    };
+    let (old_left, new_left) = hunks;
+    (line.starts_with('-') && old_left > 0) || (line.starts_with('+') && new_left > 0)
+}
+
+/// Lines still expected on each side of the last hunk of `patch`.
+fn parse_patch_prefix(patch: &str) -> Result<(u32, u32), String> {
+    let mut old_left = 0u32;
+    let mut new_left = 0u32;
+    for line in patch.lines() {
+        if line.starts_with("@@") {
+            let (_, old_lines, _, new_lines) = parse_header(line)?;
+            old_left = old_lines;
+            new_left = new_lines;
+        } else if line.starts_with('-') {
+            old_left = old_left.saturating_sub(1);
+        } else if line.starts_with('+') {
+            new_left = new_left.saturating_sub(1);
+        } else if !line.starts_with('\\') {
+            old_left = old_left.saturating_sub(1);
+            new_left = new_left.saturating_sub(1);
+        }
+    }
+    Ok((old_left, new_left))
+}
+
+#[derive(Debug, Default)]
+struct UnifiedHeader {
+    old_path: Option<String>,
+    new_path: Option<String>,
+    added: bool,
+    removed: bool,
+    renamed: bool,
+    binary: bool,
+}
+
+impl UnifiedHeader {
+    fn into_file_diff(self, patch: &str) -> Result<FileDiff, String> {
+        let removed = self.removed || self.new_path.is_none();
+        let added = self.added || self.old_path.is_none();
+        let path = match (&self.new_path, &self.old_path) {
+            (Some(path), _) | (None, Some(path)) => path.clone(),
+            (None, None) => return Err("a file header names no path".to_owned()),
+        };
+        let hunks = parse_patch(patch).map_err(|message| format!("`{path}`: {message}"))?;
+        let status = if removed {
+            FileStatus::Removed
+        } else if added {
+            FileStatus::Added
+        } else if self.renamed || self.old_path != self.new_path {
+            FileStatus::Renamed
+        } else {
+            FileStatus::Modified
+        };
+        let count = |prefix: char| {
+            hunks
+                .iter()
+                .flat_map(|hunk| hunk.text.lines().skip(1))
+                .filter(|line| line.starts_with(prefix))
+                .count() as u32
+        };
+        Ok(FileDiff {
+            previous_path: (status == FileStatus::Renamed)
+                .then(|| self.old_path.clone())
+                .flatten(),
+            path,
+            status,
+            additions: count('+'),
+            deletions: count('-'),
+            has_patch: !self.binary && !hunks.is_empty(),
+            hunks,
+        })
+    }
+}
+
+/// `a/x b/y` of a `diff --git` line (paths without spaces; quoted paths keep their quotes off).
+fn split_git_paths(rest: &str) -> (Option<String>, Option<String>) {
+    match rest.split_once(" b/") {
+        Some((old, new)) => (
+            Some(old.trim_start_matches("a/").trim_matches('"').to_owned()),
+            Some(new.trim_matches('"').to_owned()),
+        ),
+        None => (None, None),
+    }
+}
+
+/// The path of a `---`/`+++` header: `None` for `/dev/null`, the git prefix and any tab-separated
+/// timestamp removed.
+fn header_path(text: &str, prefix: &str) -> Option<String> {
+    let path = text.split('\t').next().unwrap_or(text).trim();
+    if path == "/dev/null" {
+        return None;
+    }
+    Some(path.strip_prefix(prefix).unwrap_or(path).to_owned())
+}
+
+#[cfg(test)]
+mod unified_tests {
+    use super::*;
+
+    const DIFF: &str = "\
+diff --git a/app/main.py b/app/main.py
+index 1111111..2222222 100644
+--- a/app/main.py
++++ b/app/main.py
+@@ -1,4 +1,5 @@
+ import os
+--- not a header: a removed line that looks like one
++import sys
++++ not a header either
+ 
+ def main():
+diff --git a/app/new.py b/app/new.py
+new file mode 100644
+--- /dev/null
++++ b/app/new.py
+@@ -0,0 +1,2 @@
++x = 1
++y = 2
+diff --git a/old.txt b/old.txt
+deleted file mode 100644
+--- a/old.txt
++++ /dev/null
+@@ -1 +0,0 @@
+-gone
+";
+
+    #[test]
+    fn a_git_diff_becomes_files_with_hunks() {
+        let diff = PullDiff::from_unified(DIFF).unwrap();
+        let paths: Vec<&str> = diff.files.iter().map(|file| file.path.as_str()).collect();
+        assert_eq!(paths, ["app/main.py", "app/new.py", "old.txt"]);
+        let main = diff.file("app/main.py").unwrap();
+        assert_eq!(main.status, FileStatus::Modified);
+        assert_eq!(main.hunks.len(), 1);
+        assert_eq!(main.hunk_of_range(1, 5), Some(0));
+        assert_eq!(main.hunk_of(6), None);
+        assert_eq!((main.additions, main.deletions), (2, 1));
+        assert_eq!(diff.file("app/new.py").unwrap().status, FileStatus::Added);
+        assert!(!diff.file("old.txt").unwrap().exists_at_head());
+    }
+
+    #[test]
+    fn a_broken_hunk_is_an_error() {
+        let broken = "--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n";
+        assert!(PullDiff::from_unified(broken).is_err());
+    }
+}

@@ -11,6 +11,7 @@ pub mod encoding;
 pub mod error;
 pub mod git;
 pub mod issues;
+pub mod placement;
 pub mod pulls;
 pub mod releases;
 pub mod review;

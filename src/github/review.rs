@@ -728,14 +728,7 @@ async fn plan_finding(
     index: usize,
     finding: &Finding,
 ) -> Result<Planned, GitHubError> {
-    let mut path = normalise_path(&finding.path);
-    let mut file = diff.file(&path);
-    if file.is_none()
-        && let Some(renamed) = diff.renamed_from(&path)
-    {
-        path = renamed.path.clone();
-        file = Some(renamed);
-    }
+    let (path, file) = super::placement::diff_entry(diff, &normalise_path(&finding.path));
     if !contents.contains_key(&path) {
         let text = if file.is_some_and(|file| !file.exists_at_head()) {
             None
@@ -745,27 +738,16 @@ async fn plan_finding(
         contents.insert(path.clone(), text);
     }
     let text = contents.get(&path).cloned().flatten();
-    let anchored = match &text {
-        None => Err(AnchorFailure::FileMissing),
-        Some(text) => {
-            let lines: Vec<&str> = text.lines().collect();
-            anchor(
-                &lines,
-                finding.start_line,
-                finding.end_line,
-                finding.original_text.as_deref(),
-            )
-        }
-    };
+    let decision = super::placement::decide(path, file, text.as_deref(), finding);
     // The fingerprint's "what code": the quoted text when there is one, else the lines found
     // at the head commit, else (nothing to read) the stated range.
     let quoted = finding
         .original_text
         .as_deref()
         .filter(|original| !original.trim().is_empty());
-    let anchored_text = match (quoted, &anchored, &text) {
+    let anchored_text = match (quoted, &decision.anchor, &text) {
         (Some(original), _, _) => original.to_owned(),
-        (None, Ok(anchor), Some(text)) => text
+        (None, Some(anchor), Some(text)) => text
             .lines()
             .skip(anchor.start_line as usize - 1)
             .take((anchor.end_line - anchor.start_line + 1) as usize)
@@ -773,57 +755,13 @@ async fn plan_finding(
             .join("\n"),
         _ => format!("lines {}-{}", finding.start_line, finding.end_line),
     };
-    let hash = finding_fingerprint(&path, &anchored_text, finding);
-    let (placement, anchor, reason) = match anchored {
-        Err(failure) => (
-            Placement::Summary,
-            None,
-            match failure {
-                AnchorFailure::FileMissing => match file {
-                    Some(_) => "the file is deleted in this pull request".to_owned(),
-                    None => "the file does not exist at the head commit".to_owned(),
-                },
-                AnchorFailure::OutOfRange { lines } => format!(
-                    "lines {}-{} are outside the file ({lines} lines)",
-                    finding.start_line, finding.end_line
-                ),
-                AnchorFailure::NotFound => {
-                    "the quoted code was not found in the file at the head commit".to_owned()
-                }
-                AnchorFailure::Ambiguous { candidates } => format!(
-                    "the quoted code matches several places (lines {})",
-                    candidates
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            },
-        ),
-        Ok(anchor) => match file {
-            None => (
-                Placement::Summary,
-                Some(anchor),
-                "the file is not changed by this pull request".to_owned(),
-            ),
-            Some(file) => match file.hunk_of_range(anchor.start_line, anchor.end_line) {
-                Some(_) => (
-                    Placement::Inline,
-                    Some(anchor),
-                    describe_anchor(finding, &anchor),
-                ),
-                None => (
-                    Placement::File,
-                    Some(anchor),
-                    if file.has_patch {
-                        "the lines are not inside one hunk of the diff".to_owned()
-                    } else {
-                        "GitHub shows no diff for this file (binary or too large)".to_owned()
-                    },
-                ),
-            },
-        },
-    };
+    let hash = finding_fingerprint(&decision.path, &anchored_text, finding);
+    let (path, placement, anchor, reason) = (
+        decision.path,
+        decision.placement,
+        decision.anchor,
+        decision.reason,
+    );
     let current = match (&anchor, &text) {
         (Some(anchor), Some(text)) => Some(
             text.lines()
@@ -853,7 +791,7 @@ async fn plan_finding(
     })
 }
 
-fn describe_anchor(finding: &Finding, anchor: &Anchor) -> String {
+pub(crate) fn describe_anchor(finding: &Finding, anchor: &Anchor) -> String {
     let moved = anchor.start_line != finding.start_line;
     match anchor.method {
         AnchorMethod::Exact => "inside one hunk".to_owned(),

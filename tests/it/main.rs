@@ -20,6 +20,7 @@ mod llm_gemini;
 mod llm_ollama;
 mod llm_openai;
 mod mcp;
+mod mcp_server;
 mod memory;
 mod monty;
 mod no_provider;
