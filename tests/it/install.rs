@@ -411,8 +411,7 @@ fn the_action_installs_into_the_tool_cache_once_and_runs_the_command() {
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(
         String::from_utf8_lossy(&second.stdout).contains("from the tool cache"),
-        "{:?}",
-        second
+        "{second:?}"
     );
 
     let run_step = action_step(&action, "agentci");
