@@ -166,6 +166,7 @@ impl Environment {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub provider: ProviderConfig,
+    pub llm: LlmConfig,
     pub budget: BudgetConfig,
     /// Prices per model id (or model-id prefix), overriding the built-in table.
     pub pricing: BTreeMap<String, ModelPrice>,
@@ -188,6 +189,18 @@ pub struct ProviderConfig {
     /// The name of the variable holding the API key, instead of the provider's usual one (keys
     /// never belong in a file that is committed).
     pub api_key_env: Option<String>,
+}
+
+/// `[llm]`: how agentci talks to the provider.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// No byte from the provider for this long (waiting for the answer or inside a stream)
+    /// fails the attempt, which is then retried, e.g. `"300s"`; `AGENTCI_IDLE_TIMEOUT` wins.
+    #[serde(deserialize_with = "optional_duration")]
+    pub idle_timeout: Option<Duration>,
+    /// The most output tokens one answer may have, instead of the model table's limit.
+    pub max_output_tokens: Option<u32>,
 }
 
 /// `[budget]`: limits of one agent run; the command-line flags win.

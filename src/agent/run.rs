@@ -36,7 +36,6 @@ const REPEAT_WARN: u32 = 3;
 const REPEAT_STOP: u32 = 5;
 /// Invalid submissions sent back to the model before the run fails.
 const SUBMIT_RETRIES: u32 = 2;
-const MAX_OUTPUT_TOKENS: u32 = 8_192;
 
 pub struct AgentSpec {
     pub agent: String,
@@ -69,6 +68,13 @@ pub enum RunError {
     InvalidSubmission { reasons: Vec<String> },
     #[error("the model stopped without submitting a result")]
     NoSubmission,
+    #[error(
+        "the output limit ({max_output_tokens} tokens) cut off the model's `{tool}` call twice in a row; nothing of either answer was run (raise `[llm] max_output_tokens` or ask for smaller steps)"
+    )]
+    OutputLimit {
+        tool: String,
+        max_output_tokens: u32,
+    },
 }
 
 type Pricing = Box<dyn Fn(&Usage) -> f64 + Send + Sync>;
@@ -209,6 +215,8 @@ impl Agent {
         let mut messages = vec![Message::user(crate::redact::redact(task).into_owned())];
         let mut nudged = false;
         let mut invalid = 0;
+        let mut cut_before = false;
+        let max_output_tokens = self.provider.max_output_tokens();
         loop {
             self.check_budget(state)?;
             state.turns += 1;
@@ -217,7 +225,7 @@ impl Agent {
                 messages: messages.clone(),
                 tools: specs.clone(),
                 tool_choice: ToolChoice::Auto,
-                max_output_tokens: MAX_OUTPUT_TOKENS,
+                max_output_tokens,
                 temperature: None,
                 on_retry: Some(Arc::clone(&on_retry)),
             };
@@ -240,6 +248,24 @@ impl Agent {
                 "llm.response",
                 json!({"turn": state.turns, "usage": usage_json(&response.usage), "stop_reason": format!("{:?}", response.stop_reason)}),
             );
+            if let Some(tool) = &response.cut_tool_call {
+                // Nothing of an answer the output limit cut off is run: its last call is partial.
+                if cut_before {
+                    return Err(RunError::OutputLimit {
+                        tool: tool.clone(),
+                        max_output_tokens,
+                    });
+                }
+                cut_before = true;
+                if !response.text.trim().is_empty() {
+                    messages.push(Message::assistant(response.text.clone()));
+                }
+                messages.push(Message::user(format!(
+                    "Your last answer was cut off by the output limit ({max_output_tokens} tokens) in the middle of the `{tool}` call, so none of its tool calls ran and nothing changed. Make smaller edits: split large content into several smaller calls."
+                )));
+                continue;
+            }
+            cut_before = false;
             messages.push(response.to_message());
             if self.progress {
                 let what = if response.tool_calls.is_empty() {

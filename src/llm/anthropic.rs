@@ -1,25 +1,25 @@
 //! The Anthropic Messages wire format: request mapping (with prompt-cache breakpoints on the
 //! stable prefix), the streamed SSE answer, and the provider that sends one through the other.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use eventsource_stream::{Event, Eventsource};
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::Stream;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
     ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
-    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry,
+    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry, sse,
 };
+use sse::{Event, shorten};
 
 /// The API version every request is pinned to.
 pub const API_VERSION: &str = "2023-06-01";
 
 /// Used when a request leaves `max_output_tokens` at zero: the API requires a bound.
-pub const DEFAULT_MAX_TOKENS: u32 = 8192;
+pub const DEFAULT_MAX_TOKENS: u32 = super::pricing::DEFAULT_MAX_OUTPUT_TOKENS;
 
 pub struct AnthropicProvider {
     settings: ProviderSettings,
@@ -61,6 +61,14 @@ impl Provider for AnthropicProvider {
         &self.settings.model
     }
 
+    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
+        Some(&self.settings.retry)
+    }
+
+    fn max_output_tokens(&self) -> u32 {
+        super::output_limit(&self.settings)
+    }
+
     async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
         let body = request_body(&self.settings.model, request);
         let url = self.url();
@@ -75,7 +83,10 @@ impl Provider for AnthropicProvider {
                 .json(&body)
         })
         .await?;
-        Ok(events_from_bytes(response.bytes_stream()))
+        Ok(events_from_bytes(retry::idle_guard(
+            response.bytes_stream(),
+            self.settings.retry.idle_timeout,
+        )))
     }
 }
 
@@ -101,7 +112,17 @@ pub fn request_body(model: &str, request: &Request) -> Value {
             }]),
         );
     }
-    body.insert("messages".into(), Value::Array(messages(&request.messages)));
+    let mut messages = messages(&request.messages);
+    // A moving breakpoint on the newest message: the next turn reads everything up to it from
+    // the cache. With the tools and the system prompt, three of the API's four breakpoints.
+    if let Some(block) = messages
+        .last_mut()
+        .and_then(|message| message["content"].as_array_mut())
+        .and_then(|content| content.last_mut())
+    {
+        block["cache_control"] = json!({"type": "ephemeral"});
+    }
+    body.insert("messages".into(), Value::Array(messages));
     if !request.tools.is_empty() {
         let last = request.tools.len() - 1;
         let tools: Vec<Value> = request
@@ -191,33 +212,24 @@ fn messages(messages: &[Message]) -> Vec<Value> {
 /// out as they arrive; each tool call comes out whole when its block stops; usage after
 /// `message_start` and `message_delta`; `Stop` at `message_stop`. A stream that ends before
 /// `message_stop` ends with [`LlmError::Stream`]; an undecodable event with [`LlmError::Decode`].
+/// A tool call whose arguments the output limit (`max_tokens`) cut off comes out as
+/// [`StreamEvent::CutToolCall`].
 pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
 where
     S: Stream<Item = Result<B, E>> + Send + 'static,
     B: AsRef<[u8]> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    let events = bytes.eventsource().map_err(|error| {
-        LlmError::Stream(format!(
-            "the response stream broke: {}",
-            crate::redact::redact(&error.to_string())
-        ))
-    });
-    let state = Decoder {
-        events: Box::pin(events),
-        pending: VecDeque::new(),
-        blocks: BTreeMap::new(),
-        stop_reason: None,
-        finished: false,
-    };
-    futures::stream::unfold(state, |mut state| async move {
-        let event = state.next().await?;
-        Some((event, state))
-    })
-    .boxed()
+    sse::decode(
+        bytes,
+        Decoder {
+            blocks: BTreeMap::new(),
+            stop_reason: None,
+            cut: None,
+            finished: false,
+        },
+    )
 }
-
-type SseStream = std::pin::Pin<Box<dyn Stream<Item = Result<Event, LlmError>> + Send>>;
 
 /// A content block being streamed.
 enum Block {
@@ -232,44 +244,26 @@ enum Block {
 }
 
 struct Decoder {
-    events: SseStream,
-    pending: VecDeque<StreamEvent>,
     blocks: BTreeMap<u64, Block>,
     stop_reason: Option<StopReason>,
+    /// A tool call whose arguments did not parse: cut off by the output limit when the message
+    /// stops with `max_tokens`, else a decode error.
+    cut: Option<(String, LlmError)>,
     finished: bool,
 }
 
-impl Decoder {
-    async fn next(&mut self) -> Option<Result<StreamEvent, LlmError>> {
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(Ok(event));
-            }
-            if self.finished {
-                return None;
-            }
-            match self.events.next().await {
-                Some(Ok(event)) => {
-                    if let Err(error) = self.handle(&event) {
-                        self.finished = true;
-                        return Some(Err(error));
-                    }
-                }
-                Some(Err(error)) => {
-                    self.finished = true;
-                    return Some(Err(error));
-                }
-                None => {
-                    self.finished = true;
-                    return Some(Err(LlmError::Stream(
-                        "the Anthropic stream ended before `message_stop`".into(),
-                    )));
-                }
-            }
-        }
+impl sse::WireDecoder for Decoder {
+    fn finished(&self) -> bool {
+        self.finished
     }
 
-    fn handle(&mut self, event: &Event) -> Result<(), LlmError> {
+    fn end(&mut self, _out: &mut Vec<StreamEvent>) -> Result<(), LlmError> {
+        Err(LlmError::Stream(
+            "the Anthropic stream ended before `message_stop`".into(),
+        ))
+    }
+
+    fn event(&mut self, event: &Event, out: &mut Vec<StreamEvent>) -> Result<(), LlmError> {
         let data: WireEvent = serde_json::from_str(&event.data).map_err(|error| {
             LlmError::Decode(format!(
                 "undecodable Anthropic `{}` event: {error}: {}",
@@ -280,7 +274,7 @@ impl Decoder {
         match data {
             WireEvent::MessageStart { message } => {
                 if let Some(usage) = message.usage {
-                    self.pending.push_back(StreamEvent::Usage(usage.neutral()));
+                    out.push(StreamEvent::Usage(usage.neutral()));
                 }
             }
             WireEvent::ContentBlockStart {
@@ -290,7 +284,7 @@ impl Decoder {
                 let block = match content_block {
                     WireBlock::Text { text } => {
                         if !text.is_empty() {
-                            self.pending.push_back(StreamEvent::TextDelta(text));
+                            out.push(StreamEvent::TextDelta(text));
                         }
                         Block::Text
                     }
@@ -307,7 +301,7 @@ impl Decoder {
             WireEvent::ContentBlockDelta { index, delta } => match delta {
                 WireDelta::TextDelta { text } => {
                     if !text.is_empty() {
-                        self.pending.push_back(StreamEvent::TextDelta(text));
+                        out.push(StreamEvent::TextDelta(text));
                     }
                 }
                 WireDelta::InputJsonDelta { partial_json } => match self.blocks.get_mut(&index) {
@@ -328,12 +322,15 @@ impl Decoder {
                     initial,
                 }) = self.blocks.remove(&index)
                 {
-                    let arguments = tool_arguments(&name, &json, initial)?;
-                    self.pending.push_back(StreamEvent::ToolCall(ToolCall {
-                        id,
-                        name,
-                        arguments,
-                    }));
+                    match tool_arguments(&name, &json, initial) {
+                        Ok(arguments) => out.push(StreamEvent::ToolCall(ToolCall {
+                            id,
+                            name,
+                            arguments,
+                        })),
+                        Err(error) if self.cut.is_none() => self.cut = Some((name, error)),
+                        Err(error) => return Err(error),
+                    }
                 }
             }
             WireEvent::MessageDelta { delta, usage } => {
@@ -341,12 +338,26 @@ impl Decoder {
                     self.stop_reason = Some(stop_reason(&reason));
                 }
                 if let Some(usage) = usage {
-                    self.pending.push_back(StreamEvent::Usage(usage.neutral()));
+                    out.push(StreamEvent::Usage(usage.neutral()));
                 }
             }
             WireEvent::MessageStop => {
                 let reason = self.stop_reason.take().unwrap_or_default();
-                self.pending.push_back(StreamEvent::Stop(reason));
+                // A tool block the limit cut off may also never have been stopped.
+                let unfinished = self.blocks.values().find_map(|block| match block {
+                    Block::ToolUse { name, .. } => Some(name.clone()),
+                    _ => None,
+                });
+                match (self.cut.take(), unfinished) {
+                    (Some((name, _)), _) | (None, Some(name))
+                        if reason == StopReason::MaxTokens =>
+                    {
+                        out.push(StreamEvent::CutToolCall { name });
+                    }
+                    (Some((_, error)), _) => return Err(error),
+                    _ => {}
+                }
+                out.push(StreamEvent::Stop(reason));
                 self.finished = true;
             }
             WireEvent::Ping | WireEvent::Other => {}
@@ -414,16 +425,6 @@ fn stream_error(error: WireError) -> LlmError {
         "request_too_large" => LlmError::ContextTooLong(message),
         kind => LlmError::Stream(format!("Anthropic reported `{kind}`: {message}")),
     }
-}
-
-fn shorten(text: &str) -> String {
-    const LIMIT: usize = 200;
-    if text.chars().count() <= LIMIT {
-        return text.to_owned();
-    }
-    let mut short: String = text.chars().take(LIMIT).collect();
-    short.push('…');
-    short
 }
 
 #[derive(Deserialize)]
@@ -590,7 +591,7 @@ mod tests {
                 ]},
                 {"role": "user", "content": [
                     {"type": "tool_result", "tool_use_id": "toolu_1", "content": "text", "is_error": false},
-                    {"type": "text", "text": "note"}
+                    {"type": "text", "text": "note", "cache_control": {"type": "ephemeral"}}
                 ]}
             ])
         );

@@ -81,6 +81,7 @@ impl Detection {
             azure_api_version: self.azure_api_version,
             retry: RetryPolicy::default(),
             http,
+            max_output_tokens: None,
         })
     }
 }
@@ -281,7 +282,9 @@ pub fn require_provider(
         reason = %reason,
         "provider detected"
     );
-    Ok((detection.into_settings()?, reason))
+    let mut settings = detection.into_settings()?;
+    super::apply_llm_config(&mut settings, config, environment)?;
+    Ok((settings, reason))
 }
 
 /// [`require_provider`] for a command line and its loaded settings.

@@ -27,7 +27,7 @@ pub enum LlmError {
     },
     #[error("could not reach the provider: {0}")]
     Transport(String),
-    #[error("the provider did not answer in time")]
+    #[error("the provider sent nothing within the idle timeout")]
     Timeout,
     #[error("the prompt is longer than the model's context window: {0}")]
     ContextTooLong(String),
@@ -48,8 +48,9 @@ pub enum LlmError {
 }
 
 impl LlmError {
-    /// Rate limits, overload/5xx and transport failures are retried; auth, quota, bad requests,
-    /// context overflows and undecodable answers never are.
+    /// Rate limits, overload/5xx, transport failures, idle timeouts and streams that broke off
+    /// are retried; auth, quota, bad requests, context overflows and undecodable answers never
+    /// are.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -57,6 +58,7 @@ impl LlmError {
                 | LlmError::Overloaded { .. }
                 | LlmError::Transport(_)
                 | LlmError::Timeout
+                | LlmError::Stream(_)
         )
     }
 

@@ -112,6 +112,9 @@ impl Provider for ScriptedProvider {
                 .into_iter()
                 .map(|call| Ok(StreamEvent::ToolCall(call))),
         );
+        if let Some(name) = response.cut_tool_call {
+            events.push(Ok(StreamEvent::CutToolCall { name }));
+        }
         events.push(Ok(StreamEvent::Usage(response.usage)));
         events.push(Ok(StreamEvent::Stop(response.stop_reason)));
         Ok(Box::pin(stream::iter(events)))

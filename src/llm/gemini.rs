@@ -6,12 +6,11 @@
 //! Models that think return a `thoughtSignature` with their function calls and reject a
 //! follow-up that omits it, so the provider remembers signatures by call and echoes them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use eventsource_stream::{Event, Eventsource};
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::Stream;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
@@ -20,8 +19,9 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
-    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, error, retry, schema,
+    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, error, retry, schema, sse,
 };
+use sse::{Event, shorten};
 
 /// How many thought signatures a provider keeps; older ones belong to turns long gone.
 const SIGNATURE_CAPACITY: usize = 512;
@@ -61,7 +61,7 @@ impl GeminiProvider {
             .unwrap_or(&self.settings.model);
         format!(
             "{}/models/{model}:streamGenerateContent?alt=sse",
-            self.settings.base_url.trim_end_matches('/')
+            versioned_base_url(&self.settings.base_url)
         )
     }
 }
@@ -74,6 +74,14 @@ impl Provider for GeminiProvider {
 
     fn model(&self) -> &str {
         &self.settings.model
+    }
+
+    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
+        Some(&self.settings.retry)
+    }
+
+    fn max_output_tokens(&self) -> u32 {
+        super::output_limit(&self.settings)
     }
 
     async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
@@ -99,9 +107,30 @@ impl Provider for GeminiProvider {
         .await
         .map_err(invalid_key_is_auth)?;
         Ok(decode(
-            response.bytes_stream(),
+            retry::idle_guard(response.bytes_stream(), self.settings.retry.idle_timeout),
             Some(Arc::clone(&self.signatures)),
         ))
+    }
+}
+
+/// The base URL with the API version path: `GEMINI_BASE_URL=https://host` (the convention of
+/// Google's SDKs and of gateways) gets `/v1beta` appended; a URL that already ends in a version
+/// segment (`/v1`, `/v1beta`, `/v1alpha`…) is used as is.
+pub fn versioned_base_url(base_url: &str) -> String {
+    let base = base_url.trim_end_matches('/');
+    let last = base
+        .rsplit_once("://")
+        .map_or(base, |(_, rest)| rest)
+        .rsplit_once('/')
+        .map_or("", |(_, segment)| segment);
+    let is_version = last
+        .strip_prefix('v')
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|first| first.is_ascii_digit());
+    if is_version {
+        base.to_owned()
+    } else {
+        format!("{base}/v1beta")
     }
 }
 
@@ -272,79 +301,45 @@ where
     B: AsRef<[u8]> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    let events = bytes.eventsource().map_err(|error| {
-        LlmError::Stream(format!(
-            "the response stream broke: {}",
-            crate::redact::redact(&error.to_string())
-        ))
-    });
-    let state = Decoder {
-        events: Box::pin(events),
-        pending: VecDeque::new(),
-        calls: 0,
-        usage: None,
-        finish_reason: None,
-        finished: false,
-        signatures,
-    };
-    futures::stream::unfold(state, |mut state| async move {
-        let event = state.next().await?;
-        Some((event, state))
-    })
-    .boxed()
+    sse::decode(
+        bytes,
+        Decoder {
+            calls: 0,
+            usage: None,
+            finish_reason: None,
+            signatures,
+        },
+    )
 }
 
-type SseStream = std::pin::Pin<Box<dyn Stream<Item = Result<Event, LlmError>> + Send>>;
-
 struct Decoder {
-    events: SseStream,
-    pending: VecDeque<StreamEvent>,
     /// Function calls seen so far, for synthesised ids.
     calls: usize,
     usage: Option<Usage>,
     finish_reason: Option<String>,
-    finished: bool,
     signatures: Option<Signatures>,
 }
 
-impl Decoder {
-    async fn next(&mut self) -> Option<Result<StreamEvent, LlmError>> {
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(Ok(event));
-            }
-            if self.finished {
-                return None;
-            }
-            match self.events.next().await {
-                Some(Ok(event)) => {
-                    if let Err(error) = self.handle(&event) {
-                        self.finished = true;
-                        return Some(Err(error));
-                    }
-                }
-                Some(Err(error)) => {
-                    self.finished = true;
-                    return Some(Err(error));
-                }
-                None => {
-                    self.finished = true;
-                    let Some(reason) = self.finish_reason.take() else {
-                        return Some(Err(LlmError::Stream(
-                            "the Gemini stream ended before a `finishReason`".into(),
-                        )));
-                    };
-                    if let Some(usage) = self.usage.take() {
-                        self.pending.push_back(StreamEvent::Usage(usage));
-                    }
-                    self.pending
-                        .push_back(StreamEvent::Stop(finish_reason(&reason, self.calls > 0)));
-                }
-            }
-        }
+impl sse::WireDecoder for Decoder {
+    /// Gemini has no end marker: the stream ends after the chunk with a `finishReason`.
+    fn finished(&self) -> bool {
+        false
     }
 
-    fn handle(&mut self, event: &Event) -> Result<(), LlmError> {
+    fn end(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), LlmError> {
+        let Some(reason) = self.finish_reason.take() else {
+            return Err(LlmError::Stream(
+                "the Gemini stream ended before a `finishReason`".into(),
+            ));
+        };
+        if let Some(usage) = self.usage.take() {
+            out.push(StreamEvent::Usage(usage));
+        }
+        out.push(StreamEvent::Stop(finish_reason(&reason, self.calls > 0)));
+        Ok(())
+    }
+
+    fn event(&mut self, event: &Event, out: &mut Vec<StreamEvent>) -> Result<(), LlmError> {
         let chunk: WireResponse = serde_json::from_str(&event.data).map_err(|error| {
             LlmError::Decode(format!(
                 "undecodable Gemini stream chunk: {error}: {}",
@@ -403,7 +398,7 @@ impl Decoder {
                     .filter(|id| !id.is_empty())
                     .unwrap_or_else(|| format!("call_{}", self.calls));
                 self.calls += 1;
-                self.pending.push_back(StreamEvent::ToolCall(ToolCall {
+                out.push(StreamEvent::ToolCall(ToolCall {
                     id,
                     name: call.name,
                     arguments,
@@ -412,7 +407,7 @@ impl Decoder {
                 && !part.thought
                 && !text.is_empty()
             {
-                self.pending.push_back(StreamEvent::TextDelta(text));
+                out.push(StreamEvent::TextDelta(text));
             }
         }
         if let Some(reason) = candidate.finish_reason {
@@ -429,16 +424,6 @@ fn finish_reason(reason: &str, called: bool) -> StopReason {
         "MAX_TOKENS" => StopReason::MaxTokens,
         other => StopReason::Other(other.to_ascii_lowercase()),
     }
-}
-
-fn shorten(text: &str) -> String {
-    const LIMIT: usize = 200;
-    if text.chars().count() <= LIMIT {
-        return text.to_owned();
-    }
-    let mut short: String = text.chars().take(LIMIT).collect();
-    short.push('…');
-    short
 }
 
 #[derive(Deserialize)]
@@ -510,6 +495,29 @@ struct WireStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_version_is_appended_only_when_absent() {
+        assert_eq!(versioned_base_url("https://host"), "https://host/v1beta");
+        assert_eq!(versioned_base_url("https://host/"), "https://host/v1beta");
+        assert_eq!(
+            versioned_base_url("https://gateway.example/google"),
+            "https://gateway.example/google/v1beta"
+        );
+        assert_eq!(
+            versioned_base_url("https://host/v1beta"),
+            "https://host/v1beta"
+        );
+        assert_eq!(versioned_base_url("https://host/v1/"), "https://host/v1");
+        assert_eq!(
+            versioned_base_url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/v1beta"
+        );
+        assert_eq!(
+            versioned_base_url("https://generativelanguage.googleapis.com/v1alpha"),
+            "https://generativelanguage.googleapis.com/v1alpha"
+        );
+    }
     use crate::llm::{ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
 

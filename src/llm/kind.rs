@@ -18,4 +18,6 @@ pub struct ProviderSettings {
     pub azure_api_version: Option<String>,
     pub retry: RetryPolicy,
     pub http: reqwest::Client,
+    /// `[llm] max_output_tokens`: overrides the model table's output limit.
+    pub max_output_tokens: Option<u32>,
 }

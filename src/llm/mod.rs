@@ -1,8 +1,9 @@
 //! The provider layer: neutral types every agent speaks, the [`Provider`] trait, and one module
 //! per wire format. Wire structs stay private to their module; only the neutral types cross.
 //!
-//! `stream()` is the one method a provider must implement; `complete()` collects it. Retries
-//! happen inside `stream()` and only before the first streamed byte (see [`retry`]).
+//! `stream()` is the one method a provider must implement; `complete()` collects it. `stream()`
+//! retries until the first byte; `complete()` also retries a turn whose stream failed after it
+//! (see [`retry`]). Wire formats that stream SSE decode it through [`sse`].
 
 pub mod anthropic;
 pub mod detect;
@@ -15,6 +16,7 @@ pub mod openai;
 pub mod pricing;
 pub mod retry;
 pub mod schema;
+pub mod sse;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,6 +213,10 @@ pub enum StreamEvent {
     ToolCall(ToolCall),
     /// Usage so far; later events supersede earlier ones field by field where non-zero.
     Usage(Usage),
+    /// A tool call the output limit cut off before its arguments were complete; it must not run.
+    CutToolCall {
+        name: String,
+    },
     Stop(StopReason),
 }
 
@@ -223,6 +229,9 @@ pub struct Response {
     pub tool_calls: Vec<ToolCall>,
     pub usage: Usage,
     pub stop_reason: StopReason,
+    /// The tool call the output limit cut off (`stop_reason` is then [`StopReason::MaxTokens`]);
+    /// nothing of such a response is executed.
+    pub cut_tool_call: Option<String>,
 }
 
 impl Response {
@@ -250,37 +259,69 @@ pub trait Provider: Send + Sync {
     fn model(&self) -> &str;
     /// Send the request and stream the answer.
     async fn stream(&self, request: &Request) -> Result<EventStream, LlmError>;
-    /// Send the request and collect the whole answer.
+    /// The retry policy of this provider; `complete()` retries failed turns with it. `None`
+    /// (the default) leaves a failed stream to the caller.
+    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
+        None
+    }
+    /// The most output tokens one answer of this model may have.
+    fn max_output_tokens(&self) -> u32 {
+        pricing::DEFAULT_MAX_OUTPUT_TOKENS
+    }
+    /// Send the request and collect the whole answer, retrying a turn whose stream failed after
+    /// the first byte when the provider has a retry policy.
     async fn complete(&self, request: &Request) -> Result<Response, LlmError> {
-        let stream = self.stream(request).await?;
-        collect(stream).await
+        match self.retry_policy() {
+            Some(policy) => retry::complete(self, policy, request).await,
+            None => collect(self.stream(request).await?).await,
+        }
     }
 }
 
+/// The output limit of a provider's model: the configured override, else the model table's.
+pub fn output_limit(settings: &ProviderSettings) -> u32 {
+    settings
+        .max_output_tokens
+        .filter(|limit| *limit > 0)
+        .unwrap_or_else(|| pricing::max_output_tokens(&settings.model))
+}
+
 /// Collect a stream of events into a [`Response`].
-pub async fn collect(mut stream: EventStream) -> Result<Response, LlmError> {
+pub async fn collect(stream: EventStream) -> Result<Response, LlmError> {
+    collect_with_usage(stream).await.0
+}
+
+/// [`collect`], also returning the usage the stream reported before it failed (if it did).
+pub async fn collect_with_usage(mut stream: EventStream) -> (Result<Response, LlmError>, Usage) {
     let mut response = Response::default();
     let mut stopped = false;
     while let Some(event) = stream.next().await {
-        match event? {
-            StreamEvent::TextDelta(text) => response.text.push_str(&text),
-            StreamEvent::ToolCall(call) => response.tool_calls.push(call),
-            StreamEvent::Usage(usage) => merge_usage(&mut response.usage, &usage),
-            StreamEvent::Stop(reason) => {
+        match event {
+            Err(error) => return (Err(error), response.usage),
+            Ok(StreamEvent::TextDelta(text)) => response.text.push_str(&text),
+            Ok(StreamEvent::ToolCall(call)) => response.tool_calls.push(call),
+            Ok(StreamEvent::Usage(usage)) => merge_usage(&mut response.usage, &usage),
+            Ok(StreamEvent::CutToolCall { name }) => response.cut_tool_call = Some(name),
+            Ok(StreamEvent::Stop(reason)) => {
                 response.stop_reason = reason;
                 stopped = true;
             }
         }
     }
     if !stopped {
-        return Err(LlmError::Stream(
-            "the response stream ended before the model finished".into(),
-        ));
+        let usage = response.usage;
+        return (
+            Err(LlmError::Stream(
+                "the response stream ended before the model finished".into(),
+            )),
+            usage,
+        );
     }
     if !response.tool_calls.is_empty() && response.stop_reason == StopReason::EndTurn {
         response.stop_reason = StopReason::ToolUse;
     }
-    Ok(response)
+    let usage = response.usage;
+    (Ok(response), usage)
 }
 
 /// Later usage reports supersede earlier ones field by field (Anthropic reports input tokens at
@@ -300,14 +341,46 @@ pub fn merge_usage(into: &mut Usage, update: &Usage) {
     }
 }
 
-/// The HTTP client every provider shares: connect timeout, and a per-request read timeout large
-/// enough for slow local models. Streams are bounded by the agent's wall-time budget instead.
+/// The HTTP client every provider shares: a connect timeout. Waiting for an answer is bounded by
+/// the idle timeout of the retry policy ([`retry::RetryPolicy::idle_timeout`]).
 pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, LlmError> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .user_agent(concat!("agentci/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|error| LlmError::Config(format!("failed to build the HTTP client: {error}")))
+}
+
+/// Apply `[llm]` from `agentci.toml` and `AGENTCI_IDLE_TIMEOUT` (which wins) to the settings.
+pub fn apply_llm_config(
+    settings: &mut ProviderSettings,
+    config: &crate::config::Config,
+    environment: &crate::config::Environment,
+) -> anyhow::Result<()> {
+    let from_environment = environment
+        .get("AGENTCI_IDLE_TIMEOUT")
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            humantime::parse_duration(text).map_err(|error| {
+                crate::exit::usage(format!(
+                    "`AGENTCI_IDLE_TIMEOUT={text}` is not a duration such as `300s` or `5m`: {error}"
+                ))
+            })
+        })
+        .transpose()?;
+    if let Some(idle) = from_environment.or(config.llm.idle_timeout) {
+        if idle.is_zero() {
+            return Err(crate::exit::usage(
+                "the idle timeout must be longer than zero".to_owned(),
+            ));
+        }
+        settings.retry.idle_timeout = idle;
+    }
+    if let Some(limit) = config.llm.max_output_tokens {
+        settings.max_output_tokens = Some(limit);
+    }
+    Ok(())
 }
 
 /// Build the provider the settings describe, speaking its wire format.
@@ -320,4 +393,63 @@ pub fn build_provider(settings: ProviderSettings) -> Result<Arc<dyn Provider>, L
         kind::WireFormat::Gemini => Arc::new(gemini::GeminiProvider::new(settings)?),
         kind::WireFormat::OllamaChat => Arc::new(ollama::OllamaProvider::new(settings)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Environment};
+
+    fn settings() -> ProviderSettings {
+        ProviderSettings {
+            kind: ProviderKind::Anthropic,
+            model: "claude-sonnet-4-5".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            api_key: None,
+            azure_api_version: None,
+            retry: retry::RetryPolicy::default(),
+            http: reqwest::Client::new(),
+            max_output_tokens: None,
+        }
+    }
+
+    #[test]
+    fn the_idle_timeout_comes_from_the_environment_then_the_file() {
+        let config = Config::parse(
+            "[llm]\nidle_timeout = \"45s\"\nmax_output_tokens = 4000\n",
+            "f",
+        )
+        .unwrap();
+        let mut from_file = settings();
+        apply_llm_config(
+            &mut from_file,
+            &config,
+            &Environment::from_pairs([("X", "1")]),
+        )
+        .unwrap();
+        assert_eq!(from_file.retry.idle_timeout, Duration::from_secs(45));
+        assert_eq!(output_limit(&from_file), 4000);
+
+        let mut from_variable = settings();
+        let environment = Environment::from_pairs([("AGENTCI_IDLE_TIMEOUT", "3s")]);
+        apply_llm_config(&mut from_variable, &config, &environment).unwrap();
+        assert_eq!(from_variable.retry.idle_timeout, Duration::from_secs(3));
+
+        let mut default = settings();
+        apply_llm_config(
+            &mut default,
+            &Config::default(),
+            &Environment::from_pairs([("X", "1")]),
+        )
+        .unwrap();
+        assert_eq!(default.retry.idle_timeout, retry::DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(output_limit(&default), 64_000);
+
+        let bad = Environment::from_pairs([("AGENTCI_IDLE_TIMEOUT", "soon")]);
+        let error = apply_llm_config(&mut settings(), &Config::default(), &bad).unwrap_err();
+        assert!(
+            error.to_string().contains("AGENTCI_IDLE_TIMEOUT=soon"),
+            "{error}"
+        );
+    }
 }

@@ -193,6 +193,14 @@ impl Provider for OllamaProvider {
         &self.settings.model
     }
 
+    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
+        Some(&self.settings.retry)
+    }
+
+    fn max_output_tokens(&self) -> u32 {
+        super::output_limit(&self.settings)
+    }
+
     async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
         let model_limit = self.model_context_length().await;
         let estimate = request.estimated_input_tokens();
@@ -214,7 +222,10 @@ impl Provider for OllamaProvider {
                 .body(body.clone())
         })
         .await?;
-        Ok(events_from_bytes(response.bytes_stream()))
+        Ok(events_from_bytes(retry::idle_guard(
+            response.bytes_stream(),
+            self.settings.retry.idle_timeout,
+        )))
     }
 }
 

@@ -3,21 +3,20 @@
 //! between them are data (`Quirks`, `OptionalFields`), not separate code paths.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
-use futures::{Stream, StreamExt, stream};
+use futures::Stream;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::{
     ContentBlock, EventStream, LlmError, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry,
+    StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry, sse,
 };
 
 /// Where one provider's Chat Completions dialect departs from OpenAI's.
@@ -223,6 +222,14 @@ impl Provider for OpenAiProvider {
         &self.settings.model
     }
 
+    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
+        Some(&self.settings.retry)
+    }
+
+    fn max_output_tokens(&self) -> u32 {
+        super::output_limit(&self.settings)
+    }
+
     async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
         let mut optional = OptionalFields {
             stream_options: self.quirks.stream_options
@@ -254,7 +261,10 @@ impl Provider for OpenAiProvider {
                 other => break other?,
             }
         };
-        Ok(events_from_bytes(response.bytes_stream()))
+        Ok(events_from_bytes(retry::idle_guard(
+            response.bytes_stream(),
+            self.settings.retry.idle_timeout,
+        )))
     }
 }
 
@@ -267,47 +277,23 @@ where
     B: AsRef<[u8]> + Send + 'static,
     E: Display + Send + 'static,
 {
-    let state = StreamState {
-        source: Box::pin(bytes.eventsource()),
-        assembler: ChunkAssembler::default(),
-        pending: VecDeque::new(),
-        finished: false,
-    };
-    Box::pin(stream::unfold(state, |mut state| async move {
-        loop {
-            if let Some(item) = state.pending.pop_front() {
-                return Some((item, state));
-            }
-            if state.finished {
-                return None;
-            }
-            let outcome = match state.source.next().await {
-                Some(Ok(event)) => state.assembler.on_event(&event.event, &event.data),
-                Some(Err(error)) => Err(LlmError::Stream(format!(
-                    "the response stream broke off: {}",
-                    crate::redact::redact(&error.to_string())
-                ))),
-                None => state.assembler.on_end(),
-            };
-            match outcome {
-                Ok(events) => state.pending.extend(events.into_iter().map(Ok)),
-                Err(error) => {
-                    state.pending.push_back(Err(error));
-                    state.finished = true;
-                }
-            }
-            if state.assembler.done {
-                state.finished = true;
-            }
-        }
-    }))
+    sse::decode(bytes, ChunkAssembler::default())
 }
 
-struct StreamState<S> {
-    source: std::pin::Pin<Box<eventsource_stream::EventStream<S>>>,
-    assembler: ChunkAssembler,
-    pending: VecDeque<Result<StreamEvent, LlmError>>,
-    finished: bool,
+impl sse::WireDecoder for ChunkAssembler {
+    fn event(&mut self, event: &sse::Event, out: &mut Vec<StreamEvent>) -> Result<(), LlmError> {
+        out.extend(self.on_event(&event.event, &event.data)?);
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        self.done
+    }
+
+    fn end(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), LlmError> {
+        out.extend(self.on_end()?);
+        Ok(())
+    }
 }
 
 /// Assembles Chat Completions chunks into neutral events.
@@ -333,10 +319,7 @@ impl ChunkAssembler {
     fn on_event(&mut self, name: &str, data: &str) -> Result<Vec<StreamEvent>, LlmError> {
         let data = data.trim();
         if name == "error" {
-            return Err(LlmError::Stream(format!(
-                "the provider reported an error mid-stream: {}",
-                crate::redact::redact(&super::error::error_message(data))
-            )));
+            return Err(stream_error(data));
         }
         if data.is_empty() {
             return Ok(Vec::new());
@@ -350,11 +333,8 @@ impl ChunkAssembler {
                 crate::redact::redact(&data.chars().take(200).collect::<String>())
             ))
         })?;
-        if let Some(error) = chunk.error {
-            return Err(LlmError::Stream(format!(
-                "the provider reported an error mid-stream: {}",
-                crate::redact::redact(&super::error::error_message(&error.to_string()))
-            )));
+        if chunk.error.is_some() {
+            return Err(stream_error(data));
         }
         let mut events = Vec::new();
         for choice in chunk.choices {
@@ -420,6 +400,7 @@ impl ChunkAssembler {
 
     fn flush_calls(&mut self, events: &mut Vec<StreamEvent>) -> Result<(), LlmError> {
         self.by_index.clear();
+        let cut_by_limit = self.finish_reason.as_deref() == Some("length");
         for (position, call) in std::mem::take(&mut self.calls).into_iter().enumerate() {
             if call.name.is_empty() {
                 return Err(LlmError::Decode(format!(
@@ -427,7 +408,15 @@ impl ChunkAssembler {
                     crate::redact::redact(&call.arguments)
                 )));
             }
-            let arguments = parse_arguments(&call.name, &call.arguments)?;
+            let arguments = match parse_arguments(&call.name, &call.arguments) {
+                Ok(arguments) => arguments,
+                // The output limit cut the arguments off: the call must not run.
+                Err(_) if cut_by_limit => {
+                    events.push(StreamEvent::CutToolCall { name: call.name });
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             let id = if call.id.is_empty() {
                 synthesised_id(position, &call.name, &call.arguments)
             } else {
@@ -470,6 +459,52 @@ impl ChunkAssembler {
             Some("stop") | None => StopReason::EndTurn,
             Some(other) => StopReason::Other(other.to_owned()),
         }
+    }
+}
+
+/// An error the server sent inside the stream (a `data: {"error": …}` chunk or an `error`
+/// event), classified like the HTTP error it stands for so that transient ones are retried.
+fn stream_error(data: &str) -> LlmError {
+    let value: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+    let error = value.get("error").unwrap_or(&value);
+    let field = |name: &str| {
+        error
+            .get(name)
+            .map(|value| match value {
+                serde_json::Value::String(text) => text.to_ascii_lowercase(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default()
+    };
+    let (kind, code) = (field("type"), field("code"));
+    let status = if kind.contains("rate_limit") || code.contains("rate_limit") || code == "429" {
+        429
+    } else if kind.contains("authentication") || code == "invalid_api_key" || code == "401" {
+        401
+    } else if kind.contains("invalid_request") || code.starts_with('4') && code.len() == 3 {
+        400
+    } else {
+        // `server_error`, overload and unknown kinds: the server failed mid-answer.
+        503
+    };
+    let status =
+        reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let body = if value.get("error").is_some() {
+        data.to_owned()
+    } else {
+        serde_json::json!({ "error": value }).to_string()
+    };
+    match super::error::classify_http(status, &HeaderMap::new(), &body) {
+        LlmError::Overloaded {
+            message,
+            retry_after,
+            ..
+        } => LlmError::Overloaded {
+            status: 503,
+            message: format!("the provider reported an error mid-stream: {message}"),
+            retry_after,
+        },
+        other => other,
     }
 }
 
@@ -742,6 +777,7 @@ impl WireUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::{StreamExt, stream};
 
     fn run(body: &str) -> Vec<Result<StreamEvent, LlmError>> {
         let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body

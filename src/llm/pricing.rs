@@ -96,6 +96,59 @@ const BUILT_IN: &[(&str, f64, f64, f64, f64)] = &[
     ("deepseek-flash", 0.30, 1.20, 0.006, 0.30),
 ];
 
+/// The output limit of a model the table below does not know.
+pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 8_192;
+
+/// `(prefix, max output tokens)`: what each model family documents as its most output tokens
+/// per answer, matched like prices (longest prefix).
+const MAX_OUTPUT: &[(&str, u32)] = &[
+    ("claude-opus-4-6", 128_000),
+    ("claude-opus-4-5", 64_000),
+    ("claude-opus-4-1", 32_000),
+    ("claude-opus-4", 32_000),
+    ("claude-sonnet-4", 64_000),
+    ("claude-3-7-sonnet", 64_000),
+    ("claude-haiku-4", 64_000),
+    ("claude-3-5", 8_192),
+    ("claude-3-haiku", 4_096),
+    ("claude-3-opus", 4_096),
+    ("claude-opus", 64_000),
+    ("claude-sonnet", 64_000),
+    ("claude-haiku", 64_000),
+    ("gpt-5", 128_000),
+    ("gpt-4.1", 32_768),
+    ("gpt-4o", 16_384),
+    ("o1-mini", 65_536),
+    ("o1", 100_000),
+    ("o3", 100_000),
+    ("o4-mini", 100_000),
+    ("gemini-3", 65_536),
+    ("gemini-2.5", 65_536),
+    ("gemini-2.0", 8_192),
+    ("mistral-large", 32_768),
+    ("mistral-medium", 32_768),
+    ("devstral", 32_768),
+    ("codestral", 32_768),
+    ("deepseek-chat", 8_192),
+    ("deepseek-reasoner", 65_536),
+];
+
+/// The most output tokens one answer of `model` may have ([`DEFAULT_MAX_OUTPUT_TOKENS`] for a
+/// model the table does not know).
+pub fn max_output_tokens(model: &str) -> u32 {
+    let mut id = model.trim().to_ascii_lowercase();
+    for prefix in NAMESPACE_PREFIXES {
+        if let Some(rest) = id.strip_prefix(prefix) {
+            id = rest.to_owned();
+        }
+    }
+    MAX_OUTPUT
+        .iter()
+        .filter(|(prefix, _)| id.starts_with(prefix))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map_or(DEFAULT_MAX_OUTPUT_TOKENS, |(_, limit)| *limit)
+}
+
 /// The price that applies to one model and where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceMatch {
@@ -208,6 +261,18 @@ pub fn cost_usd(model: &str, usage: &Usage) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_limits_come_from_the_model_table() {
+        assert_eq!(max_output_tokens("claude-sonnet-4-5"), 64_000);
+        assert_eq!(
+            max_output_tokens("anthropic/claude-3-5-haiku-latest"),
+            8_192
+        );
+        assert_eq!(max_output_tokens("gpt-4.1-mini"), 32_768);
+        assert_eq!(max_output_tokens("gemini-2.5-flash"), 65_536);
+        assert_eq!(max_output_tokens("llama-3.2"), DEFAULT_MAX_OUTPUT_TOKENS);
+    }
 
     fn usage(input: u64, output: u64, read: u64, write: u64) -> Usage {
         Usage {

@@ -5,117 +5,29 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentci::llm::anthropic::{self, AnthropicProvider};
-use agentci::llm::retry::{RetryNotice, RetryPolicy};
+use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
-    ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
+    ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Role, StopReason,
+    StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const KEY: &str = "sk-ant-test-key-0123456789";
-
-/// One SSE event as the API frames it: the event name, then its JSON data.
-fn event(data: Value) -> String {
-    let name = data["type"].as_str().unwrap_or("message").to_owned();
-    format!("event: {name}\ndata: {data}\n\n")
-}
-
-fn sse(events: &[Value]) -> String {
-    events.iter().map(|data| event(data.clone())).collect()
-}
-
-fn message_start(input: u64, cache_read: u64, cache_creation: u64) -> Value {
-    json!({"type": "message_start", "message": {
-        "id": "msg_01", "type": "message", "role": "assistant", "content": [],
-        "model": "claude-sonnet-4-5", "stop_reason": null, "stop_sequence": null,
-        "usage": {"input_tokens": input, "output_tokens": 1,
-                  "cache_read_input_tokens": cache_read, "cache_creation_input_tokens": cache_creation}
-    }})
-}
-
-fn text_start(index: u64) -> Value {
-    json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
-}
-
-fn text_delta(index: u64, text: &str) -> Value {
-    json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}})
-}
-
-fn tool_start(index: u64, id: &str, name: &str) -> Value {
-    json!({"type": "content_block_start", "index": index,
-           "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}})
-}
-
-fn json_delta(index: u64, partial: &str) -> Value {
-    json!({"type": "content_block_delta", "index": index,
-           "delta": {"type": "input_json_delta", "partial_json": partial}})
-}
-
-fn block_stop(index: u64) -> Value {
-    json!({"type": "content_block_stop", "index": index})
-}
-
-fn message_delta(stop_reason: &str, output: u64) -> Value {
-    json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
-           "usage": {"output_tokens": output}})
-}
-
-fn message_stop() -> Value {
-    json!({"type": "message_stop"})
-}
-
-fn ping() -> Value {
-    json!({"type": "ping"})
-}
-
-fn text_answer(text: &str) -> String {
-    sse(&[
-        message_start(12, 0, 0),
-        text_start(0),
-        text_delta(0, text),
-        block_stop(0),
-        message_delta("end_turn", 3),
-        message_stop(),
-    ])
-}
-
-fn ok_sse(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
-}
+use crate::support::llm::{ask, bodies, ok_sse, read_file_tool};
+use crate::support::wire::anthropic::*;
 
 fn settings(base_url: String) -> ProviderSettings {
-    ProviderSettings {
-        kind: ProviderKind::Anthropic,
-        model: "claude-sonnet-4-5".into(),
-        base_url,
-        api_key: Some(SecretString::from(KEY)),
-        azure_api_version: None,
-        retry: RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(50),
-            total_budget: Duration::from_secs(30),
-        },
-        http: agentci::llm::http_client(Duration::from_secs(5)).unwrap(),
-    }
+    crate::support::llm::settings(ProviderKind::Anthropic, base_url, Some(KEY))
 }
+
+const KEY: &str = "sk-ant-test-key-0123456789";
 
 fn provider(server: &MockServer) -> AnthropicProvider {
     AnthropicProvider::new(settings(server.uri())).unwrap()
-}
-
-fn read_file_tool() -> ToolSpec {
-    ToolSpec {
-        name: "read_file".into(),
-        description: "Read a file of the repository".into(),
-        parameters: json!({"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}),
-    }
 }
 
 fn search_tool() -> ToolSpec {
@@ -124,25 +36,6 @@ fn search_tool() -> ToolSpec {
         description: "Search the repository".into(),
         parameters: json!({"type": "object", "properties": {"pattern": {"type": "string"}}}),
     }
-}
-
-fn ask(text: &str) -> Request {
-    Request {
-        system: "You fix CI failures.".into(),
-        messages: vec![Message::user(text)],
-        max_output_tokens: 1024,
-        ..Request::default()
-    }
-}
-
-async fn bodies(server: &MockServer) -> Vec<Value> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|request| request.body_json::<Value>().unwrap())
-        .collect()
 }
 
 #[test]
@@ -188,7 +81,7 @@ async fn plain_reply_sends_the_documented_request() {
             "stream": true,
             "system": [{"type": "text", "text": "You fix CI failures.",
                         "cache_control": {"type": "ephemeral"}}],
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "Why did it fail?"}]}],
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Why did it fail?", "cache_control": {"type": "ephemeral"}}]}],
             "temperature": 0.5
         })
     );
@@ -390,7 +283,8 @@ async fn parallel_tool_calls_and_their_results_round_trip() {
             {"role": "user", "content": [
                 {"type": "tool_result", "tool_use_id": "toolu_A", "content": "print('hi')", "is_error": false},
                 {"type": "tool_result", "tool_use_id": "toolu_B", "content": "no match", "is_error": false},
-                {"type": "tool_result", "tool_use_id": "toolu_C", "content": "permission denied", "is_error": true}
+                {"type": "tool_result", "tool_use_id": "toolu_C", "content": "permission denied", "is_error": true,
+                 "cache_control": {"type": "ephemeral"}}
             ]}
         ])
     );
@@ -470,21 +364,8 @@ async fn stream_error(body: String) -> (Vec<StreamEvent>, LlmError) {
         .respond_with(ok_sse(body))
         .mount(&server)
         .await;
-    let mut stream = provider(&server).stream(&ask("hi")).await.unwrap();
-    let mut events = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => events.push(event),
-            Err(error) => {
-                assert!(
-                    stream.next().await.is_none(),
-                    "the stream ends after an error"
-                );
-                return (events, error);
-            }
-        }
-    }
-    panic!("the stream ended without an error: {events:?}");
+    crate::support::llm::events_until_error(provider(&server).stream(&ask("hi")).await.unwrap())
+        .await
 }
 
 #[tokio::test]
@@ -526,16 +407,18 @@ async fn a_stream_cut_before_message_stop_is_a_stream_error() {
         matches!(&error, LlmError::Stream(message) if message.contains("message_stop")),
         "{error:?}"
     );
-    // `complete()` reports it too rather than returning half an answer.
+    // `complete()` never returns half an answer: it retries the turn, then reports the cut.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ok_sse(sse(&[message_start(5, 0, 0), text_start(0)])))
         .mount(&server)
         .await;
-    assert!(matches!(
-        provider(&server).complete(&ask("hi")).await,
-        Err(LlmError::Stream(_))
-    ));
+    let error = provider(&server).complete(&ask("hi")).await.unwrap_err();
+    assert!(
+        matches!(&error, LlmError::RetriesExhausted { attempts: 3, last, .. } if matches!(**last, LlmError::Stream(_))),
+        "{error:?}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
 
 #[tokio::test]

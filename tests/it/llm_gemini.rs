@@ -5,80 +5,26 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentci::llm::gemini::{self, GeminiProvider};
-use agentci::llm::retry::{RetryNotice, RetryPolicy};
+use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
     ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
     StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const KEY: &str = "AIzaSy-test-key-0123456789";
-const STREAM_PATH: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
-
-/// One SSE event carrying a whole `GenerateContentResponse`, framed as the API frames it.
-fn chunk(response: Value) -> String {
-    format!("data: {response}\r\n\r\n")
-}
-
-fn sse(chunks: &[Value]) -> String {
-    chunks.iter().map(|value| chunk(value.clone())).collect()
-}
-
-fn parts(parts: Value, finish: Option<&str>) -> Value {
-    let mut candidate = json!({"content": {"parts": parts, "role": "model"}, "index": 0});
-    if let Some(reason) = finish {
-        candidate["finishReason"] = json!(reason);
-    }
-    json!({"candidates": [candidate], "modelVersion": "gemini-2.5-flash", "responseId": "r1"})
-}
-
-fn with_usage(mut response: Value, prompt: u64, output: u64, cached: u64) -> Value {
-    let mut usage = json!({
-        "promptTokenCount": prompt,
-        "candidatesTokenCount": output,
-        "totalTokenCount": prompt + output
-    });
-    if cached > 0 {
-        usage["cachedContentTokenCount"] = json!(cached);
-    }
-    response["usageMetadata"] = usage;
-    response
-}
-
-fn text_answer(text: &str) -> String {
-    sse(&[with_usage(
-        parts(json!([{"text": text}]), Some("STOP")),
-        10,
-        4,
-        0,
-    )])
-}
-
-fn ok_sse(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
-}
+use crate::support::llm::ok_sse;
+use crate::support::wire::gemini::*;
 
 fn settings(base_url: String) -> ProviderSettings {
-    ProviderSettings {
-        kind: ProviderKind::Gemini,
-        model: "gemini-2.5-flash".into(),
-        base_url,
-        api_key: Some(SecretString::from(KEY)),
-        azure_api_version: None,
-        retry: RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(50),
-            total_budget: Duration::from_secs(30),
-        },
-        http: agentci::llm::http_client(Duration::from_secs(5)).unwrap(),
-    }
+    crate::support::llm::settings(ProviderKind::Gemini, base_url, Some(KEY))
 }
+
+const KEY: &str = "AIzaSy-test-key-0123456789";
+const STREAM_PATH: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
 
 fn provider(server: &MockServer) -> GeminiProvider {
     GeminiProvider::new(settings(format!("{}/v1beta", server.uri()))).unwrap()
@@ -467,21 +413,8 @@ async fn stream_error(body: String) -> (Vec<StreamEvent>, LlmError) {
         .respond_with(ok_sse(body))
         .mount(&server)
         .await;
-    let mut stream = provider(&server).stream(&ask("hi")).await.unwrap();
-    let mut events = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => events.push(event),
-            Err(error) => {
-                assert!(
-                    stream.next().await.is_none(),
-                    "the stream ends after an error"
-                );
-                return (events, error);
-            }
-        }
-    }
-    panic!("the stream ended without an error: {events:?}");
+    crate::support::llm::events_until_error(provider(&server).stream(&ask("hi")).await.unwrap())
+        .await
 }
 
 #[tokio::test]

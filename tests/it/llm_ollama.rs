@@ -4,10 +4,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use agentci::llm::ollama::OllamaProvider;
-use agentci::llm::retry::{RetryNotice, RetryPolicy};
+use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
     ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolResult, ToolSpec, Usage,
+    StopReason, StreamEvent, ToolCall, ToolResult, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
@@ -15,53 +15,19 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const MODEL: &str = "qwen2.5-coder:14b";
+use crate::support::llm::{read_file_tool, simple_request};
+use crate::support::wire::ollama::*;
 
 fn settings(base_url: String) -> ProviderSettings {
-    ProviderSettings {
-        kind: ProviderKind::Ollama,
-        model: MODEL.into(),
-        base_url,
-        api_key: None,
-        azure_api_version: None,
-        retry: RetryPolicy::immediate(3),
-        http: reqwest::Client::new(),
-    }
+    crate::support::llm::settings(ProviderKind::Ollama, base_url, None)
 }
 
 fn provider(server: &MockServer) -> OllamaProvider {
     OllamaProvider::new(settings(server.uri())).unwrap()
 }
 
-/// One NDJSON line per object.
-fn ndjson(lines: &[Value]) -> String {
-    lines.iter().map(|line| format!("{line}\n")).collect()
-}
-
 fn ndjson_response(body: String) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body, "application/x-ndjson")
-}
-
-fn text(content: &str) -> Value {
-    json!({"model": MODEL, "created_at": "2026-11-23T22:00:00.000Z",
-        "message": {"role": "assistant", "content": content}, "done": false})
-}
-
-fn tool_calls(calls: &[(&str, Value)]) -> Value {
-    let calls: Vec<Value> = calls
-        .iter()
-        .map(|(name, arguments)| json!({"function": {"name": name, "arguments": arguments}}))
-        .collect();
-    json!({"model": MODEL, "created_at": "2026-11-23T22:00:00.000Z",
-        "message": {"role": "assistant", "content": "", "tool_calls": calls}, "done": false})
-}
-
-fn done(reason: &str, prompt: u64, output: u64) -> Value {
-    json!({"model": MODEL, "created_at": "2026-11-23T22:00:01.000Z",
-        "message": {"role": "assistant", "content": ""},
-        "done_reason": reason, "done": true, "total_duration": 4_883_583_458_u64,
-        "load_duration": 1_334_875, "prompt_eval_count": prompt, "prompt_eval_duration": 342_546_000,
-        "eval_count": output, "eval_duration": 4_535_599_000_u64})
 }
 
 fn show(context_length: u64) -> Value {
@@ -96,24 +62,6 @@ async fn mount_chat(server: &MockServer, body: String) {
         .respond_with(ndjson_response(body))
         .mount(server)
         .await;
-}
-
-fn simple_request() -> Request {
-    Request {
-        system: "You fix CI failures.".into(),
-        messages: vec![Message::user("Why did the build fail?")],
-        max_output_tokens: 1024,
-        ..Request::default()
-    }
-}
-
-fn read_file_tool() -> ToolSpec {
-    ToolSpec {
-        name: "read_file".into(),
-        description: "Read a file of the workspace.".into(),
-        parameters: json!({"type": "object", "properties": {"path": {"type": "string"}},
-            "required": ["path"]}),
-    }
 }
 
 async fn chat_bodies(server: &MockServer) -> Vec<Value> {
@@ -257,7 +205,7 @@ async fn tool_calls_get_stable_ids_and_tools_are_sent() {
         body["tools"],
         json!([{"type": "function", "function": {
             "name": "read_file",
-            "description": "Read a file of the workspace.",
+            "description": "Read a file of the repository",
             "parameters": {"type": "object", "properties": {"path": {"type": "string"}},
                 "required": ["path"]}
         }}])
@@ -545,8 +493,7 @@ async fn stream_cut_mid_way_is_a_stream_error() {
     mount_show(&server, 32_768).await;
     mount_chat(&server, ndjson(&[text("Half an "), text("answer")])).await;
 
-    let error = provider(&server)
-        .complete(&simple_request())
+    let error = crate::support::llm::once(&provider(&server), &simple_request())
         .await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
@@ -563,8 +510,7 @@ async fn error_line_mid_stream_is_reported() {
     ]);
     mount_chat(&server, body).await;
 
-    let error = provider(&server)
-        .complete(&simple_request())
+    let error = crate::support::llm::once(&provider(&server), &simple_request())
         .await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");

@@ -4,31 +4,23 @@
 use std::sync::{Arc, Mutex};
 
 use agentci::llm::openai::OpenAiProvider;
-use agentci::llm::retry::{RetryNotice, RetryPolicy};
+use agentci::llm::retry::RetryNotice;
 use agentci::llm::{
     ContentBlock, LlmError, Message, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, ToolSpec, Usage,
+    StopReason, StreamEvent, ToolCall, ToolChoice, ToolResult, Usage,
 };
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const KEY: &str = "sk-test-openai-0123456789abcdef";
+use crate::support::llm::{
+    bodies as sent_bodies, ok_sse as sse_response, read_file_tool, settings, simple_request,
+};
+use crate::support::wire::openai::*;
 
-fn settings(kind: ProviderKind, base_url: String, key: Option<&str>) -> ProviderSettings {
-    ProviderSettings {
-        kind,
-        model: kind.default_model().to_owned(),
-        base_url,
-        api_key: key.map(|key| SecretString::from(key.to_owned())),
-        azure_api_version: None,
-        retry: RetryPolicy::immediate(3),
-        http: reqwest::Client::new(),
-    }
-}
+const KEY: &str = "sk-test-openai-0123456789abcdef";
 
 fn openai(server: &MockServer) -> OpenAiProvider {
     OpenAiProvider::new(settings(
@@ -39,118 +31,12 @@ fn openai(server: &MockServer) -> OpenAiProvider {
     .unwrap()
 }
 
-/// An SSE body: one `data:` event per chunk, then `[DONE]`.
-fn sse(chunks: &[Value]) -> String {
-    let mut body = String::new();
-    for chunk in chunks {
-        body.push_str(&format!("data: {chunk}\n\n"));
-    }
-    body.push_str("data: [DONE]\n\n");
-    body
-}
-
-fn sse_response(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .insert_header("content-type", "text/event-stream")
-        .set_body_raw(body, "text/event-stream")
-}
-
-fn chunk(delta: Value, finish_reason: Option<&str>) -> Value {
-    json!({
-        "id": "chatcmpl-9x",
-        "object": "chat.completion.chunk",
-        "created": 1_763_900_000,
-        "model": "gpt-4.1-2025-04-14",
-        "system_fingerprint": "fp_0123",
-        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason}],
-        "usage": null
-    })
-}
-
-fn text(content: &str) -> Value {
-    chunk(json!({"content": content}), None)
-}
-
-fn role() -> Value {
-    chunk(
-        json!({"role": "assistant", "content": "", "refusal": null}),
-        None,
-    )
-}
-
-fn finish(reason: &str) -> Value {
-    chunk(json!({}), Some(reason))
-}
-
-fn tool_start(index: u32, id: &str, name: &str) -> Value {
-    chunk(
-        json!({"tool_calls": [{"index": index, "id": id, "type": "function",
-            "function": {"name": name, "arguments": ""}}]}),
-        None,
-    )
-}
-
-fn tool_arguments(index: u32, fragment: &str) -> Value {
-    chunk(
-        json!({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}),
-        None,
-    )
-}
-
-fn usage(prompt: u64, completion: u64, cached: u64) -> Value {
-    json!({
-        "id": "chatcmpl-9x",
-        "object": "chat.completion.chunk",
-        "created": 1_763_900_000,
-        "model": "gpt-4.1-2025-04-14",
-        "choices": [],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0}
-        }
-    })
-}
-
-fn simple_request() -> Request {
-    Request {
-        system: "You fix CI failures.".into(),
-        messages: vec![Message::user("Why did the build fail?")],
-        max_output_tokens: 1024,
-        ..Request::default()
-    }
-}
-
-fn read_file_tool() -> ToolSpec {
-    ToolSpec {
-        name: "read_file".into(),
-        description: "Read a file of the workspace.".into(),
-        parameters: json!({
-            "type": "object",
-            "properties": {"path": {"type": "string"}},
-            "required": ["path"]
-        }),
-    }
-}
-
 async fn mount_once(server: &MockServer, body: String) {
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
         .respond_with(sse_response(body))
         .mount(server)
         .await;
-}
-
-async fn sent_bodies(server: &MockServer) -> Vec<Value> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|request| request.body_json::<Value>().unwrap())
-        .collect()
 }
 
 async fn events(provider: &OpenAiProvider, request: &Request) -> Vec<StreamEvent> {
@@ -286,7 +172,7 @@ async fn tool_call_arguments_are_assembled_from_fragments() {
             "type": "function",
             "function": {
                 "name": "read_file",
-                "description": "Read a file of the workspace.",
+                "description": "Read a file of the repository",
                 "parameters": {
                     "type": "object",
                     "properties": {"path": {"type": "string"}},
@@ -568,8 +454,7 @@ async fn stream_cut_mid_way_is_a_stream_error() {
     );
     mount_once(&server, body).await;
 
-    let error = openai(&server)
-        .complete(&simple_request())
+    let error = crate::support::llm::once(&openai(&server), &simple_request())
         .await
         .unwrap_err();
     assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
@@ -586,11 +471,11 @@ async fn error_chunk_mid_stream_is_reported() {
     );
     mount_once(&server, body).await;
 
-    let error = openai(&server)
-        .complete(&simple_request())
+    let error = crate::support::llm::once(&openai(&server), &simple_request())
         .await
         .unwrap_err();
-    assert!(matches!(error, LlmError::Stream(_)), "{error:?}");
+    assert!(matches!(error, LlmError::Overloaded { .. }), "{error:?}");
+    assert!(error.is_retryable(), "{error:?}");
     assert!(error.to_string().contains("while processing"), "{error}");
 }
 
