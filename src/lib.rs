@@ -8,6 +8,7 @@ pub mod config;
 pub mod exit;
 pub mod github;
 pub mod llm;
+pub mod progress;
 pub mod providers;
 pub mod redact;
 pub mod scan;

@@ -71,6 +71,7 @@ pub fn register_secret(value: &str) {
         return;
     }
     literals.values.push(value.to_owned());
+    announce_mask(value);
     // Longest first, so that a secret containing another is masked whole.
     literals
         .values
@@ -79,6 +80,25 @@ pub fn register_secret(value: &str) {
         .match_kind(aho_corasick::MatchKind::LeftmostLongest)
         .build(&literals.values)
         .ok();
+}
+
+/// In GitHub Actions, ask the runner to mask the value in the job log as well (`::add-mask::`,
+/// one line at a time), so that a key loaded from `.env` or `agentci.toml` stays hidden even in
+/// output that does not pass through this redactor (a child process, a tool's own log).
+fn announce_mask(value: &str) {
+    if !std::env::var("GITHUB_ACTIONS").is_ok_and(|flag| flag == "true") {
+        return;
+    }
+    for line in value
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.len() >= MIN_SECRET_LEN)
+    {
+        eprintln!(
+            "::add-mask::{}",
+            line.replace('%', "%25").replace('\r', "%0D")
+        );
+    }
 }
 
 /// Mask every registered secret and every known token shape in `text`.

@@ -160,7 +160,12 @@ impl Agent {
         let mut agent = self;
         agent.events = agent.events.for_run(&state.run_id);
         let this = agent;
+        // The turns fold into one `::group::` in Actions (a live line on a terminal).
+        let phase = this
+            .progress
+            .then(|| crate::progress::phase(&format!("{} {}", this.spec.agent, this.spec.verb)));
         let result = this.turns(task, &submit, &mut state).await;
+        drop(phase);
         let ok = result.is_ok();
         if let Err(RunError::Budget { which, .. }) = &result {
             this.events
@@ -171,7 +176,7 @@ impl Agent {
             json!({"ok": ok, "turns": state.turns, "usage": usage_json(&state.usage), "cost_usd": state.cost_usd}),
         );
         if this.progress {
-            eprintln!(
+            crate::progress::finish(&format!(
                 "{} {}: {} after {} turn(s), {} tokens, ${:.4}",
                 this.spec.agent,
                 this.spec.verb,
@@ -179,7 +184,7 @@ impl Agent {
                 state.turns,
                 state.usage.total(),
                 state.cost_usd
-            );
+            ));
         }
         result.map(|value| RunOutcome {
             value,
@@ -288,14 +293,14 @@ impl Agent {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
-                eprintln!(
+                crate::progress::status(&format!(
                     "{} {} turn {}: {what} ({} tokens, ${:.4})",
                     self.spec.agent,
                     self.spec.verb,
                     state.turns,
                     state.usage.total(),
                     state.cost_usd
-                );
+                ));
             }
             if response.tool_calls.is_empty() {
                 if !response.text.trim().is_empty()

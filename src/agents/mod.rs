@@ -6,3 +6,4 @@ pub mod goose;
 pub mod monty;
 pub mod prompt;
 pub mod speck;
+pub mod step_outputs;

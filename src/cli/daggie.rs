@@ -670,6 +670,7 @@ pub fn assist(
             write!(out, "\n{diff}")?;
         }
     }
+    crate::agents::step_outputs::daggie_assist(&report);
     let stale = report.stale_files();
     if options.mode == OutputMode::Check && !stale.is_empty() {
         return Err(crate::exit::negative(format!(

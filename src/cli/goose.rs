@@ -281,6 +281,7 @@ pub async fn run_with(
             settings: services.settings,
             provider: services.provider,
             github: None,
+            ledger: crate::agent::budget::Ledger::shared(),
         };
         return crate::agents::monty::verbs::suggest_fix(
             &goose::pack::GOOSE,

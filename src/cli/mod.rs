@@ -251,6 +251,7 @@ pub fn init_logging(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .try_init();
+    crate::progress::init(global.quiet);
 }
 
 /// Run one parsed command line.
@@ -298,6 +299,7 @@ fn scan_module_source(
             Ok(crate::scan::scan_directory(path))
         }
         crate::agents::daggie::ModuleSource::Git(url) => {
+            let _phase = crate::progress::phase(&format!("fetching the module library `{url}`"));
             crate::scan::source::scan_source(url, false)
         }
     }

@@ -358,6 +358,7 @@ async fn decompose(
             "decomposition commented on the issue"
         );
     }
+    crate::agents::step_outputs::speck_decompose(&decomposition, &output);
     let printed = match args.format {
         OutputFormat::Json => output,
         OutputFormat::Matrix => matrix(&decomposition),
@@ -712,6 +713,6 @@ fn print_prose(
 
 fn progress(global: &GlobalOptions, line: &str) {
     if !global.quiet {
-        eprintln!("speck: {line}");
+        crate::progress::status(&format!("speck: {line}"));
     }
 }

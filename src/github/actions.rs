@@ -78,6 +78,54 @@ fn random_delimiter() -> String {
     format!("ghadelimiter_{suffix}")
 }
 
+/// True when running as a GitHub Actions step (`GITHUB_ACTIONS=true`).
+pub fn in_actions(env: &dyn EnvSource) -> bool {
+    env.var("GITHUB_ACTIONS")
+        .is_some_and(|value| value.trim() == "true")
+}
+
+/// What one command hands the runner when it ends: step outputs, a job summary and annotations.
+/// Built by each command from its typed result; written by [`StepReport::publish`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepReport {
+    pub outputs: Vec<(String, String)>,
+    pub summary: String,
+    /// Whole workflow-command lines (see [`annotation`]).
+    pub annotations: Vec<String>,
+}
+
+impl StepReport {
+    pub fn output(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.outputs.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// Under `GITHUB_ACTIONS=true`: append the outputs to `$GITHUB_OUTPUT`, the summary to
+    /// `$GITHUB_STEP_SUMMARY`, and print the annotations on stderr (the runner reads workflow
+    /// commands there too; stdout stays the command's result). Outside Actions it does nothing.
+    /// A file that cannot be written is a warning, not a failed command. Returns whether it ran.
+    pub fn publish(&self, env: &dyn EnvSource) -> bool {
+        if !in_actions(env) {
+            return false;
+        }
+        let files = ActionsFiles::from_env(env);
+        for (key, value) in &self.outputs {
+            if let Err(error) = files.set_output(key, value) {
+                tracing::warn!("cannot write the step output `{key}`: {error}");
+            }
+        }
+        if !self.summary.trim().is_empty()
+            && let Err(error) = files.append_summary(&self.summary)
+        {
+            tracing::warn!("cannot write the job summary: {error}");
+        }
+        for line in &self.annotations {
+            eprintln!("{line}");
+        }
+        true
+    }
+}
+
 /// Escape a command's message per the runner's rules.
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
@@ -192,6 +240,34 @@ mod tests {
         );
         assert_eq!(group("Lint\r\nstep"), "::group::Lint%0D%0Astep");
         assert_eq!(end_group(), "::endgroup::");
+    }
+
+    #[test]
+    fn a_step_report_writes_outputs_and_summary_only_in_actions() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("output");
+        let summary = dir.path().join("summary.md");
+        let mut env = std::collections::HashMap::new();
+        env.insert("GITHUB_OUTPUT".to_owned(), output.display().to_string());
+        env.insert(
+            "GITHUB_STEP_SUMMARY".to_owned(),
+            summary.display().to_string(),
+        );
+        let mut report = StepReport {
+            summary: "## done".into(),
+            ..StepReport::default()
+        };
+        report.output("changed", "true").output("files", "a\nb");
+        assert!(!report.publish(&env));
+        assert!(!output.exists());
+        env.insert("GITHUB_ACTIONS".to_owned(), "true".to_owned());
+        assert!(report.publish(&env));
+        let written = std::fs::read_to_string(&output).unwrap();
+        assert!(
+            written.starts_with("changed=true\nfiles<<ghadelimiter_"),
+            "{written}"
+        );
+        assert_eq!(std::fs::read_to_string(&summary).unwrap(), "## done\n");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every module here runs the library or the real binary
 //! against local fakes (no network, no keys).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod actions;
 mod agent_budget;
 mod agent_loop;
 mod agent_session;
@@ -18,6 +19,7 @@ mod github_git;
 mod github_rest;
 mod github_support;
 mod goose;
+mod install;
 mod llm_anthropic;
 mod llm_conformance;
 mod llm_gemini;

@@ -17,9 +17,9 @@ use crate::agent::{
     report_submit,
 };
 use crate::agent::{AgentOptions, SelfImprove};
+use crate::agents::step_outputs;
 use crate::config::{Environment, GlobalOptions, Settings};
 use crate::exit::Exit;
-use crate::github::actions::ActionsFiles;
 use crate::github::args::GitHubOptions;
 use crate::github::client::{ClientSettings, EnvSource, GitHub};
 use crate::github::context::GitHubContext;
@@ -311,8 +311,10 @@ pub async fn suggest_fix(
     let (layout, failures) = fix::failures_for(pack, source, &log)?;
     if failures.is_empty() {
         let message = fix::nothing_message(pack, source);
+        let output = fix::output(&message, &[], &[], None, args.agent.dry_run);
+        let env = SettingsEnv(&services.settings.environment);
+        step_outputs::suggest_fix(&env, &layout, &[], &output, &message, None);
         if global.json {
-            let output = fix::output(&message, &[], &[], None, args.agent.dry_run);
             write_json(out, &serde_json::to_value(&output)?)?;
         } else {
             writeln!(out, "{message}")?;
@@ -343,17 +345,6 @@ pub async fn suggest_fix(
     };
     let provider = provider(services, global)?;
     let model = provider.model().to_owned();
-
-    let env = SettingsEnv(&services.settings.environment);
-    let in_actions = args
-        .github
-        .context(&env)
-        .is_ok_and(|context| context.in_actions);
-    if in_actions && !global.quiet {
-        for line in fix::failure_annotations(&layout, &failures) {
-            eprintln!("{line}");
-        }
-    }
 
     let workspace = Workspace::open(source)?;
     let task = fix::suggest_fix_prompt(source, &failures, args.max_suggestions)?;
@@ -423,12 +414,16 @@ pub async fn suggest_fix(
         args.agent.dry_run,
     );
     let markdown = fix::to_markdown(&output, pack);
-    if in_actions {
-        let files = ActionsFiles::from_env(&env);
-        if let Err(error) = files.append_summary(&markdown) {
-            tracing::warn!("cannot write the job summary: {error}");
-        }
-    }
+    let env = SettingsEnv(&services.settings.environment);
+    let context = args.github.context(&env).ok();
+    step_outputs::suggest_fix(
+        &env,
+        &layout,
+        &failures,
+        &output,
+        &markdown,
+        context.as_ref(),
+    );
     if global.json {
         let mut value = serde_json::to_value(&output)?;
         if let (Some(outcome), Some(object)) = (&published, value.as_object_mut())
