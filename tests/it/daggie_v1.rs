@@ -169,10 +169,16 @@ fn assist_for_dagger_1_writes_per_directory_workspaces_and_no_dagger_json() {
     let run = steps
         .iter()
         .filter_map(|step| step["run"].as_str())
-        .find(|run| run.contains("dagger check"))
+        .find(|run| run.contains("cd backend &&"))
         .unwrap();
-    assert!(run.contains("(cd backend && dagger check)"), "{run}");
-    assert!(run.contains("(cd frontend && dagger check)"), "{run}");
+    assert!(
+        run.contains("(cd backend && dagger --progress=report check)"),
+        "{run}"
+    );
+    assert!(
+        run.contains("(cd frontend && dagger --progress=report check)"),
+        "{run}"
+    );
     assert!(printed.contains("dagger update"), "{printed}");
 
     // `--check` on the result exits 0; a hand edit of a workspace makes it exit 1.

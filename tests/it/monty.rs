@@ -2042,7 +2042,8 @@ async fn develop_issue_explains_a_budget_stop_and_names_the_patch() {
         ),
         tool_call("submit_report", json!({"text": "never reached"})),
     ];
-    let (outcome, body) = develop_issue_failing(&["--max-turns", "1"], script).await;
+    // One budget for the whole command: the route takes the first turn, the edit the second.
+    let (outcome, body) = develop_issue_failing(&["--max-turns", "2"], script).await;
     let error = outcome.result.unwrap_err();
     assert_eq!(agentci::cli::exit_for(&error), Exit::Budget, "{error:#}");
     assert!(body.contains("budget exhausted"), "{body}");

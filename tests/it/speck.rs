@@ -1671,6 +1671,17 @@ async fn run_binary(
     let work = dir.join("work");
     let source = source();
     let env = openai_env(&format!("{}/v1", server.uri()));
+    // The build task re-runs the pack's build command (`python -m compileall`) to verify it:
+    // a `python` that passes stands in for the interpreter, whatever the machine has.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("python"), "#!/bin/sh\nexit 0\n").unwrap();
+    let mut permissions = std::fs::metadata(bin.join("python")).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(bin.join("python"), permissions).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let mut env = env.to_vec();
+    env.push(("PATH", path));
     let home = dir.to_path_buf();
     let global: Vec<String> = global.iter().map(|text| (*text).to_owned()).collect();
     let flags: Vec<String> = flags.iter().map(|text| (*text).to_owned()).collect();

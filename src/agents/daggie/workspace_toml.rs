@@ -569,7 +569,10 @@ pub fn workflow_for_workspaces(workflow: &str, directories: &[String]) -> String
     let mut out = String::new();
     for line in workflow.split_inclusive('\n') {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("dagger check 2>&1 | tee ") {
+        let check_command = ["dagger --progress=report check", "dagger check"]
+            .into_iter()
+            .find(|command| trimmed.starts_with(&format!("{command} 2>&1 | tee ")));
+        if let Some(command) = check_command {
             let indent = &line[..line.len() - trimmed.len()];
             let log = trimmed
                 .trim_end()
@@ -584,7 +587,7 @@ pub fn workflow_for_workspaces(workflow: &str, directories: &[String]) -> String
             for directory in directories {
                 let shown = if directory.is_empty() { "." } else { directory };
                 out.push_str(&format!(
-                    "{indent}(cd {shown} && dagger check) 2>&1 | tee -a {log} || status=1\n"
+                    "{indent}(cd {shown} && {command}) 2>&1 | tee -a {log} || status=1\n"
                 ));
             }
             out.push_str(&format!("{indent}exit \"$status\"\n"));
@@ -907,6 +910,10 @@ mod tests {
         ));
         assert!(adjusted.contains("          (cd frontend && dagger check)"));
         assert!(adjusted.contains("          exit \"$status\"\n"));
+        let report = workflow.replace("dagger check", "dagger --progress=report check");
+        let adjusted =
+            workflow_for_workspaces(&report, &["backend".to_string(), "frontend".to_string()]);
+        assert!(adjusted.contains("(cd backend && dagger --progress=report check) 2>&1"));
         assert_eq!(
             workflow_for_workspaces(workflow, &[String::new()]),
             workflow
