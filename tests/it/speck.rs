@@ -652,40 +652,35 @@ async fn the_article_jq_expressions_work_on_the_output() {
         ]
     );
 
-    if let Some(jq_total) = jq(&text, ".total_tasks") {
-        assert_eq!(jq_total, total);
-        assert_eq!(jq(&text, ".execution_plan.total_phases").unwrap(), phases);
+    {
+        assert_eq!(jq(&text, ".total_tasks"), total);
+        assert_eq!(jq(&text, ".execution_plan.total_phases"), phases);
         let selected = jq(
             &text,
             "[.tasks[] | select(.phase == (\"2\" | tonumber))] | sort_by(.order)",
-        )
-        .unwrap();
+        );
         assert_eq!(selected, phase_two);
         assert_eq!(
             jq(
                 &selected.to_string(),
                 "[.[] | .suggested_agent.source // empty]"
-            )
-            .unwrap(),
+            ),
             Value::Array(sources)
         );
         assert_eq!(
             jq(
                 &selected.to_string(),
                 "[.[] | .suggested_agent.entrypoint // \"assist\" | gsub(\"_\"; \"-\")]"
-            )
-            .unwrap(),
+            ),
             Value::Array(entrypoints)
         );
-        assert_eq!(
-            jq(&text, ".execution_plan.phases | length").unwrap(),
-            json!(2)
-        );
+        assert_eq!(jq(&text, ".execution_plan.phases | length"), json!(2));
     }
 }
 
-/// `jq -c EXPR` on `input`; `None` when jq is not installed.
-fn jq(input: &str, expression: &str) -> Option<Value> {
+/// `jq -c EXPR` on `input`. jq is required (`.ci/run` installs it): the workflows users run
+/// consume speck's output with it.
+fn jq(input: &str, expression: &str) -> Value {
     use std::io::Write as _;
     let mut child = std::process::Command::new("jq")
         .arg("-c")
@@ -693,7 +688,7 @@ fn jq(input: &str, expression: &str) -> Option<Value> {
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .ok()?;
+        .expect("jq is required for this test (apt-get install jq)");
     child
         .stdin
         .take()
@@ -702,7 +697,7 @@ fn jq(input: &str, expression: &str) -> Option<Value> {
         .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "jq {expression} failed");
-    Some(serde_json::from_slice(&output.stdout).unwrap())
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn issue(number: u64, title: &str, text: &str) -> Value {
