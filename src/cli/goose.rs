@@ -40,6 +40,9 @@ pub enum GooseVerb {
     Upgrade(UpgradeArgs),
     /// Turn a failed deploy's log (Docker build, hadolint, gcloud, firebase) into fix suggestions
     SuggestFix(crate::cli::monty::SuggestFixArgs),
+    /// Implement a GitHub issue about the deployment (Dockerfile, Cloud Run, firebase.json): pick
+    /// the verb, run it, open a pull request that closes the issue
+    DevelopIssue(crate::cli::monty::DevelopIssueArgs),
 }
 
 /// What every goose verb takes.
@@ -124,6 +127,8 @@ pub struct UpgradeArgs {
 pub struct Services {
     pub settings: Settings,
     pub provider: Option<Arc<dyn Provider>>,
+    /// Used instead of `--github-token`/`GITHUB_API_URL` (tests).
+    pub github: Option<crate::github::client::ClientSettings>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -215,9 +220,10 @@ pub fn request(args: &GooseArgs) -> anyhow::Result<GooseRequest> {
                 health_path: verb.health_path.clone(),
             },
         ),
-        GooseVerb::SuggestFix(_) => {
+        GooseVerb::SuggestFix(_) | GooseVerb::DevelopIssue(_) => {
             return Err(crate::exit::usage(
-                "`goose suggest-fix` runs on the shared suggest-fix machinery, not as a GCP request",
+                "`goose suggest-fix` and `develop-issue` run on the shared agent verbs, not as a \
+                 GCP request",
             ));
         }
     };
@@ -253,6 +259,7 @@ pub async fn run(
         Services {
             settings,
             provider: None,
+            github: None,
         },
         out,
     )
@@ -266,28 +273,28 @@ pub async fn run_with(
     services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    if let GooseVerb::SuggestFix(verb) = &args.verb {
-        // The shared suggest-fix (monty's) with goose's knowledge and deploy-log parsers.
-        let monty = crate::cli::monty::MontyArgs {
-            verb: crate::cli::monty::MontyVerb::SuggestFix(verb.clone()),
-        };
-        let crate::agents::monty::request::MontyRequest::SuggestFix(request) = monty.request()?
-        else {
-            return Err(crate::exit::usage(
-                "`goose suggest-fix` could not read its arguments",
-            ));
-        };
+    // suggest-fix and develop-issue are the shared (monty's) verbs with goose's knowledge: its
+    // context file, prompt and deploy-log parsers.
+    let shared = match &args.verb {
+        GooseVerb::SuggestFix(verb) => Some(crate::cli::monty::MontyVerb::SuggestFix(verb.clone())),
+        GooseVerb::DevelopIssue(verb) => {
+            Some(crate::cli::monty::MontyVerb::DevelopIssue(verb.clone()))
+        }
+        _ => None,
+    };
+    if let Some(verb) = shared {
+        let request = crate::cli::monty::MontyArgs { verb }.request()?;
         let services = crate::agents::monty::verbs::Services {
             settings: services.settings,
             provider: services.provider,
-            github: None,
+            github: services.github,
             ledger: crate::agent::budget::Ledger::shared(),
         };
-        return crate::agents::monty::verbs::suggest_fix(
+        return crate::agents::monty::verbs::run(
             &goose::pack::GOOSE,
             &request,
             global,
-            &services,
+            services,
             out,
         )
         .await;

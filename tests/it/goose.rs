@@ -113,6 +113,7 @@ async fn run(arguments: &[&str], steps: Vec<Step>, settings: Settings) -> Run {
         Services {
             settings,
             provider: Some(provider),
+            github: None,
         },
         &mut out,
     )

@@ -1978,6 +1978,10 @@ async fn a_path_outside_the_source_is_never_annotated_on_a_file_inside_it() {
 /// develop-issue on issue 42 with a fake GitHub that accepts exactly one issue comment; returns
 /// the run and the comment's body.
 async fn develop_issue_failing(extra: &[&str], script: Vec<Step>) -> (Run, String) {
+    develop_issue_failing_as("monty", extra, script).await
+}
+
+async fn develop_issue_failing_as(agent: &str, extra: &[&str], script: Vec<Step>) -> (Run, String) {
     let repo = repository();
     let source = repo.path().join("backend").display().to_string();
     let server = MockServer::start().await;
@@ -1993,7 +1997,7 @@ async fn develop_issue_failing(extra: &[&str], script: Vec<Step>) -> (Run, Strin
         .await;
     let mut arguments: Vec<&str> = extra.to_vec();
     arguments.extend([
-        "monty",
+        agent,
         "develop-issue",
         "--source",
         &source,
@@ -2002,7 +2006,11 @@ async fn develop_issue_failing(extra: &[&str], script: Vec<Step>) -> (Run, Strin
         "--issue-id",
         "42",
     ]);
-    let outcome = run(&arguments, script, Some(&server)).await;
+    let outcome = if agent == "goose" {
+        run_goose(&arguments, script, &server).await
+    } else {
+        run(&arguments, script, Some(&server)).await
+    };
     server.verify().await;
     let requests = server.received_requests().await.unwrap();
     let writes: Vec<&Received> = requests
@@ -2049,6 +2057,48 @@ async fn develop_issue_explains_a_budget_stop_and_names_the_patch() {
     assert!(body.contains("budget exhausted"), "{body}");
     assert!(body.contains("turns budget ran out"), "{body}");
     assert!(body.contains(".patch`"), "{body}");
+}
+
+/// A goose command line through `cli::goose`, with the scripted provider and the fake GitHub.
+async fn run_goose(arguments: &[&str], steps: Vec<Step>, github: &MockServer) -> Run {
+    let mut line = vec!["agentci"];
+    line.extend(arguments);
+    let cli = Cli::try_parse_from(line).unwrap();
+    let Command::Goose(args) = cli.command else {
+        panic!("not a goose command")
+    };
+    let provider = ScriptedProvider::new(steps);
+    let log = provider.request_log();
+    let services = agentci::cli::goose::Services {
+        settings: settings(),
+        provider: Some(Arc::new(provider)),
+        github: Some(ClientSettings::for_server(github.uri())),
+    };
+    let mut out = Vec::new();
+    let result =
+        agentci::cli::goose::run_with(&args, &cli.global.options(), services, &mut out).await;
+    let requests = log.lock().unwrap().clone();
+    Run {
+        result,
+        stdout: String::from_utf8(out).unwrap(),
+        requests,
+    }
+}
+
+#[tokio::test]
+async fn goose_develop_issue_runs_the_shared_verb_with_goose_s_knowledge() {
+    let script = vec![tool_call(
+        "submit_route",
+        json!({"verb": "build", "params": {"command": "docker build ."}, "reason": "The image does not build."}),
+    )];
+    let (outcome, body) = develop_issue_failing_as("goose", &[], script).await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Usage, "{error:#}");
+    assert!(body.contains("Goose"), "{body}");
+    assert!(body.contains("--allow-exec"), "{body}");
+    assert!(body.contains("<!-- agentci:develop:goose -->"), "{body}");
+    let system = outcome.requests[0].system.clone();
+    assert!(system.to_lowercase().contains("cloud run"), "{system}");
 }
 
 #[tokio::test]
