@@ -2,6 +2,7 @@
 //! deterministic work around the model.
 
 pub mod daggie;
+pub mod exit_code;
 pub mod goose;
 pub mod monty;
 pub mod prompt;

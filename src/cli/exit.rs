@@ -1,42 +1,14 @@
-//! The mapping from an error chain to the exit codes of CONTRACTS §3. It lives at the top because
-//! it is the one place that knows every layer's error type; lower layers only return typed errors
-//! (or raise a [`CodedError`] on purpose) and never decide the process's exit code.
+//! The mapping from an error chain to the exit codes of CONTRACTS §3, as `main` uses it. The
+//! mapping itself sits in `agents::exit_code`, the lowest layer that sees every error type (agent,
+//! llm, github), so that an agent can name the class of a failure (develop-issue's comment) with
+//! the same rules; layers below only return typed errors or raise a `CodedError` on purpose.
 
-use crate::exit::{CodedError, Exit};
-
-/// The exit code for an error: the first cause in the chain that has one, else [`Exit::Usage`]
-/// (commands validate their inputs before they touch anything, so an unexpected error still
-/// leaves the user's files unchanged).
-pub fn exit_for(error: &anyhow::Error) -> Exit {
-    for cause in error.chain() {
-        if let Some(coded) = cause.downcast_ref::<CodedError>() {
-            return coded.exit;
-        }
-        if let Some(run) = cause.downcast_ref::<crate::agent::RunError>() {
-            return match run {
-                crate::agent::RunError::Budget { .. } | crate::agent::RunError::Repeated { .. } => {
-                    Exit::Budget
-                }
-                _ => Exit::Provider,
-            };
-        }
-        if cause.downcast_ref::<crate::llm::LlmError>().is_some() {
-            return Exit::Provider;
-        }
-        if let Some(github) = cause.downcast_ref::<crate::github::GitHubError>() {
-            return if github.is_usage() {
-                Exit::Usage
-            } else {
-                Exit::GitHub
-            };
-        }
-    }
-    Exit::Usage
-}
+pub use crate::agents::exit_code::exit_for;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::Exit;
     use crate::github::GitHubError;
 
     #[test]

@@ -119,38 +119,18 @@ pub fn detect(
     config: &Config,
     environment: &Environment,
 ) -> anyhow::Result<Option<Detection>> {
-    let flag_provider = overrides
-        .provider
-        .as_deref()
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(|name| {
-            (
-                name,
-                flag_source(environment, "AGENTCI_PROVIDER", "--provider", name),
-            )
-        })
-        .or_else(|| {
-            environment
-                .get("AGENTCI_PROVIDER")
-                .map(|name| (name, "AGENTCI_PROVIDER".to_owned()))
-        });
-    let flag_model = overrides
-        .model
-        .as_deref()
-        .map(str::trim)
-        .filter(|model| !model.is_empty())
-        .map(|model| {
-            (
-                model,
-                flag_source(environment, "AGENTCI_MODEL", "--model", model),
-            )
-        })
-        .or_else(|| {
-            environment
-                .get("AGENTCI_MODEL")
-                .map(|model| (model, "AGENTCI_MODEL".to_owned()))
-        });
+    let flag_provider = command_line_value(
+        overrides.provider.as_deref(),
+        environment,
+        "AGENTCI_PROVIDER",
+        "--provider",
+    );
+    let flag_model = command_line_value(
+        overrides.model.as_deref(),
+        environment,
+        "AGENTCI_MODEL",
+        "--model",
+    );
     let config_provider = config
         .provider
         .name
@@ -305,6 +285,24 @@ fn key_order_names() -> String {
         .filter_map(|kind| kind.key_variable())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A value from the command line (`flag`) or its variable, with where it came from.
+fn command_line_value<'a>(
+    given: Option<&'a str>,
+    environment: &'a Environment,
+    variable: &str,
+    flag: &str,
+) -> Option<(&'a str, String)> {
+    given
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(|value| (value, flag_source(environment, variable, flag, value)))
+        .or_else(|| {
+            environment
+                .get(variable)
+                .map(|value| (value, variable.to_owned()))
+        })
 }
 
 /// clap fills `--provider` from `AGENTCI_PROVIDER` too; name the variable when that is where the

@@ -199,39 +199,10 @@ struct DevelopContext<'a> {
     thread: &'a IssueThread,
 }
 
-/// The exit code class of a failure, for the issue comment: the first cause in the chain that
-/// names one (the same order as the exit-code mapping at the top of the program).
-fn failure_exit(error: &anyhow::Error) -> Exit {
-    if let Some(exit) = crate::exit::coded_exit(error) {
-        return exit;
-    }
-    for cause in error.chain() {
-        if let Some(run) = cause.downcast_ref::<crate::agent::RunError>() {
-            return match run {
-                crate::agent::RunError::Budget { .. } | crate::agent::RunError::Repeated { .. } => {
-                    Exit::Budget
-                }
-                _ => Exit::Provider,
-            };
-        }
-        if cause.downcast_ref::<crate::llm::LlmError>().is_some() {
-            return Exit::Provider;
-        }
-        if let Some(github) = cause.downcast_ref::<crate::github::GitHubError>() {
-            return if github.is_usage() {
-                Exit::Usage
-            } else {
-                Exit::GitHub
-            };
-        }
-    }
-    Exit::Usage
-}
-
 /// The issue comment for a run that failed: the error class, its redacted message, and what to
 /// do about it.
 fn failure_comment(pack: &LanguagePack, error: &anyhow::Error) -> String {
-    let exit = failure_exit(error);
+    let exit = crate::agents::exit_code::exit_for(error);
     let (class, hint) = match exit {
         Exit::Provider => (
             "LLM provider error",
