@@ -300,7 +300,12 @@ fn scan_module_source(
         }
         crate::agents::daggie::ModuleSource::Git(url) => {
             let _phase = crate::progress::phase(&format!("fetching the module library `{url}`"));
-            crate::scan::source::scan_source(url, false)
+            // `.env`'s GITHUB_TOKEN reaches private libraries too (the environment wins).
+            let token = std::env::current_dir()
+                .ok()
+                .and_then(|dir| crate::config::Environment::load(&dir).ok())
+                .and_then(|environment| environment.secret("GITHUB_TOKEN"));
+            crate::scan::source::scan_source_with(url, false, token)
         }
     }
 }

@@ -52,31 +52,47 @@ async fn scan(args: ScanArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         sources.push(resolve_source(given)?);
     }
     let refresh = args.refresh;
-    let reports = tokio::task::spawn_blocking(move || {
+    // `.env`'s GITHUB_TOKEN reaches private module libraries too (the environment wins).
+    let working_dir = std::env::current_dir()
+        .map_err(|error| exit::usage(format!("no working directory: {error}")))?;
+    let token = crate::config::Environment::load(&working_dir)?.secret("GITHUB_TOKEN");
+    let scanned = tokio::task::spawn_blocking(move || {
         sources
             .into_iter()
             .map(|source| {
-                let report =
-                    match &source.root {
-                        Some(root) => scan::scan_directory(root),
-                        // A git library that cannot be fetched is reported and the other sources
-                        // are still scanned.
-                        None => scan::source::scan_source(&source.label, refresh).unwrap_or_else(
-                            |error| ScanReport {
-                                modules: Vec::new(),
-                                errors: vec![scan::ScanError {
-                                    source: String::new(),
-                                    message: format!("{error:#}"),
-                                }],
-                                workspace: None,
-                            },
-                        ),
-                    };
+                let report = match &source.root {
+                    Some(root) => Ok(scan::scan_directory(root)),
+                    None => scan::source::scan_source_with(&source.label, refresh, token.clone()),
+                };
                 (source.label, report)
             })
             .collect::<Vec<_>>()
     })
     .await?;
+    // A git library that cannot be fetched does not stop the others from being scanned and
+    // printed, but the command fails naming it: a CI job must not go on with half a catalog.
+    let mut unfetchable = Vec::new();
+    let mut reports = Vec::with_capacity(scanned.len());
+    for (label, report) in scanned {
+        match report {
+            Ok(report) => reports.push((label, report)),
+            Err(error) => {
+                unfetchable.push(format!("{error:#}"));
+                let message = format!("{error:#}");
+                reports.push((
+                    label,
+                    ScanReport {
+                        // The library itself: `combine` names it by its label.
+                        errors: vec![scan::ScanError {
+                            source: String::new(),
+                            message,
+                        }],
+                        ..ScanReport::default()
+                    },
+                ));
+            }
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     if global.json {
         let combined = combine(&reports);
@@ -87,6 +103,9 @@ async fn scan(args: ScanArgs, global: &GlobalOptions) -> anyhow::Result<Exit> {
         write!(stdout, "{}", crate::redact::redact(&text))?;
     }
     stdout.flush()?;
+    if !unfetchable.is_empty() {
+        return Err(exit::usage(unfetchable.join("; ")));
+    }
     Ok(Exit::Done)
 }
 
@@ -126,7 +145,7 @@ fn combine(reports: &[(String, ScanReport)]) -> ScanReport {
         combined
             .errors
             .extend(report.errors.iter().map(|error| scan::ScanError {
-                source: if reports.len() > 1 {
+                source: if reports.len() > 1 || error.source.is_empty() {
                     join_label(label, &error.source)
                 } else {
                     error.source.clone()

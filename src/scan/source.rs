@@ -9,6 +9,16 @@ use super::{ScanReport, scan_directory};
 
 /// Scan a library: a local directory or a git URL (CONTRACTS §4.1). Blocking.
 pub fn scan_source(text: &str, refresh: bool) -> anyhow::Result<ScanReport> {
+    scan_source_with(text, refresh, None)
+}
+
+/// [`scan_source`] with the token for https remotes given (agentci's environment: `.env`
+/// overlaid by the process environment), instead of the process's `GITHUB_TOKEN` alone.
+pub fn scan_source_with(
+    text: &str,
+    refresh: bool,
+    token: Option<secrecy::SecretString>,
+) -> anyhow::Result<ScanReport> {
     let path = Path::new(text);
     if path.is_dir() {
         return Ok(scan_directory(path));
@@ -23,10 +33,13 @@ pub fn scan_source(text: &str, refresh: bool) -> anyhow::Result<ScanReport> {
             "source `{text}` does not exist (expected a local directory or a git URL)"
         )));
     };
-    let options = FetchOptions {
+    let mut options = FetchOptions {
         refresh,
         ..FetchOptions::from_env()
     };
+    if token.is_some() {
+        options.token = token;
+    }
     let checkout = git::fetch(&source, &options).map_err(|error| {
         crate::exit::usage(format!("cannot fetch module library `{text}`: {error}"))
     })?;

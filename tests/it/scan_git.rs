@@ -462,3 +462,25 @@ async fn a_rejected_token_is_sent_once_and_never_stored() {
         );
     }
 }
+
+#[test]
+fn an_unfetchable_module_source_exits_2_naming_it_and_the_others_are_still_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("file://{}/missing.git", dir.path().display());
+    let library = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/modules");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_agentci"))
+        .current_dir(dir.path())
+        .args(["modules", "scan", "--json"])
+        .arg(&library)
+        .arg(&missing)
+        .env_remove("GITHUB_TOKEN")
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&missing), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report["modules"].as_array().unwrap().len() >= 3, "{report}");
+    assert_eq!(report["errors"][0]["source"], serde_json::json!(missing));
+}
