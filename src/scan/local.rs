@@ -309,6 +309,14 @@ fn extract_sdk(
     let mut sources = Vec::with_capacity(files.len());
     for path in files {
         let display = relative(root, &path);
+        let size = std::fs::metadata(&path).map_or(0, |metadata| metadata.len());
+        if size > MAX_SOURCE_BYTES {
+            problems.push(format!(
+                "{display}: not read: {size} bytes is over the scanner's limit of {MAX_SOURCE_BYTES} \
+                 (its functions are missing from this module)"
+            ));
+            continue;
+        }
         match std::fs::read_to_string(&path) {
             Ok(text) => sources.push(SourceText {
                 path: display,
@@ -385,11 +393,6 @@ fn files_under(dir: &Path, extensions: &[&str], recursive: bool) -> Vec<PathBuf>
                 .and_then(|extension| extension.to_str())
                 .is_some_and(|extension| extensions.contains(&extension))
         })
-        .filter(|entry| {
-            entry
-                .metadata()
-                .is_ok_and(|metadata| metadata.len() <= MAX_SOURCE_BYTES)
-        })
         .map(|entry| entry.into_path())
         .collect()
 }
@@ -402,6 +405,30 @@ mod tests {
         let path = root.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn an_oversized_source_file_is_a_problem_of_its_module() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        write(
+            root,
+            "big/dagger.json",
+            r#"{"name":"big","engineVersion":"v0.20.8","sdk":{"source":"go"}}"#,
+        );
+        write(root, "big/main.go", "package main\n\ntype Big struct{}\n");
+        let padding = "// padding\n".repeat((MAX_SOURCE_BYTES as usize / 11) + 10);
+        write(root, "big/huge.go", &format!("package main\n{padding}"));
+        let report = crate::scan::scan_directory(root);
+        let module = &report.modules[0];
+        assert!(
+            module
+                .problems
+                .iter()
+                .any(|problem| problem.contains("huge.go") && problem.contains("not read")),
+            "{:?}",
+            module.problems
+        );
     }
 
     #[test]
