@@ -1978,10 +1978,15 @@ async fn a_path_outside_the_source_is_never_annotated_on_a_file_inside_it() {
 /// develop-issue on issue 42 with a fake GitHub that accepts exactly one issue comment; returns
 /// the run and the comment's body.
 async fn develop_issue_failing(extra: &[&str], script: Vec<Step>) -> (Run, String) {
-    develop_issue_failing_as("monty", extra, script).await
+    develop_issue_failing_as("monty", extra, script, settings()).await
 }
 
-async fn develop_issue_failing_as(agent: &str, extra: &[&str], script: Vec<Step>) -> (Run, String) {
+async fn develop_issue_failing_as(
+    agent: &str,
+    extra: &[&str],
+    script: Vec<Step>,
+    settings: Settings,
+) -> (Run, String) {
     let repo = repository();
     let source = repo.path().join("backend").display().to_string();
     let server = MockServer::start().await;
@@ -2009,7 +2014,7 @@ async fn develop_issue_failing_as(agent: &str, extra: &[&str], script: Vec<Step>
     let outcome = if agent == "goose" {
         run_goose(&arguments, script, &server).await
     } else {
-        run(&arguments, script, Some(&server)).await
+        run_with(&arguments, script, Some(&server), settings).await
     };
     server.verify().await;
     let requests = server.received_requests().await.unwrap();
@@ -2091,7 +2096,7 @@ async fn goose_develop_issue_runs_the_shared_verb_with_goose_s_knowledge() {
         "submit_route",
         json!({"verb": "build", "params": {"command": "docker build ."}, "reason": "The image does not build."}),
     )];
-    let (outcome, body) = develop_issue_failing_as("goose", &[], script).await;
+    let (outcome, body) = develop_issue_failing_as("goose", &[], script, settings()).await;
     let error = outcome.result.unwrap_err();
     assert_eq!(agentci::cli::exit_for(&error), Exit::Usage, "{error:#}");
     assert!(body.contains("Goose"), "{body}");
@@ -2099,6 +2104,41 @@ async fn goose_develop_issue_runs_the_shared_verb_with_goose_s_knowledge() {
     assert!(body.contains("<!-- agentci:develop:goose -->"), "{body}");
     let system = outcome.requests[0].system.clone();
     assert!(system.to_lowercase().contains("cloud run"), "{system}");
+}
+
+#[tokio::test]
+async fn develop_issue_max_cost_stops_the_whole_command_at_the_limit() {
+    // Every scripted turn costs $0.10 (100 input tokens at $1,000 per million): the route's turn
+    // and the verb's first turn together pass $0.15, so the verb stops before its second turn —
+    // a budget per run would have let the verb spend $0.15 of its own.
+    let mut settings = settings();
+    settings.config.pricing.insert(
+        "fake-model".to_owned(),
+        agentci::config::ModelPrice {
+            input: 1000.0,
+            output: 0.0,
+            cache_read: None,
+            cache_write: None,
+        },
+    );
+    let script = vec![
+        tool_call(
+            "submit_route",
+            json!({"verb": "assist", "params": {}, "reason": "A bug fix."}),
+        ),
+        tool_call(
+            "edit_file",
+            json!({"path": "app/auth.py", "old_string": "    return True", "new_string": "    return False"}),
+        ),
+        tool_call("submit_report", json!({"text": "never reached"})),
+    ];
+    let (outcome, body) =
+        develop_issue_failing_as("monty", &["--max-cost-usd", "0.15"], script, settings).await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Budget, "{error:#}");
+    assert_eq!(outcome.requests.len(), 2, "the route and one verb turn");
+    assert!(body.contains("cost budget ran out"), "{body}");
+    assert!(body.contains(".patch`"), "{body}");
 }
 
 #[tokio::test]
