@@ -25,6 +25,8 @@ pub struct ScriptedProvider {
     steps: Mutex<VecDeque<Step>>,
     responder: Option<Box<Responder>>,
     requests: Arc<Mutex<Vec<Request>>>,
+    /// Steps left over at the end are expected (a script that stops early on purpose).
+    allow_unused: bool,
 }
 
 impl ScriptedProvider {
@@ -35,6 +37,7 @@ impl ScriptedProvider {
             steps: Mutex::new(steps.into()),
             responder: None,
             requests: Arc::new(Mutex::new(Vec::new())),
+            allow_unused: false,
         }
     }
 
@@ -47,11 +50,18 @@ impl ScriptedProvider {
             steps: Mutex::new(VecDeque::new()),
             responder: Some(Box::new(responder)),
             requests: Arc::new(Mutex::new(Vec::new())),
+            allow_unused: false,
         }
     }
 
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
         self.model = model.into();
+        self
+    }
+
+    /// Do not fail when steps are left over (a script whose run is meant to stop before its end).
+    pub fn allowing_unused_steps(mut self) -> Self {
+        self.allow_unused = true;
         self
     }
 
@@ -84,6 +94,22 @@ impl ScriptedProvider {
                 "the scripted provider ran out of steps".into(),
             )),
         }
+    }
+}
+
+/// A script with steps left over means the run stopped earlier than the test believes: fail the
+/// test, unless it said so ([`ScriptedProvider::allowing_unused_steps`]).
+impl Drop for ScriptedProvider {
+    fn drop(&mut self) {
+        if self.allow_unused || std::thread::panicking() {
+            return;
+        }
+        let left = self.steps.lock().map(|steps| steps.len()).unwrap_or(0);
+        assert!(
+            left == 0,
+            "the scripted provider still had {left} unused step(s): the run stopped earlier than \
+             the test expects (use `allowing_unused_steps()` if that is the point)"
+        );
     }
 }
 

@@ -143,11 +143,10 @@ fn modules_scan_reads_a_git_url_and_reports_a_broken_one() {
         .args(["modules", "scan", &remote.url, &missing, "--json"])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    // The broken library fails the command (exit 2, named); the good one is still reported.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&missing), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let backend = report["modules"]
         .as_array()
@@ -160,6 +159,7 @@ fn modules_scan_reads_a_git_url_and_reports_a_broken_one() {
     assert_eq!(backend["checks"], serde_json::json!(["lint", "test"]));
     let errors = report["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["source"], serde_json::json!(missing));
     assert!(
         errors[0]["message"]
             .as_str()

@@ -16,7 +16,7 @@ use agentci::cli::exit_for;
 use agentci::cli::{Cli, Command, GlobalOptions};
 use agentci::config::Settings;
 use agentci::exit::Exit;
-use agentci::llm::fake::{ScriptedProvider, Step, text, tool_call};
+use agentci::llm::fake::{ScriptedProvider, Step, tool_call};
 use agentci::llm::{ContentBlock, Request, ToolResult};
 use agentci::scan::ScanReport;
 use clap::Parser as _;
@@ -144,10 +144,7 @@ fn the_model_path_writes_the_same_files_as_offline_for_the_example() {
     .unwrap();
 
     let (_temp, root) = example_project();
-    let provider = ScriptedProvider::new(vec![
-        tool_call("submit_plan", offline_plan_json()),
-        text("Submitted."),
-    ]);
+    let provider = ScriptedProvider::new(vec![tool_call("submit_plan", offline_plan_json())]);
     let log = provider.request_log();
     let report = assist_with_model(&root, provider).unwrap();
 
@@ -209,7 +206,6 @@ fn an_invalid_plan_goes_back_with_precise_reasons_and_the_corrected_one_is_used(
     let provider = ScriptedProvider::new(vec![
         tool_call("submit_plan", invalid),
         tool_call("submit_plan", valid),
-        text("Submitted."),
     ]);
     let log = provider.request_log();
     let report = assist_with_model(&root, provider).unwrap();
@@ -277,7 +273,6 @@ fn the_planner_prompt_holds_the_catalog_and_never_module_sources() {
     let provider = ScriptedProvider::new(vec![
         tool_call("read_file", json!({"path": "backend/pyproject.toml"})),
         tool_call("submit_plan", offline_plan_json()),
-        text("Submitted."),
     ]);
     let log = provider.request_log();
     assist_with_model(&root, provider).unwrap();
@@ -310,10 +305,7 @@ fn the_planner_prompt_holds_the_catalog_and_never_module_sources() {
 #[test]
 fn the_planner_prompt_is_a_fraction_of_the_module_sources() {
     let (_temp, root) = example_project();
-    let provider = ScriptedProvider::new(vec![
-        tool_call("submit_plan", offline_plan_json()),
-        text("Submitted."),
-    ]);
+    let provider = ScriptedProvider::new(vec![tool_call("submit_plan", offline_plan_json())]);
     let log = provider.request_log();
     assist_with_model(&root, provider).unwrap();
     let requests = log.lock().unwrap().clone();
@@ -397,7 +389,6 @@ async fn explain_reads_only_and_sees_the_catalog() {
             "submit_report",
             json!({"text": "The scan check uses `/backend` because `DAGGER.md:3` says so."}),
         ),
-        text("Done."),
     ]);
     let (result, out, log) = run_verb(
         &[
@@ -446,7 +437,6 @@ async fn debug_may_change_the_workspace_and_dry_run_prints_the_diff() {
             "submit_report",
             json!({"text": "Cause: engine too old. Change: `engineVersion` v0.20.4."}),
         ),
-        text("Done."),
     ]);
     let (result, out, log) = run_verb(
         &[
@@ -484,14 +474,8 @@ async fn debug_applies_the_fix_without_dry_run() {
     let (_temp, root) = example_project();
     std::fs::write(root.join("dagger.json"), "{\"name\": \"monorepo\"}\n").unwrap();
     let source = root.display().to_string();
-    let provider = ScriptedProvider::new(vec![
-        tool_call(
-            "write_file",
-            json!({"path": "dagger.json", "content": "{\"name\": \"monorepo\", \"engineVersion\": \"v0.20.3\"}\n"}),
-        ),
-        tool_call("submit_report", json!({"text": "Added `engineVersion`."})),
-        text("Done."),
-    ]);
+    // No error output: refused before any model call, so the script stays unused.
+    let provider = ScriptedProvider::new(vec![]);
     let (result, out, log) = run_verb(&["debug", "--source", &source], provider).await;
     // No error output at all: a usage error before any model call, nothing changed.
     let error = result.unwrap_err();
@@ -513,7 +497,6 @@ async fn debug_applies_the_fix_without_dry_run() {
             json!({"path": "dagger.json", "content": "{\"name\": \"monorepo\", \"engineVersion\": \"v0.20.3\"}\n"}),
         ),
         tool_call("submit_report", json!({"text": "Added `engineVersion`."})),
-        text("Done."),
     ]);
     let (result, out, _log) = run_verb(
         &["debug", "--error-file", &error_path, "--source", &source],
@@ -549,7 +532,6 @@ async fn review_reads_only_and_prints_markdown_or_json() {
     let provider = ScriptedProvider::new(vec![
         tool_call("submit_review", json!({"issues": [], "summary": " "})),
         tool_call("submit_review", submission.clone()),
-        text("Done."),
     ]);
     let (result, out, log) = run_verb(
         &[
@@ -571,10 +553,7 @@ async fn review_reads_only_and_prints_markdown_or_json() {
     // The empty summary went back to the model.
     assert!(request_text(&requests[1]).contains("`summary` must not be empty"));
 
-    let provider = ScriptedProvider::new(vec![
-        tool_call("submit_review", submission.clone()),
-        text("Done."),
-    ]);
+    let provider = ScriptedProvider::new(vec![tool_call("submit_review", submission.clone())]);
     let (result, out, _log) = run_verb(&["--json", "review", "--source", &source], provider).await;
     assert_eq!(result.unwrap(), Exit::Done);
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -636,10 +615,7 @@ async fn the_command_line_plans_with_the_model_on_the_running_runtime() {
     let Command::Daggie(args) = cli.command else {
         unreachable!()
     };
-    let provider = ScriptedProvider::new(vec![
-        tool_call("submit_plan", offline_plan_json()),
-        text("Submitted."),
-    ]);
+    let provider = ScriptedProvider::new(vec![tool_call("submit_plan", offline_plan_json())]);
     let log = provider.request_log();
     let context = ModelContext {
         run: ModelRun::new(Arc::new(provider)),

@@ -344,7 +344,6 @@ fn the_first_request_on_the_articles_libraries_is_a_tenth_of_the_seeds() {
             serde_json::json!({"module": "gcp-cloud-run"}),
         ),
         tool_call("submit_plan", submitted),
-        text("Submitted."),
     ]);
     let log = provider.request_log();
     let runtime = tokio::runtime::Runtime::new().unwrap();

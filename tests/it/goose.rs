@@ -440,7 +440,8 @@ async fn a_failing_gcloud_is_a_clear_error_before_any_model_call() {
             "--issue",
             "503s",
         ],
-        vec![troubleshoot_report()],
+        // gcloud fails before any model call.
+        vec![],
         fakes.settings(),
     )
     .await;

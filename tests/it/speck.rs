@@ -1357,11 +1357,15 @@ async fn events_and_the_context_file_cover_every_step() {
 
 #[tokio::test]
 async fn the_turn_budget_covers_the_whole_command() {
-    let model = provider(vec![
-        report(SPEC),
-        report(PLAN),
-        tool_call("submit_tasks", submission(false, false)),
-    ]);
+    // Two turns for three steps: the budget stops the command before the last one.
+    let model = Arc::new(
+        ScriptedProvider::new(vec![
+            report(SPEC),
+            report(PLAN),
+            tool_call("submit_tasks", submission(false, false)),
+        ])
+        .allowing_unused_steps(),
+    );
     let source = source();
     let cli = Cli::try_parse_from([
         "agentci",
