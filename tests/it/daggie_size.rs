@@ -17,7 +17,7 @@ use agentci::agents::daggie::render::RenderOptions;
 use agentci::agents::daggie::{
     AssistOptions, ModuleSource, OutputMode, PlanInput, offline_planner, run_assist,
 };
-use agentci::llm::fake::{ScriptedProvider, text, tool_call};
+use agentci::llm::fake::{ScriptedProvider, tool_call};
 use agentci::llm::{ContentBlock, Request};
 use agentci::scan::git::{self, FetchOptions};
 use agentci::scan::{ScanReport, scan_directory};
