@@ -67,10 +67,6 @@ impl EventSink {
         }
     }
 
-    pub fn is_enabled(&self) -> bool {
-        self.writer.is_some()
-    }
-
     /// Write one event: `fields` (an object) with `type` and `ts` added, redacted.
     pub fn emit(&self, kind: &str, fields: Value) {
         let Some(writer) = &self.writer else { return };

@@ -250,10 +250,6 @@ impl GitHub {
         &self.api_url
     }
 
-    pub fn is_dry_run(&self) -> bool {
-        self.dry_run
-    }
-
     /// The writes recorded so far in dry-run mode, in order.
     pub fn planned(&self) -> Vec<PlannedRequest> {
         self.planned

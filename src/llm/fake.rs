@@ -54,11 +54,6 @@ impl ScriptedProvider {
         }
     }
 
-    pub fn with_model(mut self, model: impl Into<String>) -> Self {
-        self.model = model.into();
-        self
-    }
-
     /// Do not fail when steps are left over (a script whose run is meant to stop before its end).
     pub fn allowing_unused_steps(mut self) -> Self {
         self.allow_unused = true;

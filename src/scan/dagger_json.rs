@@ -369,11 +369,6 @@ impl Customization {
         self
     }
 
-    pub fn with_default_address(mut self, address: impl Into<String>) -> Self {
-        self.default_address = Some(address.into());
-        self
-    }
-
     pub fn with_ignore<I, S>(mut self, patterns: I) -> Self
     where
         I: IntoIterator<Item = S>,

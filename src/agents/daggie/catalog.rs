@@ -117,11 +117,6 @@ impl Catalog {
         self.modules.iter().map(CompactModule::from).collect()
     }
 
-    /// The compact view as pretty JSON.
-    pub fn render_json(&self) -> anyhow::Result<String> {
-        Ok(serde_json::to_string_pretty(&self.compact())?)
-    }
-
     /// The compact view as short text, one line per function.
     pub fn render_text(&self) -> String {
         render_modules(self.compact())

@@ -43,10 +43,12 @@ impl RawFailure {
 pub type Parser = fn(&[&str]) -> Vec<RawFailure>;
 
 fn regex(pattern: &str) -> Regex {
-    // The patterns are literals in this file, covered by the tests below; an invalid one is a bug
-    // caught there, so falling back to a never-matching regex keeps release builds panic-free.
-    Regex::new(pattern)
-        .unwrap_or_else(|_| Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!()))
+    // The patterns are literals in this file, each exercised by the tests below, so an invalid one
+    // fails them; in a release build it is logged loudly and never matches rather than panicking.
+    Regex::new(pattern).unwrap_or_else(|error| {
+        tracing::error!("a log parser's pattern does not compile (`{pattern}`): {error}");
+        Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!())
+    })
 }
 
 fn number(text: Option<regex::Match<'_>>) -> Option<u32> {
