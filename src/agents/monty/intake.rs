@@ -361,14 +361,37 @@ pub fn toolchain_directory(root: &Path, check: &str) -> Option<String> {
 }
 
 /// The directory a check works on, relative to the project root, from the project's Dagger
-/// configuration. Today `dagger.json` toolchains; `dagger.toml` (Dagger 1.0) plugs in here.
+/// configuration: a `dagger.json` toolchain's customized path, else (Dagger 1.0) the directory of
+/// the `dagger.toml` workspace that installed the check's module.
 pub fn check_directory(root: &Path, check: &str) -> Option<String> {
-    toolchain_directory(root, check)
+    toolchain_directory(root, check).or_else(|| {
+        let directory = crate::scan::workspace::check_directory(root, check)?;
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let directory = directory.canonicalize().unwrap_or(directory);
+        let relative = directory.strip_prefix(&root).ok()?;
+        Some(relative.to_string_lossy().trim_end_matches('/').to_owned())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_maps_through_the_dagger_toml_that_installed_its_module() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("backend")).unwrap();
+        std::fs::write(
+            root.path().join("backend/dagger.toml"),
+            "[modules.python-service]\nsource = \"../modules/python-service\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            check_directory(root.path(), "python-service:test").as_deref(),
+            Some("backend")
+        );
+        assert_eq!(check_directory(root.path(), "angular-app:lint"), None);
+    }
 
     #[test]
     fn strip_line_removes_ci_wrappers() {
