@@ -9,6 +9,12 @@ use agentci::exit::{Exit, is_broken_pipe};
 fn main() -> ExitCode {
     let cli = agentci::cli::parse();
     agentci::cli::init_logging(&cli.global);
+    // Before any thread exists: libgit2's socket timeouts are a process-wide global.
+    let git_timeout = std::env::var("AGENTCI_GIT_TIMEOUT")
+        .ok()
+        .and_then(|text| humantime::parse_duration(text.trim()).ok())
+        .unwrap_or(agentci::scan::git::DEFAULT_SOCKET_TIMEOUT);
+    agentci::scan::git::configure_socket_timeouts(git_timeout);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -632,6 +632,25 @@ fn fetch_error(source: &GitSource, error: &git2::Error) -> GitError {
     }
 }
 
+/// How long connecting to a git server, and then each read or write on the connection, may take
+/// by default (`AGENTCI_GIT_TIMEOUT` overrides it).
+pub const DEFAULT_SOCKET_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Give libgit2 its socket timeouts: a server that never answers the connection, or stops
+/// sending mid-fetch, fails the fetch instead of hanging the job. libgit2 keeps these in a
+/// process-wide, unsynchronised global, so this runs once, before any thread is started (`main`).
+pub fn configure_socket_timeouts(timeout: Duration) {
+    let millis = i32::try_from(timeout.as_millis())
+        .unwrap_or(i32::MAX)
+        .max(1);
+    // SAFETY: called from `main` before the async runtime (or any other thread) exists, as
+    // libgit2's global options require.
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(millis);
+        let _ = git2::opts::set_server_timeout_in_milliseconds(millis);
+    }
+}
+
 /// How long one fetch of a module source may transfer before it is cancelled.
 const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 

@@ -484,3 +484,43 @@ fn an_unfetchable_module_source_exits_2_naming_it_and_the_others_are_still_scann
     assert!(report["modules"].as_array().unwrap().len() >= 3, "{report}");
     assert_eq!(report["errors"][0]["source"], serde_json::json!(missing));
 }
+
+#[test]
+fn a_git_server_that_never_answers_fails_the_fetch_instead_of_hanging() {
+    // A server that accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{address}/acme/lib.git");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agentci"))
+        .current_dir(dir.path())
+        .args(["modules", "scan", "--json", &url])
+        .env("AGENTCI_GIT_TIMEOUT", "1s")
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env_remove("GITHUB_TOKEN")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Not a timing assertion: only a guard so that a regression fails instead of hanging CI.
+    let mut waited = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(waited < 600, "the fetch hung");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("timed out"), "{stderr}");
+    assert!(stderr.contains(&url), "{stderr}");
+}
