@@ -39,12 +39,10 @@ struct ToolEntry {
     open_world: bool,
 }
 
+/// A tool's input schema from its type, as the agent runtime builds its own tools' schemas.
 fn schema_of<T: JsonSchema>() -> Map<String, Value> {
-    match serde_json::to_value(schemars::schema_for!(T)) {
-        Ok(Value::Object(mut map)) => {
-            map.remove("$schema");
-            map
-        }
+    match crate::agent::tools::spec::<T>("", "").parameters {
+        Value::Object(map) => map,
         _ => Map::new(),
     }
 }

@@ -2,7 +2,7 @@
 //! and each one's work on the deterministic core. Nothing here writes a file, runs a command,
 //! calls a model or calls GitHub; every path goes through the server's [`Jail`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -335,53 +335,35 @@ fn decomposition_problems(
     Ok(problems)
 }
 
-/// Each cycle of `depends_on`, named by its tasks (`T003 → T005 → T003`).
+/// A cycle of `depends_on`, named by its tasks (`T003 → T005 → T003`), found by the same search
+/// `speck decompose` runs on the model's submission.
 fn dependency_cycles(tasks: &[Value]) -> Vec<String> {
-    let graph: BTreeMap<String, Vec<String>> = tasks
+    let ids: Vec<&str> = tasks
         .iter()
-        .filter_map(|task| {
-            let id = task.get("id")?.as_str()?.to_owned();
-            let depends = task
-                .get("depends_on")
+        .map(|task| task.get("id").and_then(Value::as_str).unwrap_or_default())
+        .collect();
+    let depends: Vec<Vec<usize>> = tasks
+        .iter()
+        .map(|task| {
+            task.get("depends_on")
                 .and_then(Value::as_array)
-                .map(|ids| {
-                    ids.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            Some((id, depends))
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .filter_map(|id| ids.iter().position(|known| *known == id))
+                .collect()
         })
         .collect();
-    let mut reported: BTreeSet<BTreeSet<String>> = BTreeSet::new();
-    let mut problems = Vec::new();
-    for start in graph.keys() {
-        // Depth-first search from `start` for a path back to it.
-        let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
-        let mut visited: BTreeSet<String> = BTreeSet::new();
-        while let Some((node, path)) = stack.pop() {
-            for next in graph.get(&node).into_iter().flatten() {
-                if next == start {
-                    let members: BTreeSet<String> = path.iter().cloned().collect();
-                    if reported.insert(members) {
-                        let mut named = path.clone();
-                        named.push(start.clone());
-                        problems.push(format!(
-                            "dependency cycle: {} (a task cannot depend on itself, directly or \
-                             through others)",
-                            named.join(" → ")
-                        ));
-                    }
-                } else if graph.contains_key(next) && visited.insert(next.clone()) {
-                    let mut longer = path.clone();
-                    longer.push(next.clone());
-                    stack.push((next.clone(), longer));
-                }
-            }
-        }
-    }
-    problems
+    crate::agents::speck::decompose::find_cycle(&depends)
+        .map(|cycle| {
+            let named: Vec<&str> = cycle.iter().map(|index| ids[*index]).collect();
+            format!(
+                "dependency cycle: {} (a task cannot depend on itself, directly or through others)",
+                named.join(" → ")
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

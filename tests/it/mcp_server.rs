@@ -64,20 +64,6 @@ fn error_text(result: &CallToolResult) -> String {
     serde_json::to_string(&result.content).unwrap()
 }
 
-/// Copy a directory tree (test fixtures only: regular files and directories).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[tokio::test]
 async fn stdio_lists_read_only_tools_with_schemas_and_scans_a_library() {
     let client = stdio_client(&manifest_dir()).await;
@@ -144,14 +130,14 @@ async fn daggie_plan_returns_the_files_daggie_assist_writes() {
     let dir = tempfile::tempdir().unwrap();
     let examples = manifest_dir().join("examples");
     for side in ["written", "planned"] {
-        copy_tree(
-            &examples.join("monorepo"),
-            &dir.path().join(side).join("monorepo"),
-        );
-        copy_tree(
-            &examples.join("modules"),
-            &dir.path().join(side).join("modules"),
-        );
+        for library in ["monorepo", "modules"] {
+            agentci::support::copy_tree(
+                &examples.join(library),
+                &dir.path().join(side).join(library),
+                &[],
+            )
+            .unwrap();
+        }
     }
     let written = dir.path().join("written");
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_agentci"))

@@ -50,7 +50,7 @@ pub fn exec_tool(
 }
 
 /// A tool's spec from its parameter type.
-fn spec<T: JsonSchema>(name: &str, description: &str) -> ToolSpec {
+pub(crate) fn spec<T: JsonSchema>(name: &str, description: &str) -> ToolSpec {
     let mut parameters = crate::llm::schema::inline_refs(
         &serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default(),
     );
@@ -65,6 +65,7 @@ fn spec<T: JsonSchema>(name: &str, description: &str) -> ToolSpec {
     }
 }
 
-fn arguments<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ToolError> {
+/// A tool call's arguments as its parameter type.
+pub(crate) fn arguments<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ToolError> {
     serde_json::from_value(value).map_err(|error| ToolError::InvalidArguments(error.to_string()))
 }

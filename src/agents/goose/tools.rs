@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use super::backend::{Backend, DeployParams, Invocation, Target, check_name, check_word};
 use crate::agent::tool::{Tool, ToolError};
+use crate::agent::tools::{arguments, spec};
 use crate::llm::ToolSpec;
 
 /// Bytes of one tool result the model sees.
@@ -171,25 +171,6 @@ pub const MUTATING_TOOLS: [&str; 4] = [
     "firebase_deploy",
     "delete_service",
 ];
-
-fn spec<T: JsonSchema>(name: &str, description: &str) -> ToolSpec {
-    let mut parameters = crate::llm::schema::inline_refs(
-        &serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default(),
-    );
-    if let serde_json::Value::Object(map) = &mut parameters {
-        map.remove("$schema");
-        map.remove("title");
-    }
-    ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-    }
-}
-
-fn arguments<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ToolError> {
-    serde_json::from_value(value).map_err(|error| ToolError::InvalidArguments(error.to_string()))
-}
 
 fn result(output: Result<String, super::backend::BackendError>) -> Result<String, ToolError> {
     match output {

@@ -420,7 +420,7 @@ fn input_problems(tasks: &[SubmittedTask], agents: &[Option<SuggestedAgent>]) ->
 
 /// One cycle of the dependency graph, as the tasks on it with the first repeated at the end;
 /// `None` when there is none. A task depending on itself is reported by [`check`] instead.
-fn find_cycle(depends: &[Vec<usize>]) -> Option<Vec<usize>> {
+pub fn find_cycle(depends: &[Vec<usize>]) -> Option<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
