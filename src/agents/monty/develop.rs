@@ -457,14 +457,7 @@ async fn develop_read(
         )?;
     } else {
         writeln!(out, "Issue #{number} → `{}`\n", verb.name())?;
-        print_workspace_result(
-            out,
-            global,
-            &run.result,
-            &run.concluded,
-            &run.changes,
-            run.learned.as_ref(),
-        )?;
+        print_workspace_result(out, global, &run)?;
         if !published.is_null() {
             writeln!(out)?;
             write_json(out, &published)?;

@@ -721,14 +721,7 @@ async fn build(
             })
         };
         let run = workspace_run(pack, "build", &args.agent, global, services, &task).await?;
-        print_workspace_result(
-            out,
-            global,
-            &run.result,
-            &run.concluded,
-            &run.changes,
-            run.learned.as_ref(),
-        )?;
+        print_workspace_result(out, global, &run)?;
         match (run.result, run.concluded) {
             (Err(error), _) => return Err(error.into()),
             (Ok(_), Err(error)) => return Err(error),
@@ -792,14 +785,7 @@ async fn workspace_verb(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let run = workspace_run(pack, verb, args, global, services, task).await?;
-    print_workspace_result(
-        out,
-        global,
-        &run.result,
-        &run.concluded,
-        &run.changes,
-        run.learned.as_ref(),
-    )?;
+    print_workspace_result(out, global, &run)?;
     match (run.result, run.concluded) {
         (Err(error), _) => Err(error.into()),
         (Ok(_), Err(error)) => Err(error),
@@ -959,11 +945,14 @@ fn save_learnings(
 pub(crate) fn print_workspace_result(
     out: &mut dyn Write,
     global: &GlobalOptions,
-    result: &Result<RunOutcome<Report>, RunError>,
-    concluded: &anyhow::Result<Concluded>,
-    changes: &[Value],
-    learned: Option<&anyhow::Result<String>>,
+    run: &WorkspaceRun,
 ) -> anyhow::Result<()> {
+    let (result, concluded, changes, learned) = (
+        &run.result,
+        &run.concluded,
+        &run.changes,
+        run.learned.as_ref(),
+    );
     let report = result
         .as_ref()
         .ok()
