@@ -12,7 +12,8 @@ use std::process::ExitCode;
 pub enum Exit {
     Done = 0,
     /// The command ran and reports a negative result the caller asked about (`--check` found
-    /// stale files, a `--fail-on` threshold was met).
+    /// stale files, a `--fail-on` threshold was met), or it failed after it had changed the
+    /// user's files ([`AfterChanges`]), so it cannot claim "nothing was changed".
     Negative = 1,
     /// Usage or configuration error, bad input file; nothing was changed.
     Usage = 2,
@@ -78,6 +79,62 @@ pub fn budget(message: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
+/// Marks an error that happened after the command had changed the user's files (applied edits,
+/// replaced a file, created a commit). Such an error cannot be exit 2, whose promise is that
+/// nothing was changed: where it would be, it is exit 1, and the message names what changed.
+#[derive(Debug)]
+pub struct AfterChanges {
+    pub changed: Vec<String>,
+}
+
+impl fmt::Display for AfterChanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 5;
+        let mut names: Vec<&str> = self
+            .changed
+            .iter()
+            .take(SHOWN)
+            .map(String::as_str)
+            .collect();
+        let more = self.changed.len().saturating_sub(SHOWN);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        if names.is_empty() {
+            names.push("files");
+        }
+        write!(
+            f,
+            "stopped after changing {}{more}; those changes were kept",
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for AfterChanges {}
+
+/// Wrap `error` as having happened after `changed` were changed (see [`AfterChanges`]). Nothing
+/// changed, nothing wrapped.
+pub fn after_changes<I, S>(error: anyhow::Error, changed: I) -> anyhow::Error
+where
+    I: IntoIterator<Item = S>,
+    S: fmt::Display,
+{
+    let changed: Vec<String> = changed.into_iter().map(|path| path.to_string()).collect();
+    if changed.is_empty() {
+        return error;
+    }
+    error.context(AfterChanges { changed })
+}
+
+/// True when the error happened after the user's files were changed.
+pub fn changed_files(error: &anyhow::Error) -> bool {
+    // Added as context, so anyhow's downcast (which looks through every context layer) finds it.
+    error.downcast_ref::<AfterChanges>().is_some()
+}
+
 /// The code of the first [`CodedError`] in the chain, if any.
 pub fn coded_exit(error: &anyhow::Error) -> Option<Exit> {
     error
@@ -108,5 +165,20 @@ mod tests {
         let error = negative("stale").context("check");
         assert_eq!(coded_exit(&error), Some(Exit::Negative));
         assert_eq!(coded_exit(&anyhow::anyhow!("what")), None);
+    }
+
+    #[test]
+    fn after_changes_names_what_changed_and_wraps_only_real_changes() {
+        let error = after_changes(anyhow::anyhow!("disk full"), ["a.py", "b.py"]);
+        assert!(changed_files(&error));
+        assert_eq!(
+            format!("{error:#}"),
+            "stopped after changing a.py, b.py; those changes were kept: disk full"
+        );
+        assert!(changed_files(&error.context("outer")));
+        let many = after_changes(anyhow::anyhow!("x"), (0..7).map(|n| format!("f{n}")));
+        assert!(format!("{many}").ends_with("f4 and 2 more; those changes were kept"));
+        let untouched = after_changes(anyhow::anyhow!("x"), Vec::<String>::new());
+        assert!(!changed_files(&untouched));
     }
 }

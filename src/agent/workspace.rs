@@ -450,27 +450,41 @@ impl Workspace {
         self.apply_into(&self.root)
     }
 
+    /// Every new content is staged beside its destination before any file is replaced, so a
+    /// failure while writing leaves the target untouched; a failure after the first rename or
+    /// deletion is marked [`crate::exit::AfterChanges`] with what was already changed.
     fn apply_into(&self, target: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let overlay = self.overlay().clone();
-        let mut applied = Vec::new();
-        for change in self.changes() {
-            if target == self.root {
-                // The tree may have changed since the path was checked: check it again.
+        let changes = self.changes();
+        if target == self.root {
+            // The tree may have changed since each path was checked: check them again.
+            for change in &changes {
                 self.resolve(&change.path, true)
                     .map_err(|error| anyhow::anyhow!("not applying `{}`: {error}", change.path))?;
             }
+        }
+        let mut writes: Vec<(PathBuf, String)> = Vec::new();
+        let mut deletions: Vec<PathBuf> = Vec::new();
+        for change in &changes {
             let destination = target.join(&change.path);
             match overlay.get(&change.path).cloned().flatten() {
-                Some(content) => {
-                    crate::support::write_atomically(&destination, content.as_bytes())?
-                }
-                None => {
-                    if destination.exists() {
-                        std::fs::remove_file(&destination).with_context(|| {
-                            format!("failed to delete `{}`", destination.display())
-                        })?;
-                    }
-                }
+                Some(content) => writes.push((destination, content)),
+                None => deletions.push(destination),
+            }
+        }
+        let files: Vec<(&Path, &[u8])> = writes
+            .iter()
+            .map(|(path, content)| (path.as_path(), content.as_bytes()))
+            .collect();
+        crate::support::write_files_atomically(&files)?;
+        let mut applied: Vec<PathBuf> = writes.into_iter().map(|(path, _)| path).collect();
+        for destination in deletions {
+            if destination.exists() {
+                std::fs::remove_file(&destination)
+                    .with_context(|| format!("failed to delete `{}`", destination.display()))
+                    .map_err(|error| {
+                        crate::exit::after_changes(error, applied.iter().map(|path| path.display()))
+                    })?;
             }
             applied.push(destination);
         }

@@ -7,8 +7,16 @@ use crate::exit::{CodedError, Exit};
 
 /// The exit code for an error: the first cause in the chain that has one, else [`Exit::Usage`]
 /// (commands validate their inputs before they touch anything, so an unexpected error still
-/// leaves the user's files unchanged).
+/// leaves the user's files unchanged). An error marked [`crate::exit::AfterChanges`] never
+/// claims exit 2, whose promise is "nothing was changed": it is exit 1 instead.
 pub fn exit_for(error: &anyhow::Error) -> Exit {
+    match classify(error) {
+        Exit::Usage if crate::exit::changed_files(error) => Exit::Negative,
+        exit => exit,
+    }
+}
+
+fn classify(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if let Some(coded) = cause.downcast_ref::<CodedError>() {
             return coded.exit;

@@ -32,4 +32,21 @@ mod tests {
         assert_eq!(exit_for(&error), Exit::Budget);
         assert_eq!(exit_for(&anyhow::anyhow!("what")), Exit::Usage);
     }
+
+    #[test]
+    fn an_error_after_changes_never_claims_nothing_changed() {
+        let changed = ["src/app.py"];
+        let error = crate::exit::after_changes(anyhow::anyhow!("disk full"), changed);
+        assert_eq!(exit_for(&error), Exit::Negative);
+        let error = crate::exit::after_changes(crate::exit::usage("bad"), changed);
+        assert_eq!(exit_for(&error), Exit::Negative);
+        // A failure with its own class keeps it.
+        let error = crate::exit::after_changes(
+            anyhow::Error::from(GitHubError::Transport("reset".into())),
+            changed,
+        );
+        assert_eq!(exit_for(&error), Exit::GitHub);
+        let error = crate::exit::after_changes(crate::exit::budget("turns"), changed);
+        assert_eq!(exit_for(&error), Exit::Budget);
+    }
 }

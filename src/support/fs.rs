@@ -16,13 +16,22 @@ pub fn write_atomically(destination: &Path, content: &[u8]) -> anyhow::Result<()
 }
 
 /// Write several files so that a failure while writing any of them leaves every old file in
-/// place: each is staged next to its destination first, then all are renamed.
+/// place: each is staged next to its destination first, then all are renamed. Should a rename
+/// fail after others succeeded, the error is marked [`crate::exit::AfterChanges`] with the files
+/// already replaced.
 pub fn write_files_atomically(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
     let staged = files
         .iter()
         .map(|(destination, content)| stage(destination, content))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    staged.into_iter().try_for_each(Staged::commit)
+    let mut replaced = Vec::with_capacity(staged.len());
+    for file in staged {
+        let destination = file.destination;
+        file.commit()
+            .map_err(|error| crate::exit::after_changes(error, &replaced))?;
+        replaced.push(destination.display());
+    }
+    Ok(())
 }
 
 /// A file written next to its destination, not yet renamed over it.
@@ -119,6 +128,27 @@ pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_of_files_is_staged_whole_and_a_late_failure_names_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first.txt");
+        std::fs::write(&first, "old").unwrap();
+        // A destination that cannot be staged (its parent is a file): nothing is replaced.
+        let unstageable = dir.path().join("first.txt/inner");
+        let error = write_files_atomically(&[(&first, b"new"), (&unstageable, b"x")]).unwrap_err();
+        assert!(!crate::exit::changed_files(&error), "{error:#}");
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "old");
+        // A destination that stages but cannot be replaced (a non-empty directory): the file
+        // replaced before it is named, and the error no longer claims that nothing changed.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("keep"), "").unwrap();
+        let error = write_files_atomically(&[(&first, b"new"), (&blocked, b"x")]).unwrap_err();
+        assert!(crate::exit::changed_files(&error), "{error:#}");
+        assert!(format!("{error:#}").contains("first.txt"), "{error:#}");
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "new");
+    }
 
     #[cfg(unix)]
     #[test]
