@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use async_trait::async_trait;
 
-use super::run::{COPY_SKIPPED, PhaseOutcome, PhasePublisher, Publication};
+use super::run::{PhaseOutcome, PhasePublisher, Publication};
 use super::tasks::{Decomposition, Phase};
 use crate::github::client::GitHub;
 use crate::github::context::Repository;
@@ -240,29 +240,7 @@ pub fn phase_changes(source: &Path, copy: &Path) -> anyhow::Result<Vec<FileChang
 
 /// Regular files under `root`, by `/`-separated relative path.
 fn files(root: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    let mut found = BTreeMap::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0
-                || !(entry.file_name() == ".git"
-                    || COPY_SKIPPED.iter().any(|name| entry.file_name() == *name))
-        });
-    for entry in walker {
-        let entry = entry.with_context(|| format!("failed to read `{}`", root.display()))?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let relative = entry.path().strip_prefix(root)?;
-        let key = relative
-            .components()
-            .map(|part| part.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        found.insert(key, entry.path().to_path_buf());
-    }
-    Ok(found)
+    super::run::tree_files(root).collect()
 }
 
 #[cfg(test)]

@@ -769,34 +769,49 @@ fn prepare(source: &Path, from: &Path, others: &[PathBuf], target: &Path) -> any
 /// content.
 fn snapshot(root: &Path) -> BTreeMap<String, u64> {
     let mut files = BTreeMap::new();
-    let walker = walkdir::WalkDir::new(root)
+    for (key, path) in tree_files(root).flatten() {
+        let Ok(content) = std::fs::read(&path) else {
+            continue;
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        content.hash(&mut hasher);
+        files.insert(key, hasher.finish());
+    }
+    files
+}
+
+/// The regular files of a phase's tree, `.git` and [`COPY_SKIPPED`] left out, each with its
+/// `/`-separated path relative to `root`. Symlinks are not followed.
+pub(super) fn tree_files(
+    root: &Path,
+) -> impl Iterator<Item = anyhow::Result<(String, PathBuf)>> + '_ {
+    walkdir::WalkDir::new(root)
         .follow_links(false)
         .into_iter()
         .filter_entry(|entry| {
             entry.depth() == 0
                 || !(entry.file_name() == ".git"
                     || COPY_SKIPPED.iter().any(|name| entry.file_name() == *name))
-        });
-    for entry in walker.flatten() {
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let Ok(relative) = entry.path().strip_prefix(root) else {
-            continue;
-        };
-        let Ok(content) = std::fs::read(entry.path()) else {
-            continue;
-        };
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        content.hash(&mut hasher);
-        let key = relative
-            .components()
-            .map(|part| part.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        files.insert(key, hasher.finish());
-    }
-    files
+        })
+        .filter_map(move |entry| {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    return Some(Err(anyhow::Error::new(error)
+                        .context(format!("failed to read `{}`", root.display()))));
+                }
+            };
+            if !entry.file_type().is_file() {
+                return None;
+            }
+            let relative = entry.path().strip_prefix(root).ok()?;
+            let key = relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            Some(Ok((key, entry.into_path())))
+        })
 }
 
 fn changed(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> Vec<String> {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::decompose::{Options, build, slug};
+use super::decompose::{Options, build};
 use super::tasks::{Submission, builtin_registry, parse_registry};
 use super::tiers::{self, TierTable};
 use super::validate::{Expectations, validate};
@@ -447,17 +447,6 @@ fn the_article_jq_expressions_read_the_output() {
 }
 
 #[test]
-fn slugs_are_kebab_and_bounded() {
-    assert_eq!(
-        slug("Add a Favorites list (v2)!", 60),
-        "add-a-favorites-list-v2"
-    );
-    assert_eq!(slug("one two three", 7), "one-two");
-    assert_eq!(slug("supercalifragilistic", 5), "super");
-    assert_eq!(slug("  ", 10), "");
-}
-
-#[test]
 fn unknown_families_are_named() {
     let error = tiers::resolve("llama", &Default::default()).unwrap_err();
     assert_eq!(
@@ -511,7 +500,8 @@ mod run {
     use super::*;
     use crate::agents::speck::entrypoints::invocation;
     use crate::agents::speck::run::{
-        PhasePublisher, Publication, RunRequest, Status, TaskReport, TaskRun, TaskRunner, run,
+        PhasePublisher, Publication, RunRequest, RunSummary, Status, TaskReport, TaskRun,
+        TaskRunner, run,
     };
     use crate::agents::speck::tasks::Decomposition;
 
@@ -606,24 +596,35 @@ mod run {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn phases_run_concurrently_and_tasks_chain_their_workspace() {
-        let source = tempfile::tempdir().unwrap();
-        std::fs::write(source.path().join("README.md"), "repo").unwrap();
-        let work = tempfile::tempdir().unwrap();
+    /// `three_phases()` run with runners that wait for each other (so the phases must run at
+    /// once); the task titled `fail_title` fails.
+    async fn run_three_phases(
+        source: &Path,
+        work: &Path,
+        fail_title: Option<&str>,
+    ) -> (RunSummary, Arc<FakePublisher>) {
         let runner = Arc::new(FakeRunner {
             started: tokio::sync::Barrier::new(3),
-            fail_title: None,
+            fail_title: fail_title.map(str::to_owned),
         });
         let publisher = Arc::new(FakePublisher::default());
         let summary = run(
             &three_phases(),
-            &run_options(source.path(), work.path()),
+            &run_options(source, work),
             runner,
             publisher.clone(),
         )
         .await
         .unwrap();
+        (summary, publisher)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn phases_run_concurrently_and_tasks_chain_their_workspace() {
+        let source = tempfile::tempdir().unwrap();
+        std::fs::write(source.path().join("README.md"), "repo").unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let (summary, publisher) = run_three_phases(source.path(), work.path(), None).await;
         assert_eq!((summary.succeeded, summary.failed), (3, 0));
         let second = std::fs::read_to_string(work.path().join("phase-2/story2/step2.py")).unwrap();
         assert_eq!(
@@ -650,19 +651,8 @@ mod run {
     async fn a_failed_phase_does_not_stop_the_others() {
         let source = tempfile::tempdir().unwrap();
         let work = tempfile::tempdir().unwrap();
-        let runner = Arc::new(FakeRunner {
-            started: tokio::sync::Barrier::new(3),
-            fail_title: Some("Phase 2 step 1".into()),
-        });
-        let publisher = Arc::new(FakePublisher::default());
-        let summary = run(
-            &three_phases(),
-            &run_options(source.path(), work.path()),
-            runner,
-            publisher.clone(),
-        )
-        .await
-        .unwrap();
+        let (summary, publisher) =
+            run_three_phases(source.path(), work.path(), Some("Phase 2 step 1")).await;
         assert_eq!((summary.succeeded, summary.failed), (2, 1));
         let failed = &summary.phases[1];
         assert_eq!(failed.status, Status::Failed);
