@@ -25,9 +25,9 @@ use crate::agents::speck::tiers::{self, TierTable};
 use crate::agents::speck::validate::checked_output;
 use crate::agents::speck::verbs::{self, Steps};
 use crate::cli::GlobalOptions;
-use crate::config::{Environment, Settings};
+use crate::config::Settings;
 use crate::exit::Exit;
-use crate::github::client::{EnvSource, GitHub};
+use crate::github::client::GitHub;
 use crate::github::context::{ContextOverrides, Repository, detect};
 use crate::github::issues::{read_issue, upsert_marked_comment};
 use crate::llm::Provider;
@@ -577,7 +577,7 @@ fn issue_target(
     settings: &Settings,
 ) -> anyhow::Result<(Repository, u64)> {
     let context = detect(
-        &SettingsEnv(&settings.environment),
+        &settings.environment,
         &ContextOverrides {
             repository: github.repository.clone(),
             issue_number: issue_id,
@@ -623,23 +623,13 @@ fn github_client<'a>(
     if services.github.is_none() {
         services.github = Some(GitHub::from_env(
             github.github_token.as_deref(),
-            &SettingsEnv(&settings.environment),
+            &settings.environment,
         )?);
     }
     services
         .github
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("no GitHub client"))
-}
-
-/// The configuration layer's environment (`.env` under the process environment) as the GitHub
-/// layer reads it.
-struct SettingsEnv<'a>(&'a Environment);
-
-impl EnvSource for SettingsEnv<'_> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).map(str::to_owned)
-    }
 }
 
 fn tier_overrides(settings: &Settings) -> BTreeMap<String, TierTable> {

@@ -28,8 +28,8 @@ pub const DEFAULT_WRITE_SPACING: Duration = Duration::from_secs(1);
 /// The longest a write waits out secondary rate limits in total before giving up.
 const MAX_RATE_LIMIT_WAIT_SECONDS: u64 = 180;
 
-/// Where configuration values come from. Tests pass a map; production passes [`ProcessEnv`]
-/// (or the configuration layer's environment, which implements this trait in one line).
+/// Where configuration values come from. Tests pass a map; production passes the configuration
+/// layer's environment ([`crate::config::Environment`]) or [`ProcessEnv`].
 pub trait EnvSource {
     fn var(&self, name: &str) -> Option<String>;
 }
@@ -47,6 +47,13 @@ impl EnvSource for ProcessEnv {
 impl EnvSource for HashMap<String, String> {
     fn var(&self, name: &str) -> Option<String> {
         self.get(name).cloned()
+    }
+}
+
+/// The configuration layer's environment: `.env` under the process environment.
+impl EnvSource for crate::config::Environment {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
     }
 }
 
