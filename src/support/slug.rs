@@ -42,7 +42,10 @@ mod tests {
         assert_eq!(slug("", 40), "");
         assert_eq!(slug("one two three", 7), "one-two");
         assert_eq!(slug("supercalifragilistic", 5), "super");
-        assert_eq!(slug("Add a Favorites list (v2)!", 60), "add-a-favorites-list-v2");
+        assert_eq!(
+            slug("Add a Favorites list (v2)!", 60),
+            "add-a-favorites-list-v2"
+        );
         assert_eq!(slug("  ", 10), "");
         assert_eq!(slug(&"x".repeat(60), 40).len(), 40);
     }

@@ -5,6 +5,7 @@ mod actions;
 mod agent_budget;
 mod agent_loop;
 mod agent_session;
+mod architecture;
 mod cli;
 mod config;
 mod daggie;
