@@ -1,5 +1,5 @@
 //! GitHub Actions workflow commands and files: step outputs (`$GITHUB_OUTPUT`), the job summary
-//! (`$GITHUB_STEP_SUMMARY`), `::error`/`::warning` annotations and log groups. Everything
+//! (`$GITHUB_STEP_SUMMARY`), `::error`/`::warning` annotations. Everything
 //! written passes through the redactor.
 
 use std::fs::OpenOptions;
@@ -195,15 +195,6 @@ pub fn annotation(severity: Severity, location: &Location, message: &str) -> Str
     }
 }
 
-/// `::group::title`: the runner folds the following log lines under `title`.
-pub fn group(title: &str) -> String {
-    format!("::group::{}", escape_data(&crate::redact::redact(title)))
-}
-
-pub fn end_group() -> &'static str {
-    "::endgroup::"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,8 +229,6 @@ mod tests {
             annotation(Severity::Warning, &Location::default(), "plain"),
             "::warning::plain"
         );
-        assert_eq!(group("Lint\r\nstep"), "::group::Lint%0D%0Astep");
-        assert_eq!(end_group(), "::endgroup::");
     }
 
     #[test]
