@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::agent::workspace::Workspace;
-use crate::agent::{Budget, EventSink, load_context};
+use crate::agent::{RunServices, load_context};
 use crate::agents::speck::budget::Limits;
 use crate::agents::speck::child::BinaryRunner;
 use crate::agents::speck::decompose::Options;
@@ -31,7 +31,6 @@ use crate::github::client::GitHub;
 use crate::github::context::{ContextOverrides, Repository, detect};
 use crate::github::issues::{read_issue, upsert_marked_comment};
 use crate::llm::Provider;
-use crate::llm::pricing::PriceTable;
 
 #[derive(Debug, Args)]
 pub struct SpeckArgs {
@@ -500,25 +499,9 @@ fn steps(
     source: &Path,
     workspace: Arc<Workspace>,
 ) -> anyhow::Result<Steps> {
-    let provider = match &services.provider {
-        Some(provider) => Arc::clone(provider),
-        None => {
-            let (provider_settings, _reason) =
-                crate::llm::detect::require_provider_for(global, settings)?;
-            crate::llm::build_provider(provider_settings)?
-        }
-    };
-    let prices = PriceTable::new(&settings.config.pricing);
-    let model = provider.model().to_owned();
-    let mut steps = Steps::new(
-        provider,
-        workspace,
-        Budget::from_config(&settings.config.budget_with(global)),
-    );
+    let run = RunServices::resolve(global, settings, services.provider.clone())?;
+    let mut steps = Steps::with_services(run, workspace);
     steps.context = load_context(source, "SPECK.md", &[]);
-    steps.events = EventSink::from_flag(global.events.as_deref())?;
-    steps.pricing = Some(Arc::new(move |usage| prices.cost_usd(&model, usage)));
-    steps.progress = !global.quiet;
     Ok(steps)
 }
 

@@ -29,8 +29,7 @@ pub const CLARIFICATION_MARKER: &str = "[NEEDS CLARIFICATION";
 /// More open questions than this and the specification decides nothing.
 pub const MAX_CLARIFICATIONS: usize = 3;
 
-/// The cost in US dollars of one model call's usage.
-pub type Pricing = Arc<dyn Fn(&Usage) -> f64 + Send + Sync>;
+pub use crate::agent::Pricing;
 
 /// What every step runs with.
 #[derive(Clone)]
@@ -72,6 +71,15 @@ impl Steps {
             budget,
             spent: Arc::new(Mutex::new(Spent::default())),
         }
+    }
+
+    /// Steps run with a command's services: its provider, budget, events, pricing and progress.
+    pub fn with_services(services: crate::agent::RunServices, workspace: Arc<Workspace>) -> Self {
+        let mut steps = Self::new(services.provider, workspace, services.budget);
+        steps.events = services.events;
+        steps.pricing = Some(services.pricing);
+        steps.progress = services.progress;
+        steps
     }
 
     /// The budget left for the next step; a budget error once something has run out.
