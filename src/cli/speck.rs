@@ -16,7 +16,7 @@ use crate::agents::speck::budget::Limits;
 use crate::agents::speck::child::BinaryRunner;
 use crate::agents::speck::decompose::Options;
 use crate::agents::speck::publish::GitHubPublisher;
-use crate::agents::speck::render::{self, COMMENT_MARKER, issue_comment, matrix};
+use crate::agents::speck::render::{self, matrix};
 use crate::agents::speck::run::{
     NoPullRequests, PhasePublisher, RunRequest, RunSummary, TaskRunner, dry_run, run as run_phases,
 };
@@ -29,7 +29,6 @@ use crate::config::Settings;
 use crate::exit::Exit;
 use crate::github::client::GitHub;
 use crate::github::context::{ContextOverrides, Repository, detect};
-use crate::github::issues::{read_issue, upsert_marked_comment};
 use crate::llm::Provider;
 
 #[derive(Debug, Args)]
@@ -343,14 +342,8 @@ async fn decompose(
 
     if let Some((repository, number)) = post_target {
         let client = github_client(&mut services, &args.github, settings)?;
-        let outcome = upsert_marked_comment(
-            client,
-            &repository,
-            number,
-            COMMENT_MARKER,
-            &issue_comment(&decomposition),
-        )
-        .await?;
+        let outcome =
+            verbs::post_decomposition(client, &repository, number, &decomposition).await?;
         tracing::info!(
             ?outcome,
             issue = number,
@@ -536,13 +529,7 @@ async fn read_request(
     } else if let Some(number) = request.issue_id {
         let repository = repository(github, settings)?;
         let client = github_client(services, github, settings)?;
-        let thread = read_issue(client, &repository, number).await?;
-        if thread.issue.is_pull_request() {
-            return Err(crate::exit::usage(format!(
-                "#{number} of {repository} is a pull request, not an issue"
-            )));
-        }
-        verbs::issue_request(&thread)
+        verbs::request_from_issue(client, &repository, number).await?
     } else {
         return Err(crate::exit::usage(NO_REQUEST));
     };

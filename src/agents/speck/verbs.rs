@@ -13,7 +13,9 @@ use crate::agent::{
     Agent, AgentSpec, Budget, BudgetKind, EventSink, Report, RunError, Submit, report_submit,
 };
 use crate::agents::prompt::render;
-use crate::github::issues::IssueThread;
+use crate::github::client::GitHub;
+use crate::github::context::Repository;
+use crate::github::issues::{CommentUpsert, IssueThread, read_issue, upsert_marked_comment};
 use crate::llm::{Provider, Usage};
 
 use super::decompose::{Options, build};
@@ -346,6 +348,39 @@ fn agents_text(registry: &[RegistryAgent]) -> String {
         );
     }
     text
+}
+
+/// The feature request an issue makes: the issue and its conversation ([`issue_request`]). A
+/// pull request is not an issue (exit 2).
+pub async fn request_from_issue(
+    client: &GitHub,
+    repository: &Repository,
+    number: u64,
+) -> anyhow::Result<String> {
+    let thread = read_issue(client, repository, number).await?;
+    if thread.issue.is_pull_request() {
+        return Err(crate::exit::usage(format!(
+            "#{number} of {repository} is a pull request, not an issue"
+        )));
+    }
+    Ok(issue_request(&thread))
+}
+
+/// The decomposition as speck's one comment on the issue, edited in place on a re-run.
+pub async fn post_decomposition(
+    client: &GitHub,
+    repository: &Repository,
+    number: u64,
+    decomposition: &Decomposition,
+) -> Result<CommentUpsert, crate::github::GitHubError> {
+    upsert_marked_comment(
+        client,
+        repository,
+        number,
+        super::render::COMMENT_MARKER,
+        &super::render::issue_comment(decomposition),
+    )
+    .await
 }
 
 /// An issue and its conversation as a feature request. The text is data written by others; it
