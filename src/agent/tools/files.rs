@@ -128,28 +128,34 @@ impl Tool for ListDir {
     }
     async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
         let args: ListDirArguments = arguments(value)?;
-        let directory = self.0.resolve(args.path.as_deref().unwrap_or("."), false)?;
-        let prefix = if directory.is_empty() {
-            String::new()
-        } else {
-            format!("{directory}/")
-        };
-        let mut entries = BTreeSet::new();
-        for file in self.0.files() {
-            if let Some(rest) = file.strip_prefix(&prefix) {
-                match rest.split_once('/') {
-                    Some((child, _)) => entries.insert(format!("{child}/")),
-                    None => entries.insert(rest.to_owned()),
-                };
-            }
-        }
-        if entries.is_empty() && !directory.is_empty() && !self.0.root().join(&directory).is_dir() {
-            return Err(ToolError::Failed(format!(
-                "`{directory}` is not a directory"
-            )));
-        }
-        Ok(entries.into_iter().collect::<Vec<_>>().join("\n"))
+        let workspace = Arc::clone(&self.0);
+        blocking(move || list_dir(&workspace, args.path.as_deref().unwrap_or("."))).await
     }
+}
+
+/// The entries of a workspace directory, directories with a trailing `/`.
+fn list_dir(workspace: &Workspace, path: &str) -> Result<String, ToolError> {
+    let directory = workspace.resolve(path, false)?;
+    let prefix = if directory.is_empty() {
+        String::new()
+    } else {
+        format!("{directory}/")
+    };
+    let mut entries = BTreeSet::new();
+    for file in workspace.files() {
+        if let Some(rest) = file.strip_prefix(&prefix) {
+            match rest.split_once('/') {
+                Some((child, _)) => entries.insert(format!("{child}/")),
+                None => entries.insert(rest.to_owned()),
+            };
+        }
+    }
+    if entries.is_empty() && !directory.is_empty() && !workspace.root().join(&directory).is_dir() {
+        return Err(ToolError::Failed(format!(
+            "`{directory}` is not a directory"
+        )));
+    }
+    Ok(entries.into_iter().collect::<Vec<_>>().join("\n"))
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -177,12 +183,15 @@ impl Tool for Glob {
                 ToolError::InvalidArguments(format!("bad glob `{}`: {error}", args.pattern))
             })?
             .compile_matcher();
-        let found: Vec<String> = self
-            .0
-            .files()
-            .into_iter()
-            .filter(|file| matcher.is_match(file))
-            .collect();
+        let workspace = Arc::clone(&self.0);
+        let found: Vec<String> = blocking(move || {
+            Ok(workspace
+                .files()
+                .into_iter()
+                .filter(|file| matcher.is_match(file))
+                .collect())
+        })
+        .await?;
         let mut output: Vec<String> = found.iter().take(MAX_GLOB_RESULTS).cloned().collect();
         if found.len() > MAX_GLOB_RESULTS {
             output.push(format!(
