@@ -877,10 +877,7 @@ mod tests {
     use super::*;
 
     fn source(text: &str) -> Vec<SourceText> {
-        vec![SourceText {
-            path: "main.dang".into(),
-            text: text.into(),
-        }]
+        vec![SourceText::new("main.dang", text)]
     }
 
     const SECURITY: &str = r#"pub description = "A toolchain for supply chain security"

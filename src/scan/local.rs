@@ -318,10 +318,7 @@ fn extract_sdk(
             continue;
         }
         match std::fs::read_to_string(&path) {
-            Ok(text) => sources.push(SourceText {
-                path: display,
-                text,
-            }),
+            Ok(text) => sources.push(SourceText::new(display, text)),
             Err(error) => problems.push(format!("{display}: cannot read: {error}")),
         }
     }
