@@ -17,14 +17,13 @@ static GRAMMAR: Grammar = Grammar::new(
 /// Extract the main object `main_object` from a module's Go files (already filtered: no
 /// `dagger.gen.go`, no `internal/`).
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
-    let mut extraction = Extraction::default();
     let mut package_doc = None;
     let mut struct_doc = None;
     let mut constructor = None;
     // Methods are collected with their file and offset, so that a module spread over several
     // files lists them in file order, then source order.
     let mut methods: Vec<(String, usize, Function)> = Vec::new();
-    GRAMMAR.for_each_match(files, &mut extraction, |extraction, parsed, captures| {
+    let mut extraction = GRAMMAR.extract(files, |extraction, parsed, captures| {
         if let Some(package) = captures.get("package") {
             // `main.go`'s header describes the module; another file's only as a fallback.
             let is_main = parsed.path.ends_with("main.go");

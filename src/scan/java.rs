@@ -18,8 +18,7 @@ static GRAMMAR: Grammar = Grammar::new(
 
 /// Extract the main object `main_object` from a module's Java files.
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
-    let mut extraction = Extraction::default();
-    GRAMMAR.for_each_match(files, &mut extraction, |extraction, parsed, captures| {
+    GRAMMAR.extract(files, |extraction, parsed, captures| {
         // Best effort: a second class of the same name is passed over without a word.
         if let Some((class, body)) = captures.class_named(parsed, main_object)
             && !extraction.found_main
@@ -27,8 +26,7 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
             extraction.found_main = true;
             read_class(parsed, class, body, main_object, extraction);
         }
-    });
-    extraction
+    })
 }
 
 fn read_class(

@@ -17,9 +17,8 @@ static GRAMMAR: Grammar = Grammar::new(
 
 /// Extract the main object `main_object` from a module's Python files.
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
-    let mut extraction = Extraction::default();
     let mut package_doc = None;
-    GRAMMAR.for_each_match(files, &mut extraction, |extraction, parsed, captures| {
+    let mut extraction = GRAMMAR.extract(files, |extraction, parsed, captures| {
         if let Some(doc) = captures.get("module.doc") {
             if parsed.path.ends_with("__init__.py") && package_doc.is_none() {
                 package_doc = docstring(parsed, doc);

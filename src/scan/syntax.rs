@@ -35,20 +35,20 @@ impl Grammar {
             .as_ref()
     }
 
-    /// Parse each file, note its syntax error, and hand every match of the query in it to
-    /// `visit`, file by file. A query that does not compile is noted as a problem, and nothing is
-    /// visited.
-    pub fn for_each_match(
+    /// The driver of an extractor: parse each file, note its syntax error, and hand every match
+    /// of the query in it to `visit`, file by file, to fill the extraction. A query that does not
+    /// compile is noted as a problem, and nothing is visited.
+    pub fn extract(
         &'static self,
         files: &[SourceText],
-        extraction: &mut Extraction,
         mut visit: impl FnMut(&mut Extraction, &SourceFile, &Captures<'_>),
-    ) {
+    ) -> Extraction {
+        let mut extraction = Extraction::default();
         let Some(query) = self.query() else {
             extraction
                 .problems
                 .push(format!("the {} extractor is unavailable", self.name));
-            return;
+            return extraction;
         };
         for file in files {
             let Some(parsed) =
@@ -60,9 +60,10 @@ impl Grammar {
                 extraction.problems.push(error);
             }
             for captures in parsed.matches(query) {
-                visit(extraction, &parsed, &captures);
+                visit(&mut extraction, &parsed, &captures);
             }
         }
+        extraction
     }
 }
 

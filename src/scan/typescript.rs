@@ -19,16 +19,14 @@ static GRAMMAR: Grammar = Grammar::new(
 
 /// Extract the main object `main_object` from a module's TypeScript files.
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
-    let mut extraction = Extraction::default();
-    GRAMMAR.for_each_match(files, &mut extraction, |extraction, parsed, captures| {
+    GRAMMAR.extract(files, |extraction, parsed, captures| {
         let Some((class, body)) = captures.class_named(parsed, main_object) else {
             return;
         };
         if extraction.claim_main(parsed, class, main_object) {
             read_class(parsed, class, body, main_object, extraction);
         }
-    });
-    extraction
+    })
 }
 
 fn read_class(
