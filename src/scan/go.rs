@@ -367,6 +367,7 @@ fn doc_comment(file: &SourceFile, node: Node<'_>) -> Comment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::test_support::function_names;
 
     fn run(files: &[(&str, &str)], main_object: &str) -> Extraction {
         let files: Vec<SourceText> = files
@@ -447,12 +448,7 @@ func (m *Demo) Names(base *dagger.Container, items []string) []string { return n
             extraction.description.as_deref(),
             Some("Demo builds things.")
         );
-        let names: Vec<&str> = extraction
-            .functions
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect();
-        assert_eq!(names, ["Lint", "Names", "Test"]);
+        assert_eq!(function_names(&extraction), ["Lint", "Names", "Test"]);
         let test = &extraction.functions[2];
         assert!(test.check);
         assert_eq!(test.cli_name, "test");

@@ -584,6 +584,7 @@ fn decorators<'tree>(file: &SourceFile, decorated: Node<'tree>) -> Vec<Decorator
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::test_support::function_names;
 
     fn run(text: &str, main_object: &str) -> Extraction {
         extract(&[SourceText::new("src/main.py", text)], main_object)
@@ -626,12 +627,7 @@ class Demo:
         assert!(extraction.found_main);
         assert_eq!(extraction.description.as_deref(), Some("Demo module."));
         assert!(extraction.problems.is_empty(), "{:?}", extraction.problems);
-        let names: Vec<&str> = extraction
-            .functions
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect();
-        assert_eq!(names, ["test", "lint", "publish"]);
+        assert_eq!(function_names(&extraction), ["test", "lint", "publish"]);
         let test = &extraction.functions[0];
         assert!(test.check);
         assert_eq!(test.returns, "String");

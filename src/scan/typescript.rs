@@ -446,6 +446,7 @@ impl Jsdoc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::test_support::function_names;
 
     fn run(text: &str, main_object: &str) -> Extraction {
         extract(&[SourceText::new("src/index.ts", text)], main_object)
@@ -506,12 +507,7 @@ export class Web {
         assert!(extraction.found_main);
         assert!(extraction.problems.is_empty(), "{:?}", extraction.problems);
         assert_eq!(extraction.description.as_deref(), Some("Frontend checks."));
-        let names: Vec<&str> = extraction
-            .functions
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect();
-        assert_eq!(names, ["test", "lint", "publish"]);
+        assert_eq!(function_names(&extraction), ["test", "lint", "publish"]);
         let test = &extraction.functions[0];
         assert!(test.check);
         assert_eq!(test.returns, "String");

@@ -44,10 +44,8 @@ impl CacheEntry {
         if !self.git_dir.join("HEAD").is_file() {
             return Ok((self.clone_from(source, options)?, true));
         }
-        let repository = Repository::open_bare(&self.git_dir).map_err(|error| GitError::Cache {
-            path: self.git_dir.clone(),
-            message: error.message().to_owned(),
-        })?;
+        let repository = Repository::open_bare(&self.git_dir)
+            .map_err(|error| git_cache_error(&self.git_dir, &error))?;
         let stale = options.refresh || age(&self.stamp).is_none_or(|age| age >= options.max_age);
         if !stale {
             return Ok((repository, false));
@@ -84,11 +82,8 @@ impl CacheEntry {
             .map_err(|error| cache_error(&self.dir, error))?;
         let staging_git_dir = staging.path().join("repo.git");
         {
-            let repository =
-                Repository::init_bare(&staging_git_dir).map_err(|error| GitError::Cache {
-                    path: staging_git_dir.clone(),
-                    message: error.message().to_owned(),
-                })?;
+            let repository = Repository::init_bare(&staging_git_dir)
+                .map_err(|error| git_cache_error(&staging_git_dir, &error))?;
             repository
                 .remote("origin", &source.clone_url)
                 .map_err(|error| fetch_error(source, &error))?;
@@ -101,10 +96,7 @@ impl CacheEntry {
             }
         }
         self.touch()?;
-        Repository::open_bare(&self.git_dir).map_err(|error| GitError::Cache {
-            path: self.git_dir.clone(),
-            message: error.message().to_owned(),
-        })
+        Repository::open_bare(&self.git_dir).map_err(|error| git_cache_error(&self.git_dir, &error))
     }
 
     /// Note that the remote was just fetched.
@@ -157,19 +149,23 @@ pub(super) fn cache_error(path: &Path, error: std::io::Error) -> GitError {
     }
 }
 
+/// What libgit2 said about a cache path (its message, without the class and code).
+pub(super) fn git_cache_error(path: &Path, error: &git2::Error) -> GitError {
+    GitError::Cache {
+        path: path.to_owned(),
+        message: error.message().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scan::git::parse_source;
 
-    fn parsed(text: &str) -> GitSource {
-        parse_source(text).unwrap_or_else(|| panic!("{text} should parse"))
-    }
-
     #[test]
     fn cache_keys_are_safe_and_distinct() {
-        let https = parsed("https://github.com/acme/mods");
-        let ssh = parsed("git@github.com:acme/mods.git");
+        let https = parse_source("https://github.com/acme/mods").unwrap();
+        let ssh = parse_source("git@github.com:acme/mods.git").unwrap();
         let hostile = GitSource {
             clone_url: "file:///../../etc".into(),
             repository: "../../etc".into(),

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
-use super::cache::{cache_error, fnv1a};
+use super::cache::{cache_error, fnv1a, git_cache_error};
 use super::tags::newest_tag_with_module;
 use super::{Checkout, GitError};
 
@@ -35,15 +35,10 @@ pub(super) fn lay_out(
     let subpath = checkout.subpath.as_deref().unwrap_or("");
     let base_commit = match &checkout.requested {
         Some(requested) => requested.commit,
-        None => Oid::from_str(&checkout.default_commit).map_err(|error| GitError::Cache {
-            path: entry.to_owned(),
-            message: error.message().to_owned(),
-        })?,
+        None => Oid::from_str(&checkout.default_commit)
+            .map_err(|error| git_cache_error(entry, &error))?,
     };
-    let object_error = |error: git2::Error| GitError::Cache {
-        path: repository.path().to_owned(),
-        message: error.message().to_owned(),
-    };
+    let object_error = |error: git2::Error| git_cache_error(repository.path(), &error);
     let base_tree = repository
         .find_commit(base_commit)
         .and_then(|commit| commit.tree())
@@ -159,10 +154,7 @@ fn module_directories(tree: &git2::Tree<'_>, subpath: &str) -> Result<Vec<String
         }
         TreeWalkResult::Ok
     })
-    .map_err(|error| GitError::Cache {
-        path: PathBuf::from(subpath),
-        message: error.message().to_owned(),
-    })?;
+    .map_err(|error| git_cache_error(Path::new(subpath), &error))?;
     Ok(directories)
 }
 
@@ -203,19 +195,15 @@ fn write_tree(
     });
     match (failure, walked) {
         (Some(error), _) => Err(error),
-        (None, Err(error)) => Err(GitError::Cache {
-            path: target.to_owned(),
-            message: error.message().to_owned(),
-        }),
+        (None, Err(error)) => Err(git_cache_error(target, &error)),
         (None, Ok(())) => Ok(()),
     }
 }
 
 fn write_blob(repository: &Repository, id: Oid, mode: i32, path: &Path) -> Result<(), GitError> {
-    let blob = repository.find_blob(id).map_err(|error| GitError::Cache {
-        path: path.to_owned(),
-        message: error.message().to_owned(),
-    })?;
+    let blob = repository
+        .find_blob(id)
+        .map_err(|error| git_cache_error(path, &error))?;
     const SYMLINK: i32 = 0o120000;
     const EXECUTABLE: i32 = 0o100755;
     if mode == SYMLINK {

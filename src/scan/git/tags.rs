@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 
+use super::cache::git_cache_error;
 use super::{GitError, GitSource};
 
 /// A tag that names a release: `[<path>/]vX.Y.Z` without pre-release.
@@ -64,13 +65,9 @@ pub(super) fn default_branch(
 
 /// Every tag of the form `[<path>/]vX.Y.Z` without a pre-release, peeled to its commit.
 pub(super) fn release_tags(repository: &Repository) -> Result<Vec<ReleaseTag>, GitError> {
-    let references =
-        repository
-            .references_glob("refs/tags/*")
-            .map_err(|error| GitError::Cache {
-                path: repository.path().to_owned(),
-                message: error.message().to_owned(),
-            })?;
+    let references = repository
+        .references_glob("refs/tags/*")
+        .map_err(|error| git_cache_error(repository.path(), &error))?;
     let mut tags = Vec::new();
     for reference in references.flatten() {
         let Some(name) = reference

@@ -102,12 +102,8 @@ fn parse_remote(scheme: &str, rest: &str) -> Option<Parsed> {
         Some(user) if !user.is_empty() => format!("{user}@{host_port}"),
         _ => host_port.to_owned(),
     };
-    Some(Parsed {
-        clone_url: format!("{scheme}://{authority}/{}", split.clone_path),
-        repository: format!("{}/{}", host.to_ascii_lowercase(), split.repository_path),
-        subpath: split.subpath,
-        requested_ref: split.requested_ref,
-    })
+    let clone_url = format!("{scheme}://{authority}/{}", split.clone_path);
+    Some(split.on_host(host, clone_url))
 }
 
 /// Whether `text` is an scp-like remote (`git@host:owner/repo.git`).
@@ -123,12 +119,8 @@ fn parse_scp_like(text: &str) -> Option<Parsed> {
         return None;
     }
     let split = split_repository_path(host, path)?;
-    Some(Parsed {
-        clone_url: format!("{user}@{host}:{}", split.clone_path),
-        repository: format!("{}/{}", host.to_ascii_lowercase(), split.repository_path),
-        subpath: split.subpath,
-        requested_ref: split.requested_ref,
-    })
+    let clone_url = format!("{user}@{host}:{}", split.clone_path);
+    Some(split.on_host(host, clone_url))
 }
 
 /// `github.com/owner/repo[/subpath][@ref]`: the Dagger module-ref form, cloned over https.
@@ -146,12 +138,8 @@ fn parse_schemeless(text: &str) -> Option<Parsed> {
         return None;
     }
     let split = split_repository_path(host, path)?;
-    Some(Parsed {
-        clone_url: format!("https://{host}/{}", split.clone_path),
-        repository: format!("{}/{}", host.to_ascii_lowercase(), split.repository_path),
-        subpath: split.subpath,
-        requested_ref: split.requested_ref,
-    })
+    let clone_url = format!("https://{host}/{}", split.clone_path);
+    Some(split.on_host(host, clone_url))
 }
 
 /// `file:///abs/path/repo.git[/subpath]`. The repository name is the path itself.
@@ -188,6 +176,18 @@ struct SplitPath {
     repository_path: String,
     subpath: Option<String>,
     requested_ref: Option<String>,
+}
+
+impl SplitPath {
+    /// The source this path names on a network `host`, cloned from `clone_url`.
+    fn on_host(self, host: &str, clone_url: String) -> Parsed {
+        Parsed {
+            clone_url,
+            repository: format!("{}/{}", host.to_ascii_lowercase(), self.repository_path),
+            subpath: self.subpath,
+            requested_ref: self.requested_ref,
+        }
+    }
 }
 
 /// Split `owner/repo[.git][/subpath][@ref]` into its parts.
