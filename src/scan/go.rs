@@ -146,10 +146,7 @@ fn type_name(file: &SourceFile, node: Node<'_>) -> (String, bool) {
             None => (list_of("Unknown"), false),
         },
         "generic_type" => {
-            let base = node
-                .child_by_field_name("type")
-                .map(|base| file.text(base).to_string())
-                .unwrap_or_default();
+            let base = file.field_text(node, "type").to_string();
             let argument = node
                 .child_by_field_name("type_arguments")
                 .and_then(|arguments| arguments.named_child(0))

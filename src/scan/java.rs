@@ -60,10 +60,7 @@ fn read_class(
                 if !has("Function") {
                     continue;
                 }
-                let name = member
-                    .child_by_field_name("name")
-                    .map(|name| file.text(name).to_string())
-                    .unwrap_or_default();
+                let name = file.field_text(member, "name").to_string();
                 let returns = member
                     .child_by_field_name("type")
                     .map(|node| type_name(file, node).0)

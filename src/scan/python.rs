@@ -84,10 +84,7 @@ fn read_main_class(
                     continue;
                 }
                 let decorators = decorators(file, statement);
-                let method_name = definition
-                    .child_by_field_name("name")
-                    .map(|name| file.text(name).to_string())
-                    .unwrap_or_default();
+                let method_name = file.field_text(definition, "name").to_string();
                 let has = |wanted: &str| decorators.iter().any(|each| each.name == wanted);
                 if has("classmethod") && method_name == "create" {
                     create = Some(parameters(file, definition, extraction));
@@ -115,10 +112,7 @@ fn read_function(
     decorators: &[Decorator<'_>],
     extraction: &mut Extraction,
 ) -> Function {
-    let name = definition
-        .child_by_field_name("name")
-        .map(|name| file.text(name).to_string())
-        .unwrap_or_default();
+    let name = file.field_text(definition, "name").to_string();
     let check = decorators.iter().any(|each| each.name == "check");
     let function_decorator = decorators.iter().find(|each| each.name == "function");
     let keyword = |key: &str| {

@@ -94,6 +94,13 @@ impl SourceFile {
         self.text.get(node.byte_range()).unwrap_or("")
     }
 
+    /// The text of a node's `field` child, empty when it has none.
+    pub fn field_text(&self, node: Node<'_>, field: &str) -> &str {
+        node.child_by_field_name(field)
+            .map(|child| self.text(child))
+            .unwrap_or_default()
+    }
+
     /// `path:line` of a node, for messages.
     pub fn location(&self, node: Node<'_>) -> String {
         format!("{}:{}", self.path, node.start_position().row + 1)

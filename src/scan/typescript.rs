@@ -62,10 +62,7 @@ fn read_class(
             continue;
         }
         let (decorators, jsdoc) = member_prelude(file, &members[..index]);
-        let name = member
-            .child_by_field_name("name")
-            .map(|name| file.text(name).to_string())
-            .unwrap_or_default();
+        let name = file.field_text(*member, "name").to_string();
         let jsdoc = jsdoc.map(|doc| Jsdoc::parse(&doc)).unwrap_or_default();
         if name == "constructor" {
             extraction.constructor = parameters(file, *member, &jsdoc);
@@ -288,10 +285,7 @@ fn type_name(file: &SourceFile, node: Node<'_>) -> (String, bool) {
                 .map(|member| type_name(file, member)),
         ),
         "generic_type" => {
-            let base = node
-                .child_by_field_name("name")
-                .map(|name| file.text(name))
-                .unwrap_or_default();
+            let base = file.field_text(node, "name");
             let argument = node
                 .child_by_field_name("type_arguments")
                 .and_then(|arguments| arguments.named_child(0));
