@@ -279,7 +279,7 @@ impl From<DependencyForm> for Dependency {
     fn from(form: DependencyForm) -> Self {
         match form {
             DependencyForm::Legacy(source) => Dependency {
-                name: legacy_dependency_name(&source),
+                name: dependency_name(&source),
                 source,
                 ..Dependency::default()
             },
@@ -303,9 +303,11 @@ impl From<DependencyForm> for Dependency {
     }
 }
 
-/// A legacy string dependency has no name; Dagger names it after the module it loads, which the
-/// last path segment of the source (without `@ref`) predicts.
-fn legacy_dependency_name(source: &str) -> String {
+/// The name Dagger gives a dependency without one (a legacy string dependency, a
+/// `dagger-module.toml` entry without `name`): the module it loads is named after the last path
+/// segment of its source, without the ref (`../engine-dev` → `engine-dev`,
+/// `github.com/dagger/go@abc` → `go`).
+pub(super) fn dependency_name(source: &str) -> String {
     let without_ref = source.split('@').next().unwrap_or(source);
     without_ref
         .trim_end_matches('/')

@@ -12,7 +12,7 @@
 //! fields with one, as optional arguments).
 
 use super::extract::{self, ArgumentFacts, Extraction, SourceText};
-use super::model::{Argument, Function};
+use super::model::{self, Argument, Function};
 use super::names;
 use super::syntax::{clean_doc, first_paragraph};
 
@@ -168,26 +168,18 @@ fn lex(text: &str) -> Vec<Token> {
             }
             _ => {
                 let rest = &text[index..];
+                // Two-character operators first, so `==` is not read as `=` `=`.
                 if let Some(operator) = TWO_CHAR
                     .iter()
+                    .chain(ONE_CHAR)
                     .find(|operator| rest.starts_with(**operator))
                 {
                     tokens.push(Token {
                         kind: Kind::Punct(operator),
                         start,
-                        end: start + 2,
+                        end: start + operator.len(),
                     });
-                    index += 2;
-                } else if let Some(operator) = ONE_CHAR
-                    .iter()
-                    .find(|operator| rest.starts_with(**operator))
-                {
-                    tokens.push(Token {
-                        kind: Kind::Punct(operator),
-                        start,
-                        end: start + 1,
-                    });
-                    index += 1;
+                    index += operator.len();
                 } else {
                     // Anything else (non-ASCII outside strings) is skipped a character at a time.
                     index += rest.chars().next().map(char::len_utf8).unwrap_or(1);
@@ -764,16 +756,6 @@ fn literal_default(source: &str) -> String {
     source.to_string()
 }
 
-fn same_type_name(left: &str, right: &str) -> bool {
-    let normalise = |name: &str| -> String {
-        name.chars()
-            .filter(|character| *character != '-' && *character != '_')
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    normalise(left) == normalise(right)
-}
-
 fn parse_file(text: &str) -> FileFacts {
     let mut facts = FileFacts::default();
     let mut parser = Parser::new(text);
@@ -793,7 +775,7 @@ pub fn extract(sources: &[SourceText], main_object: &str) -> Extraction {
             description = facts.description;
         }
         for declared in facts.types {
-            if main.is_none() && same_type_name(&declared.name, main_object) {
+            if main.is_none() && model::same_name(&declared.name, main_object) {
                 main = Some(declared);
             }
         }
@@ -877,10 +859,7 @@ mod tests {
     use super::*;
 
     fn source(text: &str) -> Vec<SourceText> {
-        vec![SourceText {
-            path: "main.dang".into(),
-            text: text.into(),
-        }]
+        vec![SourceText::new("main.dang", text)]
     }
 
     const SECURITY: &str = r#"pub description = "A toolchain for supply chain security"

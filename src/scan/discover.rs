@@ -35,6 +35,27 @@ const SKIPPED_DIRS: &[&str] = &[
     "target",
 ];
 
+/// The files of `walker`, sorted by name, outside directories named in `skipped` (the root itself
+/// is always entered); unreadable entries are passed over.
+pub(super) fn files_outside<'a>(
+    walker: walkdir::WalkDir,
+    skipped: &'a [&str],
+) -> impl Iterator<Item = walkdir::DirEntry> + 'a {
+    walker
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(move |entry| {
+            entry.depth() == 0
+                || !entry.file_type().is_dir()
+                || !entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|name| skipped.contains(&name))
+        })
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+}
+
 /// Every module under `root` (a directory with `dagger-module.toml` or `dagger.json`, one module
 /// when it has both), sorted by path. Unreadable directories become errors; the
 /// walk goes on. `.gitignore` rules apply inside git checkouts.
@@ -222,6 +243,7 @@ fn error_path(error: &ignore::Error) -> Option<&Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::test_support::write;
 
     #[test]
     fn classifies_by_path() {
@@ -236,11 +258,7 @@ mod tests {
     #[test]
     fn skips_generated_and_dependency_dirs() {
         let root = tempfile::tempdir().unwrap();
-        let write = |path: &str, text: &str| {
-            let path = root.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
+        let write = |path: &str, text: &str| write(root.path(), path, text);
         let module = r#"{"name":"m","sdk":{"source":"python"}}"#;
         write("m/dagger.json", module);
         write("m/sdk/dagger.json", module);

@@ -1,8 +1,11 @@
 //! What every SDK extractor returns, and the pieces they share: building arguments with Dagger's
 //! optional-ness rules, JSON-encoding literal defaults, and Dagger's names for built-in types.
 
+use tree_sitter::Node;
+
 use super::model::{Argument, Function};
 use super::names;
+use super::syntax::SourceFile;
 
 /// One source file of a module, read from disk.
 #[derive(Debug, Clone)]
@@ -10,6 +13,15 @@ pub struct SourceText {
     /// The path relative to the scanned root, for messages.
     pub path: String,
     pub text: String,
+}
+
+impl SourceText {
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> SourceText {
+        SourceText {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
 }
 
 /// What an extractor learned about a module's main object.
@@ -24,6 +36,22 @@ pub struct Extraction {
     /// The constructor's arguments (what a toolchain customization with no `function` targets).
     pub constructor: Vec<Argument>,
     pub problems: Vec<String>,
+}
+
+impl Extraction {
+    /// Mark the main object's class as found, `false` if it already was: a second class of the
+    /// same name is noted as a problem, and passed over.
+    pub fn claim_main(&mut self, file: &SourceFile, class: Node<'_>, main_object: &str) -> bool {
+        if self.found_main {
+            self.problems.push(format!(
+                "{}: a second class `{main_object}`; the first one is reported",
+                file.location(class)
+            ));
+            return false;
+        }
+        self.found_main = true;
+        true
+    }
 }
 
 /// The facts an SDK states about one argument, before Dagger's rules are applied.
@@ -97,6 +125,26 @@ pub fn json_string(text: &str) -> String {
 /// `[T]`, Dagger's list notation.
 pub fn list_of(inner: &str) -> String {
     format!("[{inner}]")
+}
+
+/// A union type from its members' Dagger types and nullability: a `None`/`null` member makes the
+/// union nullable and drops out, and a single member left is the type.
+pub fn union_of(members: impl IntoIterator<Item = (String, bool)>) -> (String, bool) {
+    let mut nullable = false;
+    let mut names = Vec::new();
+    for (name, member_nullable) in members {
+        if name == "Void" && member_nullable {
+            nullable = true;
+        } else {
+            nullable |= member_nullable;
+            names.push(name);
+        }
+    }
+    match names.len() {
+        0 => ("Void".to_string(), true),
+        1 => (names.remove(0), nullable),
+        _ => (names.join(" | "), nullable),
+    }
 }
 
 /// Dagger's name for a built-in scalar or core type spelled the way the SDKs spell it; other

@@ -2,122 +2,73 @@
 //! `*.go` file of the source directory, `// +check`, the argument pragmas (`+optional`,
 //! `+default=`, `+defaultPath=`, `+ignore=`, `+defaultAddress=`), doc comments, and `func New`.
 
-use std::sync::OnceLock;
-
-use tree_sitter::{Language, Node, Query};
+use tree_sitter::Node;
 
 use super::extract::{self, ArgumentFacts, Extraction, SourceText, json_string, list_of};
 use super::model::{Argument, Function};
-use super::syntax::{self, SourceFile, children, clean_doc, first_paragraph, named_children};
+use super::syntax::{Grammar, SourceFile, children, clean_doc, first_paragraph, named_children};
 
-const QUERY: &str = include_str!("queries/go.scm");
-
-fn language() -> Language {
-    tree_sitter_go::LANGUAGE.into()
-}
-
-fn query() -> Option<&'static Query> {
-    static COMPILED: OnceLock<Option<Query>> = OnceLock::new();
-    COMPILED
-        .get_or_init(|| syntax::compile(&language(), QUERY, "go"))
-        .as_ref()
-}
+static GRAMMAR: Grammar = Grammar::new(
+    "Go",
+    || tree_sitter_go::LANGUAGE.into(),
+    include_str!("queries/go.scm"),
+);
 
 /// Extract the main object `main_object` from a module's Go files (already filtered: no
 /// `dagger.gen.go`, no `internal/`).
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
-    let mut extraction = Partial::default();
-    let Some(query) = query() else {
-        extraction
-            .problems
-            .push("the Go extractor is unavailable".to_string());
-        return extraction.finish();
-    };
     let mut package_doc = None;
     let mut struct_doc = None;
     let mut constructor = None;
-    for file in files {
-        let Some(parsed) = SourceFile::parse(&language(), file.path.clone(), file.text.clone())
-        else {
-            continue;
-        };
-        if let Some(error) = parsed.syntax_error() {
-            extraction.problems.push(error);
-        }
-        for captures in parsed.matches(query) {
-            if let Some(package) = captures.get("package") {
-                // `main.go`'s header describes the module; another file's only as a fallback.
-                let is_main = file.path.ends_with("main.go");
-                if (package_doc.is_none() || is_main)
-                    && let Some(doc) = header_comment(&parsed, package).doc
-                {
-                    package_doc = Some(doc);
-                }
-            } else if let (Some(node), Some(name)) =
-                (captures.get("struct"), captures.get("struct.name"))
+    // Methods are collected with their file and offset, so that a module spread over several
+    // files lists them in file order, then source order.
+    let mut methods: Vec<(String, usize, Function)> = Vec::new();
+    let mut extraction = GRAMMAR.extract(files, |extraction, parsed, captures| {
+        if let Some(package) = captures.get("package") {
+            // `main.go`'s header describes the module; another file's only as a fallback.
+            let is_main = parsed.path.ends_with("main.go");
+            if (package_doc.is_none() || is_main)
+                && let Some(doc) = header_comment(parsed, package).doc
             {
-                if parsed.text(name) == main_object {
-                    extraction.found_main = true;
-                    struct_doc = doc_comment(&parsed, node).doc;
-                }
-            } else if let (Some(method), Some(receiver), Some(name)) = (
-                captures.get("method"),
-                captures.get("method.receiver"),
-                captures.get("method.name"),
-            ) {
-                let name = parsed.text(name);
-                if receiver_type(&parsed, receiver).as_deref() == Some(main_object)
-                    && name.starts_with(|first: char| first.is_ascii_uppercase())
-                {
-                    let function = read_method(&parsed, method, name);
-                    extraction
-                        .functions
-                        .push((file.path.clone(), method.start_byte(), function));
-                }
-            } else if let (Some(function), Some(name)) =
-                (captures.get("function"), captures.get("function.name"))
-                && parsed.text(name) == "New"
-            {
-                constructor = function
-                    .child_by_field_name("parameters")
-                    .map(|parameters| parameters_of(&parsed, parameters));
+                package_doc = Some(doc);
             }
+        } else if let (Some(node), Some(name)) =
+            (captures.get("struct"), captures.get("struct.name"))
+        {
+            if parsed.text(name) == main_object {
+                extraction.found_main = true;
+                struct_doc = doc_comment(parsed, node).doc;
+            }
+        } else if let (Some(method), Some(receiver), Some(name)) = (
+            captures.get("method"),
+            captures.get("method.receiver"),
+            captures.get("method.name"),
+        ) {
+            let name = parsed.text(name);
+            if receiver_type(parsed, receiver).as_deref() == Some(main_object)
+                && name.starts_with(|first: char| first.is_ascii_uppercase())
+            {
+                let function = read_method(parsed, method, name);
+                methods.push((parsed.path.clone(), method.start_byte(), function));
+            }
+        } else if let (Some(function), Some(name)) =
+            (captures.get("function"), captures.get("function.name"))
+            && parsed.text(name) == "New"
+        {
+            constructor = function
+                .child_by_field_name("parameters")
+                .map(|parameters| parameters_of(parsed, parameters));
         }
-    }
+    });
+    methods.sort_by(|left, right| (&left.0, left.1).cmp(&(&right.0, right.1)));
+    extraction.functions = methods
+        .into_iter()
+        .map(|(_, _, function)| function)
+        .collect();
     extraction.description = struct_doc.or(package_doc).map(|doc| first_paragraph(&doc));
     extraction.constructor = constructor.unwrap_or_default();
-    let mut extraction = extraction.finish();
     extraction.problems.dedup();
     extraction
-}
-
-/// Methods are collected with their file and offset, so that a module spread over several files
-/// lists them in file order, then source order.
-#[derive(Default)]
-struct Partial {
-    found_main: bool,
-    description: Option<String>,
-    functions: Vec<(String, usize, Function)>,
-    constructor: Vec<Argument>,
-    problems: Vec<String>,
-}
-
-impl Partial {
-    fn finish(mut self) -> Extraction {
-        self.functions
-            .sort_by(|left, right| (&left.0, left.1).cmp(&(&right.0, right.1)));
-        Extraction {
-            found_main: self.found_main,
-            description: self.description,
-            functions: self
-                .functions
-                .into_iter()
-                .map(|(_, _, function)| function)
-                .collect(),
-            constructor: self.constructor,
-            problems: self.problems,
-        }
-    }
 }
 
 fn read_method(file: &SourceFile, method: Node<'_>, name: &str) -> Function {
@@ -195,10 +146,7 @@ fn type_name(file: &SourceFile, node: Node<'_>) -> (String, bool) {
             None => (list_of("Unknown"), false),
         },
         "generic_type" => {
-            let base = node
-                .child_by_field_name("type")
-                .map(|base| file.text(base).to_string())
-                .unwrap_or_default();
+            let base = file.field_text(node, "type").to_string();
             let argument = node
                 .child_by_field_name("type_arguments")
                 .and_then(|arguments| arguments.named_child(0))
@@ -416,14 +364,12 @@ fn doc_comment(file: &SourceFile, node: Node<'_>) -> Comment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::test_support::function_names;
 
     fn run(files: &[(&str, &str)], main_object: &str) -> Extraction {
         let files: Vec<SourceText> = files
             .iter()
-            .map(|(path, text)| SourceText {
-                path: (*path).to_string(),
-                text: (*text).to_string(),
-            })
+            .map(|(path, text)| SourceText::new(*path, *text))
             .collect();
         extract(&files, main_object)
     }
@@ -499,12 +445,7 @@ func (m *Demo) Names(base *dagger.Container, items []string) []string { return n
             extraction.description.as_deref(),
             Some("Demo builds things.")
         );
-        let names: Vec<&str> = extraction
-            .functions
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect();
-        assert_eq!(names, ["Lint", "Names", "Test"]);
+        assert_eq!(function_names(&extraction), ["Lint", "Names", "Test"]);
         let test = &extraction.functions[2];
         assert!(test.check);
         assert_eq!(test.cli_name, "test");

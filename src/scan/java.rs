@@ -2,60 +2,31 @@
 //! `@Function` methods with `@Check`, parameter annotations (`@DefaultPath`, `@Ignore`,
 //! `@Default`, `@Optional`-style `Optional<T>`), Javadoc, and the constructor with arguments.
 
-use std::sync::OnceLock;
-
-use tree_sitter::{Language, Node, Query};
+use tree_sitter::Node;
 
 use super::extract::{self, ArgumentFacts, Extraction, SourceText, list_of};
 use super::model::Argument;
-use super::syntax::{self, SourceFile, block_doc, first_paragraph, named_children, unquote};
+use super::syntax::{
+    self, Grammar, SourceFile, block_doc, first_paragraph, named_children, unquote,
+};
 
-const QUERY: &str = include_str!("queries/java.scm");
-
-fn language() -> Language {
-    tree_sitter_java::LANGUAGE.into()
-}
-
-fn query() -> Option<&'static Query> {
-    static COMPILED: OnceLock<Option<Query>> = OnceLock::new();
-    COMPILED
-        .get_or_init(|| syntax::compile(&language(), QUERY, "java"))
-        .as_ref()
-}
+static GRAMMAR: Grammar = Grammar::new(
+    "Java",
+    || tree_sitter_java::LANGUAGE.into(),
+    include_str!("queries/java.scm"),
+);
 
 /// Extract the main object `main_object` from a module's Java files.
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
-    let mut extraction = Extraction::default();
-    let Some(query) = query() else {
-        extraction
-            .problems
-            .push("the Java extractor is unavailable".to_string());
-        return extraction;
-    };
-    for file in files {
-        let Some(parsed) = SourceFile::parse(&language(), file.path.clone(), file.text.clone())
-        else {
-            continue;
-        };
-        if let Some(error) = parsed.syntax_error() {
-            extraction.problems.push(error);
-        }
-        for captures in parsed.matches(query) {
-            let (Some(class), Some(name), Some(body)) = (
-                captures.get("class"),
-                captures.get("class.name"),
-                captures.get("class.body"),
-            ) else {
-                continue;
-            };
-            if parsed.text(name) != main_object || extraction.found_main {
-                continue;
-            }
+    GRAMMAR.extract(files, |extraction, parsed, captures| {
+        // Best effort: a second class of the same name is passed over without a word.
+        if let Some((class, body)) = captures.class_named(parsed, main_object)
+            && !extraction.found_main
+        {
             extraction.found_main = true;
-            read_class(&parsed, class, body, main_object, &mut extraction);
+            read_class(parsed, class, body, main_object, extraction);
         }
-    }
-    extraction
+    })
 }
 
 fn read_class(
@@ -70,9 +41,8 @@ fn read_class(
         .any(|annotation| annotation.name == "Object")
     {
         extraction.problems.push(format!(
-            "{}:{}: class `{main_object}` is not annotated with `@Object`",
-            file.path,
-            class.start_position().row + 1
+            "{}: class `{main_object}` is not annotated with `@Object`",
+            file.location(class)
         ));
     }
     extraction.description = javadoc(file, class).map(|doc| first_paragraph(&doc));
@@ -90,10 +60,7 @@ fn read_class(
                 if !has("Function") {
                     continue;
                 }
-                let name = member
-                    .child_by_field_name("name")
-                    .map(|name| file.text(name).to_string())
-                    .unwrap_or_default();
+                let name = file.field_text(member, "name").to_string();
                 let returns = member
                     .child_by_field_name("type")
                     .map(|node| type_name(file, node).0)

@@ -318,10 +318,7 @@ fn extract_sdk(
             continue;
         }
         match std::fs::read_to_string(&path) {
-            Ok(text) => sources.push(SourceText {
-                path: display,
-                text,
-            }),
+            Ok(text) => sources.push(SourceText::new(display, text)),
             Err(error) => problems.push(format!("{display}: cannot read: {error}")),
         }
     }
@@ -361,31 +358,21 @@ fn files_under(dir: &Path, extensions: &[&str], recursive: bool) -> Vec<PathBuf>
     if !dir.is_dir() {
         return Vec::new();
     }
-    let mut walker = walkdir::WalkDir::new(dir).sort_by_file_name();
+    let mut walker = walkdir::WalkDir::new(dir);
     if !recursive {
         walker = walker.max_depth(1);
     }
-    walker
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0
-                || !entry.file_type().is_dir()
-                || !matches!(
-                    entry.file_name().to_str(),
-                    Some(
-                        "sdk"
-                            | "node_modules"
-                            | ".venv"
-                            | "venv"
-                            | "__pycache__"
-                            | "internal"
-                            | ".git"
-                            | "dist"
-                    )
-                )
-        })
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file())
+    const SKIPPED: &[&str] = &[
+        "sdk",
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "internal",
+        ".git",
+        "dist",
+    ];
+    discover::files_outside(walker, SKIPPED)
         .filter(|entry| {
             entry
                 .path()
@@ -400,12 +387,7 @@ fn files_under(dir: &Path, extensions: &[&str], recursive: bool) -> Vec<PathBuf>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write(root: &Path, path: &str, text: &str) {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    use crate::scan::test_support::write;
 
     #[test]
     fn an_oversized_source_file_is_a_problem_of_its_module() {

@@ -17,6 +17,8 @@ pub mod names;
 pub mod python;
 pub mod source;
 mod syntax;
+#[cfg(test)]
+mod test_support;
 pub mod typescript;
 pub mod workspace;
 

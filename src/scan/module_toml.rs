@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::dagger_json::{DaggerJson, Dependency, Sdk};
+use super::dagger_json::{DaggerJson, Dependency, Sdk, dependency_name};
 
 /// The module config file of Dagger 1.0.
 pub const FILE_NAME: &str = "dagger-module.toml";
@@ -98,18 +98,6 @@ impl ModuleToml {
             ..DaggerJson::default()
         }
     }
-}
-
-/// The name Dagger gives a dependency without one: the last path segment of its source, without
-/// the ref (`../engine-dev` → `engine-dev`, `github.com/dagger/go@abc` → `go`).
-fn dependency_name(source: &str) -> String {
-    let without_ref = source.split('@').next().unwrap_or(source);
-    without_ref
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(without_ref)
-        .to_string()
 }
 
 #[cfg(test)]

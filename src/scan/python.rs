@@ -3,73 +3,35 @@
 //! Name]` arguments, defaults, `X | None` / `Optional[X]`, docstrings, and the dataclass fields
 //! (or `create` classmethod) that make up the constructor.
 
-use std::sync::OnceLock;
-
-use tree_sitter::{Language, Node, Query};
+use tree_sitter::Node;
 
 use super::extract::{self, ArgumentFacts, Extraction, SourceText, list_of};
 use super::model::{Argument, Function};
-use super::syntax::{self, SourceFile, clean_doc, first_paragraph, named_children, unquote};
+use super::syntax::{Grammar, SourceFile, clean_doc, first_paragraph, named_children, unquote};
 
-const QUERY: &str = include_str!("queries/python.scm");
-
-fn language() -> Language {
-    tree_sitter_python::LANGUAGE.into()
-}
-
-fn query() -> Option<&'static Query> {
-    static COMPILED: OnceLock<Option<Query>> = OnceLock::new();
-    COMPILED
-        .get_or_init(|| syntax::compile(&language(), QUERY, "python"))
-        .as_ref()
-}
+static GRAMMAR: Grammar = Grammar::new(
+    "Python",
+    || tree_sitter_python::LANGUAGE.into(),
+    include_str!("queries/python.scm"),
+);
 
 /// Extract the main object `main_object` from a module's Python files.
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
-    let mut extraction = Extraction::default();
-    let Some(query) = query() else {
-        extraction
-            .problems
-            .push("the Python extractor is unavailable".to_string());
-        return extraction;
-    };
     let mut package_doc = None;
-    for file in files {
-        let Some(parsed) = SourceFile::parse(&language(), file.path.clone(), file.text.clone())
-        else {
-            continue;
+    let mut extraction = GRAMMAR.extract(files, |extraction, parsed, captures| {
+        if let Some(doc) = captures.get("module.doc") {
+            if parsed.path.ends_with("__init__.py") && package_doc.is_none() {
+                package_doc = docstring(parsed, doc);
+            }
+            return;
+        }
+        let Some((class, body)) = captures.class_named(parsed, main_object) else {
+            return;
         };
-        if let Some(error) = parsed.syntax_error() {
-            extraction.problems.push(error);
+        if extraction.claim_main(parsed, class, main_object) {
+            read_main_class(parsed, class, body, main_object, extraction);
         }
-        for captures in parsed.matches(query) {
-            if let Some(doc) = captures.get("module.doc") {
-                if file.path.ends_with("__init__.py") && package_doc.is_none() {
-                    package_doc = docstring(&parsed, doc);
-                }
-                continue;
-            }
-            let (Some(class), Some(name), Some(body)) = (
-                captures.get("class"),
-                captures.get("class.name"),
-                captures.get("class.body"),
-            ) else {
-                continue;
-            };
-            if parsed.text(name) != main_object {
-                continue;
-            }
-            if extraction.found_main {
-                extraction.problems.push(format!(
-                    "{}: a second class `{main_object}`; the first one is reported",
-                    location(&parsed, class)
-                ));
-                continue;
-            }
-            extraction.found_main = true;
-            read_main_class(&parsed, class, body, main_object, &mut extraction);
-        }
-    }
+    });
     if extraction.description.is_none() {
         extraction.description = package_doc.map(|doc| first_paragraph(&doc));
     }
@@ -94,7 +56,7 @@ fn read_main_class(
     {
         extraction.problems.push(format!(
             "{}: class `{main_object}` is not decorated with `@object_type`",
-            location(file, class)
+            file.location(class)
         ));
     }
     let mut fields = Vec::new();
@@ -122,10 +84,7 @@ fn read_main_class(
                     continue;
                 }
                 let decorators = decorators(file, statement);
-                let method_name = definition
-                    .child_by_field_name("name")
-                    .map(|name| file.text(name).to_string())
-                    .unwrap_or_default();
+                let method_name = file.field_text(definition, "name").to_string();
                 let has = |wanted: &str| decorators.iter().any(|each| each.name == wanted);
                 if has("classmethod") && method_name == "create" {
                     create = Some(parameters(file, definition, extraction));
@@ -137,7 +96,7 @@ fn read_main_class(
                 } else if has("check") {
                     extraction.problems.push(format!(
                         "{}: `{method_name}` has `@check` but no `@function`, so Dagger does not expose it",
-                        location(file, definition)
+                        file.location(definition)
                     ));
                 }
             }
@@ -153,10 +112,7 @@ fn read_function(
     decorators: &[Decorator<'_>],
     extraction: &mut Extraction,
 ) -> Function {
-    let name = definition
-        .child_by_field_name("name")
-        .map(|name| file.text(name).to_string())
-        .unwrap_or_default();
+    let name = file.field_text(definition, "name").to_string();
     let check = decorators.iter().any(|each| each.name == "check");
     let function_decorator = decorators.iter().find(|each| each.name == "function");
     let keyword = |key: &str| {
@@ -229,7 +185,7 @@ fn parameters(
         if type_node.is_none() {
             extraction.problems.push(format!(
                 "{}: argument `{}` has no type annotation",
-                location(file, parameter),
+                file.location(parameter),
                 facts.name
             ));
         }
@@ -383,22 +339,11 @@ fn type_name(file: &SourceFile, node: Node<'_>, metadata: &mut Metadata) -> (Str
 }
 
 fn union(file: &SourceFile, members: &[Node<'_>], metadata: &mut Metadata) -> (String, bool) {
-    let mut nullable = false;
-    let mut names = Vec::new();
-    for member in members {
-        let (name, member_nullable) = type_name(file, *member, metadata);
-        if name == "Void" && member_nullable {
-            nullable = true;
-        } else {
-            nullable |= member_nullable;
-            names.push(name);
-        }
-    }
-    match names.len() {
-        0 => ("Void".to_string(), true),
-        1 => (names.remove(0), nullable),
-        _ => (names.join(" | "), nullable),
-    }
+    extract::union_of(
+        members
+            .iter()
+            .map(|member| type_name(file, *member, metadata)),
+    )
 }
 
 fn generic(
@@ -586,10 +531,6 @@ fn docstring(file: &SourceFile, string: Node<'_>) -> Option<String> {
     clean_doc(&unquote(file.text(string)))
 }
 
-fn location(file: &SourceFile, node: Node<'_>) -> String {
-    format!("{}:{}", file.path, node.start_position().row + 1)
-}
-
 /// A decorator: its last name segment (`dagger.function` → `function`) and its call, if any.
 struct Decorator<'tree> {
     name: String,
@@ -637,15 +578,10 @@ fn decorators<'tree>(file: &SourceFile, decorated: Node<'tree>) -> Vec<Decorator
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::test_support::function_names;
 
     fn run(text: &str, main_object: &str) -> Extraction {
-        extract(
-            &[SourceText {
-                path: "src/main.py".into(),
-                text: text.into(),
-            }],
-            main_object,
-        )
+        extract(&[SourceText::new("src/main.py", text)], main_object)
     }
 
     #[test]
@@ -685,12 +621,7 @@ class Demo:
         assert!(extraction.found_main);
         assert_eq!(extraction.description.as_deref(), Some("Demo module."));
         assert!(extraction.problems.is_empty(), "{:?}", extraction.problems);
-        let names: Vec<&str> = extraction
-            .functions
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect();
-        assert_eq!(names, ["test", "lint", "publish"]);
+        assert_eq!(function_names(&extraction), ["test", "lint", "publish"]);
         let test = &extraction.functions[0];
         assert!(test.check);
         assert_eq!(test.returns, "String");

@@ -1,9 +1,71 @@
-//! The tree-sitter plumbing the SDK extractors share: parsing a file, running a query (0.27's
-//! streaming matches), reading node text, and locating syntax errors.
+//! The tree-sitter plumbing the SDK extractors share: a language's grammar and query, parsing a
+//! file, running the query (0.27's streaming matches) over every file of a module, reading node
+//! text, and locating syntax errors.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use tree_sitter::{Language, Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
+
+use super::extract::{Extraction, SourceText};
+
+/// What differs between the SDK extractors' drivers: the tree-sitter grammar and the query shipped
+/// for it (compiled once, on first use).
+pub struct Grammar {
+    /// The language as messages name it (`TypeScript`).
+    name: &'static str,
+    language: fn() -> Language,
+    query: &'static str,
+    compiled: OnceLock<Option<Query>>,
+}
+
+impl Grammar {
+    pub const fn new(name: &'static str, language: fn() -> Language, query: &'static str) -> Self {
+        Grammar {
+            name,
+            language,
+            query,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn query(&'static self) -> Option<&'static Query> {
+        self.compiled
+            .get_or_init(|| compile(&(self.language)(), self.query, &self.name.to_lowercase()))
+            .as_ref()
+    }
+
+    /// The driver of an extractor: parse each file, note its syntax error, and hand every match
+    /// of the query in it to `visit`, file by file, to fill the extraction. A query that does not
+    /// compile is noted as a problem, and nothing is visited.
+    pub fn extract(
+        &'static self,
+        files: &[SourceText],
+        mut visit: impl FnMut(&mut Extraction, &SourceFile, &Captures<'_>),
+    ) -> Extraction {
+        let mut extraction = Extraction::default();
+        let Some(query) = self.query() else {
+            extraction
+                .problems
+                .push(format!("the {} extractor is unavailable", self.name));
+            return extraction;
+        };
+        for file in files {
+            let Some(parsed) =
+                SourceFile::parse(&(self.language)(), file.path.clone(), file.text.clone())
+            else {
+                continue;
+            };
+            if let Some(error) = parsed.syntax_error() {
+                extraction.problems.push(error);
+            }
+            for captures in parsed.matches(query) {
+                visit(&mut extraction, &parsed, &captures);
+            }
+        }
+        extraction
+    }
+}
 
 /// A parsed source file and its text.
 pub struct SourceFile {
@@ -30,6 +92,18 @@ impl SourceFile {
     /// grammar never does).
     pub fn text(&self, node: Node<'_>) -> &str {
         self.text.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// The text of a node's `field` child, empty when it has none.
+    pub fn field_text(&self, node: Node<'_>, field: &str) -> &str {
+        node.child_by_field_name(field)
+            .map(|child| self.text(child))
+            .unwrap_or_default()
+    }
+
+    /// `path:line` of a node, for messages.
+    pub fn location(&self, node: Node<'_>) -> String {
+        format!("{}:{}", self.path, node.start_position().row + 1)
     }
 
     /// Where the first syntax error is, as `path:line:column`, if the file has one.
@@ -78,6 +152,19 @@ impl<'tree> Captures<'tree> {
         self.nodes
             .get(name)
             .and_then(|nodes| nodes.first().copied())
+    }
+
+    /// The class declaration and its body when this match is the class called `name` (the
+    /// queries capture a class as `class`, `class.name` and `class.body`).
+    pub fn class_named(&self, file: &SourceFile, name: &str) -> Option<(Node<'tree>, Node<'tree>)> {
+        let (Some(class), Some(class_name), Some(body)) = (
+            self.get("class"),
+            self.get("class.name"),
+            self.get("class.body"),
+        ) else {
+            return None;
+        };
+        (file.text(class_name) == name).then_some((class, body))
     }
 }
 

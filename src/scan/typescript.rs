@@ -3,67 +3,30 @@
 //! `@argument({ defaultPath, ignore, defaultAddress })`, `?` and default values, `Promise<T>`
 //! returns, JSDoc, and the constructor's parameters.
 
-use std::sync::OnceLock;
-
-use tree_sitter::{Language, Node, Query};
+use tree_sitter::Node;
 
 use super::extract::{self, ArgumentFacts, Extraction, SourceText, list_of};
 use super::model::Argument;
-use super::syntax::{self, SourceFile, block_doc, first_paragraph, named_children, unquote};
+use super::syntax::{
+    self, Grammar, SourceFile, block_doc, first_paragraph, named_children, unquote,
+};
 
-const QUERY: &str = include_str!("queries/typescript.scm");
-
-fn language() -> Language {
-    tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into()
-}
-
-fn query() -> Option<&'static Query> {
-    static COMPILED: OnceLock<Option<Query>> = OnceLock::new();
-    COMPILED
-        .get_or_init(|| syntax::compile(&language(), QUERY, "typescript"))
-        .as_ref()
-}
+static GRAMMAR: Grammar = Grammar::new(
+    "TypeScript",
+    || tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+    include_str!("queries/typescript.scm"),
+);
 
 /// Extract the main object `main_object` from a module's TypeScript files.
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
-    let mut extraction = Extraction::default();
-    let Some(query) = query() else {
-        extraction
-            .problems
-            .push("the TypeScript extractor is unavailable".to_string());
-        return extraction;
-    };
-    for file in files {
-        let Some(parsed) = SourceFile::parse(&language(), file.path.clone(), file.text.clone())
-        else {
-            continue;
+    GRAMMAR.extract(files, |extraction, parsed, captures| {
+        let Some((class, body)) = captures.class_named(parsed, main_object) else {
+            return;
         };
-        if let Some(error) = parsed.syntax_error() {
-            extraction.problems.push(error);
+        if extraction.claim_main(parsed, class, main_object) {
+            read_class(parsed, class, body, main_object, extraction);
         }
-        for captures in parsed.matches(query) {
-            let (Some(class), Some(name), Some(body)) = (
-                captures.get("class"),
-                captures.get("class.name"),
-                captures.get("class.body"),
-            ) else {
-                continue;
-            };
-            if parsed.text(name) != main_object {
-                continue;
-            }
-            if extraction.found_main {
-                extraction.problems.push(format!(
-                    "{}: a second class `{main_object}`; the first one is reported",
-                    location(&parsed, class)
-                ));
-                continue;
-            }
-            extraction.found_main = true;
-            read_class(&parsed, class, body, main_object, &mut extraction);
-        }
-    }
-    extraction
+    })
 }
 
 fn read_class(
@@ -86,7 +49,7 @@ fn read_class(
     {
         extraction.problems.push(format!(
             "{}: class `{main_object}` is not decorated with `@object()`",
-            location(file, class)
+            file.location(class)
         ));
     }
     extraction.description = leading_jsdoc(file, outer)
@@ -99,10 +62,7 @@ fn read_class(
             continue;
         }
         let (decorators, jsdoc) = member_prelude(file, &members[..index]);
-        let name = member
-            .child_by_field_name("name")
-            .map(|name| file.text(name).to_string())
-            .unwrap_or_default();
+        let name = file.field_text(*member, "name").to_string();
         let jsdoc = jsdoc.map(|doc| Jsdoc::parse(&doc)).unwrap_or_default();
         if name == "constructor" {
             extraction.constructor = parameters(file, *member, &jsdoc);
@@ -125,7 +85,7 @@ fn read_class(
                 None => {
                     extraction.problems.push(format!(
                         "{}: `{name}` has no return type annotation",
-                        location(file, *member)
+                        file.location(*member)
                     ));
                     "Void".to_string()
                 }
@@ -144,7 +104,7 @@ fn read_class(
         } else if has("check") {
             extraction.problems.push(format!(
                 "{}: `{name}` has `@check()` but no `@func()`, so Dagger does not expose it",
-                location(file, *member)
+                file.location(*member)
             ));
         }
     }
@@ -319,29 +279,13 @@ fn type_name(file: &SourceFile, node: Node<'_>) -> (String, bool) {
             Some(element) => (list_of(&type_name(file, element).0), false),
             None => (list_of("Unknown"), false),
         },
-        "union_type" => {
-            let mut nullable = false;
-            let mut names = Vec::new();
-            for member in named_children(node) {
-                let (name, member_nullable) = type_name(file, member);
-                if name == "Void" && member_nullable {
-                    nullable = true;
-                } else {
-                    nullable |= member_nullable;
-                    names.push(name);
-                }
-            }
-            match names.len() {
-                0 => ("Void".to_string(), true),
-                1 => (names.remove(0), nullable),
-                _ => (names.join(" | "), nullable),
-            }
-        }
+        "union_type" => extract::union_of(
+            named_children(node)
+                .into_iter()
+                .map(|member| type_name(file, member)),
+        ),
         "generic_type" => {
-            let base = node
-                .child_by_field_name("name")
-                .map(|name| file.text(name))
-                .unwrap_or_default();
+            let base = file.field_text(node, "name");
             let argument = node
                 .child_by_field_name("type_arguments")
                 .and_then(|arguments| arguments.named_child(0));
@@ -388,10 +332,6 @@ fn json_value(file: &SourceFile, node: Node<'_>) -> Option<serde_json::Value> {
         "as_expression" | "parenthesized_expression" => json_value(file, node.named_child(0)?)?,
         _ => return None,
     })
-}
-
-fn location(file: &SourceFile, node: Node<'_>) -> String {
-    format!("{}:{}", file.path, node.start_position().row + 1)
 }
 
 /// A decorator: `@func()`, `@check()`, `@argument({…})`, `@object()` (or a member expression
@@ -500,15 +440,10 @@ impl Jsdoc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::test_support::function_names;
 
     fn run(text: &str, main_object: &str) -> Extraction {
-        extract(
-            &[SourceText {
-                path: "src/index.ts".into(),
-                text: text.into(),
-            }],
-            main_object,
-        )
+        extract(&[SourceText::new("src/index.ts", text)], main_object)
     }
 
     #[test]
@@ -566,12 +501,7 @@ export class Web {
         assert!(extraction.found_main);
         assert!(extraction.problems.is_empty(), "{:?}", extraction.problems);
         assert_eq!(extraction.description.as_deref(), Some("Frontend checks."));
-        let names: Vec<&str> = extraction
-            .functions
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect();
-        assert_eq!(names, ["test", "lint", "publish"]);
+        assert_eq!(function_names(&extraction), ["test", "lint", "publish"]);
         let test = &extraction.functions[0];
         assert!(test.check);
         assert_eq!(test.returns, "String");

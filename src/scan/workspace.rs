@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::discover;
+
 /// The workspace config file of Dagger 1.0.
 pub const FILE_NAME: &str = "dagger.toml";
 /// The lockfile beside it.
@@ -353,26 +355,24 @@ pub fn read_workspace(root: &Path) -> Result<Option<Workspace>, WorkspaceError> 
 /// Every `dagger.toml` under `root` (the root's own first, then nested per-directory workspaces
 /// by depth and path), outside dependency and VCS directories. Unreadable ones are skipped.
 pub fn find_workspaces(root: &Path) -> Vec<(PathBuf, WorkspaceConfig)> {
-    let mut found: Vec<(PathBuf, WorkspaceConfig)> = walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| {
-            entry.depth() == 0
-                || !entry.file_type().is_dir()
-                || !matches!(
-                    entry.file_name().to_str(),
-                    Some(".git" | "node_modules" | ".venv" | "venv" | "target" | "__pycache__")
-                )
-        })
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file() && entry.file_name() == FILE_NAME)
-        .filter_map(|entry| {
-            let dir = entry.path().parent()?.to_path_buf();
-            let text = std::fs::read_to_string(entry.path()).ok()?;
-            let config = parse(&text).ok()?;
-            Some((dir, config))
-        })
-        .collect();
+    const SKIPPED: &[&str] = &[
+        ".git",
+        "node_modules",
+        ".venv",
+        "venv",
+        "target",
+        "__pycache__",
+    ];
+    let mut found: Vec<(PathBuf, WorkspaceConfig)> =
+        discover::files_outside(walkdir::WalkDir::new(root), SKIPPED)
+            .filter(|entry| entry.file_name() == FILE_NAME)
+            .filter_map(|entry| {
+                let dir = entry.path().parent()?.to_path_buf();
+                let text = std::fs::read_to_string(entry.path()).ok()?;
+                let config = parse(&text).ok()?;
+                Some((dir, config))
+            })
+            .collect();
     found.sort_by_key(|(dir, _)| (dir.components().count(), dir.clone()));
     found
 }
@@ -402,6 +402,7 @@ pub fn check_directory(workspace: &Path, check: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::test_support::write;
 
     const DAGGER_TOML: &str = r#"
 check-generated = true
@@ -474,11 +475,7 @@ path = "modules/alpine"
     #[test]
     fn maps_checks_to_the_workspace_that_installed_their_module() {
         let root = tempfile::tempdir().unwrap();
-        let write = |path: &str, text: &str| {
-            let path = root.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
+        let write = |path: &str, text: &str| write(root.path(), path, text);
         write("dagger.toml", "[modules.docs]\nsource = \"./docs-ci\"\n");
         write(
             "backend/dagger.toml",
