@@ -126,7 +126,7 @@ impl Module {
 }
 
 /// Names equal once case, `_` and `-` are ignored (`scan_source` = `scanSource` = `scan-source`).
-pub(super) fn same_name(left: &str, right: &str) -> bool {
+pub fn same_name(left: &str, right: &str) -> bool {
     let normalise = |name: &str| -> String {
         name.chars()
             .filter(|character| *character != '_' && *character != '-')
