@@ -9,9 +9,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::wire::{self, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
-    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry, sse,
+    ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, Role, StopReason,
+    StreamEvent, ToolCall, ToolChoice, Usage, sse,
 };
 use sse::{Event, shorten};
 
@@ -52,41 +53,21 @@ impl AnthropicProvider {
 }
 
 #[async_trait]
-impl Provider for AnthropicProvider {
-    fn kind(&self) -> ProviderKind {
-        self.settings.kind
+impl WireProvider for AnthropicProvider {
+    fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
-    fn model(&self) -> &str {
-        &self.settings.model
-    }
-
-    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
-        Some(&self.settings.retry)
-    }
-
-    fn max_output_tokens(&self) -> u32 {
-        super::output_limit(&self.settings)
-    }
-
-    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+    async fn open(&self, request: &Request) -> Result<EventStream, LlmError> {
         let body = request_body(&self.settings.model, request);
-        let url = self.url();
-        tracing::debug!(model = %self.settings.model, "POST {url}");
-        let response = retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
-            self.settings
-                .http
-                .post(&url)
-                .header("x-api-key", self.api_key.expose_secret())
+        let bytes = wire::post(&self.settings, &self.url(), request, |post| {
+            post.header("x-api-key", self.api_key.expose_secret())
                 .header("anthropic-version", API_VERSION)
                 .header("accept", "text/event-stream")
                 .json(&body)
         })
         .await?;
-        Ok(events_from_bytes(retry::idle_guard(
-            response.bytes_stream(),
-            self.settings.retry.idle_timeout,
-        )))
+        Ok(events_from_bytes(bytes))
     }
 }
 

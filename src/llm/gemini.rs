@@ -17,9 +17,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::wire::{self, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
-    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, error, retry, schema, sse,
+    ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, Role, StopReason,
+    StreamEvent, ToolCall, ToolChoice, Usage, error, schema, sse,
 };
 use sse::{Event, shorten};
 
@@ -67,24 +68,12 @@ impl GeminiProvider {
 }
 
 #[async_trait]
-impl Provider for GeminiProvider {
-    fn kind(&self) -> ProviderKind {
-        self.settings.kind
+impl WireProvider for GeminiProvider {
+    fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
-    fn model(&self) -> &str {
-        &self.settings.model
-    }
-
-    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
-        Some(&self.settings.retry)
-    }
-
-    fn max_output_tokens(&self) -> u32 {
-        super::output_limit(&self.settings)
-    }
-
-    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+    async fn open(&self, request: &Request) -> Result<EventStream, LlmError> {
         let body = {
             let signatures = self
                 .signatures
@@ -93,23 +82,15 @@ impl Provider for GeminiProvider {
                 .unwrap_or_default();
             request_body_with(request, &signatures)
         };
-        let url = self.url();
-        tracing::debug!(model = %self.settings.model, "POST {url}");
-        let response = retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
+        let bytes = wire::post(&self.settings, &self.url(), request, |post| {
             // The key goes in a header, never the URL, so it cannot end up in a logged URL.
-            self.settings
-                .http
-                .post(&url)
-                .header("x-goog-api-key", self.api_key.expose_secret())
+            post.header("x-goog-api-key", self.api_key.expose_secret())
                 .header("accept", "text/event-stream")
                 .json(&body)
         })
         .await
         .map_err(invalid_key_is_auth)?;
-        Ok(decode(
-            retry::idle_guard(response.bytes_stream(), self.settings.retry.idle_timeout),
-            Some(Arc::clone(&self.signatures)),
-        ))
+        Ok(decode(bytes, Some(Arc::clone(&self.signatures))))
     }
 }
 

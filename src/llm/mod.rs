@@ -3,7 +3,8 @@
 //!
 //! `stream()` is the one method a provider must implement; `complete()` collects it. `stream()`
 //! retries until the first byte; `complete()` also retries a turn whose stream failed after it
-//! (see [`retry`]). Wire formats that stream SSE decode it through [`sse`].
+//! (see [`retry`]). Wire formats that stream SSE decode it through [`sse`]. The HTTP providers
+//! implement [`wire::WireProvider`], which supplies the rest of [`Provider`] from their settings.
 
 pub mod anthropic;
 pub mod detect;
@@ -17,6 +18,7 @@ pub mod pricing;
 pub mod retry;
 pub mod schema;
 pub mod sse;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;

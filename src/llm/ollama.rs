@@ -7,16 +7,16 @@ use std::fmt::Display;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{Stream, StreamExt, stream};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
-use secrecy::ExposeSecret;
+use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use super::kind::WireFormat;
 use super::openai::{parse_arguments, synthesised_id, tool_result_content};
+use super::wire::{self, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry,
+    ContentBlock, EventStream, LlmError, ProviderSettings, Request, Role, StopReason, StreamEvent,
+    ToolCall, ToolChoice, Usage,
 };
 
 /// The smallest context window we ask for. Ollama's own default has been as low as 2,048
@@ -69,23 +69,15 @@ impl OllamaProvider {
         } else {
             format!("http://{trimmed}")
         };
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static("application/x-ndjson"));
+        let mut headers = wire::json_headers("application/x-ndjson");
         // Plain Ollama takes no key; one behind an authenticating proxy (or Ollama's cloud) does.
-        if let Some(key) = &settings.api_key {
-            let key = key.expose_secret().trim();
-            if !key.is_empty() {
-                crate::redact::register_secret(key);
-                let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-                    LlmError::Config(
-                        "the Ollama API key contains characters not allowed in an HTTP header"
-                            .into(),
-                    )
-                })?;
-                value.set_sensitive(true);
-                headers.insert(AUTHORIZATION, value);
-            }
+        if let Some(key) = wire::optional_api_key(&settings) {
+            let value = wire::secret_header(&format!("Bearer {key}")).ok_or_else(|| {
+                LlmError::Config(
+                    "the Ollama API key contains characters not allowed in an HTTP header".into(),
+                )
+            })?;
+            headers.insert(AUTHORIZATION, value);
         }
         Ok(Self {
             chat_url: format!("{base_url}/api/chat"),
@@ -177,31 +169,17 @@ impl OllamaProvider {
                 temperature: request.temperature,
             },
         };
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|error| LlmError::Config(format!("could not encode the request: {error}")))
+        wire::json_body(&body)
     }
 }
 
 #[async_trait]
-impl Provider for OllamaProvider {
-    fn kind(&self) -> ProviderKind {
-        self.settings.kind
+impl WireProvider for OllamaProvider {
+    fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
-    fn model(&self) -> &str {
-        &self.settings.model
-    }
-
-    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
-        Some(&self.settings.retry)
-    }
-
-    fn max_output_tokens(&self) -> u32 {
-        super::output_limit(&self.settings)
-    }
-
-    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+    async fn open(&self, request: &Request) -> Result<EventStream, LlmError> {
         let model_limit = self.model_context_length().await;
         let estimate = request.estimated_input_tokens();
         if let Some(limit) = model_limit
@@ -214,18 +192,11 @@ impl Provider for OllamaProvider {
         }
         let num_ctx = context_size(estimate, request.max_output_tokens, model_limit);
         let body = self.body(request, num_ctx)?;
-        let response = retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
-            self.settings
-                .http
-                .post(&self.chat_url)
-                .headers(self.headers.clone())
-                .body(body.clone())
+        let bytes = wire::post(&self.settings, &self.chat_url, request, |post| {
+            post.headers(self.headers.clone()).body(body.clone())
         })
         .await?;
-        Ok(events_from_bytes(retry::idle_guard(
-            response.bytes_stream(),
-            self.settings.retry.idle_timeout,
-        )))
+        Ok(events_from_bytes(bytes))
     }
 }
 

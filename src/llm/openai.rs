@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use secrecy::ExposeSecret;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
+use super::wire::{self, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry, sse,
+    ContentBlock, EventStream, LlmError, ProviderKind, ProviderSettings, Request, Role, StopReason,
+    StreamEvent, ToolCall, ToolChoice, Usage, sse,
 };
 
 /// Where one provider's Chat Completions dialect departs from OpenAI's.
@@ -118,27 +118,19 @@ impl OpenAiProvider {
             ),
             None => format!("{base_url}/chat/completions"),
         };
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        if let Some(key) = &settings.api_key {
-            let key = key.expose_secret().trim();
-            // Local compatible servers run without a key; an empty variable means the same.
-            if !key.is_empty() {
-                crate::redact::register_secret(key);
-                let (name, value) = match settings.azure_api_version {
-                    Some(_) => (HeaderName::from_static("api-key"), key.to_owned()),
-                    None => (AUTHORIZATION, format!("Bearer {key}")),
-                };
-                let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                    LlmError::Config(format!(
-                        "the API key for provider `{}` contains characters not allowed in an HTTP header",
-                        settings.kind
-                    ))
-                })?;
-                value.set_sensitive(true);
-                headers.insert(name, value);
-            }
+        let mut headers = wire::json_headers("text/event-stream");
+        if let Some(key) = wire::optional_api_key(&settings) {
+            let (name, value) = match settings.azure_api_version {
+                Some(_) => (HeaderName::from_static("api-key"), key.to_owned()),
+                None => (AUTHORIZATION, format!("Bearer {key}")),
+            };
+            let value = wire::secret_header(&value).ok_or_else(|| {
+                LlmError::Config(format!(
+                    "the API key for provider `{}` contains characters not allowed in an HTTP header",
+                    settings.kind
+                ))
+            })?;
+            headers.insert(name, value);
         }
         Ok(Self {
             quirks: Quirks::of(settings.kind),
@@ -190,47 +182,30 @@ impl OpenAiProvider {
                 .filter(|_| self.quirks.max_tokens_field == MaxTokensField::MaxCompletionTokens),
             temperature: request.temperature.filter(|_| optional.temperature),
         };
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|error| LlmError::Config(format!("could not encode the request: {error}")))
+        wire::json_body(&body)
     }
 
     async fn send(
         &self,
         request: &Request,
         optional: OptionalFields,
-    ) -> Result<reqwest::Response, LlmError> {
+    ) -> Result<EventStream, LlmError> {
         let body = self.body(request, optional)?;
-        retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
-            self.settings
-                .http
-                .post(&self.url)
-                .headers(self.headers.clone())
-                .body(body.clone())
+        let bytes = wire::post(&self.settings, &self.url, request, |post| {
+            post.headers(self.headers.clone()).body(body.clone())
         })
-        .await
+        .await?;
+        Ok(events_from_bytes(bytes))
     }
 }
 
 #[async_trait]
-impl Provider for OpenAiProvider {
-    fn kind(&self) -> ProviderKind {
-        self.settings.kind
+impl WireProvider for OpenAiProvider {
+    fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
-    fn model(&self) -> &str {
-        &self.settings.model
-    }
-
-    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
-        Some(&self.settings.retry)
-    }
-
-    fn max_output_tokens(&self) -> u32 {
-        super::output_limit(&self.settings)
-    }
-
-    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+    async fn open(&self, request: &Request) -> Result<EventStream, LlmError> {
         let mut optional = OptionalFields {
             stream_options: self.quirks.stream_options
                 && !self.stream_options_rejected.load(Ordering::Relaxed),
@@ -238,7 +213,7 @@ impl Provider for OpenAiProvider {
                 && !self.temperature_rejected.load(Ordering::Relaxed),
         };
         // Each pass drops one more field, so this ends after at most three requests.
-        let response = loop {
+        loop {
             match self.send(request, optional).await {
                 Err(LlmError::BadRequest { status, message }) => {
                     let field = if optional.stream_options && message.contains("stream_options") {
@@ -258,13 +233,9 @@ impl Provider for OpenAiProvider {
                         self.settings.model
                     );
                 }
-                other => break other?,
+                other => return other,
             }
-        };
-        Ok(events_from_bytes(retry::idle_guard(
-            response.bytes_stream(),
-            self.settings.retry.idle_timeout,
-        )))
+        }
     }
 }
 
