@@ -7,6 +7,7 @@
 //! implement [`wire::WireProvider`], which supplies the rest of [`Provider`] from their settings.
 
 pub mod anthropic;
+mod chat;
 pub mod detect;
 pub mod error;
 pub mod fake;

@@ -11,12 +11,15 @@ use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
+use super::chat::{
+    ChatTurn, WireTool, chat_turns, parse_arguments, synthesised_id, tool_result_content,
+    wire_tools,
+};
 use super::kind::WireFormat;
-use super::openai::{parse_arguments, synthesised_id, tool_result_content};
 use super::wire::{self, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, ProviderSettings, Request, Role, StopReason, StreamEvent,
-    ToolCall, ToolChoice, Usage,
+    EventStream, LlmError, ProviderSettings, Request, StopReason, StreamEvent, ToolCall,
+    ToolChoice, Usage,
 };
 
 /// The smallest context window we ask for. Ollama's own default has been as low as 2,048
@@ -145,18 +148,7 @@ impl OllamaProvider {
         let tools = if request.tool_choice == ToolChoice::None {
             Vec::new()
         } else {
-            request
-                .tools
-                .iter()
-                .map(|tool| WireTool {
-                    kind: "function",
-                    function: WireFunction {
-                        name: &tool.name,
-                        description: &tool.description,
-                        parameters: &tool.parameters,
-                    },
-                })
-                .collect()
+            wire_tools(&request.tools)
         };
         let body = ChatRequest {
             model: &self.settings.model,
@@ -419,47 +411,32 @@ impl LineAssembler {
     }
 }
 
-/// The conversation in Ollama's shape: system first; tool results as `role: tool` messages
-/// named by tool (Ollama has no call ids).
+/// The conversation in Ollama's shape: tool results as `role: tool` messages named by tool
+/// (Ollama has no call ids).
 fn wire_messages(request: &Request) -> Vec<WireMessage<'_>> {
-    let mut messages = Vec::with_capacity(request.messages.len() + 1);
-    if !request.system.is_empty() {
-        messages.push(WireMessage::System {
-            content: &request.system,
-        });
-    }
-    for message in &request.messages {
-        let mut texts = Vec::new();
-        let mut calls = Vec::new();
-        for block in &message.content {
-            match block {
-                ContentBlock::Text { text } => texts.push(text.as_str()),
-                ContentBlock::ToolUse(call) => calls.push(WireToolCallOut {
-                    function: WireFunctionCallOut {
-                        name: &call.name,
-                        arguments: &call.arguments,
-                    },
-                }),
-                ContentBlock::ToolResult(result) => messages.push(WireMessage::Tool {
-                    content: tool_result_content(result),
-                    tool_name: &result.name,
-                }),
-            }
-        }
-        let content = texts.join("\n\n");
-        match message.role {
-            Role::User => {
-                if !content.is_empty() || message.content.is_empty() {
-                    messages.push(WireMessage::User { content });
-                }
-            }
-            Role::Assistant => messages.push(WireMessage::Assistant {
-                content,
-                tool_calls: calls,
-            }),
-        }
-    }
-    messages
+    chat_turns(request)
+        .into_iter()
+        .map(|turn| match turn {
+            ChatTurn::System(content) => WireMessage::System { content },
+            ChatTurn::User(content) => WireMessage::User { content },
+            ChatTurn::Assistant { text, calls } => WireMessage::Assistant {
+                content: text,
+                tool_calls: calls
+                    .into_iter()
+                    .map(|call| WireToolCallOut {
+                        function: WireFunctionCallOut {
+                            name: &call.name,
+                            arguments: &call.arguments,
+                        },
+                    })
+                    .collect(),
+            },
+            ChatTurn::Tool(result) => WireMessage::Tool {
+                content: tool_result_content(result),
+                tool_name: &result.name,
+            },
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -510,20 +487,6 @@ struct WireToolCallOut<'a> {
 struct WireFunctionCallOut<'a> {
     name: &'a str,
     arguments: &'a serde_json::Value,
-}
-
-#[derive(Serialize)]
-struct WireTool<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: WireFunction<'a>,
-}
-
-#[derive(Serialize)]
-struct WireFunction<'a> {
-    name: &'a str,
-    description: &'a str,
-    parameters: &'a serde_json::Value,
 }
 
 #[derive(Deserialize)]

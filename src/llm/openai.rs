@@ -13,10 +13,14 @@ use futures::Stream;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
+use super::chat::{
+    ChatTurn, WireTool, chat_turns, parse_arguments, synthesised_id, tool_result_content,
+    wire_tools,
+};
 use super::wire::{self, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, ProviderKind, ProviderSettings, Request, Role, StopReason,
-    StreamEvent, ToolCall, ToolChoice, Usage, sse,
+    EventStream, LlmError, ProviderKind, ProviderSettings, Request, StopReason, StreamEvent,
+    ToolCall, ToolChoice, Usage, sse,
 };
 
 /// Where one provider's Chat Completions dialect departs from OpenAI's.
@@ -148,18 +152,7 @@ impl OpenAiProvider {
             // OpenAI rejects `tool_choice` without `tools`.
             (Vec::new(), None)
         } else {
-            let tools = request
-                .tools
-                .iter()
-                .map(|tool| WireTool {
-                    kind: "function",
-                    function: WireFunction {
-                        name: &tool.name,
-                        description: &tool.description,
-                        parameters: &tool.parameters,
-                    },
-                })
-                .collect();
+            let tools = wire_tools(&request.tools);
             let choice = match request.tool_choice {
                 ToolChoice::Auto => "auto",
                 ToolChoice::Required => self.quirks.required_tool_choice,
@@ -479,103 +472,38 @@ fn stream_error(data: &str) -> LlmError {
     }
 }
 
-/// Parse the assembled `arguments` string of a tool call into a JSON object.
-pub(crate) fn parse_arguments(tool: &str, arguments: &str) -> Result<serde_json::Value, LlmError> {
-    let trimmed = arguments.trim();
-    // A call of a tool without parameters often comes with empty arguments.
-    if trimmed.is_empty() {
-        return Ok(serde_json::Value::Object(serde_json::Map::new()));
-    }
-    let invalid = |error: &dyn Display| {
-        LlmError::Decode(format!(
-            "the arguments the model sent for tool `{tool}` are not valid JSON ({error}): {}",
-            crate::redact::redact(&trimmed.chars().take(300).collect::<String>())
-        ))
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(trimmed).map_err(|error| invalid(&error))?;
-    match value {
-        serde_json::Value::Object(_) => Ok(value),
-        serde_json::Value::Null => Ok(serde_json::Value::Object(serde_json::Map::new())),
-        // Some models encode the object twice.
-        serde_json::Value::String(inner) => match serde_json::from_str(&inner) {
-            Ok(object @ serde_json::Value::Object(_)) => Ok(object),
-            _ => Err(invalid(&"a string, not an object")),
-        },
-        _ => Err(invalid(&"not an object")),
-    }
-}
-
-/// A deterministic id for a tool call whose wire format gave it none: the same call in the same
-/// position gets the same id, so transcripts and tests are reproducible.
-pub(crate) fn synthesised_id(position: usize, name: &str, arguments: &str) -> String {
-    // FNV-1a: tiny, and stable across Rust versions (unlike `DefaultHasher`).
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in name.bytes().chain([0]).chain(arguments.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("call_{position}_{:08x}", hash as u32)
-}
-
-/// The conversation in Chat Completions shape: system first; tool results as `role: tool`
-/// messages right after the assistant message that called them.
+/// The conversation in Chat Completions shape: tool results as `role: tool` messages, named by
+/// call id.
 fn wire_messages(request: &Request) -> Vec<WireMessage<'_>> {
-    let mut messages = Vec::with_capacity(request.messages.len() + 1);
-    if !request.system.is_empty() {
-        messages.push(WireMessage::System {
-            content: &request.system,
-        });
-    }
-    for message in &request.messages {
-        let mut texts = Vec::new();
-        let mut calls = Vec::new();
-        for block in &message.content {
-            match block {
-                ContentBlock::Text { text } => texts.push(text.as_str()),
-                ContentBlock::ToolUse(call) => calls.push(WireToolCall {
-                    id: &call.id,
-                    kind: "function",
-                    function: WireFunctionCall {
-                        name: &call.name,
-                        arguments: call.arguments.to_string(),
-                    },
-                }),
-                ContentBlock::ToolResult(result) => messages.push(WireMessage::Tool {
-                    tool_call_id: &result.call_id,
-                    content: tool_result_content(result),
-                }),
-            }
-        }
-        let text = texts.join("\n\n");
-        match message.role {
-            Role::User => {
-                // A user turn that only carries tool results becomes only `tool` messages.
-                if !text.is_empty() || message.content.is_empty() {
-                    messages.push(WireMessage::User { content: text });
-                }
-            }
-            Role::Assistant => messages.push(WireMessage::Assistant {
+    chat_turns(request)
+        .into_iter()
+        .map(|turn| match turn {
+            ChatTurn::System(content) => WireMessage::System { content },
+            ChatTurn::User(content) => WireMessage::User { content },
+            ChatTurn::Assistant { text, calls } => WireMessage::Assistant {
                 content: if text.is_empty() && !calls.is_empty() {
                     None
                 } else {
                     Some(text)
                 },
-                tool_calls: calls,
-            }),
-        }
-    }
-    messages
-}
-
-/// Chat Completions has no error flag on tool results, so the model learns of a failure from
-/// the text.
-pub(crate) fn tool_result_content(result: &super::ToolResult) -> Cow<'_, str> {
-    if result.is_error {
-        Cow::Owned(format!("Error: {}", result.content))
-    } else {
-        Cow::Borrowed(&result.content)
-    }
+                tool_calls: calls
+                    .into_iter()
+                    .map(|call| WireToolCall {
+                        id: &call.id,
+                        kind: "function",
+                        function: WireFunctionCall {
+                            name: &call.name,
+                            arguments: call.arguments.to_string(),
+                        },
+                    })
+                    .collect(),
+            },
+            ChatTurn::Tool(result) => WireMessage::Tool {
+                tool_call_id: &result.call_id,
+                content: tool_result_content(result),
+            },
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -634,20 +562,6 @@ struct WireToolCall<'a> {
 struct WireFunctionCall<'a> {
     name: &'a str,
     arguments: String,
-}
-
-#[derive(Serialize)]
-struct WireTool<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: WireFunction<'a>,
-}
-
-#[derive(Serialize)]
-struct WireFunction<'a> {
-    name: &'a str,
-    description: &'a str,
-    parameters: &'a serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -760,18 +674,6 @@ mod tests {
     }
 
     #[test]
-    fn parses_arguments_leniently_but_only_into_objects() {
-        assert_eq!(parse_arguments("t", "").ok(), Some(serde_json::json!({})));
-        assert_eq!(
-            parse_arguments("t", r#""{\"a\":1}""#).ok(),
-            Some(serde_json::json!({"a": 1}))
-        );
-        let error = parse_arguments("read_file", "{\"path\": ").unwrap_err();
-        assert!(error.to_string().contains("`read_file`"), "{error}");
-        assert!(parse_arguments("t", "[1]").is_err());
-    }
-
-    #[test]
     fn same_index_with_new_id_starts_a_new_call() {
         let body = concat!(
             "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"aaaaaaaaa\",\"function\":{\"name\":\"a\",\"arguments\":\"{}\"}}]}}]}\n\n",
@@ -816,13 +718,6 @@ mod tests {
                 StreamEvent::Stop(StopReason::ToolUse),
             ]
         );
-    }
-
-    #[test]
-    fn missing_ids_are_synthesised_deterministically() {
-        assert_eq!(synthesised_id(1, "a", "{}"), synthesised_id(1, "a", "{}"));
-        assert_ne!(synthesised_id(0, "a", "{}"), synthesised_id(1, "a", "{}"));
-        assert_ne!(synthesised_id(0, "a", "{}"), synthesised_id(0, "b", "{}"));
     }
 
     #[test]
