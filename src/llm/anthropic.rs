@@ -137,55 +137,33 @@ pub fn request_body(model: &str, request: &Request) -> Value {
     Value::Object(body)
 }
 
-/// Neutral messages as Anthropic messages. Consecutive messages of one role are merged (the API
-/// wants roles to alternate, and all results of one turn in one user message), tool results go
-/// before any text of their message, and empty text blocks (which the API rejects) are left out.
+/// Neutral messages as Anthropic messages, in alternating turns
+/// ([`wire::alternating_turns`]).
 fn messages(messages: &[Message]) -> Vec<Value> {
-    let mut out: Vec<(Role, Vec<Value>, Vec<Value>)> = Vec::new();
-    for message in messages {
-        if out.last().is_none_or(|(role, _, _)| *role != message.role) {
-            out.push((message.role, Vec::new(), Vec::new()));
-        }
-        let Some((_, results, blocks)) = out.last_mut() else {
-            continue;
+    wire::alternating_turns(messages, |block| match block {
+        ContentBlock::Text { text } => json!({"type": "text", "text": text}),
+        ContentBlock::ToolUse(call) => json!({
+            "type": "tool_use",
+            "id": call.id,
+            "name": call.name,
+            "input": wire::object_arguments(call),
+        }),
+        ContentBlock::ToolResult(result) => json!({
+            "type": "tool_result",
+            "tool_use_id": result.call_id,
+            "content": result.content,
+            "is_error": result.is_error,
+        }),
+    })
+    .into_iter()
+    .map(|(role, content)| {
+        let role = match role {
+            Role::User => "user",
+            Role::Assistant => "assistant",
         };
-        for block in &message.content {
-            match block {
-                ContentBlock::Text { text } if text.is_empty() => {}
-                ContentBlock::Text { text } => blocks.push(json!({"type": "text", "text": text})),
-                ContentBlock::ToolUse(call) => {
-                    let input = if call.arguments.is_object() {
-                        call.arguments.clone()
-                    } else {
-                        json!({})
-                    };
-                    blocks.push(json!({
-                        "type": "tool_use",
-                        "id": call.id,
-                        "name": call.name,
-                        "input": input,
-                    }));
-                }
-                ContentBlock::ToolResult(result) => results.push(json!({
-                    "type": "tool_result",
-                    "tool_use_id": result.call_id,
-                    "content": result.content,
-                    "is_error": result.is_error,
-                })),
-            }
-        }
-    }
-    out.into_iter()
-        .filter(|(_, results, blocks)| !results.is_empty() || !blocks.is_empty())
-        .map(|(role, mut results, blocks)| {
-            results.extend(blocks);
-            let role = match role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            json!({"role": role, "content": results})
-        })
-        .collect()
+        json!({"role": role, "content": content})
+    })
+    .collect()
 }
 
 /// Turn the bytes of a Messages SSE answer into neutral events, with no HTTP involved (the

@@ -185,8 +185,8 @@ fn request_body_with(request: &Request, signatures: &HashMap<String, String>) ->
     Value::Object(body)
 }
 
-/// Neutral messages as Gemini contents: roles `user`/`model`, consecutive messages of one role
-/// merged, function responses before any text of their turn, empty text left out.
+/// Neutral messages as Gemini contents: roles `user`/`model`, in alternating turns
+/// ([`wire::alternating_turns`]).
 fn contents(messages: &[Message], signatures: &HashMap<String, String>) -> Vec<Value> {
     let call_names: HashMap<&str, &str> = messages
         .iter()
@@ -196,66 +196,43 @@ fn contents(messages: &[Message], signatures: &HashMap<String, String>) -> Vec<V
             _ => None,
         })
         .collect();
-    let mut turns: Vec<(Role, Vec<Value>, Vec<Value>)> = Vec::new();
-    for message in messages {
-        if turns
-            .last()
-            .is_none_or(|(role, _, _)| *role != message.role)
-        {
-            turns.push((message.role, Vec::new(), Vec::new()));
-        }
-        let Some((_, responses, parts)) = turns.last_mut() else {
-            continue;
-        };
-        for block in &message.content {
-            match block {
-                ContentBlock::Text { text } if text.is_empty() => {}
-                ContentBlock::Text { text } => parts.push(json!({"text": text})),
-                ContentBlock::ToolUse(call) => {
-                    let args = if call.arguments.is_object() {
-                        call.arguments.clone()
-                    } else {
-                        json!({})
-                    };
-                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
-                    if let Some(signature) = signatures.get(&signature_key(&call.name, &args)) {
-                        part["thoughtSignature"] = json!(signature);
-                    }
-                    parts.push(part);
-                }
-                ContentBlock::ToolResult(result) => {
-                    let name = if result.name.is_empty() {
-                        call_names
-                            .get(result.call_id.as_str())
-                            .copied()
-                            .unwrap_or_default()
-                    } else {
-                        result.name.as_str()
-                    };
-                    // `output` / `error` are the keys the API reference names for a result.
-                    let response = if result.is_error {
-                        json!({"error": result.content})
-                    } else {
-                        json!({"output": result.content})
-                    };
-                    responses
-                        .push(json!({"functionResponse": {"name": name, "response": response}}));
-                }
+    wire::alternating_turns(messages, |block| match block {
+        ContentBlock::Text { text } => json!({"text": text}),
+        ContentBlock::ToolUse(call) => {
+            let args = wire::object_arguments(call);
+            let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+            if let Some(signature) = signatures.get(&signature_key(&call.name, &args)) {
+                part["thoughtSignature"] = json!(signature);
             }
+            part
         }
-    }
-    turns
-        .into_iter()
-        .filter(|(_, responses, parts)| !responses.is_empty() || !parts.is_empty())
-        .map(|(role, mut responses, parts)| {
-            responses.extend(parts);
-            let role = match role {
-                Role::User => "user",
-                Role::Assistant => "model",
+        ContentBlock::ToolResult(result) => {
+            let name = if result.name.is_empty() {
+                call_names
+                    .get(result.call_id.as_str())
+                    .copied()
+                    .unwrap_or_default()
+            } else {
+                result.name.as_str()
             };
-            json!({"role": role, "parts": responses})
-        })
-        .collect()
+            // `output` / `error` are the keys the API reference names for a result.
+            let response = if result.is_error {
+                json!({"error": result.content})
+            } else {
+                json!({"output": result.content})
+            };
+            json!({"functionResponse": {"name": name, "response": response}})
+        }
+    })
+    .into_iter()
+    .map(|(role, parts)| {
+        let role = match role {
+            Role::User => "user",
+            Role::Assistant => "model",
+        };
+        json!({"role": role, "parts": parts})
+    })
+    .collect()
 }
 
 fn signature_key(name: &str, args: &Value) -> String {

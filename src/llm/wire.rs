@@ -1,16 +1,20 @@
 //! What the HTTP wire formats share: a provider built from [`ProviderSettings`] (so that each
 //! wire module only builds its request and decodes its answer), the POST that retries until the
-//! first byte and bounds the answer by the idle timeout, and the headers and bodies they all
-//! send.
+//! first byte and bounds the answer by the idle timeout, the headers and bodies they send, and
+//! the turn-taking Anthropic and Gemini both want.
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
+use serde_json::Value;
 
 use super::retry::{self, BodyError};
-use super::{EventStream, LlmError, Provider, ProviderKind, ProviderSettings, Request};
+use super::{
+    ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
+    Request, Role, ToolCall,
+};
 
 /// A provider that speaks one wire format over HTTP. Its kind, model, retry policy and output
 /// limit come from its settings; it only sends a request and decodes the answer.
@@ -98,4 +102,50 @@ pub(super) fn json_body(body: &impl serde::Serialize) -> Result<Bytes, LlmError>
     serde_json::to_vec(body)
         .map(Bytes::from)
         .map_err(|error| LlmError::Config(format!("could not encode the request: {error}")))
+}
+
+/// The conversation in turns of alternating roles, as Anthropic and Gemini want it: consecutive
+/// messages of one role merged (all results of one turn in one message), the tool results of a
+/// turn before its other parts, empty text (which both reject) left out, and turns left with no
+/// parts dropped. `part` writes one block in the wire's shape.
+pub(super) fn alternating_turns(
+    messages: &[Message],
+    mut part: impl FnMut(&ContentBlock) -> Value,
+) -> Vec<(Role, Vec<Value>)> {
+    let mut turns: Vec<(Role, Vec<Value>, Vec<Value>)> = Vec::new();
+    for message in messages {
+        if turns
+            .last()
+            .is_none_or(|(role, _, _)| *role != message.role)
+        {
+            turns.push((message.role, Vec::new(), Vec::new()));
+        }
+        let Some((_, results, parts)) = turns.last_mut() else {
+            continue;
+        };
+        for block in &message.content {
+            match block {
+                ContentBlock::Text { text } if text.is_empty() => {}
+                ContentBlock::ToolResult(_) => results.push(part(block)),
+                _ => parts.push(part(block)),
+            }
+        }
+    }
+    turns
+        .into_iter()
+        .filter(|(_, results, parts)| !results.is_empty() || !parts.is_empty())
+        .map(|(role, mut results, parts)| {
+            results.extend(parts);
+            (role, results)
+        })
+        .collect()
+}
+
+/// The arguments of a call as the JSON object both wires require (`{}` for anything else).
+pub(super) fn object_arguments(call: &ToolCall) -> Value {
+    if call.arguments.is_object() {
+        call.arguments.clone()
+    } else {
+        Value::Object(serde_json::Map::new())
+    }
 }
