@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::wire::{self, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, Role, StopReason,
+    ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, StopReason,
     StreamEvent, ToolCall, ToolChoice, Usage, sse,
 };
 use sse::{Event, shorten};
@@ -140,7 +140,7 @@ pub fn request_body(model: &str, request: &Request) -> Value {
 /// Neutral messages as Anthropic messages, in alternating turns
 /// ([`wire::alternating_turns`]).
 fn messages(messages: &[Message]) -> Vec<Value> {
-    wire::alternating_turns(messages, |block| match block {
+    wire::alternating_turns(messages, "assistant", "content", |block| match block {
         ContentBlock::Text { text } => json!({"type": "text", "text": text}),
         ContentBlock::ToolUse(call) => json!({
             "type": "tool_use",
@@ -155,15 +155,6 @@ fn messages(messages: &[Message]) -> Vec<Value> {
             "is_error": result.is_error,
         }),
     })
-    .into_iter()
-    .map(|(role, content)| {
-        let role = match role {
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        };
-        json!({"role": role, "content": content})
-    })
-    .collect()
 }
 
 /// Turn the bytes of a Messages SSE answer into neutral events, with no HTTP involved (the
@@ -492,7 +483,7 @@ struct WireError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::{ToolResult, ToolSpec};
+    use crate::llm::{Role, ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
 
     #[test]

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::wire::{self, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, Role, StopReason,
+    ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, StopReason,
     StreamEvent, ToolCall, ToolChoice, Usage, error, schema, sse,
 };
 use sse::{Event, shorten};
@@ -196,7 +196,7 @@ fn contents(messages: &[Message], signatures: &HashMap<String, String>) -> Vec<V
             _ => None,
         })
         .collect();
-    wire::alternating_turns(messages, |block| match block {
+    wire::alternating_turns(messages, "model", "parts", |block| match block {
         ContentBlock::Text { text } => json!({"text": text}),
         ContentBlock::ToolUse(call) => {
             let args = wire::object_arguments(call);
@@ -224,15 +224,6 @@ fn contents(messages: &[Message], signatures: &HashMap<String, String>) -> Vec<V
             json!({"functionResponse": {"name": name, "response": response}})
         }
     })
-    .into_iter()
-    .map(|(role, parts)| {
-        let role = match role {
-            Role::User => "user",
-            Role::Assistant => "model",
-        };
-        json!({"role": role, "parts": parts})
-    })
-    .collect()
 }
 
 fn signature_key(name: &str, args: &Value) -> String {
@@ -476,7 +467,7 @@ mod tests {
             "https://generativelanguage.googleapis.com/v1alpha"
         );
     }
-    use crate::llm::{ToolResult, ToolSpec};
+    use crate::llm::{Role, ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
 
     #[test]

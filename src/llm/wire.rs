@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures::Stream;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::retry::{self, BodyError};
 use super::{
@@ -107,11 +107,14 @@ pub(super) fn json_body(body: &impl serde::Serialize) -> Result<Bytes, LlmError>
 /// The conversation in turns of alternating roles, as Anthropic and Gemini want it: consecutive
 /// messages of one role merged (all results of one turn in one message), the tool results of a
 /// turn before its other parts, empty text (which both reject) left out, and turns left with no
-/// parts dropped. `part` writes one block in the wire's shape.
+/// parts dropped. Each turn is `{"role": "user" | assistant_role, parts_key: [parts]}`, and
+/// `part` writes one block in the wire's shape.
 pub(super) fn alternating_turns(
     messages: &[Message],
+    assistant_role: &str,
+    parts_key: &str,
     mut part: impl FnMut(&ContentBlock) -> Value,
-) -> Vec<(Role, Vec<Value>)> {
+) -> Vec<Value> {
     let mut turns: Vec<(Role, Vec<Value>, Vec<Value>)> = Vec::new();
     for message in messages {
         if turns
@@ -136,7 +139,11 @@ pub(super) fn alternating_turns(
         .filter(|(_, results, parts)| !results.is_empty() || !parts.is_empty())
         .map(|(role, mut results, parts)| {
             results.extend(parts);
-            (role, results)
+            let role = match role {
+                Role::User => "user",
+                Role::Assistant => assistant_role,
+            };
+            json!({"role": role, parts_key: results})
         })
         .collect()
 }
