@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use futures::Stream;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::wire::{self, WireProvider};
+use super::wire::{self, BodyBytes, WireProvider};
 use super::{
     ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, StopReason,
     StreamEvent, ToolCall, ToolChoice, Usage, sse,
@@ -164,12 +163,7 @@ fn messages(messages: &[Message]) -> Vec<Value> {
 /// `message_stop` ends with [`LlmError::Stream`]; an undecodable event with [`LlmError::Decode`].
 /// A tool call whose arguments the output limit (`max_tokens`) cut off comes out as
 /// [`StreamEvent::CutToolCall`].
-pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-{
+pub fn events_from_bytes(bytes: impl BodyBytes) -> EventStream {
     sse::decode(
         bytes,
         Decoder {

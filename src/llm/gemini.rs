@@ -10,14 +10,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use futures::Stream;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::wire::{self, WireProvider};
+use super::wire::{self, BodyBytes, WireProvider};
 use super::{
     ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, StopReason,
     StreamEvent, ToolCall, ToolChoice, Usage, error, schema, sse,
@@ -235,21 +234,11 @@ fn signature_key(name: &str, args: &Value) -> String {
 /// `GenerateContentResponse`; text comes out as it arrives, each function call whole, usage and
 /// `Stop` when the stream ends after a `finishReason`. A stream that ends without one ends with
 /// [`LlmError::Stream`]; an undecodable chunk with [`LlmError::Decode`].
-pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-{
+pub fn events_from_bytes(bytes: impl BodyBytes) -> EventStream {
     decode(bytes, None)
 }
 
-fn decode<S, B, E>(bytes: S, signatures: Option<Signatures>) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-{
+fn decode(bytes: impl BodyBytes, signatures: Option<Signatures>) -> EventStream {
     sse::decode(
         bytes,
         Decoder {

@@ -2,11 +2,10 @@
 //! sizing from the model's own limit (`POST /api/show`), and stream parsing.
 
 use std::collections::VecDeque;
-use std::fmt::Display;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::{Stream, StreamExt, stream};
+use futures::{StreamExt, stream};
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
@@ -16,7 +15,7 @@ use super::chat::{
     wire_tools,
 };
 use super::kind::WireFormat;
-use super::wire::{self, WireProvider};
+use super::wire::{self, BodyBytes, WireProvider};
 use super::{
     EventStream, LlmError, ProviderSettings, Request, StopReason, StreamEvent, ToolCall,
     ToolChoice, Usage,
@@ -216,12 +215,7 @@ pub fn context_size(estimated_input: u64, max_output: u32, model_limit: Option<u
 
 /// Turn the body of a streaming `/api/chat` response (one JSON object per line) into neutral
 /// events. Pure (no HTTP), so that tests and benchmarks can feed it bytes directly.
-pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: Display + Send + 'static,
-{
+pub fn events_from_bytes(bytes: impl BodyBytes) -> EventStream {
     let state = StreamState {
         source: Box::pin(bytes),
         buffer: Vec::new(),

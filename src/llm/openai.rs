@@ -4,12 +4,10 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::Stream;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +15,7 @@ use super::chat::{
     ChatTurn, WireTool, chat_turns, parse_arguments, synthesised_id, tool_result_content,
     wire_tools,
 };
-use super::wire::{self, WireProvider};
+use super::wire::{self, BodyBytes, WireProvider};
 use super::{
     EventStream, LlmError, ProviderKind, ProviderSettings, Request, StopReason, StreamEvent,
     ToolCall, ToolChoice, Usage, sse,
@@ -235,12 +233,7 @@ impl WireProvider for OpenAiProvider {
 /// Turn the body of a streaming Chat Completions response into neutral events: text deltas as
 /// they come, each tool call whole once its fragments are complete, usage, then the stop reason.
 /// Pure (no HTTP), so that tests and benchmarks can feed it bytes directly.
-pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: Display + Send + 'static,
-{
+pub fn events_from_bytes(bytes: impl BodyBytes) -> EventStream {
     sse::decode(bytes, ChunkAssembler::default())
 }
 

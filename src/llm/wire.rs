@@ -3,6 +3,8 @@
 //! first byte and bounds the answer by the idle timeout, the headers and bodies they send, and
 //! the turn-taking Anthropic and Gemini both want.
 
+use std::fmt::Display;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
@@ -47,6 +49,23 @@ impl<W: WireProvider> Provider for W {
     async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
         self.open(request).await
     }
+}
+
+/// The bytes of an answer body as the wire decoders take them: chunks, or a transport error
+/// (which they name when the stream breaks). Benchmarks and tests feed them bytes directly.
+pub trait BodyBytes: Stream<Item = Result<Self::Chunk, Self::Error>> + Send + 'static {
+    type Chunk: AsRef<[u8]> + Send + 'static;
+    type Error: Display + Send + 'static;
+}
+
+impl<S, B, E> BodyBytes for S
+where
+    S: Stream<Item = Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send + 'static,
+    E: Display + Send + 'static,
+{
+    type Chunk = B;
+    type Error = E;
 }
 
 /// POST to `url` (the request rebuilt by `build` for every attempt) with the settings' retry
