@@ -336,27 +336,28 @@ impl Config {
     }
 
     fn validate(&self, origin: &str) -> anyhow::Result<()> {
-        if let Some(name) = &self.provider.name {
-            name.parse::<crate::providers::ProviderKind>()
-                .map_err(|error| {
-                    crate::exit::usage(format!(
-                        "invalid config `{origin}`: [provider] name: {error}"
-                    ))
-                })?;
+        let invalid = |problem: String| {
+            Err(crate::exit::usage(format!(
+                "invalid config `{origin}`: {problem}"
+            )))
+        };
+        if let Some(name) = &self.provider.name
+            && let Err(error) = name.parse::<crate::providers::ProviderKind>()
+        {
+            return invalid(format!("[provider] name: {error}"));
         }
         for (name, server) in &self.mcp {
             match (&server.command, &server.url) {
                 (Some(_), Some(_)) => {
-                    return Err(crate::exit::usage(format!(
-                        "invalid config `{origin}`: [mcp.{name}] has both `command` and `url`; \
-                         a server is either a child process or an HTTP endpoint"
-                    )));
+                    return invalid(format!(
+                        "[mcp.{name}] has both `command` and `url`; a server is either a child \
+                         process or an HTTP endpoint"
+                    ));
                 }
                 (None, None) => {
-                    return Err(crate::exit::usage(format!(
-                        "invalid config `{origin}`: [mcp.{name}] needs `command` (stdio) or `url` \
-                         (streamable HTTP)"
-                    )));
+                    return invalid(format!(
+                        "[mcp.{name}] needs `command` (stdio) or `url` (streamable HTTP)"
+                    ));
                 }
                 _ => {}
             }
@@ -373,9 +374,7 @@ impl Config {
                 .flatten()
                 .any(|value| value < 0.0 || !value.is_finite())
             {
-                return Err(crate::exit::usage(format!(
-                    "invalid config `{origin}`: [pricing.\"{model}\"] prices must be non-negative"
-                )));
+                return invalid(format!("[pricing.\"{model}\"] prices must be non-negative"));
             }
         }
         Ok(())
