@@ -9,24 +9,31 @@ use serde::Serialize;
 
 use super::{ContentBlock, LlmError, Request, Role, ToolCall, ToolResult, ToolSpec};
 
-/// One message of a Chat Completions-style conversation, before its wire names the fields.
-pub(crate) enum ChatTurn<'a> {
-    System(&'a str),
-    User(String),
-    Assistant {
-        text: String,
-        calls: Vec<&'a ToolCall>,
-    },
-    Tool(&'a ToolResult),
+/// A Chat Completions-style message as it goes on the wire. System and user messages are the
+/// same on every such wire; assistant (`A`) and tool (`T`) messages are each wire's own.
+#[derive(Serialize)]
+#[serde(tag = "role", rename_all = "lowercase")]
+pub(crate) enum ChatMessage<'a, A, T> {
+    System { content: &'a str },
+    User { content: String },
+    Assistant(A),
+    Tool(T),
 }
 
 /// The conversation as Chat Completions-style messages: system first; the text blocks of a
 /// message joined; tool results as messages of their own, right after the assistant message
 /// that called them; and no user message for a user turn that only carried tool results.
-pub(crate) fn chat_turns(request: &Request) -> Vec<ChatTurn<'_>> {
-    let mut turns = Vec::with_capacity(request.messages.len() + 1);
+/// `assistant` writes an assistant message from its text and calls, `tool` a tool result.
+pub(crate) fn chat_messages<'a, A, T>(
+    request: &'a Request,
+    mut assistant: impl FnMut(String, Vec<&'a ToolCall>) -> A,
+    mut tool: impl FnMut(&'a ToolResult) -> T,
+) -> Vec<ChatMessage<'a, A, T>> {
+    let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if !request.system.is_empty() {
-        turns.push(ChatTurn::System(&request.system));
+        messages.push(ChatMessage::System {
+            content: &request.system,
+        });
     }
     for message in &request.messages {
         let mut texts = Vec::new();
@@ -35,20 +42,20 @@ pub(crate) fn chat_turns(request: &Request) -> Vec<ChatTurn<'_>> {
             match block {
                 ContentBlock::Text { text } => texts.push(text.as_str()),
                 ContentBlock::ToolUse(call) => calls.push(call),
-                ContentBlock::ToolResult(result) => turns.push(ChatTurn::Tool(result)),
+                ContentBlock::ToolResult(result) => messages.push(ChatMessage::Tool(tool(result))),
             }
         }
         let text = texts.join("\n\n");
         match message.role {
             Role::User => {
                 if !text.is_empty() || message.content.is_empty() {
-                    turns.push(ChatTurn::User(text));
+                    messages.push(ChatMessage::User { content: text });
                 }
             }
-            Role::Assistant => turns.push(ChatTurn::Assistant { text, calls }),
+            Role::Assistant => messages.push(ChatMessage::Assistant(assistant(text, calls))),
         }
     }
-    turns
+    messages
 }
 
 /// The tools as `{"type": "function", "function": {…}}` objects.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use super::chat::{
-    ChatTurn, WireTool, chat_turns, parse_arguments, synthesised_id, tool_result_content,
+    ChatMessage, WireTool, chat_messages, parse_arguments, synthesised_id, tool_result_content,
     wire_tools,
 };
 use super::kind::WireFormat;
@@ -408,29 +408,25 @@ impl LineAssembler {
 /// The conversation in Ollama's shape: tool results as `role: tool` messages named by tool
 /// (Ollama has no call ids).
 fn wire_messages(request: &Request) -> Vec<WireMessage<'_>> {
-    chat_turns(request)
-        .into_iter()
-        .map(|turn| match turn {
-            ChatTurn::System(content) => WireMessage::System { content },
-            ChatTurn::User(content) => WireMessage::User { content },
-            ChatTurn::Assistant { text, calls } => WireMessage::Assistant {
-                content: text,
-                tool_calls: calls
-                    .into_iter()
-                    .map(|call| WireToolCallOut {
-                        function: WireFunctionCallOut {
-                            name: &call.name,
-                            arguments: &call.arguments,
-                        },
-                    })
-                    .collect(),
-            },
-            ChatTurn::Tool(result) => WireMessage::Tool {
-                content: tool_result_content(result),
-                tool_name: &result.name,
-            },
-        })
-        .collect()
+    chat_messages(
+        request,
+        |content, calls| AssistantMessage {
+            content,
+            tool_calls: calls
+                .into_iter()
+                .map(|call| WireToolCallOut {
+                    function: WireFunctionCallOut {
+                        name: &call.name,
+                        arguments: &call.arguments,
+                    },
+                })
+                .collect(),
+        },
+        |result| ToolMessage {
+            content: tool_result_content(result),
+            tool_name: &result.name,
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -452,24 +448,19 @@ struct Options {
     temperature: Option<f32>,
 }
 
+type WireMessage<'a> = ChatMessage<'a, AssistantMessage<'a>, ToolMessage<'a>>;
+
 #[derive(Serialize)]
-#[serde(tag = "role", rename_all = "lowercase")]
-enum WireMessage<'a> {
-    System {
-        content: &'a str,
-    },
-    User {
-        content: String,
-    },
-    Assistant {
-        content: String,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        tool_calls: Vec<WireToolCallOut<'a>>,
-    },
-    Tool {
-        content: std::borrow::Cow<'a, str>,
-        tool_name: &'a str,
-    },
+struct AssistantMessage<'a> {
+    content: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCallOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ToolMessage<'a> {
+    content: std::borrow::Cow<'a, str>,
+    tool_name: &'a str,
 }
 
 #[derive(Serialize)]

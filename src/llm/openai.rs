@@ -12,7 +12,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
 use super::chat::{
-    ChatTurn, WireTool, chat_turns, parse_arguments, synthesised_id, tool_result_content,
+    ChatMessage, WireTool, chat_messages, parse_arguments, synthesised_id, tool_result_content,
     wire_tools,
 };
 use super::wire::{self, BodyBytes, WireProvider};
@@ -468,35 +468,31 @@ fn stream_error(data: &str) -> LlmError {
 /// The conversation in Chat Completions shape: tool results as `role: tool` messages, named by
 /// call id.
 fn wire_messages(request: &Request) -> Vec<WireMessage<'_>> {
-    chat_turns(request)
-        .into_iter()
-        .map(|turn| match turn {
-            ChatTurn::System(content) => WireMessage::System { content },
-            ChatTurn::User(content) => WireMessage::User { content },
-            ChatTurn::Assistant { text, calls } => WireMessage::Assistant {
-                content: if text.is_empty() && !calls.is_empty() {
-                    None
-                } else {
-                    Some(text)
-                },
-                tool_calls: calls
-                    .into_iter()
-                    .map(|call| WireToolCall {
-                        id: &call.id,
-                        kind: "function",
-                        function: WireFunctionCall {
-                            name: &call.name,
-                            arguments: call.arguments.to_string(),
-                        },
-                    })
-                    .collect(),
+    chat_messages(
+        request,
+        |text, calls| AssistantMessage {
+            content: if text.is_empty() && !calls.is_empty() {
+                None
+            } else {
+                Some(text)
             },
-            ChatTurn::Tool(result) => WireMessage::Tool {
-                tool_call_id: &result.call_id,
-                content: tool_result_content(result),
-            },
-        })
-        .collect()
+            tool_calls: calls
+                .into_iter()
+                .map(|call| WireToolCall {
+                    id: &call.id,
+                    kind: "function",
+                    function: WireFunctionCall {
+                        name: &call.name,
+                        arguments: call.arguments.to_string(),
+                    },
+                })
+                .collect(),
+        },
+        |result| ToolMessage {
+            tool_call_id: &result.call_id,
+            content: tool_result_content(result),
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -523,24 +519,19 @@ struct StreamOptions {
     include_usage: bool,
 }
 
+type WireMessage<'a> = ChatMessage<'a, AssistantMessage<'a>, ToolMessage<'a>>;
+
 #[derive(Serialize)]
-#[serde(tag = "role", rename_all = "lowercase")]
-enum WireMessage<'a> {
-    System {
-        content: &'a str,
-    },
-    User {
-        content: String,
-    },
-    Assistant {
-        content: Option<String>,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        tool_calls: Vec<WireToolCall<'a>>,
-    },
-    Tool {
-        tool_call_id: &'a str,
-        content: Cow<'a, str>,
-    },
+struct AssistantMessage<'a> {
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
+}
+
+#[derive(Serialize)]
+struct ToolMessage<'a> {
+    tool_call_id: &'a str,
+    content: Cow<'a, str>,
 }
 
 #[derive(Serialize)]
