@@ -46,12 +46,7 @@ impl OllamaProvider {
     /// Build a provider for the Ollama server at `settings.base_url` (`OLLAMA_HOST`, which may
     /// omit the scheme, as the Ollama CLI allows).
     pub fn new(settings: ProviderSettings) -> Result<Self, LlmError> {
-        if settings.kind.wire_format() != WireFormat::OllamaChat {
-            return Err(LlmError::Config(format!(
-                "provider `{}` does not speak Ollama's chat API",
-                settings.kind
-            )));
-        }
+        wire::expect_wire(&settings, WireFormat::OllamaChat, "Ollama's chat API")?;
         if settings.model.trim().is_empty() {
             return Err(LlmError::Config(format!(
                 "no Ollama model set; set `{}` (for example `{}`)",

@@ -15,6 +15,7 @@ use super::chat::{
     ChatMessage, WireTool, chat_messages, parse_arguments, synthesised_id, tool_result_content,
     wire_tools,
 };
+use super::kind::WireFormat;
 use super::wire::{self, BodyBytes, WireProvider};
 use super::{
     EventStream, LlmError, ProviderKind, ProviderSettings, Request, StopReason, StreamEvent,
@@ -92,12 +93,11 @@ impl OpenAiProvider {
     /// Build a provider for one of the Chat Completions kinds (OpenAI, Azure OpenAI when
     /// `azure_api_version` is set, Mistral, DeepSeek, OpenAI-compatible).
     pub fn new(settings: ProviderSettings) -> Result<Self, LlmError> {
-        if settings.kind.wire_format() != super::kind::WireFormat::OpenAiChat {
-            return Err(LlmError::Config(format!(
-                "provider `{}` does not speak the OpenAI Chat Completions format",
-                settings.kind
-            )));
-        }
+        wire::expect_wire(
+            &settings,
+            WireFormat::OpenAiChat,
+            "the OpenAI Chat Completions format",
+        )?;
         if settings.model.trim().is_empty() {
             return Err(LlmError::Config(format!(
                 "no model set for provider `{}`; set `{}`",

@@ -12,6 +12,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
+use super::kind::WireFormat;
 use super::retry::{self, BodyError};
 use super::{
     ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
@@ -87,6 +88,22 @@ pub(super) async fn post(
         response.bytes_stream(),
         settings.retry.idle_timeout,
     ))
+}
+
+/// Fails with [`LlmError::Config`] when the settings are for a provider that does not speak
+/// `wire` (`speaking` names it in the message).
+pub(super) fn expect_wire(
+    settings: &ProviderSettings,
+    wire: WireFormat,
+    speaking: &str,
+) -> Result<(), LlmError> {
+    if settings.kind.wire_format() == wire {
+        return Ok(());
+    }
+    Err(LlmError::Config(format!(
+        "provider `{}` does not speak {speaking}",
+        settings.kind
+    )))
 }
 
 /// The headers of a JSON request whose answer streams as `accept`.
