@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
+
+mod environment;
+
+pub use environment::Environment;
 
 /// The options every command takes, resolved from the command line (flags and their
 /// `AGENTCI_*` variables) into plain values. The clap definition lives in `cli`; nothing below it
@@ -35,130 +38,6 @@ pub struct GlobalOptions {
 
 /// The file looked up in the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "agentci.toml";
-
-/// Variables whose values are credentials: registered with the redactor as soon as they are read.
-const SECRET_VARIABLES: [&str; 7] = [
-    "ANTHROPIC_API_KEY",
-    "OPENAI_API_KEY",
-    "GEMINI_API_KEY",
-    "MISTRAL_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "GITHUB_TOKEN",
-    "GH_TOKEN",
-];
-
-/// Environment variables as agentci sees them: `.env` in the working directory, overlaid by the
-/// process environment (the process environment wins, as in Dagger).
-#[derive(Clone, Default)]
-pub struct Environment {
-    variables: BTreeMap<String, String>,
-    /// The `.env` file that contributed variables, if one was read.
-    dotenv: Option<PathBuf>,
-}
-
-/// Names only: an environment holds credentials, and a `{:?}` in a log line must not print them.
-impl std::fmt::Debug for Environment {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("Environment")
-            .field("variables", &self.variables.keys().collect::<Vec<_>>())
-            .field("dotenv", &self.dotenv)
-            .finish()
-    }
-}
-
-impl Environment {
-    /// An environment holding exactly these variables (tests, embedding).
-    pub fn from_pairs<I, K, V>(pairs: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        let environment = Self {
-            variables: pairs
-                .into_iter()
-                .map(|(name, value)| (name.into(), value.into()))
-                .collect(),
-            dotenv: None,
-        };
-        environment.register_secrets();
-        environment
-    }
-
-    /// `.env` in `working_dir` (if present) overlaid by the process environment. The process
-    /// environment is only read, never changed.
-    pub fn load(working_dir: &Path) -> anyhow::Result<Self> {
-        let mut variables = BTreeMap::new();
-        let dotenv_path = working_dir.join(".env");
-        let mut dotenv = None;
-        if dotenv_path.is_file() {
-            let entries = dotenvy::from_path_iter(&dotenv_path).map_err(|error| {
-                crate::exit::usage(format!("cannot read `{}`: {error}", dotenv_path.display()))
-            })?;
-            for entry in entries {
-                let (name, value) = entry.map_err(|error| {
-                    crate::exit::usage(format!("cannot parse `{}`: {error}", dotenv_path.display()))
-                })?;
-                variables.insert(name, value);
-            }
-            dotenv = Some(dotenv_path);
-        }
-        for (name, value) in std::env::vars_os() {
-            if let (Ok(name), Ok(value)) = (name.into_string(), value.into_string()) {
-                variables.insert(name, value);
-            }
-        }
-        let environment = Self { variables, dotenv };
-        environment.register_secrets();
-        Ok(environment)
-    }
-
-    fn register_secrets(&self) {
-        for name in SECRET_VARIABLES {
-            if let Some(value) = self.variables.get(name) {
-                crate::redact::register_secret(value);
-            }
-        }
-    }
-
-    /// The value of a variable, trimmed; `None` when unset or blank (CI systems often export
-    /// empty variables for secrets a fork cannot see, which must count as "not set").
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.variables
-            .get(name)
-            .map(|value| value.trim())
-            .filter(|value| !value.is_empty())
-    }
-
-    /// True when the variable is set to a non-blank value.
-    pub fn is_set(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
-    /// A credential: registered with the redactor and wrapped so it cannot be printed.
-    pub fn secret(&self, name: &str) -> Option<SecretString> {
-        self.get(name).map(|value| {
-            crate::redact::register_secret(value);
-            SecretString::from(value.to_owned())
-        })
-    }
-
-    /// The `.env` file that was read, if any.
-    pub fn dotenv_path(&self) -> Option<&Path> {
-        self.dotenv.as_deref()
-    }
-
-    /// Set a variable (for building test environments step by step).
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let name = name.into();
-        let value = value.into();
-        if SECRET_VARIABLES.contains(&name.as_str()) {
-            crate::redact::register_secret(&value);
-        }
-        self.variables.insert(name, value);
-    }
-}
 
 /// The whole of `agentci.toml`. Every section is optional; unknown keys are errors so that a
 /// typo does not silently fall back to a default.
@@ -336,27 +215,28 @@ impl Config {
     }
 
     fn validate(&self, origin: &str) -> anyhow::Result<()> {
-        if let Some(name) = &self.provider.name {
-            name.parse::<crate::providers::ProviderKind>()
-                .map_err(|error| {
-                    crate::exit::usage(format!(
-                        "invalid config `{origin}`: [provider] name: {error}"
-                    ))
-                })?;
+        let invalid = |problem: String| {
+            Err(crate::exit::usage(format!(
+                "invalid config `{origin}`: {problem}"
+            )))
+        };
+        if let Some(name) = &self.provider.name
+            && let Err(error) = name.parse::<crate::providers::ProviderKind>()
+        {
+            return invalid(format!("[provider] name: {error}"));
         }
         for (name, server) in &self.mcp {
             match (&server.command, &server.url) {
                 (Some(_), Some(_)) => {
-                    return Err(crate::exit::usage(format!(
-                        "invalid config `{origin}`: [mcp.{name}] has both `command` and `url`; \
-                         a server is either a child process or an HTTP endpoint"
-                    )));
+                    return invalid(format!(
+                        "[mcp.{name}] has both `command` and `url`; a server is either a child \
+                         process or an HTTP endpoint"
+                    ));
                 }
                 (None, None) => {
-                    return Err(crate::exit::usage(format!(
-                        "invalid config `{origin}`: [mcp.{name}] needs `command` (stdio) or `url` \
-                         (streamable HTTP)"
-                    )));
+                    return invalid(format!(
+                        "[mcp.{name}] needs `command` (stdio) or `url` (streamable HTTP)"
+                    ));
                 }
                 _ => {}
             }
@@ -373,9 +253,7 @@ impl Config {
                 .flatten()
                 .any(|value| value < 0.0 || !value.is_finite())
             {
-                return Err(crate::exit::usage(format!(
-                    "invalid config `{origin}`: [pricing.\"{model}\"] prices must be non-negative"
-                )));
+                return invalid(format!("[pricing.\"{model}\"] prices must be non-negative"));
             }
         }
         Ok(())
@@ -600,20 +478,6 @@ mod tests {
         let budget = config.budget_with(&global);
         assert_eq!(budget.max_turns, Some(9));
         assert_eq!(budget.max_tokens, Some(10));
-    }
-
-    #[test]
-    fn environment_ignores_blank_values_and_registers_keys() {
-        let environment = Environment::from_pairs([
-            ("OPENAI_API_KEY", "planted-openai-value-123"),
-            ("ANTHROPIC_API_KEY", "  "),
-        ]);
-        assert!(environment.is_set("OPENAI_API_KEY"));
-        assert!(!environment.is_set("ANTHROPIC_API_KEY"));
-        assert_eq!(
-            crate::redact::redact("x planted-openai-value-123"),
-            format!("x {}", crate::redact::MASK)
-        );
     }
 
     #[test]

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use futures::Stream;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::wire::{self, BodyBytes, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
-    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry, sse,
+    ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, StopReason,
+    StreamEvent, ToolCall, ToolChoice, Usage, sse,
 };
 use sse::{Event, shorten};
 
@@ -52,41 +52,21 @@ impl AnthropicProvider {
 }
 
 #[async_trait]
-impl Provider for AnthropicProvider {
-    fn kind(&self) -> ProviderKind {
-        self.settings.kind
+impl WireProvider for AnthropicProvider {
+    fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
-    fn model(&self) -> &str {
-        &self.settings.model
-    }
-
-    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
-        Some(&self.settings.retry)
-    }
-
-    fn max_output_tokens(&self) -> u32 {
-        super::output_limit(&self.settings)
-    }
-
-    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+    async fn open(&self, request: &Request) -> Result<EventStream, LlmError> {
         let body = request_body(&self.settings.model, request);
-        let url = self.url();
-        tracing::debug!(model = %self.settings.model, "POST {url}");
-        let response = retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
-            self.settings
-                .http
-                .post(&url)
-                .header("x-api-key", self.api_key.expose_secret())
+        let bytes = wire::post(&self.settings, &self.url(), request, |post| {
+            post.header("x-api-key", self.api_key.expose_secret())
                 .header("anthropic-version", API_VERSION)
                 .header("accept", "text/event-stream")
                 .json(&body)
         })
         .await?;
-        Ok(events_from_bytes(retry::idle_guard(
-            response.bytes_stream(),
-            self.settings.retry.idle_timeout,
-        )))
+        Ok(events_from_bytes(bytes))
     }
 }
 
@@ -156,55 +136,24 @@ pub fn request_body(model: &str, request: &Request) -> Value {
     Value::Object(body)
 }
 
-/// Neutral messages as Anthropic messages. Consecutive messages of one role are merged (the API
-/// wants roles to alternate, and all results of one turn in one user message), tool results go
-/// before any text of their message, and empty text blocks (which the API rejects) are left out.
+/// Neutral messages as Anthropic messages, in alternating turns
+/// ([`wire::alternating_turns`]).
 fn messages(messages: &[Message]) -> Vec<Value> {
-    let mut out: Vec<(Role, Vec<Value>, Vec<Value>)> = Vec::new();
-    for message in messages {
-        if out.last().is_none_or(|(role, _, _)| *role != message.role) {
-            out.push((message.role, Vec::new(), Vec::new()));
-        }
-        let Some((_, results, blocks)) = out.last_mut() else {
-            continue;
-        };
-        for block in &message.content {
-            match block {
-                ContentBlock::Text { text } if text.is_empty() => {}
-                ContentBlock::Text { text } => blocks.push(json!({"type": "text", "text": text})),
-                ContentBlock::ToolUse(call) => {
-                    let input = if call.arguments.is_object() {
-                        call.arguments.clone()
-                    } else {
-                        json!({})
-                    };
-                    blocks.push(json!({
-                        "type": "tool_use",
-                        "id": call.id,
-                        "name": call.name,
-                        "input": input,
-                    }));
-                }
-                ContentBlock::ToolResult(result) => results.push(json!({
-                    "type": "tool_result",
-                    "tool_use_id": result.call_id,
-                    "content": result.content,
-                    "is_error": result.is_error,
-                })),
-            }
-        }
-    }
-    out.into_iter()
-        .filter(|(_, results, blocks)| !results.is_empty() || !blocks.is_empty())
-        .map(|(role, mut results, blocks)| {
-            results.extend(blocks);
-            let role = match role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            json!({"role": role, "content": results})
-        })
-        .collect()
+    wire::alternating_turns(messages, "assistant", "content", |block| match block {
+        ContentBlock::Text { text } => json!({"type": "text", "text": text}),
+        ContentBlock::ToolUse(call) => json!({
+            "type": "tool_use",
+            "id": call.id,
+            "name": call.name,
+            "input": wire::object_arguments(call),
+        }),
+        ContentBlock::ToolResult(result) => json!({
+            "type": "tool_result",
+            "tool_use_id": result.call_id,
+            "content": result.content,
+            "is_error": result.is_error,
+        }),
+    })
 }
 
 /// Turn the bytes of a Messages SSE answer into neutral events, with no HTTP involved (the
@@ -214,12 +163,7 @@ fn messages(messages: &[Message]) -> Vec<Value> {
 /// `message_stop` ends with [`LlmError::Stream`]; an undecodable event with [`LlmError::Decode`].
 /// A tool call whose arguments the output limit (`max_tokens`) cut off comes out as
 /// [`StreamEvent::CutToolCall`].
-pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-{
+pub fn events_from_bytes(bytes: impl BodyBytes) -> EventStream {
     sse::decode(
         bytes,
         Decoder {
@@ -533,7 +477,7 @@ struct WireError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::{ToolResult, ToolSpec};
+    use crate::llm::{Role, ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
 
     #[test]

@@ -119,6 +119,18 @@ pub fn detect(
     config: &Config,
     environment: &Environment,
 ) -> anyhow::Result<Option<Detection>> {
+    choose(overrides, config, environment)?
+        .map(|(kind, model, reason)| finish(kind, model, reason, config, environment))
+        .transpose()
+}
+
+/// The provider, model and the reason for them that the flags, the config file and the
+/// environment choose, in that order of precedence.
+fn choose(
+    overrides: &Overrides,
+    config: &Config,
+    environment: &Environment,
+) -> anyhow::Result<Option<(ProviderKind, String, String)>> {
     let flag_provider = command_line_value(
         overrides.provider.as_deref(),
         environment,
@@ -181,16 +193,16 @@ pub fn detect(
                 ),
             },
         };
-        return finish(kind, model, reason, config, environment).map(Some);
+        return Ok(Some((kind, model, reason)));
     }
     if let Some((model, model_source)) = model {
         let (kind, reason) = routed(model, &model_source, environment)?;
-        return finish(kind, model.to_owned(), reason, config, environment).map(Some);
+        return Ok(Some((kind, model.to_owned(), reason)));
     }
     for variable in model_variables() {
         if let Some(model) = environment.get(variable) {
             let (kind, reason) = routed(model, variable, environment)?;
-            return finish(kind, model.to_owned(), reason, config, environment).map(Some);
+            return Ok(Some((kind, model.to_owned(), reason)));
         }
     }
     for kind in key_order() {
@@ -201,28 +213,14 @@ pub fn detect(
                 "{variable} is set (the first key present, in the order {})",
                 key_order_names()
             );
-            return finish(
-                kind,
-                kind.default_model().to_owned(),
-                reason,
-                config,
-                environment,
-            )
-            .map(Some);
+            return Ok(Some((kind, kind.default_model().to_owned(), reason)));
         }
     }
     if environment.is_set("OPENAI_BASE_URL") {
         let kind = ProviderKind::OpenAiCompatible;
         let reason =
             "OPENAI_BASE_URL is set without a key or model: an OpenAI-compatible server".to_owned();
-        return finish(
-            kind,
-            kind.default_model().to_owned(),
-            reason,
-            config,
-            environment,
-        )
-        .map(Some);
+        return Ok(Some((kind, kind.default_model().to_owned(), reason)));
     }
     for variable in ["OLLAMA_HOST", "OLLAMA_MODEL"] {
         if environment.is_set(variable) {
@@ -232,7 +230,7 @@ pub fn detect(
                 .unwrap_or(kind.default_model())
                 .to_owned();
             let reason = format!("{variable} is set and no other provider is configured");
-            return finish(kind, model, reason, config, environment).map(Some);
+            return Ok(Some((kind, model, reason)));
         }
     }
     Ok(None)
@@ -459,6 +457,22 @@ mod tests {
         )
     }
 
+    /// The provider these variables select; one must be selected.
+    fn detected(pairs: &[(&str, &str)]) -> Detection {
+        detect_in(pairs).unwrap().expect("a provider is selected")
+    }
+
+    /// The provider the flags, file and environment select; one must be selected.
+    fn detected_with(
+        overrides: &Overrides,
+        config: &Config,
+        environment: &Environment,
+    ) -> Detection {
+        detect(overrides, config, environment)
+            .unwrap()
+            .expect("a provider is selected")
+    }
+
     #[test]
     fn prefixes_route_to_their_provider() {
         for (model, kind) in [
@@ -480,12 +494,10 @@ mod tests {
 
     #[test]
     fn first_key_in_order_wins() {
-        let detection = detect_in(&[
+        let detection = detected(&[
             ("GEMINI_API_KEY", "gemini-test-value-1"),
             ("ANTHROPIC_API_KEY", "anthropic-test-value-1"),
-        ])
-        .unwrap()
-        .unwrap();
+        ]);
         assert_eq!(detection.kind, ProviderKind::Anthropic);
         assert_eq!(detection.model, "claude-sonnet-4-5");
         assert_eq!(detection.base_url, "https://api.anthropic.com");
@@ -495,13 +507,11 @@ mod tests {
 
     #[test]
     fn model_variable_beats_keys_and_routes_by_prefix() {
-        let detection = detect_in(&[
+        let detection = detected(&[
             ("OPENAI_API_KEY", "openai-test-value-1"),
             ("ANTHROPIC_API_KEY", "anthropic-test-value-1"),
             ("GEMINI_MODEL", "claude-haiku-4-5"),
-        ])
-        .unwrap()
-        .unwrap();
+        ]);
         assert_eq!(detection.kind, ProviderKind::Anthropic);
         assert_eq!(detection.model, "claude-haiku-4-5");
         assert!(detection.reason.contains("GEMINI_MODEL"));
@@ -509,12 +519,10 @@ mod tests {
 
     #[test]
     fn unknown_model_goes_to_the_compatible_server_or_fails_clearly() {
-        let detection = detect_in(&[
+        let detection = detected(&[
             ("OPENAI_MODEL", "qwen2.5-coder"),
             ("OPENAI_BASE_URL", "http://localhost:1234/v1/"),
-        ])
-        .unwrap()
-        .unwrap();
+        ]);
         assert_eq!(detection.kind, ProviderKind::OpenAiCompatible);
         assert_eq!(detection.base_url, "http://localhost:1234/v1");
         assert!(detection.missing_key().is_none());
@@ -535,9 +543,7 @@ mod tests {
             "f",
         )
         .unwrap();
-        let detection = detect(&Overrides::default(), &config, &environment)
-            .unwrap()
-            .unwrap();
+        let detection = detected_with(&Overrides::default(), &config, &environment);
         assert_eq!(detection.kind, ProviderKind::DeepSeek);
         assert_eq!(detection.base_url, "http://127.0.0.1:9");
         assert_eq!(detection.missing_key(), Some("DEEPSEEK_API_KEY"));
@@ -546,7 +552,7 @@ mod tests {
             provider: Some("gemini".into()),
             model: Some("gemini-2.5-pro".into()),
         };
-        let detection = detect(&overrides, &config, &environment).unwrap().unwrap();
+        let detection = detected_with(&overrides, &config, &environment);
         assert_eq!(detection.kind, ProviderKind::Gemini);
         assert_eq!(detection.model, "gemini-2.5-pro");
         assert!(
@@ -559,9 +565,7 @@ mod tests {
             provider: None,
             model: Some("claude-opus-4-5".into()),
         };
-        let detection = detect(&overrides, &Config::default(), &environment)
-            .unwrap()
-            .unwrap();
+        let detection = detected_with(&overrides, &Config::default(), &environment);
         assert_eq!(detection.kind, ProviderKind::Anthropic);
     }
 
@@ -578,14 +582,14 @@ mod tests {
             provider: Some("anthropic".into()),
             model: None,
         };
-        let detection = detect(&overrides, &config, &environment).unwrap().unwrap();
+        let detection = detected_with(&overrides, &config, &environment);
         assert_eq!(detection.model, "claude-opus-4-5");
         assert_eq!(detection.base_url, "https://api.anthropic.com");
         let overrides = Overrides {
             provider: Some("openai".into()),
             model: None,
         };
-        let detection = detect(&overrides, &config, &environment).unwrap().unwrap();
+        let detection = detected_with(&overrides, &config, &environment);
         assert_eq!(detection.model, "gpt-4.1-mini");
         assert_eq!(detection.base_url, "http://gateway:4000/v1");
     }
@@ -599,12 +603,10 @@ mod tests {
             ollama_url("https://ollama.example/"),
             "https://ollama.example/"
         );
-        let detection = detect_in(&[
+        let detection = detected(&[
             ("OLLAMA_HOST", "gpu-box:11434/"),
             ("OLLAMA_MODEL", "llama3.1"),
-        ])
-        .unwrap()
-        .unwrap();
+        ]);
         assert_eq!(detection.kind, ProviderKind::Ollama);
         assert_eq!(detection.base_url, "http://gpu-box:11434");
         assert_eq!(detection.model, "llama3.1");
@@ -619,14 +621,12 @@ mod tests {
         ])
         .unwrap_err();
         assert!(format!("{error:#}").contains("OPENAI_BASE_URL"));
-        let detection = detect_in(&[
+        let detection = detected(&[
             ("OPENAI_API_KEY", "azure-test-value-1"),
             ("OPENAI_AZURE_VERSION", "2024-10-21"),
             ("OPENAI_BASE_URL", "https://acme.openai.azure.com/"),
             ("OPENAI_MODEL", "gpt-4o"),
-        ])
-        .unwrap()
-        .unwrap();
+        ]);
         assert_eq!(detection.azure_api_version.as_deref(), Some("2024-10-21"));
         assert_eq!(detection.base_url, "https://acme.openai.azure.com");
     }

@@ -142,15 +142,20 @@ impl Provider for ScriptedProvider {
     }
 }
 
+/// The usage every scripted answer reports.
+fn scripted_usage() -> Usage {
+    Usage {
+        input_tokens: 100,
+        output_tokens: 20,
+        ..Usage::default()
+    }
+}
+
 /// A text answer that ends the turn.
 pub fn text(text: impl Into<String>) -> Step {
     Step::Respond(Response {
         text: text.into(),
-        usage: Usage {
-            input_tokens: 100,
-            output_tokens: 20,
-            ..Usage::default()
-        },
+        usage: scripted_usage(),
         stop_reason: StopReason::EndTurn,
         ..Response::default()
     })
@@ -168,11 +173,7 @@ pub fn tool_calls(calls: &[(&str, serde_json::Value)]) -> Step {
                 arguments: arguments.clone(),
             })
             .collect(),
-        usage: Usage {
-            input_tokens: 100,
-            output_tokens: 20,
-            ..Usage::default()
-        },
+        usage: scripted_usage(),
         stop_reason: StopReason::ToolUse,
         ..Response::default()
     })

@@ -10,16 +10,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use futures::Stream;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::wire::{self, BodyBytes, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Message, Provider, ProviderKind, ProviderSettings,
-    Request, Role, StopReason, StreamEvent, ToolCall, ToolChoice, Usage, error, retry, schema, sse,
+    ContentBlock, EventStream, LlmError, Message, ProviderSettings, Request, StopReason,
+    StreamEvent, ToolCall, ToolChoice, Usage, error, schema, sse,
 };
 use sse::{Event, shorten};
 
@@ -67,24 +67,12 @@ impl GeminiProvider {
 }
 
 #[async_trait]
-impl Provider for GeminiProvider {
-    fn kind(&self) -> ProviderKind {
-        self.settings.kind
+impl WireProvider for GeminiProvider {
+    fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
-    fn model(&self) -> &str {
-        &self.settings.model
-    }
-
-    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
-        Some(&self.settings.retry)
-    }
-
-    fn max_output_tokens(&self) -> u32 {
-        super::output_limit(&self.settings)
-    }
-
-    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+    async fn open(&self, request: &Request) -> Result<EventStream, LlmError> {
         let body = {
             let signatures = self
                 .signatures
@@ -93,23 +81,15 @@ impl Provider for GeminiProvider {
                 .unwrap_or_default();
             request_body_with(request, &signatures)
         };
-        let url = self.url();
-        tracing::debug!(model = %self.settings.model, "POST {url}");
-        let response = retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
+        let bytes = wire::post(&self.settings, &self.url(), request, |post| {
             // The key goes in a header, never the URL, so it cannot end up in a logged URL.
-            self.settings
-                .http
-                .post(&url)
-                .header("x-goog-api-key", self.api_key.expose_secret())
+            post.header("x-goog-api-key", self.api_key.expose_secret())
                 .header("accept", "text/event-stream")
                 .json(&body)
         })
         .await
         .map_err(invalid_key_is_auth)?;
-        Ok(decode(
-            retry::idle_guard(response.bytes_stream(), self.settings.retry.idle_timeout),
-            Some(Arc::clone(&self.signatures)),
-        ))
+        Ok(decode(bytes, Some(Arc::clone(&self.signatures))))
     }
 }
 
@@ -204,8 +184,8 @@ fn request_body_with(request: &Request, signatures: &HashMap<String, String>) ->
     Value::Object(body)
 }
 
-/// Neutral messages as Gemini contents: roles `user`/`model`, consecutive messages of one role
-/// merged, function responses before any text of their turn, empty text left out.
+/// Neutral messages as Gemini contents: roles `user`/`model`, in alternating turns
+/// ([`wire::alternating_turns`]).
 fn contents(messages: &[Message], signatures: &HashMap<String, String>) -> Vec<Value> {
     let call_names: HashMap<&str, &str> = messages
         .iter()
@@ -215,66 +195,34 @@ fn contents(messages: &[Message], signatures: &HashMap<String, String>) -> Vec<V
             _ => None,
         })
         .collect();
-    let mut turns: Vec<(Role, Vec<Value>, Vec<Value>)> = Vec::new();
-    for message in messages {
-        if turns
-            .last()
-            .is_none_or(|(role, _, _)| *role != message.role)
-        {
-            turns.push((message.role, Vec::new(), Vec::new()));
-        }
-        let Some((_, responses, parts)) = turns.last_mut() else {
-            continue;
-        };
-        for block in &message.content {
-            match block {
-                ContentBlock::Text { text } if text.is_empty() => {}
-                ContentBlock::Text { text } => parts.push(json!({"text": text})),
-                ContentBlock::ToolUse(call) => {
-                    let args = if call.arguments.is_object() {
-                        call.arguments.clone()
-                    } else {
-                        json!({})
-                    };
-                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
-                    if let Some(signature) = signatures.get(&signature_key(&call.name, &args)) {
-                        part["thoughtSignature"] = json!(signature);
-                    }
-                    parts.push(part);
-                }
-                ContentBlock::ToolResult(result) => {
-                    let name = if result.name.is_empty() {
-                        call_names
-                            .get(result.call_id.as_str())
-                            .copied()
-                            .unwrap_or_default()
-                    } else {
-                        result.name.as_str()
-                    };
-                    // `output` / `error` are the keys the API reference names for a result.
-                    let response = if result.is_error {
-                        json!({"error": result.content})
-                    } else {
-                        json!({"output": result.content})
-                    };
-                    responses
-                        .push(json!({"functionResponse": {"name": name, "response": response}}));
-                }
+    wire::alternating_turns(messages, "model", "parts", |block| match block {
+        ContentBlock::Text { text } => json!({"text": text}),
+        ContentBlock::ToolUse(call) => {
+            let args = wire::object_arguments(call);
+            let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+            if let Some(signature) = signatures.get(&signature_key(&call.name, &args)) {
+                part["thoughtSignature"] = json!(signature);
             }
+            part
         }
-    }
-    turns
-        .into_iter()
-        .filter(|(_, responses, parts)| !responses.is_empty() || !parts.is_empty())
-        .map(|(role, mut responses, parts)| {
-            responses.extend(parts);
-            let role = match role {
-                Role::User => "user",
-                Role::Assistant => "model",
+        ContentBlock::ToolResult(result) => {
+            let name = if result.name.is_empty() {
+                call_names
+                    .get(result.call_id.as_str())
+                    .copied()
+                    .unwrap_or_default()
+            } else {
+                result.name.as_str()
             };
-            json!({"role": role, "parts": responses})
-        })
-        .collect()
+            // `output` / `error` are the keys the API reference names for a result.
+            let response = if result.is_error {
+                json!({"error": result.content})
+            } else {
+                json!({"output": result.content})
+            };
+            json!({"functionResponse": {"name": name, "response": response}})
+        }
+    })
 }
 
 fn signature_key(name: &str, args: &Value) -> String {
@@ -286,21 +234,11 @@ fn signature_key(name: &str, args: &Value) -> String {
 /// `GenerateContentResponse`; text comes out as it arrives, each function call whole, usage and
 /// `Stop` when the stream ends after a `finishReason`. A stream that ends without one ends with
 /// [`LlmError::Stream`]; an undecodable chunk with [`LlmError::Decode`].
-pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-{
+pub fn events_from_bytes(bytes: impl BodyBytes) -> EventStream {
     decode(bytes, None)
 }
 
-fn decode<S, B, E>(bytes: S, signatures: Option<Signatures>) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-{
+fn decode(bytes: impl BodyBytes, signatures: Option<Signatures>) -> EventStream {
     sse::decode(
         bytes,
         Decoder {
@@ -518,7 +456,7 @@ mod tests {
             "https://generativelanguage.googleapis.com/v1alpha"
         );
     }
-    use crate::llm::{ToolResult, ToolSpec};
+    use crate::llm::{Role, ToolResult, ToolSpec};
     use pretty_assertions::assert_eq;
 
     #[test]

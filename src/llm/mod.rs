@@ -3,9 +3,11 @@
 //!
 //! `stream()` is the one method a provider must implement; `complete()` collects it. `stream()`
 //! retries until the first byte; `complete()` also retries a turn whose stream failed after it
-//! (see [`retry`]). Wire formats that stream SSE decode it through [`sse`].
+//! (see [`retry`]). Wire formats that stream SSE decode it through [`sse`]. The HTTP providers
+//! implement [`wire::WireProvider`], which supplies the rest of [`Provider`] from their settings.
 
 pub mod anthropic;
+mod chat;
 pub mod detect;
 pub mod error;
 pub mod fake;
@@ -17,6 +19,7 @@ pub mod pricing;
 pub mod retry;
 pub mod schema;
 pub mod sse;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,21 +2,23 @@
 //! sizing from the model's own limit (`POST /api/show`), and stream parsing.
 
 use std::collections::VecDeque;
-use std::fmt::Display;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::{Stream, StreamExt, stream};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
-use secrecy::ExposeSecret;
+use futures::{StreamExt, stream};
+use reqwest::header::{AUTHORIZATION, HeaderMap};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
+use super::chat::{
+    ChatMessage, WireTool, chat_messages, parse_arguments, synthesised_id, tool_result_content,
+    wire_tools,
+};
 use super::kind::WireFormat;
-use super::openai::{parse_arguments, synthesised_id, tool_result_content};
+use super::wire::{self, BodyBytes, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry,
+    EventStream, LlmError, ProviderSettings, Request, StopReason, StreamEvent, ToolCall,
+    ToolChoice, Usage,
 };
 
 /// The smallest context window we ask for. Ollama's own default has been as low as 2,048
@@ -44,12 +46,7 @@ impl OllamaProvider {
     /// Build a provider for the Ollama server at `settings.base_url` (`OLLAMA_HOST`, which may
     /// omit the scheme, as the Ollama CLI allows).
     pub fn new(settings: ProviderSettings) -> Result<Self, LlmError> {
-        if settings.kind.wire_format() != WireFormat::OllamaChat {
-            return Err(LlmError::Config(format!(
-                "provider `{}` does not speak Ollama's chat API",
-                settings.kind
-            )));
-        }
+        wire::expect_wire(&settings, WireFormat::OllamaChat, "Ollama's chat API")?;
         if settings.model.trim().is_empty() {
             return Err(LlmError::Config(format!(
                 "no Ollama model set; set `{}` (for example `{}`)",
@@ -69,23 +66,15 @@ impl OllamaProvider {
         } else {
             format!("http://{trimmed}")
         };
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static("application/x-ndjson"));
+        let mut headers = wire::json_headers("application/x-ndjson");
         // Plain Ollama takes no key; one behind an authenticating proxy (or Ollama's cloud) does.
-        if let Some(key) = &settings.api_key {
-            let key = key.expose_secret().trim();
-            if !key.is_empty() {
-                crate::redact::register_secret(key);
-                let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-                    LlmError::Config(
-                        "the Ollama API key contains characters not allowed in an HTTP header"
-                            .into(),
-                    )
-                })?;
-                value.set_sensitive(true);
-                headers.insert(AUTHORIZATION, value);
-            }
+        if let Some(key) = wire::optional_api_key(&settings) {
+            let value = wire::secret_header(&format!("Bearer {key}")).ok_or_else(|| {
+                LlmError::Config(
+                    "the Ollama API key contains characters not allowed in an HTTP header".into(),
+                )
+            })?;
+            headers.insert(AUTHORIZATION, value);
         }
         Ok(Self {
             chat_url: format!("{base_url}/api/chat"),
@@ -153,18 +142,7 @@ impl OllamaProvider {
         let tools = if request.tool_choice == ToolChoice::None {
             Vec::new()
         } else {
-            request
-                .tools
-                .iter()
-                .map(|tool| WireTool {
-                    kind: "function",
-                    function: WireFunction {
-                        name: &tool.name,
-                        description: &tool.description,
-                        parameters: &tool.parameters,
-                    },
-                })
-                .collect()
+            wire_tools(&request.tools)
         };
         let body = ChatRequest {
             model: &self.settings.model,
@@ -177,31 +155,17 @@ impl OllamaProvider {
                 temperature: request.temperature,
             },
         };
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|error| LlmError::Config(format!("could not encode the request: {error}")))
+        wire::json_body(&body)
     }
 }
 
 #[async_trait]
-impl Provider for OllamaProvider {
-    fn kind(&self) -> ProviderKind {
-        self.settings.kind
+impl WireProvider for OllamaProvider {
+    fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
-    fn model(&self) -> &str {
-        &self.settings.model
-    }
-
-    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
-        Some(&self.settings.retry)
-    }
-
-    fn max_output_tokens(&self) -> u32 {
-        super::output_limit(&self.settings)
-    }
-
-    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+    async fn open(&self, request: &Request) -> Result<EventStream, LlmError> {
         let model_limit = self.model_context_length().await;
         let estimate = request.estimated_input_tokens();
         if let Some(limit) = model_limit
@@ -214,18 +178,11 @@ impl Provider for OllamaProvider {
         }
         let num_ctx = context_size(estimate, request.max_output_tokens, model_limit);
         let body = self.body(request, num_ctx)?;
-        let response = retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
-            self.settings
-                .http
-                .post(&self.chat_url)
-                .headers(self.headers.clone())
-                .body(body.clone())
+        let bytes = wire::post(&self.settings, &self.chat_url, request, |post| {
+            post.headers(self.headers.clone()).body(body.clone())
         })
         .await?;
-        Ok(events_from_bytes(retry::idle_guard(
-            response.bytes_stream(),
-            self.settings.retry.idle_timeout,
-        )))
+        Ok(events_from_bytes(bytes))
     }
 }
 
@@ -253,12 +210,7 @@ pub fn context_size(estimated_input: u64, max_output: u32, model_limit: Option<u
 
 /// Turn the body of a streaming `/api/chat` response (one JSON object per line) into neutral
 /// events. Pure (no HTTP), so that tests and benchmarks can feed it bytes directly.
-pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: Display + Send + 'static,
-{
+pub fn events_from_bytes(bytes: impl BodyBytes) -> EventStream {
     let state = StreamState {
         source: Box::pin(bytes),
         buffer: Vec::new(),
@@ -448,47 +400,28 @@ impl LineAssembler {
     }
 }
 
-/// The conversation in Ollama's shape: system first; tool results as `role: tool` messages
-/// named by tool (Ollama has no call ids).
+/// The conversation in Ollama's shape: tool results as `role: tool` messages named by tool
+/// (Ollama has no call ids).
 fn wire_messages(request: &Request) -> Vec<WireMessage<'_>> {
-    let mut messages = Vec::with_capacity(request.messages.len() + 1);
-    if !request.system.is_empty() {
-        messages.push(WireMessage::System {
-            content: &request.system,
-        });
-    }
-    for message in &request.messages {
-        let mut texts = Vec::new();
-        let mut calls = Vec::new();
-        for block in &message.content {
-            match block {
-                ContentBlock::Text { text } => texts.push(text.as_str()),
-                ContentBlock::ToolUse(call) => calls.push(WireToolCallOut {
+    chat_messages(
+        request,
+        |content, calls| AssistantMessage {
+            content,
+            tool_calls: calls
+                .into_iter()
+                .map(|call| WireToolCallOut {
                     function: WireFunctionCallOut {
                         name: &call.name,
                         arguments: &call.arguments,
                     },
-                }),
-                ContentBlock::ToolResult(result) => messages.push(WireMessage::Tool {
-                    content: tool_result_content(result),
-                    tool_name: &result.name,
-                }),
-            }
-        }
-        let content = texts.join("\n\n");
-        match message.role {
-            Role::User => {
-                if !content.is_empty() || message.content.is_empty() {
-                    messages.push(WireMessage::User { content });
-                }
-            }
-            Role::Assistant => messages.push(WireMessage::Assistant {
-                content,
-                tool_calls: calls,
-            }),
-        }
-    }
-    messages
+                })
+                .collect(),
+        },
+        |result| ToolMessage {
+            content: tool_result_content(result),
+            tool_name: &result.name,
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -510,24 +443,19 @@ struct Options {
     temperature: Option<f32>,
 }
 
+type WireMessage<'a> = ChatMessage<'a, AssistantMessage<'a>, ToolMessage<'a>>;
+
 #[derive(Serialize)]
-#[serde(tag = "role", rename_all = "lowercase")]
-enum WireMessage<'a> {
-    System {
-        content: &'a str,
-    },
-    User {
-        content: String,
-    },
-    Assistant {
-        content: String,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        tool_calls: Vec<WireToolCallOut<'a>>,
-    },
-    Tool {
-        content: std::borrow::Cow<'a, str>,
-        tool_name: &'a str,
-    },
+struct AssistantMessage<'a> {
+    content: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCallOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ToolMessage<'a> {
+    content: std::borrow::Cow<'a, str>,
+    tool_name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -539,20 +467,6 @@ struct WireToolCallOut<'a> {
 struct WireFunctionCallOut<'a> {
     name: &'a str,
     arguments: &'a serde_json::Value,
-}
-
-#[derive(Serialize)]
-struct WireTool<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: WireFunction<'a>,
-}
-
-#[derive(Serialize)]
-struct WireFunction<'a> {
-    name: &'a str,
-    description: &'a str,
-    parameters: &'a serde_json::Value,
 }
 
 #[derive(Deserialize)]

@@ -4,19 +4,22 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::Stream;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use secrecy::ExposeSecret;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
+use super::chat::{
+    ChatMessage, WireTool, chat_messages, parse_arguments, synthesised_id, tool_result_content,
+    wire_tools,
+};
+use super::kind::WireFormat;
+use super::wire::{self, BodyBytes, WireProvider};
 use super::{
-    ContentBlock, EventStream, LlmError, Provider, ProviderKind, ProviderSettings, Request, Role,
-    StopReason, StreamEvent, ToolCall, ToolChoice, Usage, retry, sse,
+    EventStream, LlmError, ProviderKind, ProviderSettings, Request, StopReason, StreamEvent,
+    ToolCall, ToolChoice, Usage, sse,
 };
 
 /// Where one provider's Chat Completions dialect departs from OpenAI's.
@@ -90,12 +93,11 @@ impl OpenAiProvider {
     /// Build a provider for one of the Chat Completions kinds (OpenAI, Azure OpenAI when
     /// `azure_api_version` is set, Mistral, DeepSeek, OpenAI-compatible).
     pub fn new(settings: ProviderSettings) -> Result<Self, LlmError> {
-        if settings.kind.wire_format() != super::kind::WireFormat::OpenAiChat {
-            return Err(LlmError::Config(format!(
-                "provider `{}` does not speak the OpenAI Chat Completions format",
-                settings.kind
-            )));
-        }
+        wire::expect_wire(
+            &settings,
+            WireFormat::OpenAiChat,
+            "the OpenAI Chat Completions format",
+        )?;
         if settings.model.trim().is_empty() {
             return Err(LlmError::Config(format!(
                 "no model set for provider `{}`; set `{}`",
@@ -118,27 +120,19 @@ impl OpenAiProvider {
             ),
             None => format!("{base_url}/chat/completions"),
         };
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        if let Some(key) = &settings.api_key {
-            let key = key.expose_secret().trim();
-            // Local compatible servers run without a key; an empty variable means the same.
-            if !key.is_empty() {
-                crate::redact::register_secret(key);
-                let (name, value) = match settings.azure_api_version {
-                    Some(_) => (HeaderName::from_static("api-key"), key.to_owned()),
-                    None => (AUTHORIZATION, format!("Bearer {key}")),
-                };
-                let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                    LlmError::Config(format!(
-                        "the API key for provider `{}` contains characters not allowed in an HTTP header",
-                        settings.kind
-                    ))
-                })?;
-                value.set_sensitive(true);
-                headers.insert(name, value);
-            }
+        let mut headers = wire::json_headers("text/event-stream");
+        if let Some(key) = wire::optional_api_key(&settings) {
+            let (name, value) = match settings.azure_api_version {
+                Some(_) => (HeaderName::from_static("api-key"), key.to_owned()),
+                None => (AUTHORIZATION, format!("Bearer {key}")),
+            };
+            let value = wire::secret_header(&value).ok_or_else(|| {
+                LlmError::Config(format!(
+                    "the API key for provider `{}` contains characters not allowed in an HTTP header",
+                    settings.kind
+                ))
+            })?;
+            headers.insert(name, value);
         }
         Ok(Self {
             quirks: Quirks::of(settings.kind),
@@ -156,18 +150,7 @@ impl OpenAiProvider {
             // OpenAI rejects `tool_choice` without `tools`.
             (Vec::new(), None)
         } else {
-            let tools = request
-                .tools
-                .iter()
-                .map(|tool| WireTool {
-                    kind: "function",
-                    function: WireFunction {
-                        name: &tool.name,
-                        description: &tool.description,
-                        parameters: &tool.parameters,
-                    },
-                })
-                .collect();
+            let tools = wire_tools(&request.tools);
             let choice = match request.tool_choice {
                 ToolChoice::Auto => "auto",
                 ToolChoice::Required => self.quirks.required_tool_choice,
@@ -190,47 +173,30 @@ impl OpenAiProvider {
                 .filter(|_| self.quirks.max_tokens_field == MaxTokensField::MaxCompletionTokens),
             temperature: request.temperature.filter(|_| optional.temperature),
         };
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
-            .map_err(|error| LlmError::Config(format!("could not encode the request: {error}")))
+        wire::json_body(&body)
     }
 
     async fn send(
         &self,
         request: &Request,
         optional: OptionalFields,
-    ) -> Result<reqwest::Response, LlmError> {
+    ) -> Result<EventStream, LlmError> {
         let body = self.body(request, optional)?;
-        retry::send(&self.settings.retry, request.on_retry.as_ref(), || {
-            self.settings
-                .http
-                .post(&self.url)
-                .headers(self.headers.clone())
-                .body(body.clone())
+        let bytes = wire::post(&self.settings, &self.url, request, |post| {
+            post.headers(self.headers.clone()).body(body.clone())
         })
-        .await
+        .await?;
+        Ok(events_from_bytes(bytes))
     }
 }
 
 #[async_trait]
-impl Provider for OpenAiProvider {
-    fn kind(&self) -> ProviderKind {
-        self.settings.kind
+impl WireProvider for OpenAiProvider {
+    fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
-    fn model(&self) -> &str {
-        &self.settings.model
-    }
-
-    fn retry_policy(&self) -> Option<&retry::RetryPolicy> {
-        Some(&self.settings.retry)
-    }
-
-    fn max_output_tokens(&self) -> u32 {
-        super::output_limit(&self.settings)
-    }
-
-    async fn stream(&self, request: &Request) -> Result<EventStream, LlmError> {
+    async fn open(&self, request: &Request) -> Result<EventStream, LlmError> {
         let mut optional = OptionalFields {
             stream_options: self.quirks.stream_options
                 && !self.stream_options_rejected.load(Ordering::Relaxed),
@@ -238,7 +204,7 @@ impl Provider for OpenAiProvider {
                 && !self.temperature_rejected.load(Ordering::Relaxed),
         };
         // Each pass drops one more field, so this ends after at most three requests.
-        let response = loop {
+        loop {
             match self.send(request, optional).await {
                 Err(LlmError::BadRequest { status, message }) => {
                     let field = if optional.stream_options && message.contains("stream_options") {
@@ -258,25 +224,16 @@ impl Provider for OpenAiProvider {
                         self.settings.model
                     );
                 }
-                other => break other?,
+                other => return other,
             }
-        };
-        Ok(events_from_bytes(retry::idle_guard(
-            response.bytes_stream(),
-            self.settings.retry.idle_timeout,
-        )))
+        }
     }
 }
 
 /// Turn the body of a streaming Chat Completions response into neutral events: text deltas as
 /// they come, each tool call whole once its fragments are complete, usage, then the stop reason.
 /// Pure (no HTTP), so that tests and benchmarks can feed it bytes directly.
-pub fn events_from_bytes<S, B, E>(bytes: S) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: Display + Send + 'static,
-{
+pub fn events_from_bytes(bytes: impl BodyBytes) -> EventStream {
     sse::decode(bytes, ChunkAssembler::default())
 }
 
@@ -508,103 +465,34 @@ fn stream_error(data: &str) -> LlmError {
     }
 }
 
-/// Parse the assembled `arguments` string of a tool call into a JSON object.
-pub(crate) fn parse_arguments(tool: &str, arguments: &str) -> Result<serde_json::Value, LlmError> {
-    let trimmed = arguments.trim();
-    // A call of a tool without parameters often comes with empty arguments.
-    if trimmed.is_empty() {
-        return Ok(serde_json::Value::Object(serde_json::Map::new()));
-    }
-    let invalid = |error: &dyn Display| {
-        LlmError::Decode(format!(
-            "the arguments the model sent for tool `{tool}` are not valid JSON ({error}): {}",
-            crate::redact::redact(&trimmed.chars().take(300).collect::<String>())
-        ))
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(trimmed).map_err(|error| invalid(&error))?;
-    match value {
-        serde_json::Value::Object(_) => Ok(value),
-        serde_json::Value::Null => Ok(serde_json::Value::Object(serde_json::Map::new())),
-        // Some models encode the object twice.
-        serde_json::Value::String(inner) => match serde_json::from_str(&inner) {
-            Ok(object @ serde_json::Value::Object(_)) => Ok(object),
-            _ => Err(invalid(&"a string, not an object")),
-        },
-        _ => Err(invalid(&"not an object")),
-    }
-}
-
-/// A deterministic id for a tool call whose wire format gave it none: the same call in the same
-/// position gets the same id, so transcripts and tests are reproducible.
-pub(crate) fn synthesised_id(position: usize, name: &str, arguments: &str) -> String {
-    // FNV-1a: tiny, and stable across Rust versions (unlike `DefaultHasher`).
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in name.bytes().chain([0]).chain(arguments.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("call_{position}_{:08x}", hash as u32)
-}
-
-/// The conversation in Chat Completions shape: system first; tool results as `role: tool`
-/// messages right after the assistant message that called them.
+/// The conversation in Chat Completions shape: tool results as `role: tool` messages, named by
+/// call id.
 fn wire_messages(request: &Request) -> Vec<WireMessage<'_>> {
-    let mut messages = Vec::with_capacity(request.messages.len() + 1);
-    if !request.system.is_empty() {
-        messages.push(WireMessage::System {
-            content: &request.system,
-        });
-    }
-    for message in &request.messages {
-        let mut texts = Vec::new();
-        let mut calls = Vec::new();
-        for block in &message.content {
-            match block {
-                ContentBlock::Text { text } => texts.push(text.as_str()),
-                ContentBlock::ToolUse(call) => calls.push(WireToolCall {
+    chat_messages(
+        request,
+        |text, calls| AssistantMessage {
+            content: if text.is_empty() && !calls.is_empty() {
+                None
+            } else {
+                Some(text)
+            },
+            tool_calls: calls
+                .into_iter()
+                .map(|call| WireToolCall {
                     id: &call.id,
                     kind: "function",
                     function: WireFunctionCall {
                         name: &call.name,
                         arguments: call.arguments.to_string(),
                     },
-                }),
-                ContentBlock::ToolResult(result) => messages.push(WireMessage::Tool {
-                    tool_call_id: &result.call_id,
-                    content: tool_result_content(result),
-                }),
-            }
-        }
-        let text = texts.join("\n\n");
-        match message.role {
-            Role::User => {
-                // A user turn that only carries tool results becomes only `tool` messages.
-                if !text.is_empty() || message.content.is_empty() {
-                    messages.push(WireMessage::User { content: text });
-                }
-            }
-            Role::Assistant => messages.push(WireMessage::Assistant {
-                content: if text.is_empty() && !calls.is_empty() {
-                    None
-                } else {
-                    Some(text)
-                },
-                tool_calls: calls,
-            }),
-        }
-    }
-    messages
-}
-
-/// Chat Completions has no error flag on tool results, so the model learns of a failure from
-/// the text.
-pub(crate) fn tool_result_content(result: &super::ToolResult) -> Cow<'_, str> {
-    if result.is_error {
-        Cow::Owned(format!("Error: {}", result.content))
-    } else {
-        Cow::Borrowed(&result.content)
-    }
+                })
+                .collect(),
+        },
+        |result| ToolMessage {
+            tool_call_id: &result.call_id,
+            content: tool_result_content(result),
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -631,24 +519,19 @@ struct StreamOptions {
     include_usage: bool,
 }
 
+type WireMessage<'a> = ChatMessage<'a, AssistantMessage<'a>, ToolMessage<'a>>;
+
 #[derive(Serialize)]
-#[serde(tag = "role", rename_all = "lowercase")]
-enum WireMessage<'a> {
-    System {
-        content: &'a str,
-    },
-    User {
-        content: String,
-    },
-    Assistant {
-        content: Option<String>,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        tool_calls: Vec<WireToolCall<'a>>,
-    },
-    Tool {
-        tool_call_id: &'a str,
-        content: Cow<'a, str>,
-    },
+struct AssistantMessage<'a> {
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
+}
+
+#[derive(Serialize)]
+struct ToolMessage<'a> {
+    tool_call_id: &'a str,
+    content: Cow<'a, str>,
 }
 
 #[derive(Serialize)]
@@ -663,20 +546,6 @@ struct WireToolCall<'a> {
 struct WireFunctionCall<'a> {
     name: &'a str,
     arguments: String,
-}
-
-#[derive(Serialize)]
-struct WireTool<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: WireFunction<'a>,
-}
-
-#[derive(Serialize)]
-struct WireFunction<'a> {
-    name: &'a str,
-    description: &'a str,
-    parameters: &'a serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -789,18 +658,6 @@ mod tests {
     }
 
     #[test]
-    fn parses_arguments_leniently_but_only_into_objects() {
-        assert_eq!(parse_arguments("t", "").ok(), Some(serde_json::json!({})));
-        assert_eq!(
-            parse_arguments("t", r#""{\"a\":1}""#).ok(),
-            Some(serde_json::json!({"a": 1}))
-        );
-        let error = parse_arguments("read_file", "{\"path\": ").unwrap_err();
-        assert!(error.to_string().contains("`read_file`"), "{error}");
-        assert!(parse_arguments("t", "[1]").is_err());
-    }
-
-    #[test]
     fn same_index_with_new_id_starts_a_new_call() {
         let body = concat!(
             "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"aaaaaaaaa\",\"function\":{\"name\":\"a\",\"arguments\":\"{}\"}}]}}]}\n\n",
@@ -845,13 +702,6 @@ mod tests {
                 StreamEvent::Stop(StopReason::ToolUse),
             ]
         );
-    }
-
-    #[test]
-    fn missing_ids_are_synthesised_deterministically() {
-        assert_eq!(synthesised_id(1, "a", "{}"), synthesised_id(1, "a", "{}"));
-        assert_ne!(synthesised_id(0, "a", "{}"), synthesised_id(1, "a", "{}"));
-        assert_ne!(synthesised_id(0, "a", "{}"), synthesised_id(0, "b", "{}"));
     }
 
     #[test]

@@ -290,43 +290,24 @@ mod tests {
     #[test]
     fn longest_prefix_wins_with_dated_ids() {
         let table = PriceTable::default();
-        assert_eq!(
-            table
-                .lookup("claude-sonnet-4-5-20250929")
-                .matched
-                .as_deref(),
-            Some("claude-sonnet-4-5")
-        );
-        assert_eq!(
-            table.lookup("claude-opus-4-5-20251101").matched.as_deref(),
-            Some("claude-opus-4-5")
-        );
-        assert_eq!(
-            table.lookup("gpt-4o-mini-2024-07-18").matched.as_deref(),
-            Some("gpt-4o-mini")
-        );
-        assert_eq!(table.lookup("gpt-4.1").matched.as_deref(), Some("gpt-4.1"));
-        assert_eq!(
-            table.lookup("gpt-5.4-mini").matched.as_deref(),
-            Some("gpt-5.4-mini")
-        );
-        assert_eq!(table.lookup("gpt-5.1").matched.as_deref(), Some("gpt-5"));
-        assert_eq!(
-            table.lookup("claude-opus-5").matched.as_deref(),
-            Some("claude-opus")
-        );
-        assert_eq!(table.lookup("o3-mini").matched.as_deref(), Some("o3-mini"));
-        assert_eq!(
-            table.lookup("openai/gpt-5-mini").matched.as_deref(),
-            Some("gpt-5-mini")
-        );
-        assert_eq!(
-            table
-                .lookup("models/gemini-2.5-flash-lite")
-                .matched
-                .as_deref(),
-            Some("gemini-2.5-flash-lite")
-        );
+        for (model, matched) in [
+            ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+            ("claude-opus-4-5-20251101", "claude-opus-4-5"),
+            ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+            ("gpt-4.1", "gpt-4.1"),
+            ("gpt-5.4-mini", "gpt-5.4-mini"),
+            ("gpt-5.1", "gpt-5"),
+            ("claude-opus-5", "claude-opus"),
+            ("o3-mini", "o3-mini"),
+            ("openai/gpt-5-mini", "gpt-5-mini"),
+            ("models/gemini-2.5-flash-lite", "gemini-2.5-flash-lite"),
+        ] {
+            assert_eq!(
+                table.lookup(model).matched.as_deref(),
+                Some(matched),
+                "{model}"
+            );
+        }
     }
 
     #[test]

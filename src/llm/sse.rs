@@ -4,13 +4,13 @@
 //! stop before it.
 
 use std::collections::VecDeque;
-use std::fmt::Display;
 use std::pin::Pin;
 
 pub use eventsource_stream::Event;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 
+use super::wire::BodyBytes;
 use super::{EventStream, LlmError, StreamEvent};
 
 /// What one wire format does with its SSE events.
@@ -35,13 +35,7 @@ struct State<D> {
 
 /// Decode the bytes of an SSE answer with `decoder`. A transport failure (or an idle timeout of
 /// [`super::retry::idle_guard`]) ends the stream with [`LlmError::Stream`].
-pub fn decode<S, B, E, D>(bytes: S, decoder: D) -> EventStream
-where
-    S: Stream<Item = Result<B, E>> + Send + 'static,
-    B: AsRef<[u8]> + Send + 'static,
-    E: Display + Send + 'static,
-    D: WireDecoder,
-{
+pub fn decode<D: WireDecoder>(bytes: impl BodyBytes, decoder: D) -> EventStream {
     let events = bytes.eventsource().map(|event| {
         event.map_err(|error| {
             LlmError::Stream(format!(
