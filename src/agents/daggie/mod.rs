@@ -68,8 +68,9 @@ impl std::fmt::Display for ModuleSource {
     }
 }
 
-/// Lower-case words of a text, split on anything that is not a letter or digit.
-pub(crate) fn offline_words(text: &str) -> std::collections::BTreeSet<String> {
+/// Lower-case words, split on anything that is not a letter or digit (so `cloud_run`,
+/// `acme-backend` and `ruff.toml` give their parts).
+pub(crate) fn words(text: &str) -> std::collections::BTreeSet<String> {
     text.split(|character: char| !character.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .map(str::to_lowercase)

@@ -389,7 +389,7 @@ fn detect_framework(directory: &Path, stack: Stack, markers: &[&str]) -> Option<
     match stack {
         Stack::Python => {
             let manifests: String = markers.iter().map(|name| text(name)).collect();
-            let found = super::offline_words(&manifests);
+            let found = super::words(&manifests);
             PYTHON_FRAMEWORKS
                 .iter()
                 .find(|framework| found.contains(**framework))

@@ -725,31 +725,24 @@ mod tests {
 
     #[test]
     fn resolves_versions_explicitly_and_automatically() {
+        // Resolve with no `dagger` on `PATH`.
+        let without_dagger = |version: &str, root: &Path, library_newest: Option<&str>| {
+            resolve(
+                version,
+                &AutoSources {
+                    installed: None,
+                    project_root: root,
+                    library_newest: library_newest.map(Into::into),
+                },
+            )
+        };
         let root = tempfile::tempdir().unwrap();
-        let explicit = resolve(
-            "1.0.0",
-            &AutoSources {
-                installed: None,
-                project_root: root.path(),
-                library_newest: None,
-            },
-        )
-        .unwrap();
+        let explicit = without_dagger("1.0.0", root.path(), None).unwrap();
         assert_eq!(explicit.version.as_deref(), Some("v1.0.0"));
         assert_eq!(explicit.format, TargetFormat::Workspace);
         assert_eq!(format_for("v1.0.0-beta.10"), TargetFormat::Workspace);
         assert_eq!(format_for("v0.21.8"), TargetFormat::DaggerJson);
-        assert!(
-            resolve(
-                "latest",
-                &AutoSources {
-                    installed: None,
-                    project_root: root.path(),
-                    library_newest: None,
-                }
-            )
-            .is_err()
-        );
+        assert!(without_dagger("latest", root.path(), None).is_err());
         let installed = resolve(
             "auto",
             &AutoSources {
@@ -763,38 +756,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(installed.version.as_deref(), Some("v1.0.0-beta.10"));
-        let library = resolve(
-            "auto",
-            &AutoSources {
-                installed: None,
-                project_root: root.path(),
-                library_newest: Some("v0.20.3".into()),
-            },
-        )
-        .unwrap();
+        let library = without_dagger("auto", root.path(), Some("v0.20.3")).unwrap();
         assert_eq!(library.format, TargetFormat::DaggerJson);
         std::fs::write(root.path().join("dagger.toml"), "").unwrap();
-        let existing = resolve(
-            "auto",
-            &AutoSources {
-                installed: None,
-                project_root: root.path(),
-                library_newest: Some("v0.20.3".into()),
-            },
-        )
-        .unwrap();
+        let existing = without_dagger("auto", root.path(), Some("v0.20.3")).unwrap();
         assert_eq!(existing.format, TargetFormat::Workspace);
         assert_eq!(existing.version, None);
         let empty = tempfile::tempdir().unwrap();
-        let unknown = resolve(
-            "auto",
-            &AutoSources {
-                installed: None,
-                project_root: empty.path(),
-                library_newest: None,
-            },
-        )
-        .unwrap();
+        let unknown = without_dagger("auto", empty.path(), None).unwrap();
         assert_eq!(unknown.format, TargetFormat::DaggerJson);
     }
 

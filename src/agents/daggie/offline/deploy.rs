@@ -5,11 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Planner;
-use super::matching::{function_words, mentions, words};
+use super::matching::{function_words, mentions, named_words};
 use super::toolchains::{display_directory, quote_list};
 use crate::agents::daggie::catalog::{LibraryModule, is_check};
 use crate::agents::daggie::plan::{DeployStep, SECRET_PROVIDERS};
 use crate::agents::daggie::project::StackDirectory;
+use crate::agents::daggie::words;
 use crate::scan::{Argument, Function};
 
 /// Words that say a function deploys.
@@ -259,47 +260,31 @@ pub(super) fn deploy_functions(library: &LibraryModule) -> impl Iterator<Item = 
 }
 
 pub(super) fn is_deploy(function: &Function) -> bool {
-    let says_so = words_of_function_name_and_doc(function)
+    let says_so = named_words(&function.name, function.doc.as_deref())
         .iter()
         .any(|word| DEPLOY_WORDS.contains(&word.as_str()));
     let has_target = function.args.iter().any(|argument| {
-        argument.r#type == "Secret" || {
-            let mut text = argument.name.clone();
-            text.push(' ');
-            text.push_str(argument.doc.as_deref().unwrap_or_default());
-            words(&text)
+        argument.r#type == "Secret"
+            || argument_words(argument)
                 .iter()
                 .any(|word| TARGET_WORDS.contains(&word.as_str()))
-        }
     });
     says_so && has_target
 }
 
-pub(super) fn words_of_function_name_and_doc(function: &Function) -> BTreeSet<String> {
-    let mut text = function.name.clone();
-    text.push(' ');
-    text.push_str(function.doc.as_deref().unwrap_or_default());
-    words(&text)
+/// The words of an argument's name and doc.
+fn argument_words(argument: &Argument) -> BTreeSet<String> {
+    named_words(&argument.name, argument.doc.as_deref())
 }
 
 pub(super) fn is_oidc(argument: &Argument) -> bool {
-    argument.r#type == "Secret" && {
-        let text = format!(
-            "{} {}",
-            argument.name,
-            argument.doc.as_deref().unwrap_or_default()
-        );
-        words(&text).contains("oidc") || argument.name.to_lowercase().contains("oidc")
-    }
+    argument.r#type == "Secret"
+        && (argument_words(argument).contains("oidc")
+            || argument.name.to_lowercase().contains("oidc"))
 }
 
 pub(super) fn is_credential(argument: &Argument) -> bool {
-    let text = format!(
-        "{} {}",
-        argument.name,
-        argument.doc.as_deref().unwrap_or_default()
-    );
-    let found = words(&text);
+    let found = argument_words(argument);
     [
         "credentials",
         "credential",

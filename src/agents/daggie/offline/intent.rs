@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 
 use super::Planner;
-use super::matching::{mentions, words};
+use super::matching::mentions;
 use super::toolchains::quote_list;
 use crate::agents::daggie::project::{Project, StackDirectory};
+use crate::agents::daggie::words;
 use crate::scan::{Argument, Function};
 
 /// Words in an assignment that ask for deployments (or refuse them, when negated).

@@ -8,6 +8,7 @@ use super::toolchains::display_directory;
 use super::{Match, Planner};
 use crate::agents::daggie::catalog::{LibraryModule, is_check};
 use crate::agents::daggie::project::{Stack, StackDirectory};
+use crate::agents::daggie::words;
 use crate::scan::Function;
 
 /// A check that talks about a container or image is about the service whose module builds one.
@@ -235,19 +236,9 @@ impl<'a> Planner<'a> {
 /// not deployments (a deploy function's target, "a Python service on Cloud Run", does not make
 /// a deploy module a Python module).
 pub(super) fn declared_words(library: &LibraryModule) -> BTreeSet<String> {
-    let module = &library.module;
-    let mut text = format!(
-        "{} {}",
-        module.name,
-        module.description.as_deref().unwrap_or_default()
-    );
-    for function in &module.functions {
-        if is_check(function) || !is_deploy(function) {
-            text.push(' ');
-            text.push_str(&function_text(function));
-        }
-    }
-    words(&text)
+    words_of_module(library, |function| {
+        is_check(function) || !is_deploy(function)
+    })
 }
 
 /// Keywords only an Angular module uses; a Node module without them is generic Node.
@@ -281,18 +272,32 @@ pub(super) fn stack_evidence(text: &BTreeSet<String>, stack: Stack) -> Vec<Strin
         .collect()
 }
 
+/// Everything a module says: its name, description and every function.
 pub(super) fn module_words(library: &LibraryModule) -> BTreeSet<String> {
+    words_of_module(library, |_| true)
+}
+
+/// The words of a module's name, description and the functions `include` keeps.
+fn words_of_module(
+    library: &LibraryModule,
+    include: impl Fn(&Function) -> bool,
+) -> BTreeSet<String> {
     let module = &library.module;
     let mut text = format!(
         "{} {}",
         module.name,
         module.description.as_deref().unwrap_or_default()
     );
-    for function in &module.functions {
+    for function in module.functions.iter().filter(|function| include(function)) {
         text.push(' ');
         text.push_str(&function_text(function));
     }
     words(&text)
+}
+
+/// The words of a name and its doc.
+pub(super) fn named_words(name: &str, doc: Option<&str>) -> BTreeSet<String> {
+    words(&format!("{name} {}", doc.unwrap_or_default()))
 }
 
 pub(super) fn function_words(function: &Function) -> BTreeSet<String> {
@@ -310,15 +315,6 @@ pub(super) fn function_text(function: &Function) -> String {
         text.push_str(argument.doc.as_deref().unwrap_or_default());
     }
     text
-}
-
-/// Lower-case words, split on anything that is not a letter or digit (so `cloud_run`,
-/// `acme-backend` and `ruff.toml` give their parts).
-pub(super) fn words(text: &str) -> BTreeSet<String> {
-    text.split(|character: char| !character.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 /// Whether `text` (lower-case) mentions `name` as a whole word.
