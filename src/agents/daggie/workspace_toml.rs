@@ -509,25 +509,8 @@ pub fn plan_toolchains(
     let mut toolchains = Vec::new();
     let mut modules = BTreeMap::new();
     for toolchain in &plan.toolchains {
-        let library = catalog
-            .module(&toolchain.module)
-            .with_context(|| format!("module `{}` is not in the catalog", toolchain.module))?;
-        let mut dependency = Dependency::new(
-            toolchain.name.clone(),
-            library.install_source(&project.root),
-        );
-        dependency.pin = library.module.pin.clone();
-        for customization in &toolchain.customizations {
-            let mut entry = Customization::new(customization.argument.clone())
-                .on(customization.function.iter().cloned());
-            if let Some(path) = &customization.default_path {
-                entry = entry.with_default_path(path.clone());
-            }
-            if let Some(default) = &customization.default {
-                entry = entry.with_default(default.clone());
-            }
-            dependency = dependency.with_customization(entry);
-        }
+        let (dependency, library) =
+            super::render::toolchain_dependency(toolchain, catalog, project)?;
         modules.insert(toolchain.name.clone(), library.module.clone());
         toolchains.push(dependency);
     }
