@@ -507,27 +507,13 @@ fn write_json(out: &mut dyn Write, value: &serde_json::Value) -> anyhow::Result<
 }
 
 fn read_error_output(args: &DebugArgs) -> anyhow::Result<String> {
-    if let Some(text) = &args.error_output {
-        if text == "-" {
-            return read_stdin("the error output");
-        }
-        return Ok(text.clone());
-    }
-    if let Some(path) = &args.error_file {
-        if path.as_os_str() == "-" {
-            return read_stdin("the error output");
-        }
-        return read_file(path, "error file");
-    }
-    match args.stdin.as_deref() {
-        Some("-") => read_stdin("the error output"),
-        Some(other) => Err(crate::exit::usage(format!(
-            "unexpected argument `{other}`; pass the error output with `--error-output TEXT`,              `--error-file FILE` or `-` for stdin"
-        ))),
-        None => Err(crate::exit::usage(
-            "no error output; pass `--error-output TEXT`, `--error-file FILE` or `-` for stdin",
-        )),
-    }
+    read_text_input(
+        args.error_output.as_deref(),
+        args.error_file.as_deref(),
+        args.stdin.as_deref(),
+        "error output",
+        ["--error-output", "--error-file"],
+    )
 }
 
 fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
@@ -731,27 +717,48 @@ fn workflow_provider(global: &GlobalOptions) -> anyhow::Result<ProviderEnv> {
 }
 
 fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
-    if let Some(text) = &args.assignment {
-        if text == "-" {
-            return read_stdin("the assignment");
-        }
-        return Ok(text.clone());
+    read_text_input(
+        args.assignment.as_deref(),
+        args.assignment_file.as_deref(),
+        args.stdin.as_deref(),
+        "assignment",
+        ["--assignment", "--assignment-file"],
+    )
+}
+
+/// A text given as `--<text flag> TEXT`, `--<file flag> FILE` or a bare `-`, where `-` (also as
+/// the flag's value) reads stdin.
+fn read_text_input(
+    text: Option<&str>,
+    file: Option<&Path>,
+    stdin: Option<&str>,
+    what: &str,
+    [text_flag, file_flag]: [&str; 2],
+) -> anyhow::Result<String> {
+    let from_stdin = || read_stdin(&format!("the {what}"));
+    if let Some(text) = text {
+        return if text == "-" {
+            from_stdin()
+        } else {
+            Ok(text.to_string())
+        };
     }
-    if let Some(path) = &args.assignment_file {
+    if let Some(path) = file {
         if path.as_os_str() == "-" {
-            return read_stdin("the assignment");
+            return from_stdin();
         }
-        return read_file(path, "assignment file");
+        let file_what = file_flag.trim_start_matches('-').replace('-', " ");
+        return read_file(path, &file_what);
     }
-    match args.stdin.as_deref() {
-        Some("-") => read_stdin("the assignment"),
+    match stdin {
+        Some("-") => from_stdin(),
         Some(other) => Err(crate::exit::usage(format!(
-            "unexpected argument `{other}`; pass the assignment with `--assignment TEXT`, \
-             `--assignment-file FILE` or `-` for stdin"
+            "unexpected argument `{other}`; pass the {what} with `{text_flag} TEXT`, \
+             `{file_flag} FILE` or `-` for stdin"
         ))),
-        None => Err(crate::exit::usage(
-            "no assignment; pass `--assignment TEXT`, `--assignment-file FILE` or `-` for stdin",
-        )),
+        None => Err(crate::exit::usage(format!(
+            "no {what}; pass `{text_flag} TEXT`, `{file_flag} FILE` or `-` for stdin"
+        ))),
     }
 }
 

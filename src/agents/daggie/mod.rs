@@ -77,6 +77,23 @@ pub(crate) fn words(text: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// Names in backticks, joined with `separator`: `` `a`, `b` ``.
+pub(crate) fn quoted<T: std::fmt::Display>(
+    names: impl IntoIterator<Item = T>,
+    separator: &str,
+) -> String {
+    names
+        .into_iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// Names in backticks, comma-separated.
+pub(crate) fn quote_list<T: std::fmt::Display>(names: impl IntoIterator<Item = T>) -> String {
+    quoted(names, ", ")
+}
+
 /// Reads a module library: the scanner in production, a fixture in tests.
 pub type Scanner<'a> = &'a dyn Fn(&ModuleSource) -> anyhow::Result<ScanReport>;
 
@@ -495,7 +512,7 @@ pub fn load_catalog(module_urls: &[String], scan: Scanner<'_>) -> anyhow::Result
     if catalog.modules.is_empty() {
         return Err(crate::exit::usage(format!(
             "no library module (a `dagger.json` outside examples and tests) found in {}",
-            quote_urls(module_urls)
+            quote_list(module_urls)
         )));
     }
     if !catalog.has_checks() {
@@ -503,15 +520,8 @@ pub fn load_catalog(module_urls: &[String], scan: Scanner<'_>) -> anyhow::Result
             "the module library {} has no checks: no module marks a function as a check \
              (`@check`, `+check`, `@check()`) that runs without required arguments, so there is \
              nothing for `dagger check` to run",
-            quote_urls(module_urls)
+            quote_list(module_urls)
         )));
     }
     Ok(catalog)
-}
-
-fn quote_urls(urls: &[String]) -> String {
-    urls.iter()
-        .map(|url| format!("`{url}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

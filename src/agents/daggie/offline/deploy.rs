@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Planner;
 use super::matching::{function_words, mentions, named_words};
-use super::toolchains::{display_directory, quote_list};
+use super::toolchains::display_directory;
 use crate::agents::daggie::catalog::{LibraryModule, is_check};
 use crate::agents::daggie::plan::{DeployStep, SECRET_PROVIDERS};
 use crate::agents::daggie::project::StackDirectory;
+use crate::agents::daggie::quote_list;
 use crate::agents::daggie::words;
 use crate::scan::{Argument, Function};
 

@@ -7,8 +7,8 @@ use regex::Regex;
 
 use super::Planner;
 use super::matching::mentions;
-use super::toolchains::quote_list;
 use crate::agents::daggie::project::{Project, StackDirectory};
+use crate::agents::daggie::quote_list;
 use crate::agents::daggie::words;
 use crate::scan::{Argument, Function};
 

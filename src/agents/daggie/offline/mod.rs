@@ -22,11 +22,12 @@ use std::collections::BTreeSet;
 use super::catalog::{Catalog, LibraryModule};
 use super::plan::{Plan, Proposal};
 use super::project::{Project, StackDirectory};
+use super::quote_list;
 use deploy::deploy_functions;
 pub use deploy::environment_name;
 use intent::{AssignmentValues, DeployIntent, Intent};
 use matching::{declared_words, mentions, stack_fit};
-use toolchains::{has_work, quote_list, toolchain_name};
+use toolchains::{has_work, toolchain_name};
 
 /// Plan from the assignment, the project and the catalog, without a model.
 pub fn plan(assignment: &str, project: &Project, catalog: &Catalog) -> Proposal {

@@ -265,13 +265,6 @@ pub(super) fn display_directory(directory: &StackDirectory) -> String {
     }
 }
 
-pub(super) fn quote_list<'b>(names: impl Iterator<Item = &'b str>) -> String {
-    names
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
