@@ -17,7 +17,7 @@ use crate::agents::daggie::{
     AssistOptions, OutputMode, PlanInput, Planner, Scanner, WORKFLOW_PATH, load_catalog,
     offline_planner, run_assist,
 };
-use crate::agents::monty::review::to_markdown;
+use crate::agents::review::to_markdown;
 use crate::cli::GlobalOptions;
 use crate::config::Settings;
 use crate::exit::Exit;

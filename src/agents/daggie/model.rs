@@ -20,8 +20,8 @@ use crate::agent::{
     Agent, AgentSpec, Budget, EventSink, Report, RunOutcome, Submit, Tool, load_context,
     report_submit,
 };
-use crate::agents::monty::review::{self, ReviewSubmission};
 use crate::agents::prompt;
+use crate::agents::review::{self, ReviewSubmission};
 use crate::llm::{Provider, Usage};
 
 pub const SYSTEM_PROMPT: &str = include_str!("prompts/system.md");
