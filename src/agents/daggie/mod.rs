@@ -5,6 +5,10 @@
 //! The planner and the scanner are passed in, so the same pipeline serves `--offline` (the
 //! deterministic [`offline`] planner), the model (a planner that drives `submit_plan`), and
 //! tests (hand-built catalogs).
+//!
+//! A command line arrives as a [`request::DaggieRequest`]; [`verbs`] runs it (choosing the
+//! planner, the rendering choices, or the model verbs `explain`, `debug`, `review`) and returns a
+//! [`request::DaggieResult`] for `cli` to print.
 
 pub mod catalog;
 pub mod merge;
@@ -15,6 +19,8 @@ pub mod plan;
 pub mod project;
 pub mod record;
 pub mod render;
+pub mod request;
+pub mod verbs;
 pub mod versions;
 pub mod workspace_toml;
 
@@ -203,6 +209,18 @@ impl AssistReport {
             .collect()
     }
 
+    /// With `--check`, an error (exit 1) naming the files that are out of date.
+    pub fn ensure_current(&self) -> anyhow::Result<()> {
+        let stale = self.stale_files();
+        if self.mode == OutputMode::Check && !stale.is_empty() {
+            return Err(crate::exit::negative(format!(
+                "{} out of date; run `agentci daggie assist` without `--check` to regenerate",
+                quoted(stale, " and ")
+            )));
+        }
+        Ok(())
+    }
+
     /// A short account of every choice and what the user must set up.
     pub fn summary(&self) -> String {
         let mut text = String::new();
@@ -341,9 +359,7 @@ pub fn run_assist(
         ));
     }
 
-    let previous = std::fs::read_to_string(options.source.join(WORKFLOW_PATH))
-        .ok()
-        .and_then(|text| record::Recorded::from_workflow(&text));
+    let previous = record::Recorded::read(&options.source);
     let writes_dagger_json = target
         .as_ref()
         .is_none_or(|target| target.format == workspace_toml::TargetFormat::DaggerJson);
