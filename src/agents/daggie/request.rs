@@ -1,5 +1,5 @@
 //! What one daggie verb is asked to do, and what it gives back, as plain values: `cli` reads the
-//! flags, files and stdin once and builds a [`DaggieRequest`]; [`super::run`] runs it and returns
+//! flags, files and stdin once and builds a [`DaggieRequest`]; [`super::verbs`] runs it and returns
 //! a [`DaggieResult`], which `cli` prints as text or `--json`. The verbs never see the command
 //! line.
 
@@ -60,7 +60,7 @@ pub struct AssistRequest {
     pub force: bool,
     /// The repository secret holding a token for private module libraries.
     pub private_modules: Option<String>,
-    /// Action versions looked up before planning ([`super::run::look_up_action_versions`]).
+    /// Action versions looked up before planning ([`super::verbs::look_up_action_versions`]).
     pub looked_up: Option<ActionVersions>,
 }
 
@@ -86,7 +86,7 @@ pub struct DebugRequest {
     pub export: Option<PathBuf>,
     /// Apply the changes of a run stopped by a budget or an error anyway.
     pub keep_partial: bool,
-    /// Let the agent run [`super::run::DEBUG_COMMANDS`] and the `[exec]` commands of agentci.toml.
+    /// Let the agent run [`super::verbs::DEBUG_COMMANDS`] and the `[exec]` commands of agentci.toml.
     pub allow_exec: bool,
     /// MCP servers to attach: `NAME=COMMAND ARGS…` or `NAME=URL`.
     pub mcp: Vec<String>,
