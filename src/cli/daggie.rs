@@ -8,9 +8,9 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 
 use crate::agent::{Budget, EventSink};
-use crate::agents::daggie::model::{ModelRun, RunStats};
+use crate::agents::daggie::model::ModelRun;
 use crate::agents::daggie::request::{
-    AssistRequest, DaggieRequest, DaggieResult, DebugRequest, ExplainRequest, ReviewRequest,
+    AssistRequest, DaggieRequest, DaggieResult, DebugRequest, ExplainRequest, Fixed, ReviewRequest,
 };
 use crate::agents::daggie::versions::ActionVersions;
 use crate::agents::daggie::{AssistReport, OutputMode, Planner, Scanner, verbs};
@@ -333,7 +333,7 @@ fn print(
             }
         }
         DaggieResult::Debug(fixed) => {
-            write_debug_result(out, global, &fixed.report, &fixed.run, &fixed.concluded)?;
+            write_debug_result(out, global, fixed)?;
         }
         DaggieResult::Review(review) => {
             if global.json {
@@ -371,13 +371,17 @@ fn print_assist(
     Ok(Exit::Done)
 }
 
+/// `debug`'s report, then what became of its changes.
 fn write_debug_result(
     out: &mut dyn Write,
     global: &GlobalOptions,
-    report: &str,
-    stats: &RunStats,
-    concluded: &crate::agent::workspace::Concluded,
+    fixed: &Fixed,
 ) -> anyhow::Result<()> {
+    let Fixed {
+        report,
+        run,
+        concluded,
+    } = fixed;
     let applied: Vec<String> = concluded
         .applied
         .iter()
@@ -388,7 +392,7 @@ fn write_debug_result(
             out,
             &serde_json::json!({
                 "report": report,
-                "run": stats,
+                "run": run,
                 "applied": applied,
                 "diff": concluded.diff,
                 "exported": concluded.exported.as_ref().map(|path| path.display().to_string()),
@@ -398,35 +402,16 @@ fn write_debug_result(
     }
     writeln!(out, "{}", crate::redact::redact(report.trim_end()))?;
     if !applied.is_empty() {
-        writeln!(
-            out,
-            "
-Changed: {}",
-            applied.join(", ")
-        )?;
+        writeln!(out, "\nChanged: {}", applied.join(", "))?;
     }
     if let Some(exported) = &concluded.exported {
-        writeln!(
-            out,
-            "
-The fixed workspace is in `{}`",
-            exported.display()
-        )?;
+        writeln!(out, "\nThe fixed workspace is in `{}`", exported.display())?;
     }
     if let Some(diff) = concluded.diff.as_deref().filter(|diff| !diff.is_empty()) {
-        write!(
-            out,
-            "
-{}",
-            crate::redact::redact(diff)
-        )?;
+        write!(out, "\n{}", crate::redact::redact(diff))?;
     }
     if applied.is_empty() && concluded.exported.is_none() && concluded.diff.is_none() {
-        writeln!(
-            out,
-            "
-No file changed."
-        )?;
+        writeln!(out, "\nNo file changed.")?;
     }
     Ok(())
 }
