@@ -322,9 +322,13 @@ mod tests {
 
     #[test]
     fn environment_names_are_upper_snake_case() {
-        assert_eq!(environment_name("project"), "PROJECT");
-        assert_eq!(environment_name("project_id"), "PROJECT_ID");
-        assert_eq!(environment_name("serviceName"), "SERVICE_NAME");
-        assert_eq!(environment_name("gcp-credentials"), "GCP_CREDENTIALS");
+        for (argument, variable) in [
+            ("project", "PROJECT"),
+            ("project_id", "PROJECT_ID"),
+            ("serviceName", "SERVICE_NAME"),
+            ("gcp-credentials", "GCP_CREDENTIALS"),
+        ] {
+            assert_eq!(environment_name(argument), variable);
+        }
     }
 }

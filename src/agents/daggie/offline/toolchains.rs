@@ -271,8 +271,12 @@ mod tests {
 
     #[test]
     fn toolchain_names_are_kebab_case() {
-        assert_eq!(toolchain_name("python-service"), "python-service");
-        assert_eq!(toolchain_name("My_Checks.v2"), "my-checks-v2");
-        assert_eq!(toolchain_name("2fa"), "m-2fa");
+        for (module, toolchain) in [
+            ("python-service", "python-service"),
+            ("My_Checks.v2", "my-checks-v2"),
+            ("2fa", "m-2fa"),
+        ] {
+            assert_eq!(toolchain_name(module), toolchain);
+        }
     }
 }
