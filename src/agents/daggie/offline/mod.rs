@@ -11,6 +11,10 @@
 //!   service, registry, credentials…); a module's checks never turn into deploy steps;
 //! - every check with a default path is routed to a project directory or ignored with a reason
 //!   (the completeness rule of [`super::plan::validate`]).
+//!
+//! This file runs the steps in order; `intent` reads the assignment, `matching` fits modules and
+//! checks to directories, `toolchains` routes checks into toolchains and chooses the fix agents,
+//! `deploy` makes the deploy steps and their arguments.
 
 mod deploy;
 mod intent;
