@@ -6,5 +6,6 @@ pub mod exit_code;
 pub mod goose;
 pub mod monty;
 pub mod prompt;
+pub mod review;
 pub mod speck;
 pub mod step_outputs;

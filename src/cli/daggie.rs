@@ -1,4 +1,5 @@
-//! `agentci daggie …`: the arguments of daggie's verbs and the code that runs them.
+//! `agentci daggie …`: the arguments of daggie's verbs, the request each one becomes, and how
+//! its result is printed; the verbs themselves are `agents::daggie::verbs`.
 
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
@@ -6,21 +7,19 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use crate::agent::workspace::{Conclusion, Workspace};
-use crate::agent::{Budget, EventSink, Tool};
-use crate::agents::daggie::model::{self, ModelRun, RunStats};
-use crate::agents::daggie::plan::Proposal;
-use crate::agents::daggie::record::Recorded;
-use crate::agents::daggie::render::{self, ActionPins, ProviderEnv, RenderOptions};
-use crate::agents::daggie::versions::{self, ActionVersions};
-use crate::agents::daggie::{
-    AssistOptions, OutputMode, PlanInput, Planner, Scanner, WORKFLOW_PATH, load_catalog,
-    offline_planner, run_assist,
+use crate::agent::{Budget, EventSink};
+use crate::agents::daggie::model::ModelRun;
+use crate::agents::daggie::request::{
+    AssistRequest, DaggieRequest, DaggieResult, DebugRequest, ExplainRequest, Fixed, ReviewRequest,
 };
-use crate::agents::monty::review::to_markdown;
+use crate::agents::daggie::versions::ActionVersions;
+use crate::agents::daggie::{AssistReport, OutputMode, Planner, Scanner, verbs};
+use crate::agents::review::to_markdown;
 use crate::cli::GlobalOptions;
 use crate::config::Settings;
 use crate::exit::Exit;
+
+pub use crate::agents::daggie::verbs::{DEBUG_COMMANDS, ModelContext};
 
 /// `agentci daggie [VERB]`: without a verb, the options are `assist`'s (`agentci daggie
 /// --assignment-file FILE --module-url URL …`, the invocation the docs promise).
@@ -38,6 +37,41 @@ impl DaggieArgs {
         self.verb
             .clone()
             .unwrap_or_else(|| DaggieVerb::Assist((*self.assist).clone()))
+    }
+
+    /// The verb as a request: flags resolved, long inputs read from their files or stdin.
+    pub fn request(&self) -> anyhow::Result<DaggieRequest> {
+        Ok(match self.verb() {
+            DaggieVerb::Assist(args) => DaggieRequest::Assist(args.request()?),
+            DaggieVerb::Explain(args) => DaggieRequest::Explain(ExplainRequest {
+                question: if args.question == "-" {
+                    read_stdin("the question")?
+                } else {
+                    args.question
+                },
+                source: args.source,
+                module_urls: args.module_urls,
+            }),
+            DaggieVerb::Debug(args) => DaggieRequest::Debug(DebugRequest {
+                error_output: read_error_output(&args)?,
+                source: args.source,
+                dry_run: args.dry_run,
+                export: args.export,
+                keep_partial: args.keep_partial,
+                allow_exec: args.allow_exec,
+                mcp: args.mcp,
+            }),
+            DaggieVerb::Review(args) => DaggieRequest::Review(ReviewRequest {
+                diff: match &args.diff {
+                    None => None,
+                    Some(path) if path.as_os_str() == "-" => Some(read_stdin("the diff")?),
+                    Some(path) => Some(read_file(path, "diff")?),
+                },
+                source: args.source,
+                focus: args.focus,
+            }),
+            DaggieVerb::Migrate(args) => DaggieRequest::Migrate(args.request()),
+        })
     }
 }
 
@@ -115,14 +149,6 @@ pub struct ReviewArgs {
     pub focus: Option<String>,
 }
 
-/// Commands `daggie debug --allow-exec` may run besides those of `[exec]` in agentci.toml.
-/// `dagger call` is left out on purpose: it can run a deploy function; a project that wants it
-/// allows it in `[exec.daggie]`.
-pub const DEBUG_COMMANDS: &[&str] = &["dagger check", "dagger functions"];
-
-/// How long one `exec` command may run.
-const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
-
 #[derive(Debug, Clone, Args)]
 pub struct AssistArgs {
     /// What to set up, as text
@@ -183,82 +209,74 @@ pub struct AssistArgs {
 /// The repository secret `--private-modules` uses when it names none.
 pub const DEFAULT_MODULES_TOKEN: &str = "DAGGER_MODULES_TOKEN";
 
-/// A model run and the settings it was built from.
-#[derive(Clone)]
-pub struct ModelContext {
-    pub run: ModelRun,
-    pub settings: Settings,
-}
-
-impl ModelContext {
-    /// The provider detected for this command line, with the budget, event stream, pricing and
-    /// progress it asks for. Fails (exit 2) when no provider is configured.
-    pub fn from_command_line(global: &GlobalOptions) -> anyhow::Result<Self> {
-        let working_dir = std::env::current_dir()
-            .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
-        let settings = Settings::load(global, &working_dir)?;
-        let (provider_settings, _reason) =
-            crate::llm::detect::require_provider_for(global, &settings)?;
-        let provider = crate::llm::build_provider(provider_settings)?;
-        let prices = crate::llm::pricing::PriceTable::new(&settings.config.pricing);
-        let model_name = provider.model().to_string();
-        let run = ModelRun {
-            provider,
-            budget: Budget::from_config(&settings.config.budget_with(global)),
-            events: EventSink::from_flag(global.events.as_deref())?,
-            pricing: Arc::new(move |usage| prices.cost_usd(&model_name, usage)),
-            progress: !global.quiet,
+impl AssistArgs {
+    /// `assist`'s request: the assignment read from its text, file or stdin.
+    pub fn request(&self) -> anyhow::Result<AssistRequest> {
+        let mode = if self.check {
+            OutputMode::Check
+        } else if self.dry_run {
+            OutputMode::DryRun
+        } else {
+            OutputMode::Write
         };
-        Ok(ModelContext { run, settings })
+        Ok(AssistRequest {
+            assignment: read_assignment(self)?,
+            source: self.source.clone(),
+            module_urls: self.module_urls.clone(),
+            offline: self.offline,
+            mode,
+            engine_version: self.engine_version.clone(),
+            dagger_version: self.dagger_version.clone(),
+            action_version: self.action_version.clone(),
+            default_branch: self.default_branch.clone(),
+            force: self.force,
+            private_modules: self.private_modules.clone(),
+            looked_up: self.looked_up.clone(),
+        })
     }
 }
 
-/// Run a daggie command line: build the model run when the verb needs one, then run the verb.
+/// The model run of this command line: the provider detected, with the budget, event stream,
+/// pricing and progress it asks for. Fails (exit 2) when no provider is configured.
+pub fn model_context(global: &GlobalOptions) -> anyhow::Result<ModelContext> {
+    let working_dir = std::env::current_dir()
+        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+    let settings = Settings::load(global, &working_dir)?;
+    let (provider_settings, _reason) = crate::llm::detect::require_provider_for(global, &settings)?;
+    let provider = crate::llm::build_provider(provider_settings)?;
+    let prices = crate::llm::pricing::PriceTable::new(&settings.config.pricing);
+    let model_name = provider.model().to_string();
+    let run = ModelRun {
+        provider,
+        budget: Budget::from_config(&settings.config.budget_with(global)),
+        events: EventSink::from_flag(global.events.as_deref())?,
+        pricing: Arc::new(move |usage| prices.cost_usd(&model_name, usage)),
+        progress: !global.quiet,
+    };
+    Ok(ModelContext { run, settings })
+}
+
+/// Run a daggie command line: look up action versions for `assist`, build the model run when
+/// the verb needs one, run the verb and print its result.
 pub async fn run_command(
     args: &DaggieArgs,
     global: &GlobalOptions,
     scan: Scanner<'_>,
 ) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
-    let verb = args.verb();
-    if let DaggieVerb::Migrate(migrate_args) = &verb {
-        return super::daggie_migrate::run(migrate_args, global, &mut out);
-    }
-    if let DaggieVerb::Assist(assist_args) = &verb {
-        let mut assist_args = assist_args.clone();
-        if assist_args.action_version.is_none() && !assist_args.check {
-            assist_args.looked_up = Some(look_up_action_versions().await);
-        }
-        let args = DaggieArgs {
-            verb: Some(DaggieVerb::Assist(assist_args.clone())),
-            assist: Box::new(assist_args.clone()),
-        };
-        // `--check` re-renders the recorded plan: no model, whatever is configured.
-        if assist_args.offline || assist_args.check {
-            return tokio::task::block_in_place(|| run(&args, global, scan, None, &mut out));
-        }
-        let context = ModelContext::from_command_line(global)?;
-        return run_with_model(&args, global, scan, &context, &mut out).await;
-    }
-    let context = ModelContext::from_command_line(global)?;
-    run_with_model(args, global, scan, &context, &mut out).await
+    let mut request = args.request()?;
+    verbs::look_up_action_versions(&mut request).await;
+    let result = if request.needs_model() {
+        let context = model_context(global)?;
+        verbs::run_with_model(&request, global, scan, &context).await?
+    } else {
+        tokio::task::block_in_place(|| verbs::run(&request, global, scan, None))?
+    };
+    print(&result, global, &mut out)
 }
 
-/// The newest action releases when a GitHub token says daggie may ask the API (in Actions, or
-/// with `GITHUB_TOKEN` set), else the built-in versions.
-async fn look_up_action_versions() -> ActionVersions {
-    let environment = crate::github::client::ProcessEnv;
-    if std::env::var_os("GITHUB_TOKEN").is_none_or(|token| token.is_empty()) {
-        return ActionVersions::built_in("no `GITHUB_TOKEN` to ask the GitHub API with");
-    }
-    match crate::github::client::GitHub::from_env(None, &environment) {
-        Ok(client) => versions::look_up(&client).await,
-        Err(error) => ActionVersions::built_in(&format!("the GitHub client failed: {error}")),
-    }
-}
-
-/// Run a daggie verb with a model. `assist` runs its (blocking) pipeline in `block_in_place`, so
-/// this needs a multi-threaded tokio runtime.
+/// Run a daggie verb with a model and print its result. `assist` runs its (blocking) pipeline in
+/// `block_in_place`, so this needs a multi-threaded tokio runtime.
 pub async fn run_with_model(
     args: &DaggieArgs,
     global: &GlobalOptions,
@@ -266,23 +284,13 @@ pub async fn run_with_model(
     context: &ModelContext,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    match &args.verb() {
-        DaggieVerb::Assist(_) => tokio::task::block_in_place(|| {
-            let handle = tokio::runtime::Handle::current();
-            let planner = |input: &PlanInput<'_>| handle.block_on(model::plan(&context.run, input));
-            run(args, global, scan, Some(&planner), out)
-        }),
-        DaggieVerb::Explain(explain_args) => {
-            explain(explain_args, global, scan, context, out).await
-        }
-        DaggieVerb::Debug(debug_args) => debug(debug_args, global, context, out).await,
-        DaggieVerb::Review(review_args) => review(review_args, global, context, out).await,
-        DaggieVerb::Migrate(migrate_args) => super::daggie_migrate::run(migrate_args, global, out),
-    }
+    let result = verbs::run_with_model(&args.request()?, global, scan, context).await?;
+    print(&result, global, out)
 }
 
-/// Run a daggie verb. `scan` reads module libraries; `model_planner` plans with a model and is
-/// only needed without `--offline`. The model verbs need [`run_with_model`].
+/// Run a daggie verb and print its result. `scan` reads module libraries; `model_planner` plans
+/// with a model and is only needed without `--offline`. The model verbs need
+/// [`run_with_model`].
 pub fn run(
     args: &DaggieArgs,
     global: &GlobalOptions,
@@ -290,132 +298,90 @@ pub fn run(
     model_planner: Option<Planner<'_>>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    match &args.verb() {
-        DaggieVerb::Assist(assist_args) => assist(assist_args, global, scan, model_planner, out),
-        DaggieVerb::Migrate(migrate_args) => super::daggie_migrate::run(migrate_args, global, out),
-        DaggieVerb::Explain(_) | DaggieVerb::Debug(_) | DaggieVerb::Review(_) => {
-            Err(crate::exit::usage(
-                "`daggie explain`, `debug` and `review` need a model; configure a provider",
-            ))
-        }
-    }
+    let result = verbs::run(&args.request()?, global, scan, model_planner)?;
+    print(&result, global, out)
 }
 
-/// `daggie explain`.
-pub async fn explain(
-    args: &ExplainArgs,
+/// `daggie assist` from its arguments, printed.
+pub fn assist(
+    args: &AssistArgs,
     global: &GlobalOptions,
     scan: Scanner<'_>,
-    context: &ModelContext,
+    model_planner: Option<Planner<'_>>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let question = if args.question == "-" {
-        read_stdin("the question")?
-    } else {
-        args.question.clone()
-    };
-    if question.trim().is_empty() {
-        return Err(crate::exit::usage(
-            "the question is empty; pass `--question TEXT` or `--question -` for stdin",
-        ));
-    }
-    let catalog = if args.module_urls.is_empty() {
-        None
-    } else {
-        Some(tokio::task::block_in_place(|| {
-            load_catalog(&args.module_urls, scan)
-        })?)
-    };
-    let (answer, stats) =
-        model::explain(&context.run, &args.source, &question, catalog.as_ref()).await?;
-    if global.json {
-        write_json(out, &serde_json::json!({"answer": answer, "run": stats}))?;
-    } else {
-        writeln!(out, "{}", crate::redact::redact(answer.trim_end()))?;
-    }
-    Ok(Exit::Done)
+    let report = verbs::assist(&args.request()?, global, scan, model_planner)?;
+    print_assist(&report, global, out)
 }
 
-/// `daggie debug`: the fix lands in the workspace, which is applied, diffed or exported at the
-/// end; a failed run leaves `--source` untouched (its changes are saved as a patch) unless
-/// `--keep-partial`.
-pub async fn debug(
-    args: &DebugArgs,
+/// A verb's result as text, or as JSON with `--json`.
+fn print(
+    result: &DaggieResult,
     global: &GlobalOptions,
-    context: &ModelContext,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let error_output = read_error_output(args)?;
-    if error_output.trim().is_empty() {
-        return Err(crate::exit::usage(
-            "the error output is empty; pass `--error-output TEXT`, `--error-file FILE` or `-`",
-        ));
-    }
-    let workspace = Workspace::open(&args.source)?;
-    let mut tools: Vec<Arc<dyn Tool>> = Vec::new();
-    if args.allow_exec {
-        let mut allowed: Vec<String> = DEBUG_COMMANDS.iter().map(|c| c.to_string()).collect();
-        for command in context.settings.config.exec.allowed_for("daggie") {
-            if !allowed.contains(&command) {
-                allowed.push(command);
+    match result {
+        DaggieResult::Assist(report) => return print_assist(report, global, out),
+        DaggieResult::Explain(answer) => {
+            if global.json {
+                write_json(
+                    out,
+                    &serde_json::json!({"answer": answer.answer, "run": answer.run}),
+                )?;
+            } else {
+                writeln!(out, "{}", crate::redact::redact(answer.answer.trim_end()))?;
             }
         }
-        tools.push(crate::agent::tools::exec_tool(
-            &workspace,
-            allowed,
-            EXEC_TIMEOUT,
-        ));
-    }
-    let servers = if args.mcp.is_empty() && context.settings.config.mcp.is_empty() {
-        None
-    } else {
-        let specs = crate::agent::mcp::server_specs(&args.mcp, &context.settings.config)?;
-        let servers = crate::agent::mcp::start_servers(&specs, &context.settings.environment).await;
-        tools.extend(servers.tools());
-        Some(servers)
-    };
-    let result = model::debug(&context.run, &workspace, &error_output, tools).await;
-    if let Some(servers) = servers {
-        servers.shutdown().await;
-    }
-    let mode = if args.dry_run {
-        Conclusion::DryRun
-    } else if let Some(directory) = &args.export {
-        Conclusion::Export(directory.clone())
-    } else if args.keep_partial && result.is_err() {
-        Conclusion::KeepPartial
-    } else {
-        Conclusion::Apply
-    };
-    let concluded = workspace.conclude(result.is_ok(), &mode)?;
-    let (report, stats) = match result {
-        Ok(done) => done,
-        Err(error) => {
-            let kept = match (&concluded.patch, concluded.applied.is_empty()) {
-                (Some(patch), true) => format!(
-                    "; the partial changes are saved in `{}` (apply them with `git apply`, or                      rerun with `--keep-partial`)",
-                    patch.display()
-                ),
-                (Some(patch), false) => format!(
-                    "; the partial changes were applied (`--keep-partial`) and saved in `{}`",
-                    patch.display()
-                ),
-                (None, _) => String::new(),
-            };
-            return Err(error.context(format!("daggie debug stopped{kept}")));
+        DaggieResult::Debug(fixed) => {
+            write_debug_result(out, global, fixed)?;
         }
-    };
-    write_debug_result(out, global, &report, &stats, &concluded)?;
+        DaggieResult::Review(review) => {
+            if global.json {
+                write_json(out, &serde_json::to_value(&review.review)?)?;
+            } else {
+                write!(
+                    out,
+                    "{}",
+                    crate::redact::redact(&to_markdown(&review.review, "Daggie"))
+                )?;
+            }
+        }
+        DaggieResult::Migrate(report) => super::daggie_migrate::print(report, global, out)?,
+    }
     Ok(Exit::Done)
 }
 
+/// `assist`'s report, then, with `--check`, the error that names the stale files.
+fn print_assist(
+    report: &AssistReport,
+    global: &GlobalOptions,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    if global.json {
+        write_json(out, &serde_json::to_value(report)?)?;
+    } else {
+        write!(out, "{}", crate::redact::redact(&report.summary()))?;
+        if let Some(diff) = &report.diff
+            && !diff.is_empty()
+        {
+            write!(out, "\n{diff}")?;
+        }
+    }
+    report.ensure_current()?;
+    Ok(Exit::Done)
+}
+
+/// `debug`'s report, then what became of its changes.
 fn write_debug_result(
     out: &mut dyn Write,
     global: &GlobalOptions,
-    report: &str,
-    stats: &RunStats,
-    concluded: &crate::agent::workspace::Concluded,
+    fixed: &Fixed,
 ) -> anyhow::Result<()> {
+    let Fixed {
+        report,
+        run,
+        concluded,
+    } = fixed;
     let applied: Vec<String> = concluded
         .applied
         .iter()
@@ -426,7 +392,7 @@ fn write_debug_result(
             out,
             &serde_json::json!({
                 "report": report,
-                "run": stats,
+                "run": run,
                 "applied": applied,
                 "diff": concluded.diff,
                 "exported": concluded.exported.as_ref().map(|path| path.display().to_string()),
@@ -436,68 +402,18 @@ fn write_debug_result(
     }
     writeln!(out, "{}", crate::redact::redact(report.trim_end()))?;
     if !applied.is_empty() {
-        writeln!(
-            out,
-            "
-Changed: {}",
-            applied.join(", ")
-        )?;
+        writeln!(out, "\nChanged: {}", applied.join(", "))?;
     }
     if let Some(exported) = &concluded.exported {
-        writeln!(
-            out,
-            "
-The fixed workspace is in `{}`",
-            exported.display()
-        )?;
+        writeln!(out, "\nThe fixed workspace is in `{}`", exported.display())?;
     }
     if let Some(diff) = concluded.diff.as_deref().filter(|diff| !diff.is_empty()) {
-        write!(
-            out,
-            "
-{}",
-            crate::redact::redact(diff)
-        )?;
+        write!(out, "\n{}", crate::redact::redact(diff))?;
     }
     if applied.is_empty() && concluded.exported.is_none() && concluded.diff.is_none() {
-        writeln!(
-            out,
-            "
-No file changed."
-        )?;
+        writeln!(out, "\nNo file changed.")?;
     }
     Ok(())
-}
-
-/// `daggie review`.
-pub async fn review(
-    args: &ReviewArgs,
-    global: &GlobalOptions,
-    context: &ModelContext,
-    out: &mut dyn Write,
-) -> anyhow::Result<Exit> {
-    let diff = match &args.diff {
-        None => None,
-        Some(path) if path.as_os_str() == "-" => Some(read_stdin("the diff")?),
-        Some(path) => Some(read_file(path, "diff")?),
-    };
-    let (submission, _stats) = model::review(
-        &context.run,
-        &args.source,
-        diff.as_deref(),
-        args.focus.as_deref(),
-    )
-    .await?;
-    if global.json {
-        write_json(out, &serde_json::to_value(&submission)?)?;
-    } else {
-        write!(
-            out,
-            "{}",
-            crate::redact::redact(&to_markdown(&submission, "Daggie"))
-        )?;
-    }
-    Ok(Exit::Done)
 }
 
 fn write_json(out: &mut dyn Write, value: &serde_json::Value) -> anyhow::Result<()> {
@@ -507,27 +423,13 @@ fn write_json(out: &mut dyn Write, value: &serde_json::Value) -> anyhow::Result<
 }
 
 fn read_error_output(args: &DebugArgs) -> anyhow::Result<String> {
-    if let Some(text) = &args.error_output {
-        if text == "-" {
-            return read_stdin("the error output");
-        }
-        return Ok(text.clone());
-    }
-    if let Some(path) = &args.error_file {
-        if path.as_os_str() == "-" {
-            return read_stdin("the error output");
-        }
-        return read_file(path, "error file");
-    }
-    match args.stdin.as_deref() {
-        Some("-") => read_stdin("the error output"),
-        Some(other) => Err(crate::exit::usage(format!(
-            "unexpected argument `{other}`; pass the error output with `--error-output TEXT`,              `--error-file FILE` or `-` for stdin"
-        ))),
-        None => Err(crate::exit::usage(
-            "no error output; pass `--error-output TEXT`, `--error-file FILE` or `-` for stdin",
-        )),
-    }
+    read_text_input(
+        args.error_output.as_deref(),
+        args.error_file.as_deref(),
+        args.stdin.as_deref(),
+        "error output",
+        ["--error-output", "--error-file"],
+    )
 }
 
 fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
@@ -539,219 +441,49 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
     })
 }
 
-pub fn assist(
-    args: &AssistArgs,
-    global: &GlobalOptions,
-    scan: Scanner<'_>,
-    model_planner: Option<Planner<'_>>,
-    out: &mut dyn Write,
-) -> anyhow::Result<Exit> {
-    let assignment = read_assignment(args)?;
-    let planner: Planner<'_> = if args.offline || args.check {
-        &offline_planner
-    } else {
-        model_planner.ok_or_else(|| {
-            crate::exit::usage(
-                "no model planner was given; configure a provider (see `agentci doctor`) or pass \
-                 `--offline` to plan from the catalog alone",
-            )
-        })?
-    };
-    let mode = if args.check {
-        OutputMode::Check
-    } else if args.dry_run {
-        OutputMode::DryRun
-    } else {
-        OutputMode::Write
-    };
-    let previous = read_recorded(&args.source);
-    let mut notes = Vec::new();
-    let (action_version, actions, provider, modules_token) = match (&previous, mode) {
-        // `--check` re-renders what the files record, so the environment it runs in (a key, a
-        // newer action release) cannot make them look stale.
-        (Some(recorded), OutputMode::Check) => (
-            recorded.action_version.clone(),
-            recorded.actions.clone(),
-            recorded.provider.clone(),
-            recorded.modules_token.clone(),
-        ),
-        _ => {
-            let (action_version, actions) = match (&args.action_version, &args.looked_up) {
-                (Some(version), _) => {
-                    notes.push(format!(
-                        "action versions: `dagger/dagger-for-github@{version}` from \
-                         `--action-version`"
-                    ));
-                    (version.clone(), ActionPins::default())
-                }
-                (None, Some(found)) => {
-                    notes.push(found.note.clone());
-                    (found.dagger.clone(), found.actions.clone())
-                }
-                (None, None) => match &previous {
-                    // Keep what the files pin rather than flip-flop with the API's answers.
-                    Some(recorded) => (recorded.action_version.clone(), recorded.actions.clone()),
-                    None => {
-                        let built_in = ActionVersions::built_in("no lookup was made");
-                        (built_in.dagger, built_in.actions)
-                    }
-                },
-            };
-            let provider = workflow_provider(global)?;
-            notes.push(format!(
-                "the fix steps use provider `{}` ({})",
-                provider.provider,
-                [&provider.key, &provider.model, &provider.base_url]
-                    .into_iter()
-                    .flatten()
-                    .map(|name| format!("`{name}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            (
-                action_version,
-                actions,
-                provider,
-                args.private_modules.clone(),
-            )
-        }
-    };
-    if let Some(secret) = &modules_token {
-        notes.push(format!(
-            "the module libraries are private: create the repository secret `{secret}` with a \
-             token that can read them; the workflow hands it to git, which Dagger uses to fetch \
-             modules"
-        ));
-    }
-    let recorded_planner;
-    let planner: Planner<'_> = match (&previous, mode) {
-        (Some(recorded), OutputMode::Check) => {
-            let plan = recorded.plan.clone();
-            recorded_planner = move |_: &PlanInput<'_>| {
-                Ok(Proposal {
-                    plan: plan.clone(),
-                    reasons: vec![format!(
-                        "re-rendered from the plan recorded in `{WORKFLOW_PATH}` (no model call)"
-                    )],
-                })
-            };
-            &recorded_planner
-        }
-        _ => planner,
-    };
-    let action_version = render::normalize_action_version(&action_version)?;
-    let options = AssistOptions {
-        assignment,
-        source: args.source.clone(),
-        module_urls: args.module_urls.clone(),
-        mode,
-        render: RenderOptions {
-            engine_version: args.engine_version.clone(),
-            dagger_version: Some(args.dagger_version.clone()),
-            action_version,
-            default_branch: args.default_branch.clone(),
-            actions,
-            provider,
-            modules_token,
-        },
-        force: args.force,
-        notes,
-    };
-    let report = run_assist(&options, scan, planner)?;
-    if global.json {
-        serde_json::to_writer_pretty(
-            &mut *out,
-            &crate::redact::redact_json(&serde_json::to_value(&report)?),
-        )?;
-        writeln!(out)?;
-    } else {
-        write!(out, "{}", crate::redact::redact(&report.summary()))?;
-        if let Some(diff) = &report.diff
-            && !diff.is_empty()
-        {
-            write!(out, "\n{diff}")?;
-        }
-    }
-    crate::agents::step_outputs::daggie_assist(&report);
-    let stale = report.stale_files();
-    if options.mode == OutputMode::Check && !stale.is_empty() {
-        return Err(crate::exit::negative(format!(
-            "{} out of date; run `agentci daggie assist` without `--check` to regenerate",
-            stale
-                .iter()
-                .map(|path| format!("`{path}`"))
-                .collect::<Vec<_>>()
-                .join(" and ")
-        )));
-    }
-    Ok(Exit::Done)
-}
-
-/// The plan the project's generated workflow records, if it has one.
-fn read_recorded(source: &Path) -> Option<Recorded> {
-    let text = std::fs::read_to_string(source.join(WORKFLOW_PATH)).ok()?;
-    Recorded::from_workflow(&text)
-}
-
-/// The provider the generated fix steps pass the variables of: `--provider`, else agentci.toml's
-/// `[provider] name`, else the one detected from the environment, else Anthropic; with its model
-/// and base-URL variables when a model or base URL is configured.
-fn workflow_provider(global: &GlobalOptions) -> anyhow::Result<ProviderEnv> {
-    let working_dir = std::env::current_dir()
-        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
-    let settings = Settings::load(global, &working_dir)?;
-    let named = global
-        .provider
-        .clone()
-        .or_else(|| settings.config.provider.name.clone());
-    let detected = crate::llm::detect::detect(
-        &crate::llm::detect::Overrides::from_options(global),
-        &settings.config,
-        &settings.environment,
-    )
-    .ok()
-    .flatten();
-    let name = named
-        .or_else(|| detected.as_ref().map(|found| found.kind.name().to_string()))
-        .unwrap_or_else(|| ProviderEnv::default().provider);
-    let kind: crate::llm::ProviderKind = name.parse().map_err(crate::exit::usage)?;
-    let environment = &settings.environment;
-    let model = global.model.is_some()
-        || settings.config.provider.model.is_some()
-        || environment.get(kind.model_variable()).is_some();
-    let base_url = settings.config.provider.base_url.is_some()
-        || environment.get(kind.base_url_variable()).is_some();
-    let mut provider = ProviderEnv::for_provider(kind.name(), model, base_url)?;
-    if let Some(key) = &settings.config.provider.api_key_env
-        && provider.key.is_some()
-    {
-        provider.key = Some(key.clone());
-    }
-    Ok(provider)
-}
-
 fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
-    if let Some(text) = &args.assignment {
-        if text == "-" {
-            return read_stdin("the assignment");
-        }
-        return Ok(text.clone());
+    read_text_input(
+        args.assignment.as_deref(),
+        args.assignment_file.as_deref(),
+        args.stdin.as_deref(),
+        "assignment",
+        ["--assignment", "--assignment-file"],
+    )
+}
+
+/// A text given as `--<text flag> TEXT`, `--<file flag> FILE` or a bare `-`, where `-` (also as
+/// the flag's value) reads stdin.
+fn read_text_input(
+    text: Option<&str>,
+    file: Option<&Path>,
+    stdin: Option<&str>,
+    what: &str,
+    [text_flag, file_flag]: [&str; 2],
+) -> anyhow::Result<String> {
+    let from_stdin = || read_stdin(&format!("the {what}"));
+    if let Some(text) = text {
+        return if text == "-" {
+            from_stdin()
+        } else {
+            Ok(text.to_string())
+        };
     }
-    if let Some(path) = &args.assignment_file {
+    if let Some(path) = file {
         if path.as_os_str() == "-" {
-            return read_stdin("the assignment");
+            return from_stdin();
         }
-        return read_file(path, "assignment file");
+        let file_what = file_flag.trim_start_matches('-').replace('-', " ");
+        return read_file(path, &file_what);
     }
-    match args.stdin.as_deref() {
-        Some("-") => read_stdin("the assignment"),
+    match stdin {
+        Some("-") => from_stdin(),
         Some(other) => Err(crate::exit::usage(format!(
-            "unexpected argument `{other}`; pass the assignment with `--assignment TEXT`, \
-             `--assignment-file FILE` or `-` for stdin"
+            "unexpected argument `{other}`; pass the {what} with `{text_flag} TEXT`, \
+             `{file_flag} FILE` or `-` for stdin"
         ))),
-        None => Err(crate::exit::usage(
-            "no assignment; pass `--assignment TEXT`, `--assignment-file FILE` or `-` for stdin",
-        )),
+        None => Err(crate::exit::usage(format!(
+            "no {what}; pass `{text_flag} TEXT`, `{file_flag} FILE` or `-` for stdin"
+        ))),
     }
 }
 

@@ -1,15 +1,14 @@
-//! `agentci daggie migrate [--dry-run]`: the arguments and the runner; the conversion itself is
-//! `agents::daggie::migrate`.
+//! `agentci daggie migrate [--dry-run]`: the arguments, the request they make and how the report
+//! is printed; the conversion itself is `agents::daggie::migrate`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::agents::daggie::migrate;
+use crate::agents::daggie::migrate::MigrateReport;
+use crate::agents::daggie::request::MigrateRequest;
 use crate::cli::GlobalOptions;
-use crate::exit::Exit;
 
 #[derive(Debug, Clone, Args)]
 pub struct MigrateArgs {
@@ -21,18 +20,26 @@ pub struct MigrateArgs {
     pub dry_run: bool,
 }
 
-/// Run `daggie migrate`: offline, no model.
-pub fn run(
-    args: &MigrateArgs,
+impl MigrateArgs {
+    pub fn request(&self) -> MigrateRequest {
+        MigrateRequest {
+            source: self.source.clone(),
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+/// The report as text (the files, then what needs a hand), or as JSON with `--json`.
+pub fn print(
+    report: &MigrateReport,
     global: &GlobalOptions,
     out: &mut dyn Write,
-) -> anyhow::Result<Exit> {
-    let report = migrate::migrate(&args.source, &BTreeMap::new(), args.dry_run)?;
+) -> anyhow::Result<()> {
     if global.json {
-        serde_json::to_writer_pretty(&mut *out, &report)?;
+        serde_json::to_writer_pretty(&mut *out, report)?;
         writeln!(out)?;
     } else {
         out.write_all(report.to_text().as_bytes())?;
     }
-    Ok(Exit::Done)
+    Ok(())
 }

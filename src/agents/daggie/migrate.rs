@@ -123,11 +123,7 @@ pub fn migrate(
     if !nested.is_empty() {
         notes.push(format!(
             "run `dagger check` in each workspace directory ({}); CI must do the same",
-            nested
-                .iter()
-                .map(|directory| format!("`{directory}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            super::quote_list(&nested)
         ));
     }
     let files = conversion.files()?;

@@ -5,6 +5,10 @@
 //! The planner and the scanner are passed in, so the same pipeline serves `--offline` (the
 //! deterministic [`offline`] planner), the model (a planner that drives `submit_plan`), and
 //! tests (hand-built catalogs).
+//!
+//! A command line arrives as a [`request::DaggieRequest`]; [`verbs`] runs it (choosing the
+//! planner, the rendering choices, or the model verbs `explain`, `debug`, `review`) and returns a
+//! [`request::DaggieResult`] for `cli` to print.
 
 pub mod catalog;
 pub mod merge;
@@ -15,6 +19,8 @@ pub mod plan;
 pub mod project;
 pub mod record;
 pub mod render;
+pub mod request;
+pub mod verbs;
 pub mod versions;
 pub mod workspace_toml;
 
@@ -68,12 +74,30 @@ impl std::fmt::Display for ModuleSource {
     }
 }
 
-/// Lower-case words of a text, split on anything that is not a letter or digit.
-pub(crate) fn offline_words(text: &str) -> std::collections::BTreeSet<String> {
+/// Lower-case words, split on anything that is not a letter or digit (so `cloud_run`,
+/// `acme-backend` and `ruff.toml` give their parts).
+pub(crate) fn words(text: &str) -> std::collections::BTreeSet<String> {
     text.split(|character: char| !character.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .map(str::to_lowercase)
         .collect()
+}
+
+/// Names in backticks, joined with `separator`: `` `a`, `b` ``.
+pub(crate) fn quoted<T: std::fmt::Display>(
+    names: impl IntoIterator<Item = T>,
+    separator: &str,
+) -> String {
+    names
+        .into_iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// Names in backticks, comma-separated.
+pub(crate) fn quote_list<T: std::fmt::Display>(names: impl IntoIterator<Item = T>) -> String {
+    quoted(names, ", ")
 }
 
 /// Reads a module library: the scanner in production, a fixture in tests.
@@ -183,6 +207,18 @@ impl AssistReport {
             .filter(|file| matches!(file.status, FileStatus::Missing | FileStatus::Stale))
             .map(|file| file.path.as_str())
             .collect()
+    }
+
+    /// With `--check`, an error (exit 1) naming the files that are out of date.
+    pub fn ensure_current(&self) -> anyhow::Result<()> {
+        let stale = self.stale_files();
+        if self.mode == OutputMode::Check && !stale.is_empty() {
+            return Err(crate::exit::negative(format!(
+                "{} out of date; run `agentci daggie assist` without `--check` to regenerate",
+                quoted(stale, " and ")
+            )));
+        }
+        Ok(())
     }
 
     /// A short account of every choice and what the user must set up.
@@ -323,9 +359,7 @@ pub fn run_assist(
         ));
     }
 
-    let previous = std::fs::read_to_string(options.source.join(WORKFLOW_PATH))
-        .ok()
-        .and_then(|text| record::Recorded::from_workflow(&text));
+    let previous = record::Recorded::read(&options.source);
     let writes_dagger_json = target
         .as_ref()
         .is_none_or(|target| target.format == workspace_toml::TargetFormat::DaggerJson);
@@ -494,7 +528,7 @@ pub fn load_catalog(module_urls: &[String], scan: Scanner<'_>) -> anyhow::Result
     if catalog.modules.is_empty() {
         return Err(crate::exit::usage(format!(
             "no library module (a `dagger.json` outside examples and tests) found in {}",
-            quote_urls(module_urls)
+            quote_list(module_urls)
         )));
     }
     if !catalog.has_checks() {
@@ -502,15 +536,8 @@ pub fn load_catalog(module_urls: &[String], scan: Scanner<'_>) -> anyhow::Result
             "the module library {} has no checks: no module marks a function as a check \
              (`@check`, `+check`, `@check()`) that runs without required arguments, so there is \
              nothing for `dagger check` to run",
-            quote_urls(module_urls)
+            quote_list(module_urls)
         )));
     }
     Ok(catalog)
-}
-
-fn quote_urls(urls: &[String]) -> String {
-    urls.iter()
-        .map(|url| format!("`{url}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -20,8 +20,8 @@ use crate::agent::{
     Agent, AgentSpec, Budget, EventSink, Report, RunOutcome, Submit, Tool, load_context,
     report_submit,
 };
-use crate::agents::monty::review::{self, ReviewSubmission};
 use crate::agents::prompt;
+use crate::agents::review::{self, ReviewSubmission};
 use crate::llm::{Provider, Usage};
 
 pub const SYSTEM_PROMPT: &str = include_str!("prompts/system.md");
@@ -88,15 +88,23 @@ pub struct RunStats {
     pub cost_usd: f64,
 }
 
-impl RunStats {
-    fn of<T>(outcome: &RunOutcome<T>) -> Self {
-        RunStats {
-            run_id: outcome.run_id.clone(),
-            turns: outcome.turns,
-            usage: outcome.usage,
-            cost_usd: outcome.cost_usd,
-        }
-    }
+/// Run `agent` on `task` until it submits: what it submitted and what the run used.
+async fn run_to_submit<T>(
+    agent: Agent,
+    task: &str,
+    submit: Submit<T>,
+) -> anyhow::Result<(T, RunStats)>
+where
+    T: schemars::JsonSchema + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let outcome: RunOutcome<T> = agent.run(task, submit).await?;
+    let stats = RunStats {
+        run_id: outcome.run_id.clone(),
+        turns: outcome.turns,
+        usage: outcome.usage,
+        cost_usd: outcome.cost_usd,
+    };
+    Ok((outcome.value, stats))
 }
 
 fn render(template: &str, values: &[(&str, &str)]) -> anyhow::Result<String> {
@@ -165,12 +173,12 @@ impl Tool for DescribeModule {
         self.catalog.describe(name.trim()).ok_or_else(|| {
             ToolError::InvalidArguments(format!(
                 "no module `{name}` in the catalog (modules: {})",
-                self.catalog
-                    .modules
-                    .iter()
-                    .map(|library| format!("`{}`", library.module.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                super::quote_list(
+                    self.catalog
+                        .modules
+                        .iter()
+                        .map(|library| &library.module.name)
+                )
             ))
         })
     }
@@ -195,13 +203,11 @@ pub fn plan_submit(input: &PlanInput<'_>) -> Submit<Plan> {
 pub async fn plan(run: &ModelRun, input: &PlanInput<'_>) -> anyhow::Result<Proposal> {
     let task = assist_task(input)?;
     let workspace = Workspace::open(&input.project.root)?;
-    let outcome = run
+    let agent = run
         .agent("assist", &input.project.root)
         .tools(workspace_tools(&workspace, Access::ReadOnly))
-        .tools([Arc::new(DescribeModule::new(input.catalog.clone())) as Arc<dyn Tool>])
-        .run(&task, plan_submit(input))
-        .await?;
-    let stats = RunStats::of(&outcome);
+        .tools([Arc::new(DescribeModule::new(input.catalog.clone())) as Arc<dyn Tool>]);
+    let (plan, stats) = run_to_submit(agent, &task, plan_submit(input)).await?;
     let mut reasons = vec![format!(
         "planned by the model `{}` in {} turn(s), {} tokens, ${:.4} (run {})",
         run.provider.model(),
@@ -210,14 +216,11 @@ pub async fn plan(run: &ModelRun, input: &PlanInput<'_>) -> anyhow::Result<Propo
         stats.cost_usd,
         stats.run_id
     )];
-    let notes = outcome.value.notes.trim();
+    let notes = plan.notes.trim();
     if !notes.is_empty() {
         reasons.push(format!("the model's notes: {notes}"));
     }
-    Ok(Proposal {
-        plan: outcome.value,
-        reasons,
-    })
+    Ok(Proposal { plan, reasons })
 }
 
 /// The compact catalog for `explain`, or a line saying there is none.
@@ -243,13 +246,10 @@ pub async fn explain(
         ],
     )?;
     let workspace = Workspace::open(source)?;
-    let outcome = run
+    let agent = run
         .agent("explain", source)
-        .tools(workspace_tools(&workspace, Access::ReadOnly))
-        .run(&task, report_submit())
-        .await?;
-    let stats = RunStats::of(&outcome);
-    let Report { text } = outcome.value;
+        .tools(workspace_tools(&workspace, Access::ReadOnly));
+    let (Report { text }, stats) = run_to_submit(agent, &task, report_submit()).await?;
     Ok((text, stats))
 }
 
@@ -262,14 +262,11 @@ pub async fn debug(
     extra_tools: Vec<Arc<dyn Tool>>,
 ) -> anyhow::Result<(String, RunStats)> {
     let task = render(DEBUG_PROMPT, &[("error", error_output.trim_end())])?;
-    let outcome = run
+    let agent = run
         .agent("debug", workspace.root())
         .tools(workspace_tools(workspace, Access::ReadWrite))
-        .tools(extra_tools)
-        .run(&task, report_submit())
-        .await?;
-    let stats = RunStats::of(&outcome);
-    let Report { text } = outcome.value;
+        .tools(extra_tools);
+    let (Report { text }, stats) = run_to_submit(agent, &task, report_submit()).await?;
     Ok((text, stats))
 }
 
@@ -301,13 +298,10 @@ pub async fn review(
          `summary`.",
     )
     .validate(review::check);
-    let outcome = run
+    let agent = run
         .agent("review", source)
-        .tools(workspace_tools(&workspace, Access::ReadOnly))
-        .run(&task, submit)
-        .await?;
-    let stats = RunStats::of(&outcome);
-    Ok((outcome.value, stats))
+        .tools(workspace_tools(&workspace, Access::ReadOnly));
+    run_to_submit(agent, &task, submit).await
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, is_check};
 use super::project::{PathKind, Project, Stack};
+use super::quote_list;
 use crate::scan::Argument;
 
 /// Which toolchains to install, how to customize them, what to deploy and who fixes failures.
@@ -114,14 +115,7 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
     if plan.toolchains.is_empty() {
         problems.push("the plan installs no toolchain".to_string());
     }
-    let known_modules = || {
-        catalog
-            .modules
-            .iter()
-            .map(|library| format!("`{}`", library.module.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let known_modules = || quote_list(catalog.modules.iter().map(|library| &library.module.name));
     let mut names = BTreeSet::new();
     for toolchain in &plan.toolchains {
         let label = format!("toolchain `{}`", toolchain.name);
@@ -168,12 +162,7 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
                 problems.push(format!(
                     "{label}: module `{}` has no function `{function_name}` (functions: {})",
                     module.name,
-                    module
-                        .functions
-                        .iter()
-                        .map(|function| format!("`{}`", function.cli_name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    quote_list(module.functions.iter().map(|function| &function.cli_name))
                 ));
                 continue;
             };
@@ -182,12 +171,7 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
                     "{label}: function `{}` has no argument `{}` (arguments: {})",
                     function.cli_name,
                     customization.argument,
-                    function
-                        .args
-                        .iter()
-                        .map(|argument| format!("`{}`", argument.cli_name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    quote_list(function.args.iter().map(|argument| &argument.cli_name))
                 ));
                 continue;
             };
@@ -266,11 +250,7 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
                 "{label}: module `{}` has no function `{}` (functions: {})",
                 library.module.name,
                 step.function,
-                library
-                    .other_functions()
-                    .map(|function| format!("`{}`", function.cli_name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                quote_list(library.other_functions().map(|function| &function.cli_name))
             ));
             continue;
         };
@@ -404,11 +384,7 @@ pub fn completeness(plan: &Plan, catalog: &Catalog) -> Vec<String> {
                      module `{}` (checks: {})",
                     toolchain.name,
                     library.module.name,
-                    library
-                        .checks()
-                        .map(|check| format!("`{}`", check.cli_name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    quote_list(library.checks().map(|check| &check.cli_name))
                 ));
             }
         }

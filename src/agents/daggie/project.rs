@@ -320,7 +320,12 @@ fn detect_stacks(root: &Path) -> Vec<StackDirectory> {
             continue;
         };
         let has = |name: &str| directory.join(name).is_file();
-        let mut add = |stack: Stack, markers: Vec<&str>| {
+        // The stack, when any of its manifests is in the directory.
+        let mut add = |stack: Stack, manifests: &[&str]| {
+            let markers: Vec<&str> = manifests.iter().copied().filter(|name| has(name)).collect();
+            if markers.is_empty() {
+                return;
+            }
             let framework = detect_framework(directory, stack, &markers);
             found.push(StackDirectory {
                 stack,
@@ -329,32 +334,22 @@ fn detect_stacks(root: &Path) -> Vec<StackDirectory> {
                 framework,
             });
         };
-        let python: Vec<&str> = ["pyproject.toml", "requirements.txt", "setup.py"]
-            .into_iter()
-            .filter(|name| has(name))
-            .collect();
-        if !python.is_empty() {
-            add(Stack::Python, python);
-        }
+        add(
+            Stack::Python,
+            &["pyproject.toml", "requirements.txt", "setup.py"],
+        );
         // An Angular workspace also has a package.json; it is one Angular stack, not two.
         if has("angular.json") {
-            add(Stack::Angular, vec!["angular.json"]);
-        } else if has("package.json") {
-            add(Stack::Node, vec!["package.json"]);
+            add(Stack::Angular, &["angular.json"]);
+        } else {
+            add(Stack::Node, &["package.json"]);
         }
-        if has("go.mod") {
-            add(Stack::Go, vec!["go.mod"]);
-        }
-        if has("Cargo.toml") {
-            add(Stack::Rust, vec!["Cargo.toml"]);
-        }
-        let java: Vec<&str> = ["pom.xml", "build.gradle", "build.gradle.kts"]
-            .into_iter()
-            .filter(|name| has(name))
-            .collect();
-        if !java.is_empty() {
-            add(Stack::Java, java);
-        }
+        add(Stack::Go, &["go.mod"]);
+        add(Stack::Rust, &["Cargo.toml"]);
+        add(
+            Stack::Java,
+            &["pom.xml", "build.gradle", "build.gradle.kts"],
+        );
     }
     // A stack nested inside another directory of the same stack is part of it (a Rust
     // workspace's member crates, a Python package's sub-projects): keep the outermost.
@@ -389,7 +384,7 @@ fn detect_framework(directory: &Path, stack: Stack, markers: &[&str]) -> Option<
     match stack {
         Stack::Python => {
             let manifests: String = markers.iter().map(|name| text(name)).collect();
-            let found = super::offline_words(&manifests);
+            let found = super::words(&manifests);
             PYTHON_FRAMEWORKS
                 .iter()
                 .find(|framework| found.contains(**framework))
@@ -498,11 +493,7 @@ fn read_existing_dagger_json(root: &Path) -> anyhow::Result<Option<ExistingDagge
             "`{}` is a Dagger module (it has {}); daggie writes a toolchain-only `dagger.json` \
              and will not overwrite it. Move the module to `.dagger/` or remove those fields",
             path.display(),
-            foreign
-                .iter()
-                .map(|key| format!("`{key}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            super::quote_list(&foreign)
         )));
     }
     Ok(Some(serde_json::from_value(value).unwrap_or_default()))

@@ -37,6 +37,12 @@ impl Recorded {
         ))
     }
 
+    /// The plan the generated workflow of the project at `source` records, if it has one.
+    pub fn read(source: &std::path::Path) -> Option<Recorded> {
+        let text = std::fs::read_to_string(source.join(super::WORKFLOW_PATH)).ok()?;
+        Recorded::from_workflow(&text)
+    }
+
     /// The record in a workflow's text, if it has a readable one.
     pub fn from_workflow(text: &str) -> Option<Recorded> {
         text.lines().rev().find_map(|line| {

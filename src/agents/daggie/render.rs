@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, LibraryModule};
 use super::offline::environment_name;
-use super::plan::{DeployStep, Plan};
+use super::plan::{DeployStep, Plan, ToolchainPlan};
 use super::project::Project;
 use super::record::Recorded;
 use crate::scan::dagger_json;
@@ -313,31 +313,41 @@ fn render_dagger_json(
 ) -> anyhow::Result<String> {
     let mut file = dagger_json::DaggerJson::new(project.name.clone(), engine_version);
     for toolchain in &plan.toolchains {
-        let library = catalog
-            .module(&toolchain.module)
-            .with_context(|| format!("module `{}` is not in the catalog", toolchain.module))?;
-        let mut dependency = dagger_json::Dependency::new(
-            toolchain.name.clone(),
-            library.install_source(&project.root),
-        );
-        if let Some(pin) = &library.module.pin {
-            dependency = dependency.with_pin(pin.clone());
-        }
-        for customization in &toolchain.customizations {
-            let mut entry = dagger_json::Customization::new(customization.argument.clone())
-                .on(customization.function.iter().cloned());
-            if let Some(path) = &customization.default_path {
-                entry = entry.with_default_path(path.clone());
-            }
-            if let Some(default) = &customization.default {
-                entry = entry.with_default(default.clone());
-            }
-            dependency = dependency.with_customization(entry);
-        }
-        dependency = dependency.with_ignore_checks(toolchain.ignore_checks.iter().cloned());
-        file.toolchains.push(dependency);
+        let (dependency, _) = toolchain_dependency(toolchain, catalog, project)?;
+        file.toolchains
+            .push(dependency.with_ignore_checks(toolchain.ignore_checks.iter().cloned()));
     }
     Ok(dagger_json::to_string_pretty(&file))
+}
+
+/// A plan's toolchain as a `dagger.json` toolchain entry: the library module's install source
+/// and pin, and the toolchain's customizations (not its ignored checks); with the library
+/// module.
+pub(super) fn toolchain_dependency<'c>(
+    toolchain: &ToolchainPlan,
+    catalog: &'c Catalog,
+    project: &Project,
+) -> anyhow::Result<(dagger_json::Dependency, &'c LibraryModule)> {
+    let library = catalog
+        .module(&toolchain.module)
+        .with_context(|| format!("module `{}` is not in the catalog", toolchain.module))?;
+    let mut dependency = dagger_json::Dependency::new(
+        toolchain.name.clone(),
+        library.install_source(&project.root),
+    );
+    dependency.pin = library.module.pin.clone();
+    for customization in &toolchain.customizations {
+        let mut entry = dagger_json::Customization::new(customization.argument.clone())
+            .on(customization.function.iter().cloned());
+        if let Some(path) = &customization.default_path {
+            entry = entry.with_default_path(path.clone());
+        }
+        if let Some(default) = &customization.default {
+            entry = entry.with_default(default.clone());
+        }
+        dependency = dependency.with_customization(entry);
+    }
+    Ok((dependency, library))
 }
 
 /// Repository variables and secrets the workflow reads.
@@ -357,78 +367,60 @@ fn render_workflow(
     let cli_version = engine_version.trim_start_matches('v');
     let action = format!("dagger/dagger-for-github@{}", options.action_version);
     let branch = yaml_scalar(&options.default_branch);
+    let ActionPins {
+        checkout,
+        upload_artifact,
+        download_artifact,
+    } = &options.actions;
     let mut out = String::new();
-    writeln!(
+    // The header, then the check job: deterministic, no model, no secrets.
+    write!(
         out,
-        "{GENERATED_MARKER} Regenerate rather than edit: the same command with"
-    )?;
-    writeln!(out, "# `--check` fails when this file is stale.")?;
-    writeln!(out, "name: CI")?;
-    writeln!(out)?;
-    writeln!(out, "on:")?;
-    writeln!(out, "  pull_request:")?;
-    writeln!(out, "  push:")?;
-    writeln!(out, "    branches:")?;
-    writeln!(out, "      - {branch}")?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "# One run per pull request or branch. A new push to a pull request cancels its older run;"
-    )?;
-    writeln!(
-        out,
-        "# runs on {branch} finish, so that no deployment is cut short."
-    )?;
-    writeln!(out, "concurrency:")?;
-    writeln!(
-        out,
-        "  group: ${{{{ github.workflow }}}}-${{{{ github.event.pull_request.number || github.ref }}}}"
-    )?;
-    writeln!(
-        out,
-        "  cancel-in-progress: ${{{{ github.event_name == 'pull_request' }}}}"
-    )?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "# Read-only by default; each job asks for the little more it needs."
-    )?;
-    writeln!(out, "permissions:")?;
-    writeln!(out, "  contents: read")?;
-    writeln!(out)?;
-    writeln!(out, "jobs:")?;
+        r#"{GENERATED_MARKER} Regenerate rather than edit: the same command with
+# `--check` fails when this file is stale.
+name: CI
 
-    // The check job: deterministic, no model, no secrets.
-    writeln!(out, "  check:")?;
-    writeln!(out, "    name: dagger check")?;
-    writeln!(out, "    runs-on: ubuntu-latest")?;
-    writeln!(out, "    permissions:")?;
-    writeln!(out, "      contents: read")?;
-    writeln!(out, "    steps:")?;
-    writeln!(out, "      - uses: {}", options.actions.checkout)?;
-    writeln!(out)?;
+on:
+  pull_request:
+  push:
+    branches:
+      - {branch}
+
+# One run per pull request or branch. A new push to a pull request cancels its older run;
+# runs on {branch} finish, so that no deployment is cut short.
+concurrency:
+  group: ${{{{ github.workflow }}}}-${{{{ github.event.pull_request.number || github.ref }}}}
+  cancel-in-progress: ${{{{ github.event_name == 'pull_request' }}}}
+
+# Read-only by default; each job asks for the little more it needs.
+permissions:
+  contents: read
+
+jobs:
+  check:
+    name: dagger check
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: {checkout}
+
+"#
+    )?;
     write_install_dagger(&mut out, &action, cli_version)?;
-    writeln!(out)?;
-    writeln!(out, "      - name: Run the checks")?;
-    writeln!(
+    write!(
         out,
-        "        # The fix job parses this log, so it is captured in the most parseable mode: report"
+        r#"
+      - name: Run the checks
+        # The fix job parses this log, so it is captured in the most parseable mode: report
+        # progress prints one line per check and only the failing step's raw output, and
+        # NO_COLOR drops colour codes. The action exposes stdout only, so the output (stderr
+        # included) goes to a log file; pipefail keeps the exit code of `dagger check`.
+        shell: bash
+        run: |
+          set -o pipefail
+"#
     )?;
-    writeln!(
-        out,
-        "        # progress prints one line per check and only the failing step's raw output, and"
-    )?;
-    writeln!(
-        out,
-        "        # NO_COLOR drops colour codes. The action exposes stdout only, so the output (stderr"
-    )?;
-    writeln!(
-        out,
-        "        # included) goes to a log file; pipefail keeps the exit code of `dagger check`."
-    )?;
-    writeln!(out, "        shell: bash")?;
-    writeln!(out, "        run: |")?;
-    writeln!(out, "          set -o pipefail")?;
     if let Some(secret) = &options.modules_token {
         write_git_credentials(&mut out, secret, needs)?;
     }
@@ -436,155 +428,130 @@ fn render_workflow(
         out,
         "          dagger --progress=report check 2>&1 | tee {CHECK_LOG}"
     )?;
-    writeln!(out, "        env:")?;
-    writeln!(out, "          NO_COLOR: \"1\"")?;
+    let mut environment = vec![("NO_COLOR".to_string(), "\"1\"".to_string())];
     if let Some(secret) = &options.modules_token {
-        writeln!(out, "          {secret}: ${{{{ secrets.{secret} }}}}")?;
+        environment.push((secret.clone(), secret_expression(secret)));
     }
-    writeln!(out)?;
-    writeln!(out, "      - name: Keep the check log")?;
-    writeln!(out, "        if: ${{{{ !cancelled() }}}}")?;
-    writeln!(out, "        uses: {}", options.actions.upload_artifact)?;
-    writeln!(out, "        with:")?;
-    writeln!(out, "          name: {CHECK_LOG_ARTIFACT}")?;
-    writeln!(out, "          path: {CHECK_LOG}")?;
-    writeln!(out, "          if-no-files-found: ignore")?;
-    writeln!(out, "          retention-days: 7")?;
+    write_environment(&mut out, &environment)?;
+    write!(
+        out,
+        r#"
+      - name: Keep the check log
+        if: ${{{{ !cancelled() }}}}
+        uses: {upload_artifact}
+        with:
+          name: {CHECK_LOG_ARTIFACT}
+          path: {CHECK_LOG}
+          if-no-files-found: ignore
+          retention-days: 7
+"#
+    )?;
 
     if !plan.fix_agents.is_empty() {
-        writeln!(out)?;
-        writeln!(
+        write!(
             out,
-            "  # When a check fails on a pull request, the fix agents read the log and post inline"
+            r#"
+  # When a check fails on a pull request, the fix agents read the log and post inline
+  # suggestions. Pull requests from forks get no secrets, so they are skipped.
+  suggest-fixes:
+    name: suggest fixes
+    needs: check
+    if: ${{{{ failure() && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository }}}}
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pull-requests: write
+    steps:
+      - uses: {checkout}
+        with:
+          # Suggestions anchor on the pull request's own commit, not the merge commit.
+          ref: ${{{{ github.event.pull_request.head.sha }}}}
+
+      - uses: {download_artifact}
+        with:
+          name: {CHECK_LOG_ARTIFACT}
+"#
         )?;
-        writeln!(
-            out,
-            "  # suggestions. Pull requests from forks get no secrets, so they are skipped."
-        )?;
-        writeln!(out, "  suggest-fixes:")?;
-        writeln!(out, "    name: suggest fixes")?;
-        writeln!(out, "    needs: check")?;
-        writeln!(
-            out,
-            "    if: ${{{{ failure() && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository }}}}"
-        )?;
-        writeln!(out, "    runs-on: ubuntu-latest")?;
-        writeln!(out, "    permissions:")?;
-        writeln!(out, "      contents: read")?;
-        writeln!(out, "      pull-requests: write")?;
-        writeln!(out, "    steps:")?;
-        writeln!(out, "      - uses: {}", options.actions.checkout)?;
-        writeln!(out, "        with:")?;
-        writeln!(
-            out,
-            "          # Suggestions anchor on the pull request's own commit, not the merge commit."
-        )?;
-        writeln!(
-            out,
-            "          ref: ${{{{ github.event.pull_request.head.sha }}}}"
-        )?;
-        writeln!(out)?;
-        writeln!(out, "      - uses: {}", options.actions.download_artifact)?;
-        writeln!(out, "        with:")?;
-        writeln!(out, "          name: {CHECK_LOG_ARTIFACT}")?;
         needs.secrets.insert("GITHUB_TOKEN".to_string());
         let action = agentci_action();
+        let provider = &options.provider;
+        let environment: Vec<(String, String)> = [
+            provider
+                .key
+                .as_ref()
+                .map(|key| (key.clone(), secret_expression(key))),
+            provider
+                .model
+                .as_ref()
+                .map(|model| (model.clone(), variable_expression(model))),
+            provider
+                .base_url
+                .as_ref()
+                .map(|url| (url.clone(), variable_expression(url))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Some(key) = &provider.key {
+            needs.secrets.insert(key.clone());
+        }
+        for variable in [&provider.model, &provider.base_url].into_iter().flatten() {
+            needs.variables.insert(variable.clone());
+        }
         for fix in &plan.fix_agents {
             let directory = if fix.directory == "." || fix.directory.is_empty() {
                 ".".to_string()
             } else {
                 format!("./{}", fix.directory.trim_start_matches("./"))
             };
-            writeln!(out)?;
-            writeln!(
-                out,
-                "      - name: Suggest fixes in {} ({})",
-                fix.directory,
-                fix.agent.as_str()
-            )?;
+            let agent = fix.agent.as_str();
+            let args = yaml_scalar(&format!(
+                "--source {} --error-file {CHECK_LOG}",
+                shell_word(&directory)
+            ));
             // Each agent works on its own directory: one failing (a provider outage, a
             // budget) must not keep the next from posting its suggestions.
-            writeln!(out, "        if: ${{{{ !cancelled() }}}}")?;
-            writeln!(out, "        uses: {action}")?;
-            writeln!(out, "        with:")?;
-            writeln!(out, "          command: {} suggest-fix", fix.agent.as_str())?;
-            writeln!(
+            write!(
                 out,
-                "          args: {}",
-                yaml_scalar(&format!(
-                    "--source {} --error-file {CHECK_LOG}",
-                    shell_word(&directory)
-                ))
+                r#"
+      - name: Suggest fixes in {} ({agent})
+        if: ${{{{ !cancelled() }}}}
+        uses: {action}
+        with:
+          command: {agent} suggest-fix
+          args: {args}
+          github-token: ${{{{ secrets.GITHUB_TOKEN }}}}
+"#,
+                fix.directory
             )?;
-            writeln!(
-                out,
-                "          github-token: ${{{{ secrets.GITHUB_TOKEN }}}}"
-            )?;
-            let provider = &options.provider;
-            let entries: Vec<(&String, String)> = [
-                provider
-                    .key
-                    .as_ref()
-                    .map(|key| (key, format!("${{{{ secrets.{key} }}}}"))),
-                provider
-                    .model
-                    .as_ref()
-                    .map(|model| (model, format!("${{{{ vars.{model} }}}}"))),
-                provider
-                    .base_url
-                    .as_ref()
-                    .map(|url| (url, format!("${{{{ vars.{url} }}}}"))),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if !entries.is_empty() {
-                writeln!(out, "        env:")?;
-            }
-            for (name, value) in entries {
-                writeln!(out, "          {name}: {value}")?;
-            }
-            if let Some(key) = &provider.key {
-                needs.secrets.insert(key.clone());
-            }
-            for variable in [&provider.model, &provider.base_url].into_iter().flatten() {
-                needs.variables.insert(variable.clone());
-            }
+            write_environment(&mut out, &environment)?;
         }
     }
 
     if !plan.deploy.is_empty() {
-        writeln!(out)?;
-        writeln!(
+        write!(
             out,
-            "  # Deployments are explicit function calls, never checks, and only after the checks"
-        )?;
-        writeln!(out, "  # pass on a push to {branch}.")?;
-        writeln!(out, "  deploy:")?;
-        writeln!(out, "    name: deploy")?;
-        writeln!(out, "    needs: check")?;
-        writeln!(
-            out,
-            "    if: ${{{{ github.event_name == 'push' && github.ref == 'refs/heads/{}' }}}}",
+            r#"
+  # Deployments are explicit function calls, never checks, and only after the checks
+  # pass on a push to {branch}.
+  deploy:
+    name: deploy
+    needs: check
+    if: ${{{{ github.event_name == 'push' && github.ref == 'refs/heads/{}' }}}}
+    runs-on: ubuntu-latest
+    # Deployments queue rather than cancel each other.
+    concurrency:
+      group: deploy-${{{{ github.ref }}}}
+      cancel-in-progress: false
+    permissions:
+      contents: read
+      id-token: write # GitHub OIDC for cloud authentication, no stored keys
+    steps:
+      - uses: {checkout}
+
+"#,
             options.default_branch
         )?;
-        writeln!(out, "    runs-on: ubuntu-latest")?;
-        writeln!(
-            out,
-            "    # Deployments queue rather than cancel each other."
-        )?;
-        writeln!(out, "    concurrency:")?;
-        writeln!(out, "      group: deploy-${{{{ github.ref }}}}")?;
-        writeln!(out, "      cancel-in-progress: false")?;
-        writeln!(out, "    permissions:")?;
-        writeln!(out, "      contents: read")?;
-        writeln!(
-            out,
-            "      id-token: write # GitHub OIDC for cloud authentication, no stored keys"
-        )?;
-        writeln!(out, "    steps:")?;
-        writeln!(out, "      - uses: {}", options.actions.checkout)?;
-        writeln!(out)?;
         write_install_dagger(&mut out, &action, cli_version)?;
         for step in &plan.deploy {
             writeln!(out)?;
@@ -610,6 +577,27 @@ fn render_workflow(
     Ok(out)
 }
 
+/// `${{ secrets.NAME }}`.
+fn secret_expression(name: &str) -> String {
+    format!("${{{{ secrets.{name} }}}}")
+}
+
+/// `${{ vars.NAME }}`.
+fn variable_expression(name: &str) -> String {
+    format!("${{{{ vars.{name} }}}}")
+}
+
+/// A step's `env:` block, when it has any variable.
+fn write_environment(out: &mut String, environment: &[(String, String)]) -> anyhow::Result<()> {
+    if !environment.is_empty() {
+        writeln!(out, "        env:")?;
+        for (name, value) in environment {
+            writeln!(out, "          {name}: {value}")?;
+        }
+    }
+    Ok(())
+}
+
 /// Dagger fetches git modules with the host's git credentials (the git credential helper for
 /// HTTPS sources): a helper that answers with the token from a repository secret, read from the
 /// step's environment when git asks, so the token never lands in a file or the log.
@@ -623,12 +611,13 @@ fn write_git_credentials(out: &mut String, secret: &str, needs: &mut Needs) -> a
 }
 
 fn write_install_dagger(out: &mut String, action: &str, cli_version: &str) -> anyhow::Result<()> {
-    writeln!(out, "      - name: Install Dagger")?;
-    writeln!(out, "        uses: {action}")?;
-    writeln!(out, "        with:")?;
-    writeln!(
+    write!(
         out,
-        "          version: \"{cli_version}\" # the engineVersion in dagger.json"
+        r#"      - name: Install Dagger
+        uses: {action}
+        with:
+          version: "{cli_version}" # the engineVersion in dagger.json
+"#
     )?;
     Ok(())
 }
@@ -672,11 +661,7 @@ fn write_deploy_step(
         let cli_name = name.replace('_', "-");
         let rendered = if let Some(variable) = value.strip_prefix("env:") {
             if !OIDC_VARIABLES.contains(&variable) {
-                push_environment(
-                    &mut environment,
-                    variable,
-                    &format!("${{{{ secrets.{variable} }}}}"),
-                );
+                push_environment(&mut environment, variable, &secret_expression(variable));
                 needs.secrets.insert(variable.to_string());
             }
             format!("env:{variable}")
@@ -699,24 +684,14 @@ fn write_deploy_step(
     writeln!(out, "        run: |")?;
     if let Some(secret) = modules_token {
         write_git_credentials(out, secret, needs)?;
-        push_environment(
-            &mut environment,
-            secret,
-            &format!("${{{{ secrets.{secret} }}}}"),
-        );
+        push_environment(&mut environment, secret, &secret_expression(secret));
     }
     let last = lines.len() - 1;
     for (index, line) in lines.iter().enumerate() {
         let continuation = if index < last { " \\" } else { "" };
         writeln!(out, "          {line}{continuation}")?;
     }
-    if !environment.is_empty() {
-        writeln!(out, "        env:")?;
-        for (name, value) in environment {
-            writeln!(out, "          {name}: {value}")?;
-        }
-    }
-    Ok(())
+    write_environment(out, &environment)
 }
 
 fn push_environment(environment: &mut Vec<(String, String)>, name: &str, value: &str) {

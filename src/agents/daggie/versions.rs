@@ -39,11 +39,7 @@ impl ActionVersions {
 
 fn built_in_list() -> String {
     let pins = ActionPins::default();
-    [pins.checkout, pins.upload_artifact, pins.download_artifact]
-        .iter()
-        .map(|pin| format!("`{pin}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    super::quote_list([pins.checkout, pins.upload_artifact, pins.download_artifact])
 }
 
 /// Ask the GitHub API for the newest stable release of each action; any that cannot be read

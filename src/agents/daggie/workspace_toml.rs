@@ -509,25 +509,8 @@ pub fn plan_toolchains(
     let mut toolchains = Vec::new();
     let mut modules = BTreeMap::new();
     for toolchain in &plan.toolchains {
-        let library = catalog
-            .module(&toolchain.module)
-            .with_context(|| format!("module `{}` is not in the catalog", toolchain.module))?;
-        let mut dependency = Dependency::new(
-            toolchain.name.clone(),
-            library.install_source(&project.root),
-        );
-        dependency.pin = library.module.pin.clone();
-        for customization in &toolchain.customizations {
-            let mut entry = Customization::new(customization.argument.clone())
-                .on(customization.function.iter().cloned());
-            if let Some(path) = &customization.default_path {
-                entry = entry.with_default_path(path.clone());
-            }
-            if let Some(default) = &customization.default {
-                entry = entry.with_default(default.clone());
-            }
-            dependency = dependency.with_customization(entry);
-        }
+        let (dependency, library) =
+            super::render::toolchain_dependency(toolchain, catalog, project)?;
         modules.insert(toolchain.name.clone(), library.module.clone());
         toolchains.push(dependency);
     }
@@ -725,31 +708,24 @@ mod tests {
 
     #[test]
     fn resolves_versions_explicitly_and_automatically() {
+        // Resolve with no `dagger` on `PATH`.
+        let without_dagger = |version: &str, root: &Path, library_newest: Option<&str>| {
+            resolve(
+                version,
+                &AutoSources {
+                    installed: None,
+                    project_root: root,
+                    library_newest: library_newest.map(Into::into),
+                },
+            )
+        };
         let root = tempfile::tempdir().unwrap();
-        let explicit = resolve(
-            "1.0.0",
-            &AutoSources {
-                installed: None,
-                project_root: root.path(),
-                library_newest: None,
-            },
-        )
-        .unwrap();
+        let explicit = without_dagger("1.0.0", root.path(), None).unwrap();
         assert_eq!(explicit.version.as_deref(), Some("v1.0.0"));
         assert_eq!(explicit.format, TargetFormat::Workspace);
         assert_eq!(format_for("v1.0.0-beta.10"), TargetFormat::Workspace);
         assert_eq!(format_for("v0.21.8"), TargetFormat::DaggerJson);
-        assert!(
-            resolve(
-                "latest",
-                &AutoSources {
-                    installed: None,
-                    project_root: root.path(),
-                    library_newest: None,
-                }
-            )
-            .is_err()
-        );
+        assert!(without_dagger("latest", root.path(), None).is_err());
         let installed = resolve(
             "auto",
             &AutoSources {
@@ -763,38 +739,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(installed.version.as_deref(), Some("v1.0.0-beta.10"));
-        let library = resolve(
-            "auto",
-            &AutoSources {
-                installed: None,
-                project_root: root.path(),
-                library_newest: Some("v0.20.3".into()),
-            },
-        )
-        .unwrap();
+        let library = without_dagger("auto", root.path(), Some("v0.20.3")).unwrap();
         assert_eq!(library.format, TargetFormat::DaggerJson);
         std::fs::write(root.path().join("dagger.toml"), "").unwrap();
-        let existing = resolve(
-            "auto",
-            &AutoSources {
-                installed: None,
-                project_root: root.path(),
-                library_newest: Some("v0.20.3".into()),
-            },
-        )
-        .unwrap();
+        let existing = without_dagger("auto", root.path(), Some("v0.20.3")).unwrap();
         assert_eq!(existing.format, TargetFormat::Workspace);
         assert_eq!(existing.version, None);
         let empty = tempfile::tempdir().unwrap();
-        let unknown = resolve(
-            "auto",
-            &AutoSources {
-                installed: None,
-                project_root: empty.path(),
-                library_newest: None,
-            },
-        )
-        .unwrap();
+        let unknown = without_dagger("auto", empty.path(), None).unwrap();
         assert_eq!(unknown.format, TargetFormat::DaggerJson);
     }
 

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::failures::Failure;
+pub use crate::agents::review::SubmittedSuggestion;
 
 /// Lines of code shown on each side of a failure's line.
 const WINDOW: usize = 12;
@@ -22,21 +23,6 @@ pub struct SuggestionSubmission {
     /// What failed and why, in two or three sentences.
     pub summary: String,
     pub suggestions: Vec<SubmittedSuggestion>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubmittedSuggestion {
-    /// Relative to the workspace root, as `read_file` takes it.
-    pub path: String,
-    /// First line replaced, 1-based.
-    pub start_line: u32,
-    /// Last line replaced, inclusive.
-    pub end_line: u32,
-    /// The complete new text of those lines; empty to delete them.
-    pub replacement: String,
-    /// What was wrong and why this fixes it, in one or two sentences.
-    pub explanation: String,
 }
 
 /// A suggestion that passed the checks, with the text it replaces (for re-anchoring on the PR).

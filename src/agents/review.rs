@@ -1,11 +1,10 @@
-//! The structured result of `review` (`submit_review`), its checks and its text rendering.
+//! The structured result of a `review` verb (`submit_review`), shared by monty/angie, daggie and
+//! goose: the submission, its checks and its text rendering.
 
 use std::fmt::Write as _;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-use super::suggest::SubmittedSuggestion;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -26,6 +25,23 @@ pub struct ReviewIssue {
     pub line: Option<u32>,
     pub severity: Severity,
     pub text: String,
+}
+
+// One replacement of lines, as `submit_review` and monty's `submit_suggestions` take it. (A
+// doc comment here would change the tools' JSON schemas.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmittedSuggestion {
+    /// Relative to the workspace root, as `read_file` takes it.
+    pub path: String,
+    /// First line replaced, 1-based.
+    pub start_line: u32,
+    /// Last line replaced, inclusive.
+    pub end_line: u32,
+    /// The complete new text of those lines; empty to delete them.
+    pub replacement: String,
+    /// What was wrong and why this fixes it, in one or two sentences.
+    pub explanation: String,
 }
 
 /// The `submit_review` parameters, which are also the `--json` output.
