@@ -3,11 +3,9 @@
 
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use crate::agent::{Budget, EventSink};
 use crate::agents::daggie::model::ModelRun;
 use crate::agents::daggie::request::{
     AssistRequest, DaggieRequest, DaggieResult, DebugRequest, ExplainRequest, Fixed, ReviewRequest,
@@ -242,17 +240,7 @@ pub fn model_context(global: &GlobalOptions) -> anyhow::Result<ModelContext> {
     let working_dir = std::env::current_dir()
         .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
     let settings = Settings::load(global, &working_dir)?;
-    let (provider_settings, _reason) = crate::llm::detect::require_provider_for(global, &settings)?;
-    let provider = crate::llm::build_provider(provider_settings)?;
-    let prices = crate::llm::pricing::PriceTable::new(&settings.config.pricing);
-    let model_name = provider.model().to_string();
-    let run = ModelRun {
-        provider,
-        budget: Budget::from_config(&settings.config.budget_with(global)),
-        events: EventSink::from_flag(global.events.as_deref())?,
-        pricing: Arc::new(move |usage| prices.cost_usd(&model_name, usage)),
-        progress: !global.quiet,
-    };
+    let run = ModelRun::resolve(global, &settings, None)?;
     Ok(ModelContext { run, settings })
 }
 

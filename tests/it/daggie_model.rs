@@ -709,9 +709,16 @@ async fn a_failed_debug_run_leaves_the_source_alone_and_saves_a_patch() {
         provider,
     )
     .await;
-    let message = format!("{:#}", result.unwrap_err());
+    let error = result.unwrap_err();
+    let message = format!("{error:#}");
     assert!(
         message.contains("the partial changes were applied"),
+        "{message}"
+    );
+    // The failure keeps its own class, and names the file it changed.
+    assert_eq!(exit_for(&error), Exit::Provider, "{message}");
+    assert!(
+        message.starts_with("stopped after changing ") && message.contains("dagger.json"),
         "{message}"
     );
     assert_eq!(

@@ -725,6 +725,22 @@ fn the_completeness_rule_rejects_a_plan_with_reasons() {
     plan.toolchains[0].ignore_checks = vec!["lint".to_string()];
     plan.fix_agents.pop();
     assert_eq!(plan::validate(&plan, &catalog, &project), Ok(()));
+    // Dagger 1.x: the ignored check is skipped in the workspace, as `dagger.json` ignores it.
+    let (files, _workflow, _conversion) =
+        agentci::agents::daggie::workspace_toml::render_workspaces(&plan, &catalog, &project, "")
+            .unwrap();
+    let toolchain = &plan.toolchains[0].name;
+    let skips: Vec<Vec<String>> = files
+        .iter()
+        .filter_map(|file| agentci::scan::workspace::parse(&file.content).ok())
+        .filter_map(|workspace| workspace.modules.get(toolchain).cloned())
+        .map(|entry| entry.check.map(|check| check.skip).unwrap_or_default())
+        .collect();
+    assert!(!skips.is_empty(), "{files:?}");
+    assert!(
+        skips.iter().all(|skip| skip.contains(&"lint".to_string())),
+        "every workspace that installs `{toolchain}` skips `lint`: {files:?}"
+    );
 }
 
 /// Action versions come from the GitHub API when it answers (a fake server here), the built-in

@@ -17,12 +17,11 @@ use crate::agent::ToolError;
 use crate::agent::tools::{Access, workspace_tools};
 use crate::agent::workspace::Workspace;
 use crate::agent::{
-    Agent, AgentSpec, Budget, EventSink, Report, RunOutcome, Submit, Tool, load_context,
-    report_submit,
+    Agent, AgentSpec, Report, RunOutcome, RunServices, Submit, Tool, load_context, report_submit,
 };
 use crate::agents::prompt;
 use crate::agents::review::{self, ReviewSubmission};
-use crate::llm::{Provider, Usage};
+use crate::llm::Usage;
 
 pub const SYSTEM_PROMPT: &str = include_str!("prompts/system.md");
 pub const ASSIST_PROMPT: &str = include_str!("prompts/assist.md");
@@ -34,49 +33,24 @@ pub const REVIEW_PROMPT: &str = include_str!("prompts/review.md");
 pub const CONTEXT_FILE: &str = "DAGGIE.md";
 pub const CONTEXT_EXTRAS: &[&str] = &["DAGGER.md"];
 
-/// The US dollar cost of one call's usage.
-pub type Pricing = Arc<dyn Fn(&Usage) -> f64 + Send + Sync>;
+/// How every daggie model run is set up: the command's provider, budget, events, pricing and
+/// progress ([`RunServices`]).
+pub type ModelRun = RunServices;
 
-/// How every daggie model run is set up: the provider, the budget, the event stream, the price
-/// of a call and whether to show progress.
-#[derive(Clone)]
-pub struct ModelRun {
-    pub provider: Arc<dyn Provider>,
-    pub budget: Budget,
-    pub events: EventSink,
-    pub pricing: Pricing,
-    pub progress: bool,
-}
-
-impl ModelRun {
-    /// A run with the default budget, no events, no cost and no progress lines.
-    pub fn new(provider: Arc<dyn Provider>) -> Self {
-        ModelRun {
-            provider,
-            budget: Budget::default(),
-            events: EventSink::none(),
-            pricing: Arc::new(|_: &Usage| 0.0),
-            progress: false,
-        }
-    }
-
-    /// An agent for one verb with daggie's system prompt and the context files of `source`.
-    fn agent(&self, verb: &str, source: &Path) -> Agent {
-        let pricing = Arc::clone(&self.pricing);
+/// An agent for one daggie verb with daggie's system prompt, the context files of `source` and
+/// the command's services.
+fn agent(run: &ModelRun, verb: &str, source: &Path) -> Agent {
+    run.equip(
         Agent::new(
-            Arc::clone(&self.provider),
+            Arc::clone(&run.provider),
             AgentSpec {
                 agent: "daggie".to_string(),
                 verb: verb.to_string(),
                 system_prompt: SYSTEM_PROMPT.to_string(),
             },
         )
-        .context(load_context(source, CONTEXT_FILE, CONTEXT_EXTRAS))
-        .budget(self.budget.clone())
-        .events(self.events.clone())
-        .pricing(move |usage: &Usage| pricing(usage))
-        .progress(self.progress)
-    }
+        .context(load_context(source, CONTEXT_FILE, CONTEXT_EXTRAS)),
+    )
 }
 
 /// What a model run used, for the summary and `--json`.
@@ -203,8 +177,7 @@ pub fn plan_submit(input: &PlanInput<'_>) -> Submit<Plan> {
 pub async fn plan(run: &ModelRun, input: &PlanInput<'_>) -> anyhow::Result<Proposal> {
     let task = assist_task(input)?;
     let workspace = Workspace::open(&input.project.root)?;
-    let agent = run
-        .agent("assist", &input.project.root)
+    let agent = agent(run, "assist", &input.project.root)
         .tools(workspace_tools(&workspace, Access::ReadOnly))
         .tools([Arc::new(DescribeModule::new(input.catalog.clone())) as Arc<dyn Tool>]);
     let (plan, stats) = run_to_submit(agent, &task, plan_submit(input)).await?;
@@ -246,9 +219,7 @@ pub async fn explain(
         ],
     )?;
     let workspace = Workspace::open(source)?;
-    let agent = run
-        .agent("explain", source)
-        .tools(workspace_tools(&workspace, Access::ReadOnly));
+    let agent = agent(run, "explain", source).tools(workspace_tools(&workspace, Access::ReadOnly));
     let (Report { text }, stats) = run_to_submit(agent, &task, report_submit()).await?;
     Ok((text, stats))
 }
@@ -262,8 +233,7 @@ pub async fn debug(
     extra_tools: Vec<Arc<dyn Tool>>,
 ) -> anyhow::Result<(String, RunStats)> {
     let task = render(DEBUG_PROMPT, &[("error", error_output.trim_end())])?;
-    let agent = run
-        .agent("debug", workspace.root())
+    let agent = agent(run, "debug", workspace.root())
         .tools(workspace_tools(workspace, Access::ReadWrite))
         .tools(extra_tools);
     let (Report { text }, stats) = run_to_submit(agent, &task, report_submit()).await?;
@@ -298,9 +268,7 @@ pub async fn review(
          `summary`.",
     )
     .validate(review::check);
-    let agent = run
-        .agent("review", source)
-        .tools(workspace_tools(&workspace, Access::ReadOnly));
+    let agent = agent(run, "review", source).tools(workspace_tools(&workspace, Access::ReadOnly));
     run_to_submit(agent, &task, submit).await
 }
 

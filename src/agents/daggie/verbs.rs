@@ -365,7 +365,10 @@ pub async fn debug(request: &DebugRequest, context: &ModelContext) -> anyhow::Re
                 ),
                 (None, _) => String::new(),
             };
-            Err(error.context(format!("daggie debug stopped{kept}")))
+            let error = error.context(format!("daggie debug stopped{kept}"));
+            // `--keep-partial` applied the changes: this failure cannot claim "nothing changed".
+            let applied = concluded.applied.iter().map(|path| path.display());
+            Err(crate::exit::after_changes(error, applied))
         }
     }
 }

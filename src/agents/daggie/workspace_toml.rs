@@ -23,7 +23,7 @@ use super::catalog::Catalog;
 use super::plan::Plan;
 use super::project::Project;
 use crate::scan::dagger_json::{Customization, Dependency};
-use crate::scan::model::Module;
+use crate::scan::model::{Module, same_name};
 use crate::scan::workspace::{self, ModuleEntry, ModuleSkip, WorkspaceConfig};
 
 /// The config format a Dagger version reads and daggie writes for it.
@@ -390,7 +390,7 @@ pub fn convert(toolchains: &[Dependency], modules: &BTreeMap<String, &Module>) -
         for check in &checks {
             let directory = function_scope
                 .iter()
-                .find(|(function, _)| same_function(function, check))
+                .find(|(function, _)| same_name(function, check))
                 .map(|(_, directory)| directory.clone())
                 .unwrap_or_else(|| default_directory.clone());
             placement
@@ -399,7 +399,7 @@ pub fn convert(toolchains: &[Dependency], modules: &BTreeMap<String, &Module>) -
                 .insert(check.clone());
         }
         for (function, directory) in &function_scope {
-            if !checks.iter().any(|check| same_function(function, check)) {
+            if !checks.iter().any(|check| same_name(function, check)) {
                 // A customized function that is no check (a deploy helper): it still reads
                 // that directory when called from that workspace.
                 placement.entry(directory.clone()).or_default();
@@ -489,17 +489,6 @@ fn rebase_local(source: &str, directory: &str) -> String {
     format!("{}{relative}", "../".repeat(depth))
 }
 
-/// `test` = `Test` = `test`'s cli name; chains compare as written.
-fn same_function(left: &str, right: &str) -> bool {
-    let normalise = |name: &str| -> String {
-        name.chars()
-            .filter(|character| *character != '_' && *character != '-')
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    normalise(left) == normalise(right)
-}
-
 /// The toolchains of a daggie plan, as `render` would write them into `dagger.json`.
 pub fn plan_toolchains(
     plan: &Plan,
@@ -512,7 +501,8 @@ pub fn plan_toolchains(
         let (dependency, library) =
             super::render::toolchain_dependency(toolchain, catalog, project)?;
         modules.insert(toolchain.name.clone(), library.module.clone());
-        toolchains.push(dependency);
+        // Ignored checks become the workspace's `check.skip`, as `dagger.json` has them.
+        toolchains.push(dependency.with_ignore_checks(toolchain.ignore_checks.iter().cloned()));
     }
     Ok((toolchains, modules))
 }
