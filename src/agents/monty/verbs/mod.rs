@@ -1,0 +1,191 @@
+//! monty's and angie's verbs on the agent runtime: `suggest-fix` and `review` (read-only tools,
+//! typed submissions, one pull-request review) and the workspace verbs `assist`, `write-tests`,
+//! `build` and `upgrade` (read-write tools, a report, changes applied or shown at the end).
+//!
+//! This module holds what every verb shares (services, the agent, argument checks, the allowed
+//! commands) and the dispatch; each verb has its own file.
+
+mod assist;
+mod build;
+mod github;
+mod print;
+mod review;
+mod suggest_fix;
+mod upgrade;
+mod workspace;
+mod write_tests;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::AgentOptions;
+use crate::agent::{Agent, AgentSpec, Budget, EventSink, RunOutcome, load_context};
+use crate::config::{Environment, GlobalOptions, Settings};
+use crate::exit::Exit;
+use crate::github::client::{ClientSettings, EnvSource};
+use crate::llm::Provider;
+use crate::llm::pricing::PriceTable;
+
+use super::fix;
+use super::packs::LanguagePack;
+use super::request::MontyRequest;
+
+pub(crate) use github::github_client;
+pub(crate) use print::{print_workspace_result, write_json};
+pub use review::review;
+pub use suggest_fix::suggest_fix;
+pub(crate) use workspace::{WorkspaceRun, workspace_run};
+
+/// How long one `exec` or verify command may run.
+pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What a run needs from outside: configuration, and for tests an injected provider and GitHub
+/// server.
+pub struct Services {
+    pub settings: Settings,
+    /// Used instead of detecting a provider from the settings.
+    pub provider: Option<Arc<dyn Provider>>,
+    /// Used instead of `--github-token`/`GITHUB_API_URL`; `--dry-run` still applies.
+    pub github: Option<ClientSettings>,
+    /// What the command has spent: every run of one command (develop-issue's route, verb and
+    /// retry) shares it, so the budget bounds the command.
+    pub ledger: Arc<crate::agent::budget::Ledger>,
+}
+
+impl Services {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            provider: None,
+            github: None,
+            ledger: crate::agent::budget::Ledger::shared(),
+        }
+    }
+}
+
+/// The configuration layer's environment as the GitHub layer reads it.
+pub(crate) struct SettingsEnv<'a>(pub(crate) &'a Environment);
+
+impl EnvSource for SettingsEnv<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(str::to_owned)
+    }
+}
+
+/// Run one verb.
+pub async fn run(
+    pack: &'static LanguagePack,
+    request: &MontyRequest,
+    global: &GlobalOptions,
+    services: Services,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    match request {
+        MontyRequest::SuggestFix(verb) => suggest_fix(pack, verb, global, &services, out).await,
+        MontyRequest::Review(verb) => review(pack, verb, global, &services, out).await,
+        MontyRequest::Assist(verb) => assist::assist(pack, verb, global, &services, out).await,
+        MontyRequest::WriteTests(verb) => {
+            write_tests::write_tests(pack, verb, global, &services, out).await
+        }
+        MontyRequest::Build(verb) => build::build(pack, verb, global, &services, out).await,
+        MontyRequest::Upgrade(verb) => upgrade::upgrade(pack, verb, global, &services, out).await,
+        MontyRequest::DevelopIssue(verb) => {
+            super::develop::develop_issue(pack, verb, global, &services, out).await
+        }
+    }
+}
+
+pub(crate) fn provider(
+    services: &Services,
+    global: &GlobalOptions,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    if let Some(provider) = &services.provider {
+        return Ok(Arc::clone(provider));
+    }
+    let (settings, _reason) = crate::llm::detect::require_provider_for(global, &services.settings)?;
+    Ok(crate::llm::build_provider(settings)?)
+}
+
+/// The agent with everything every verb shares: prompt, context files, budget, events, pricing.
+pub(crate) fn agent(
+    pack: &LanguagePack,
+    verb: &str,
+    provider: Arc<dyn Provider>,
+    source: &Path,
+    global: &GlobalOptions,
+    services: &Services,
+) -> anyhow::Result<Agent> {
+    let spec = AgentSpec {
+        agent: pack.agent.to_owned(),
+        verb: verb.to_owned(),
+        system_prompt: fix::system_prompt(pack)?,
+    };
+    let config = &services.settings.config;
+    let budget = Budget::from_config(&config.budget_with(global));
+    let events = EventSink::from_flag(global.events.as_deref())?;
+    let prices = PriceTable::new(&config.pricing);
+    let model = provider.model().to_owned();
+    Ok(Agent::new(provider, spec)
+        .context(load_context(source, pack.context_file, &[]))
+        .budget(budget)
+        .ledger(Arc::clone(&services.ledger))
+        .events(events)
+        .pricing(move |usage| prices.cost_usd(&model, usage))
+        .progress(!global.quiet))
+}
+
+pub(super) fn require_directory(source: &Path) -> anyhow::Result<()> {
+    if source.is_dir() {
+        Ok(())
+    } else {
+        Err(crate::exit::usage(format!(
+            "`--source {}` is not a directory",
+            source.display()
+        )))
+    }
+}
+
+/// Flags that only mean something for verbs that change files.
+pub(super) fn refuse_workspace_flags(verb: &str, agent: &AgentOptions) -> anyhow::Result<()> {
+    if agent.export.is_some() || agent.keep_partial {
+        return Err(crate::exit::usage(format!(
+            "`{verb}` changes no files: `--export` and `--keep-partial` do not apply"
+        )));
+    }
+    Ok(())
+}
+
+/// The commands `exec` (and `--verify`) may run: the pack's checks, its installing and
+/// code-running commands with `--allow-exec=install`, then the config's.
+pub(super) fn allowed_commands(
+    pack: &LanguagePack,
+    settings: &Settings,
+    install: bool,
+) -> Vec<String> {
+    let installing: &[&str] = if install { pack.install_commands } else { &[] };
+    let mut allowed: Vec<String> = pack
+        .check_commands
+        .iter()
+        .chain(installing)
+        .map(|command| (*command).to_owned())
+        .collect();
+    for command in settings.config.exec.allowed_for(pack.agent) {
+        if !allowed.contains(&command) {
+            allowed.push(command);
+        }
+    }
+    allowed
+}
+
+pub(super) fn report_usage<T>(outcome: &RunOutcome<T>) {
+    tracing::info!(
+        turns = outcome.turns,
+        input_tokens = outcome.usage.input_tokens,
+        output_tokens = outcome.usage.output_tokens,
+        cost_usd = outcome.cost_usd,
+        run = %outcome.run_id,
+        "run finished"
+    );
+}
