@@ -101,10 +101,19 @@ pub(crate) fn provider(
     services: &Services,
     global: &GlobalOptions,
 ) -> anyhow::Result<Arc<dyn Provider>> {
-    if let Some(provider) = &services.provider {
+    injected_or_detected(services.provider.as_ref(), global, &services.settings)
+}
+
+/// The injected provider (tests), else the one the flags, configuration and environment name.
+pub(crate) fn injected_or_detected(
+    injected: Option<&Arc<dyn Provider>>,
+    global: &GlobalOptions,
+    settings: &Settings,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    if let Some(provider) = injected {
         return Ok(Arc::clone(provider));
     }
-    let (settings, _reason) = crate::llm::detect::require_provider_for(global, &services.settings)?;
+    let (settings, _reason) = crate::llm::detect::require_provider_for(global, settings)?;
     Ok(crate::llm::build_provider(settings)?)
 }
 
