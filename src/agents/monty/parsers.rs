@@ -21,7 +21,20 @@ pub struct RawFailure {
 }
 
 impl RawFailure {
-    fn at(
+    /// A failure with no place yet.
+    pub(crate) fn new(tool: &'static str, message: &str) -> Self {
+        Self {
+            tool,
+            path: None,
+            line: None,
+            column: None,
+            code: None,
+            message: message.trim().to_owned(),
+            detail: Vec::new(),
+        }
+    }
+
+    pub(crate) fn at(
         tool: &'static str,
         path: &str,
         line: Option<u32>,
@@ -29,13 +42,10 @@ impl RawFailure {
         message: &str,
     ) -> Self {
         Self {
-            tool,
             path: Some(path.to_owned()),
             line,
             column,
-            code: None,
-            message: message.trim().to_owned(),
-            detail: Vec::new(),
+            ..Self::new(tool, message)
         }
     }
 
@@ -50,7 +60,7 @@ impl RawFailure {
         )
     }
 
-    fn with_code(mut self, code: Option<String>) -> Self {
+    pub(crate) fn with_code(mut self, code: Option<String>) -> Self {
         self.code = code;
         self
     }
