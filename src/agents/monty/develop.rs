@@ -175,15 +175,7 @@ pub async fn develop_issue(
             ),
             Err(error) => failure_comment(pack, error),
         };
-        let posted = upsert_marked_comment(
-            &client,
-            &repository,
-            number,
-            &marker(&format!("develop:{}", pack.agent)),
-            &text,
-        )
-        .await;
-        if let Err(comment_error) = posted {
+        if let Err(comment_error) = read.comment(pack, &text).await {
             tracing::warn!("cannot comment on issue #{number}: {comment_error:#}");
         }
     }
@@ -197,6 +189,15 @@ struct DevelopContext<'a> {
     repository: &'a crate::github::context::Repository,
     number: u64,
     thread: &'a IssueThread,
+}
+
+impl DevelopContext<'_> {
+    /// Say on the issue what happened; one comment per agent, updated on every run.
+    async fn comment(&self, pack: &LanguagePack, text: &str) -> anyhow::Result<()> {
+        let marker = marker(&format!("develop:{}", pack.agent));
+        upsert_marked_comment(self.client, self.repository, self.number, &marker, text).await?;
+        Ok(())
+    }
 }
 
 /// The issue comment for a run that failed: the error class, its redacted message, and what to
@@ -311,11 +312,8 @@ async fn develop_read(
         {
             let why = outcome.value.text.trim();
             *commented = true;
-            upsert_marked_comment(
-                client,
-                repository,
-                number,
-                &marker(&format!("develop:{}", pack.agent)),
+            read.comment(
+                pack,
                 &format!(
                     "{} ran `{}` for this issue twice and changed no file, so no pull request was opened.\n\n{}",
                     pack.display_name,
@@ -422,11 +420,8 @@ async fn develop_read(
             .or(pull_outcome.number.map(|pull| format!("#{pull}")))
             .unwrap_or_else(|| format!("branch `{branch}`"));
         *commented = true;
-        upsert_marked_comment(
-            client,
-            repository,
-            number,
-            &marker(&format!("develop:{}", pack.agent)),
+        read.comment(
+            pack,
             &format!(
                 "{} opened {link} for this issue (`{}`).",
                 pack.display_name,
