@@ -2,24 +2,20 @@
 
 use std::io::Write;
 
-use crate::config::GlobalOptions;
 use crate::exit::Exit;
 
-use super::Services;
+use super::Session;
 use super::workspace::workspace_verb;
 use crate::agents::monty::fix;
-use crate::agents::monty::packs::LanguagePack;
-use crate::agents::monty::request::AssistRequest;
+use crate::agents::monty::request::{AssistRequest, Verb};
 
 pub(super) async fn assist(
-    pack: &'static LanguagePack,
+    session: Session<'_>,
     args: &AssistRequest,
-    global: &GlobalOptions,
-    services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let assignment = args.assignment.clone();
     let task =
         |allowed: Option<&[String]>| fix::assist_prompt(&args.agent.source, &assignment, allowed);
-    workspace_verb(pack, "assist", &args.agent, global, services, &task, out).await
+    workspace_verb(session, Verb::Assist, &args.agent, &task, out).await
 }

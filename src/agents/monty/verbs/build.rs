@@ -3,24 +3,21 @@
 
 use std::io::Write;
 
-use crate::config::GlobalOptions;
 use crate::exit::Exit;
 
 use super::print::print_workspace_result;
 use super::workspace::workspace_run;
-use super::{COMMAND_TIMEOUT, Services, allowed_commands};
+use super::{COMMAND_TIMEOUT, Session};
 use crate::agents::monty::fix;
-use crate::agents::monty::packs::LanguagePack;
-use crate::agents::monty::request::BuildRequest;
+use crate::agents::monty::request::{BuildRequest, Verb};
 use crate::agents::monty::verify;
 
 pub(super) async fn build(
-    pack: &'static LanguagePack,
+    session: Session<'_>,
     args: &BuildRequest,
-    global: &GlobalOptions,
-    services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    let pack = session.pack;
     if !args.agent.allow_exec {
         return Err(crate::exit::usage(
             "`build` runs the build command: pass `--allow-exec`",
@@ -31,10 +28,8 @@ pub(super) async fn build(
         .clone()
         .unwrap_or_else(|| pack.default_build_command.to_owned());
     let words = verify::split_command(&command)?;
-    if !crate::support::command_allowed(
-        &words,
-        &allowed_commands(pack, &services.settings, args.agent.allow_install),
-    ) {
+    if !crate::support::command_allowed(&words, &session.allowed_commands(args.agent.allow_install))
+    {
         return Err(crate::exit::usage(format!(
             "`{command}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
             pack.agent
@@ -57,8 +52,8 @@ pub(super) async fn build(
                 None => task,
             })
         };
-        let run = workspace_run(pack, "build", &args.agent, global, services, &task).await?;
-        print_workspace_result(out, global, &run)?;
+        let run = workspace_run(session, Verb::Build, &args.agent, &task).await?;
+        print_workspace_result(out, session.global, &run)?;
         match (run.result, run.concluded) {
             (Err(error), _) => return Err(error.into()),
             (Ok(_), Err(error)) => return Err(error),

@@ -8,10 +8,9 @@ use crate::github::review::{
     Finding, Footer, ReviewInput, ReviewOptions, ReviewOutcome, publish_review,
 };
 
-use super::{Services, SettingsEnv};
+use super::{Services, Session};
 use crate::agents::monty::failures::Layout;
 use crate::agents::monty::fix;
-use crate::agents::monty::packs::LanguagePack;
 
 /// The pull request to publish on, when there is one; `None` without repository or number.
 async fn pull_request(
@@ -57,8 +56,7 @@ pub(super) struct Publication<'a> {
 
 /// Publish the findings as one review on the pull request of the context, if there is one.
 pub(super) async fn publish(
-    pack: &LanguagePack,
-    services: &Services,
+    session: Session<'_>,
     github: &GitHubOptions,
     dry_run: bool,
     publication: Publication<'_>,
@@ -69,12 +67,12 @@ pub(super) async fn publish(
         findings,
         body_note,
     } = publication;
-    let env = SettingsEnv(&services.settings.environment);
+    let env = session.env();
     let context = github.context(&env)?;
     if context.repository.is_none() || (context.pr_number.is_none() && !context.in_actions) {
         return Ok(None);
     }
-    let client = github_client(services, github, &env, dry_run)?;
+    let client = github_client(session.services, github, &env, dry_run)?;
     let Some((context, head_sha)) = pull_request(github, &env, &client).await? else {
         return Ok(None);
     };
@@ -82,7 +80,7 @@ pub(super) async fn publish(
         repository: context.require_repository()?.clone(),
         pr_number: context.require_pr_number()?,
         head_sha,
-        agent: pack.agent.to_owned(),
+        agent: session.pack.agent.to_owned(),
         summary: summary.to_owned(),
         footer: Footer::new(model),
         findings,
@@ -102,17 +100,17 @@ pub(super) async fn publish(
 
 /// The changes of the pull request in context under `--source`; `None` without one.
 pub(super) async fn pull_request_diff(
-    services: &Services,
+    session: Session<'_>,
     github: &GitHubOptions,
     layout: &Layout,
 ) -> anyhow::Result<Option<String>> {
-    let env = SettingsEnv(&services.settings.environment);
+    let env = session.env();
     let context = github.context(&env)?;
     let (Some(repository), Some(number)) = (context.repository.as_ref(), context.pr_number) else {
         return Ok(None);
     };
     // Only reads: a dry-run client cannot write by accident.
-    let client = github_client(services, github, &env, true)?;
+    let client = github_client(session.services, github, &env, true)?;
     let diff = crate::github::diff::pull_diff(&client, repository, number).await?;
     let text = fix::pull_diff_text(layout, &diff);
     Ok((!text.trim().is_empty()).then_some(text))

@@ -30,12 +30,10 @@ use crate::llm::pricing::PriceTable;
 
 use super::fix;
 use super::packs::LanguagePack;
-use super::request::MontyRequest;
+use super::request::{MontyRequest, Verb};
 
 pub(crate) use github::github_client;
 pub(crate) use print::{print_workspace_result, write_json};
-pub use review::review;
-pub use suggest_fix::suggest_fix;
 pub(crate) use workspace::{WorkspaceRun, workspace_run};
 
 /// How long one `exec` or verify command may run.
@@ -82,26 +80,88 @@ pub async fn run(
     services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    let session = Session {
+        pack,
+        global,
+        services: &services,
+    };
     match request {
-        MontyRequest::SuggestFix(verb) => suggest_fix(pack, verb, global, &services, out).await,
-        MontyRequest::Review(verb) => review(pack, verb, global, &services, out).await,
-        MontyRequest::Assist(verb) => assist::assist(pack, verb, global, &services, out).await,
-        MontyRequest::WriteTests(verb) => {
-            write_tests::write_tests(pack, verb, global, &services, out).await
-        }
-        MontyRequest::Build(verb) => build::build(pack, verb, global, &services, out).await,
-        MontyRequest::Upgrade(verb) => upgrade::upgrade(pack, verb, global, &services, out).await,
-        MontyRequest::DevelopIssue(verb) => {
-            super::develop::develop_issue(pack, verb, global, &services, out).await
-        }
+        MontyRequest::SuggestFix(verb) => suggest_fix::suggest_fix(session, verb, out).await,
+        MontyRequest::Review(verb) => review::review(session, verb, out).await,
+        MontyRequest::Assist(verb) => assist::assist(session, verb, out).await,
+        MontyRequest::WriteTests(verb) => write_tests::write_tests(session, verb, out).await,
+        MontyRequest::Build(verb) => build::build(session, verb, out).await,
+        MontyRequest::Upgrade(verb) => upgrade::upgrade(session, verb, out).await,
+        MontyRequest::DevelopIssue(verb) => super::develop::develop_issue(session, verb, out).await,
     }
 }
 
-pub(crate) fn provider(
-    services: &Services,
-    global: &GlobalOptions,
-) -> anyhow::Result<Arc<dyn Provider>> {
-    injected_or_detected(services.provider.as_ref(), global, &services.settings)
+/// What every verb of one command works with: the agent's language pack, the global flags and
+/// the services.
+#[derive(Clone, Copy)]
+pub(crate) struct Session<'a> {
+    pub pack: &'static LanguagePack,
+    pub global: &'a GlobalOptions,
+    pub services: &'a Services,
+}
+
+impl Session<'_> {
+    pub(crate) fn provider(&self) -> anyhow::Result<Arc<dyn Provider>> {
+        let services = self.services;
+        injected_or_detected(services.provider.as_ref(), self.global, &services.settings)
+    }
+
+    /// The configuration layer's environment, as the GitHub layer reads it.
+    pub(crate) fn env(&self) -> SettingsEnv<'_> {
+        SettingsEnv(&self.services.settings.environment)
+    }
+
+    /// The agent with everything every verb shares: prompt, context files, budget, events,
+    /// pricing.
+    pub(crate) fn agent(
+        &self,
+        verb: Verb,
+        provider: Arc<dyn Provider>,
+        source: &Path,
+    ) -> anyhow::Result<Agent> {
+        let (pack, global) = (self.pack, self.global);
+        let spec = AgentSpec {
+            agent: pack.agent.to_owned(),
+            verb: verb.name().to_owned(),
+            system_prompt: fix::system_prompt(pack)?,
+        };
+        let config = &self.services.settings.config;
+        let budget = Budget::from_config(&config.budget_with(global));
+        let events = EventSink::from_flag(global.events.as_deref())?;
+        let prices = PriceTable::new(&config.pricing);
+        let model = provider.model().to_owned();
+        Ok(Agent::new(provider, spec)
+            .context(load_context(source, pack.context_file, &[]))
+            .budget(budget)
+            .ledger(Arc::clone(&self.services.ledger))
+            .events(events)
+            .pricing(move |usage| prices.cost_usd(&model, usage))
+            .progress(!global.quiet))
+    }
+
+    /// The commands `exec` (and `--verify`) may run: the pack's checks, its installing and
+    /// code-running commands with `--allow-exec=install`, then the config's.
+    pub(super) fn allowed_commands(&self, install: bool) -> Vec<String> {
+        let pack = self.pack;
+        let installing: &[&str] = if install { pack.install_commands } else { &[] };
+        let mut allowed: Vec<String> = pack
+            .check_commands
+            .iter()
+            .chain(installing)
+            .map(|command| (*command).to_owned())
+            .collect();
+        for command in self.services.settings.config.exec.allowed_for(pack.agent) {
+            if !allowed.contains(&command) {
+                allowed.push(command);
+            }
+        }
+        allowed
+    }
 }
 
 /// The injected provider (tests), else the one the flags, configuration and environment name.
@@ -117,34 +177,6 @@ pub(crate) fn injected_or_detected(
     Ok(crate::llm::build_provider(settings)?)
 }
 
-/// The agent with everything every verb shares: prompt, context files, budget, events, pricing.
-pub(crate) fn agent(
-    pack: &LanguagePack,
-    verb: &str,
-    provider: Arc<dyn Provider>,
-    source: &Path,
-    global: &GlobalOptions,
-    services: &Services,
-) -> anyhow::Result<Agent> {
-    let spec = AgentSpec {
-        agent: pack.agent.to_owned(),
-        verb: verb.to_owned(),
-        system_prompt: fix::system_prompt(pack)?,
-    };
-    let config = &services.settings.config;
-    let budget = Budget::from_config(&config.budget_with(global));
-    let events = EventSink::from_flag(global.events.as_deref())?;
-    let prices = PriceTable::new(&config.pricing);
-    let model = provider.model().to_owned();
-    Ok(Agent::new(provider, spec)
-        .context(load_context(source, pack.context_file, &[]))
-        .budget(budget)
-        .ledger(Arc::clone(&services.ledger))
-        .events(events)
-        .pricing(move |usage| prices.cost_usd(&model, usage))
-        .progress(!global.quiet))
-}
-
 pub(super) fn require_directory(source: &Path) -> anyhow::Result<()> {
     if source.is_dir() {
         Ok(())
@@ -157,35 +189,14 @@ pub(super) fn require_directory(source: &Path) -> anyhow::Result<()> {
 }
 
 /// Flags that only mean something for verbs that change files.
-pub(super) fn refuse_workspace_flags(verb: &str, agent: &AgentOptions) -> anyhow::Result<()> {
+pub(super) fn refuse_workspace_flags(verb: Verb, agent: &AgentOptions) -> anyhow::Result<()> {
     if agent.export.is_some() || agent.keep_partial {
         return Err(crate::exit::usage(format!(
-            "`{verb}` changes no files: `--export` and `--keep-partial` do not apply"
+            "`{}` changes no files: `--export` and `--keep-partial` do not apply",
+            verb.name()
         )));
     }
     Ok(())
-}
-
-/// The commands `exec` (and `--verify`) may run: the pack's checks, its installing and
-/// code-running commands with `--allow-exec=install`, then the config's.
-pub(super) fn allowed_commands(
-    pack: &LanguagePack,
-    settings: &Settings,
-    install: bool,
-) -> Vec<String> {
-    let installing: &[&str] = if install { pack.install_commands } else { &[] };
-    let mut allowed: Vec<String> = pack
-        .check_commands
-        .iter()
-        .chain(installing)
-        .map(|command| (*command).to_owned())
-        .collect();
-    for command in settings.config.exec.allowed_for(pack.agent) {
-        if !allowed.contains(&command) {
-            allowed.push(command);
-        }
-    }
-    allowed
 }
 
 pub(super) fn report_usage<T>(outcome: &RunOutcome<T>) {

@@ -4,28 +4,23 @@
 use std::io::Write;
 
 use crate::agent::{Access, Submit, Workspace, workspace_tools};
-use crate::config::GlobalOptions;
 use crate::exit::Exit;
 
 use super::github::{Publication, publish, pull_request_diff};
 use super::print::{write_json, write_planned};
-use super::{
-    Services, SettingsEnv, agent, provider, refuse_workspace_flags, report_usage, require_directory,
-};
+use super::{Session, refuse_workspace_flags, report_usage, require_directory};
 use crate::agents::monty::failures::Layout;
 use crate::agents::monty::fix;
-use crate::agents::monty::packs::LanguagePack;
-use crate::agents::monty::request::ReviewRequest;
+use crate::agents::monty::request::{ReviewRequest, Verb};
 use crate::agents::monty::review::{self as review_model, ReviewSubmission};
 
 pub async fn review(
-    pack: &'static LanguagePack,
+    session: Session<'_>,
     args: &ReviewRequest,
-    global: &GlobalOptions,
-    services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    refuse_workspace_flags("review", &args.agent)?;
+    let pack = session.pack;
+    refuse_workspace_flags(Verb::Review, &args.agent)?;
     let source = &args.agent.source;
     require_directory(source)?;
     let diff = match &args.diff {
@@ -44,7 +39,7 @@ pub async fn review(
     };
     let assignment = args.assignment.clone();
     if args.post {
-        let env = SettingsEnv(&services.settings.environment);
+        let env = session.env();
         let context = args.github.context(&env)?;
         if context.repository.is_none() || (context.pr_number.is_none() && !context.in_actions) {
             return Err(crate::exit::usage(
@@ -52,7 +47,7 @@ pub async fn review(
             ));
         }
     }
-    let provider = provider(services, global)?;
+    let provider = session.provider()?;
     let model = provider.model().to_owned();
     let layout = Layout::discover(source).map_err(|error| {
         crate::exit::usage(format!("cannot read `{}`: {error}", source.display()))
@@ -61,7 +56,7 @@ pub async fn review(
     // Without `--diff`, a pull request in context is what gets reviewed.
     let diff = match diff {
         Some(diff) => Some(diff),
-        None => pull_request_diff(services, &args.github, &layout).await?,
+        None => pull_request_diff(session, &args.github, &layout).await?,
     };
     let workspace = Workspace::open(source)?;
     let mut task = fix::review_prompt(pack, source, args.focus.as_deref(), diff.as_deref())?;
@@ -73,7 +68,8 @@ pub async fn review(
         "Submit the review: issues, suggestions with replacement code, positives and a summary.",
     )
     .validate(review_model::check);
-    let outcome = agent(pack, "review", provider, source, global, services)?
+    let outcome = session
+        .agent(Verb::Review, provider, source)?
         .tools(workspace_tools(&workspace, Access::ReadOnly))
         .run(&task, submit)
         .await?;
@@ -83,8 +79,7 @@ pub async fn review(
         let findings = fix::review_findings(&layout, &review);
         let summary = fix::review_summary(&review);
         let published = publish(
-            pack,
-            services,
+            session,
             &args.github,
             args.agent.dry_run,
             Publication {
@@ -105,7 +100,7 @@ pub async fn review(
         None
     };
 
-    if global.json {
+    if session.global.json {
         let mut value = serde_json::to_value(&review)?;
         if let (Some(outcome), Some(object)) = (&published, value.as_object_mut()) {
             if outcome.planned.is_empty() {

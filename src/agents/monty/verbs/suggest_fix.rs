@@ -5,39 +5,34 @@ use std::io::Write;
 
 use crate::agent::{Access, Submit, Workspace, workspace_tools};
 use crate::agents::step_outputs;
-use crate::config::GlobalOptions;
 use crate::exit::Exit;
+use crate::github::client::EnvSource as _;
 
 use super::github::{Publication, publish};
 use super::print::{write_json, write_planned};
-use super::{
-    COMMAND_TIMEOUT, Services, SettingsEnv, agent, allowed_commands, provider,
-    refuse_workspace_flags, report_usage,
-};
+use super::{COMMAND_TIMEOUT, Session, refuse_workspace_flags, report_usage};
 use crate::agents::monty::failures::{Failure, Layout};
 use crate::agents::monty::fix;
-use crate::agents::monty::packs::LanguagePack;
-use crate::agents::monty::request::SuggestFixRequest;
+use crate::agents::monty::request::{SuggestFixRequest, Verb};
 use crate::agents::monty::suggest::{self, SuggestionSubmission};
 use crate::agents::monty::verify::{self, Verifier};
 
 pub async fn suggest_fix(
-    pack: &'static LanguagePack,
+    session: Session<'_>,
     args: &SuggestFixRequest,
-    global: &GlobalOptions,
-    services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    refuse_workspace_flags("suggest-fix", &args.agent)?;
+    let pack = session.pack;
+    refuse_workspace_flags(Verb::SuggestFix, &args.agent)?;
     let source = &args.agent.source;
     let log = args.log.clone();
     let (layout, failures) = fix::failures_for(pack, source, &log)?;
     if failures.is_empty() {
         let message = fix::nothing_message(pack, source);
         let output = fix::output(&message, &[], &[], None, args.agent.dry_run);
-        let env = SettingsEnv(&services.settings.environment);
+        let env = session.env();
         step_outputs::suggest_fix(&env, &layout, &[], &output, &message, None);
-        if global.json {
+        if session.global.json {
             write_json(out, &serde_json::to_value(&output)?)?;
         } else {
             writeln!(out, "{message}")?;
@@ -47,7 +42,7 @@ pub async fn suggest_fix(
     if args.max_suggestions == 0 {
         return Err(crate::exit::usage("`--max-suggestions` must be at least 1"));
     }
-    let path_var = services.settings.environment.get("PATH").map(str::to_owned);
+    let path_var = session.env().var("PATH");
     let verifier = if args.verify {
         if !args.agent.allow_exec {
             return Err(crate::exit::usage(
@@ -55,9 +50,8 @@ pub async fn suggest_fix(
             ));
         }
         Some(verifier(
-            pack,
+            session,
             args,
-            services,
             &layout,
             &failures,
             &log,
@@ -66,7 +60,7 @@ pub async fn suggest_fix(
     } else {
         None
     };
-    let provider = provider(services, global)?;
+    let provider = session.provider()?;
     let model = provider.model().to_owned();
 
     let workspace = Workspace::open(source)?;
@@ -82,7 +76,8 @@ pub async fn suggest_fix(
         "Submit the fix suggestions: a summary and at most the allowed number of line-range replacements.",
     )
     .validate(move |submission| suggest::check(submission, &checked_source, max).map(|_| ()));
-    let outcome = agent(pack, "suggest-fix", provider, source, global, services)?
+    let outcome = session
+        .agent(Verb::SuggestFix, provider, source)?
         .tools(workspace_tools(&workspace, Access::ReadOnly))
         .run(&task, submit)
         .await?;
@@ -108,8 +103,7 @@ pub async fn suggest_fix(
         None
     } else {
         publish(
-            pack,
-            services,
+            session,
             &args.github,
             args.agent.dry_run,
             Publication {
@@ -129,7 +123,7 @@ pub async fn suggest_fix(
         args.agent.dry_run,
     );
     let markdown = fix::to_markdown(&output, pack);
-    let env = SettingsEnv(&services.settings.environment);
+    let env = session.env();
     let context = args.github.context(&env).ok();
     step_outputs::suggest_fix(
         &env,
@@ -139,7 +133,7 @@ pub async fn suggest_fix(
         &markdown,
         context.as_ref(),
     );
-    if global.json {
+    if session.global.json {
         let mut value = serde_json::to_value(&output)?;
         if let (Some(outcome), Some(object)) = (&published, value.as_object_mut())
             && !outcome.planned.is_empty()
@@ -163,9 +157,8 @@ pub async fn suggest_fix(
 /// repository when `dagger` is on `PATH`; else `--verify-command` or the failing command the log
 /// shows, on a copy of the source, when it is allowed for this agent.
 fn verifier(
-    pack: &LanguagePack,
+    session: Session<'_>,
     args: &SuggestFixRequest,
-    services: &Services,
     layout: &Layout,
     failures: &[Failure],
     log: &str,
@@ -196,14 +189,12 @@ fn verifier(
             )
         })?,
     };
-    if !crate::support::command_allowed(
-        &words,
-        &allowed_commands(pack, &services.settings, args.agent.allow_install),
-    ) {
+    if !crate::support::command_allowed(&words, &session.allowed_commands(args.agent.allow_install))
+    {
         return Err(crate::exit::usage(format!(
             "`{}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
             words.join(" "),
-            pack.agent
+            session.pack.agent
         )));
     }
     Ok(Verifier::Command {

@@ -2,22 +2,19 @@
 
 use std::io::Write;
 
-use crate::config::GlobalOptions;
 use crate::exit::Exit;
 
-use super::Services;
+use super::Session;
 use super::workspace::workspace_verb;
 use crate::agents::monty::fix;
-use crate::agents::monty::packs::LanguagePack;
-use crate::agents::monty::request::UpgradeRequest;
+use crate::agents::monty::request::{UpgradeRequest, Verb};
 
 pub(super) async fn upgrade(
-    pack: &'static LanguagePack,
+    session: Session<'_>,
     args: &UpgradeRequest,
-    global: &GlobalOptions,
-    services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    let pack = session.pack;
     let target = fix::upgrade_target(pack, args.target_package.as_deref(), &args.target_version)?;
     let assignment = args.assignment.clone();
     let task = |_allowed: Option<&[String]>| {
@@ -28,5 +25,5 @@ pub(super) async fn upgrade(
             assignment.as_deref(),
         )
     };
-    workspace_verb(pack, "upgrade", &args.agent, global, services, &task, out).await
+    workspace_verb(session, Verb::Upgrade, &args.agent, &task, out).await
 }

@@ -12,13 +12,13 @@ use crate::agent::tools::{Access, exec_tool, workspace_tools};
 use crate::agent::workspace::{ChangeKind, Concluded, Conclusion, Workspace};
 use crate::agent::{AgentOptions, SelfImprove};
 use crate::agent::{Report, RunError, RunOutcome, Tool, report_submit};
-use crate::config::GlobalOptions;
 use crate::exit::Exit;
 
 use super::print::print_workspace_result;
-use super::{COMMAND_TIMEOUT, Services, agent, allowed_commands, provider, require_directory};
+use super::{COMMAND_TIMEOUT, Session, require_directory};
 use crate::agents::monty::failures::Layout;
 use crate::agents::monty::packs::LanguagePack;
+use crate::agents::monty::request::Verb;
 
 fn change_kind(kind: &ChangeKind) -> &'static str {
     match kind {
@@ -31,16 +31,14 @@ fn change_kind(kind: &ChangeKind) -> &'static str {
 /// The workspace verbs: read-write tools (+ `exec`, MCP, `record_learning`), a report, and the
 /// changes applied, shown or exported at the end. The report is printed even when the run fails.
 pub(super) async fn workspace_verb(
-    pack: &'static LanguagePack,
-    verb: &str,
+    session: Session<'_>,
+    verb: Verb,
     args: &AgentOptions,
-    global: &GlobalOptions,
-    services: &Services,
     task: &dyn Fn(Option<&[String]>) -> anyhow::Result<String>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let run = workspace_run(pack, verb, args, global, services, task).await?;
-    print_workspace_result(out, global, &run)?;
+    let run = workspace_run(session, verb, args, task).await?;
+    print_workspace_result(out, session.global, &run)?;
     match (run.result, run.concluded) {
         (Err(error), _) => Err(error.into()),
         (Ok(_), Err(error)) => Err(error),
@@ -61,13 +59,12 @@ pub(crate) struct WorkspaceRun {
 }
 
 pub(crate) async fn workspace_run(
-    pack: &'static LanguagePack,
-    verb: &str,
+    session: Session<'_>,
+    verb: Verb,
     args: &AgentOptions,
-    global: &GlobalOptions,
-    services: &Services,
     task: &dyn Fn(Option<&[String]>) -> anyhow::Result<String>,
 ) -> anyhow::Result<WorkspaceRun> {
+    let pack = session.pack;
     let source = &args.source;
     require_directory(source)?;
     if args.dry_run && args.export.is_some() {
@@ -75,14 +72,14 @@ pub(crate) async fn workspace_run(
             "`--dry-run` and `--export` do not go together: a dry run writes nothing",
         ));
     }
-    let provider = provider(services, global)?;
+    let provider = session.provider()?;
     let allowed = args
         .allow_exec
-        .then(|| allowed_commands(pack, &services.settings, args.allow_install));
+        .then(|| session.allowed_commands(args.allow_install));
     let task = task(allowed.as_deref())?;
     let workspace = Workspace::open(source)?;
     // An upgrade dry run reports what it would do without editing at all.
-    let access = if verb == "upgrade" && args.dry_run {
+    let access = if verb == Verb::Upgrade && args.dry_run {
         Access::ReadOnly
     } else {
         Access::ReadWrite
@@ -91,12 +88,12 @@ pub(crate) async fn workspace_run(
     if let Some(allowed) = &allowed {
         tools.push(exec_tool(&workspace, allowed.clone(), COMMAND_TIMEOUT));
     }
-    let specs = crate::agent::mcp::server_specs(&args.mcp, &services.settings.config)?;
+    let specs = crate::agent::mcp::server_specs(&args.mcp, &session.services.settings.config)?;
     let servers = if specs.is_empty() {
         None
     } else {
         let servers =
-            crate::agent::mcp::start_servers(&specs, &services.settings.environment).await;
+            crate::agent::mcp::start_servers(&specs, &session.services.settings.environment).await;
         for failure in servers.failures() {
             tracing::warn!("MCP server failed to start: {failure:?}");
         }
@@ -108,7 +105,8 @@ pub(crate) async fn workspace_run(
         tools.push(Arc::new(RecordLearning::new(sink.clone())));
     }
 
-    let result = agent(pack, verb, provider, source, global, services)?
+    let result = session
+        .agent(verb, provider, source)?
         .tools(tools)
         .run(&task, report_submit())
         .await;

@@ -2,22 +2,19 @@
 
 use std::io::Write;
 
-use crate::config::GlobalOptions;
 use crate::exit::Exit;
 
-use super::Services;
+use super::Session;
 use super::workspace::workspace_verb;
 use crate::agents::monty::fix;
-use crate::agents::monty::packs::LanguagePack;
-use crate::agents::monty::request::WriteTestsRequest;
+use crate::agents::monty::request::{Verb, WriteTestsRequest};
 
 pub(super) async fn write_tests(
-    pack: &'static LanguagePack,
+    session: Session<'_>,
     args: &WriteTestsRequest,
-    global: &GlobalOptions,
-    services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    let pack = session.pack;
     let framework = match &args.test_framework {
         Some(framework) if pack.test_frameworks.contains(&framework.as_str()) => framework.clone(),
         Some(framework) => {
@@ -45,14 +42,5 @@ pub(super) async fn write_tests(
             allowed,
         )
     };
-    workspace_verb(
-        pack,
-        "write-tests",
-        &args.agent,
-        global,
-        services,
-        &task,
-        out,
-    )
-    .await
+    workspace_verb(session, Verb::WriteTests, &args.agent, &task, out).await
 }
