@@ -80,10 +80,7 @@ fn routed_task(
             pack,
             source,
             target.as_deref(),
-            framework
-                .as_deref()
-                .or(pack.test_frameworks.first().copied())
-                .unwrap_or("the project's framework"),
+            &fix::test_framework(pack, framework.as_deref())?,
             Some(assignment),
             allowed,
         ),

@@ -160,6 +160,25 @@ pub fn assist_prompt(
     )
 }
 
+/// The test framework `write-tests` uses: the one asked for, when the pack knows it, else the
+/// pack's first.
+pub fn test_framework(pack: &LanguagePack, requested: Option<&str>) -> anyhow::Result<String> {
+    match requested {
+        Some(framework) if pack.test_frameworks.contains(&framework) => Ok(framework.to_owned()),
+        Some(framework) => Err(crate::exit::usage(format!(
+            "{} writes tests with {}; `{framework}` is not one of them",
+            pack.agent,
+            pack.test_frameworks.join(", ")
+        ))),
+        None => Ok(pack
+            .test_frameworks
+            .first()
+            .copied()
+            .unwrap_or("the project's framework")
+            .to_owned()),
+    }
+}
+
 pub fn write_tests_prompt(
     pack: &LanguagePack,
     source: &Path,

@@ -17,7 +17,6 @@ pub(super) async fn build(
     args: &BuildRequest,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let pack = session.pack;
     if !args.agent.allow_exec {
         return Err(crate::exit::usage(
             "`build` runs the build command: pass `--allow-exec`",
@@ -26,13 +25,13 @@ pub(super) async fn build(
     let command = args
         .command
         .clone()
-        .unwrap_or_else(|| pack.default_build_command.to_owned());
+        .unwrap_or_else(|| session.pack.default_build_command.to_owned());
     let words = verify::split_command(&command)?;
     if !crate::support::command_allowed(&words, &session.allowed_commands(args.agent.allow_install))
     {
         return Err(crate::exit::usage(format!(
             "`{command}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
-            pack.agent
+            session.pack.agent
         )));
     }
     let assignment = args.assignment.clone();

@@ -14,8 +14,11 @@ pub(super) async fn upgrade(
     args: &UpgradeRequest,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let pack = session.pack;
-    let target = fix::upgrade_target(pack, args.target_package.as_deref(), &args.target_version)?;
+    let target = fix::upgrade_target(
+        session.pack,
+        args.target_package.as_deref(),
+        &args.target_version,
+    )?;
     let assignment = args.assignment.clone();
     let task = |_allowed: Option<&[String]>| {
         fix::upgrade_prompt(

@@ -14,27 +14,11 @@ pub(super) async fn write_tests(
     args: &WriteTestsRequest,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let pack = session.pack;
-    let framework = match &args.test_framework {
-        Some(framework) if pack.test_frameworks.contains(&framework.as_str()) => framework.clone(),
-        Some(framework) => {
-            return Err(crate::exit::usage(format!(
-                "{} writes tests with {}; `{framework}` is not one of them",
-                pack.agent,
-                pack.test_frameworks.join(", ")
-            )));
-        }
-        None => pack
-            .test_frameworks
-            .first()
-            .copied()
-            .unwrap_or("the project's framework")
-            .to_owned(),
-    };
+    let framework = fix::test_framework(session.pack, args.test_framework.as_deref())?;
     let assignment = args.assignment.clone();
     let task = |allowed: Option<&[String]>| {
         fix::write_tests_prompt(
-            pack,
+            session.pack,
             &args.agent.source,
             args.target.as_deref(),
             &framework,
