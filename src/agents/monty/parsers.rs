@@ -264,6 +264,15 @@ static ESBUILD_ERROR: LazyLock<Regex> =
 static ESBUILD_LOCATION: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^\s+([\w./@\\-]+\.(?:tsx?|html|scss|css)):(\d+):(\d+):$"));
 
+/// Which compiler an error code belongs to: `NG…` is Angular's, the rest `tsc`'s.
+fn compiler(code: Option<&str>) -> &'static str {
+    if code.is_some_and(|code| code.starts_with("NG")) {
+        "angular"
+    } else {
+        "tsc"
+    }
+}
+
 /// TypeScript and Angular compiler errors: `tsc`'s two formats, the Angular CLI's
 /// `Error: path:line:col - error NG…`, and the esbuild-based builder's `✘ [ERROR] NG…` blocks
 /// whose first indented `path:line:col:` is the location.
@@ -276,11 +285,7 @@ pub fn typescript(lines: &[&str]) -> Vec<RawFailure> {
             .captures(trimmed)
             .or_else(|| TSC_PRETTY.captures(trimmed))
         {
-            let tool = if found[4].starts_with("NG") {
-                "angular"
-            } else {
-                "tsc"
-            };
+            let tool = compiler(Some(&found[4]));
             failures.push(
                 RawFailure::at_match(tool, &found, &found[5]).with_code(Some(found[4].to_owned())),
             );
@@ -293,11 +298,7 @@ pub fn typescript(lines: &[&str]) -> Vec<RawFailure> {
         } else if let Some(found) = ESBUILD_LOCATION.captures(trimmed)
             && let Some((code, message)) = pending.take()
         {
-            let tool = if code.as_deref().is_some_and(|code| code.starts_with("NG")) {
-                "angular"
-            } else {
-                "tsc"
-            };
+            let tool = compiler(code.as_deref());
             let mut failure = RawFailure::at_match(tool, &found, &message).with_code(code);
             // esbuild counts columns from 0; editors and GitHub from 1.
             failure.column = failure.column.map(|column| column + 1);

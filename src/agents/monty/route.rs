@@ -159,15 +159,21 @@ mod tests {
     use super::*;
     use crate::agents::monty::packs::{ANGULAR, PYTHON};
 
-    fn route(verb: Verb, params: &[(&str, &str)]) -> RouteSubmission {
-        RouteSubmission {
+    /// `check` on a route to `verb` with `params`.
+    fn check_route(
+        verb: Verb,
+        params: &[(&str, &str)],
+        pack: &LanguagePack,
+    ) -> Result<Route, Vec<String>> {
+        let route = RouteSubmission {
             verb,
             params: params
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             reason: String::new(),
-        }
+        };
+        check(&route, pack)
     }
 
     #[test]
@@ -183,12 +189,18 @@ mod tests {
     }
 
     #[test]
+    fn verbs_that_cannot_implement_an_issue_are_refused() {
+        assert_eq!(
+            check_route(Verb::SuggestFix, &[], &PYTHON),
+            Err(vec!["`suggest-fix` cannot implement an issue".to_owned()])
+        );
+    }
+
+    #[test]
     fn write_tests_with_a_known_framework() {
-        let checked = check(
-            &route(
-                Verb::WriteTests,
-                &[("target", "app/auth.py"), ("test_framework", "pytest")],
-            ),
+        let checked = check_route(
+            Verb::WriteTests,
+            &[("target", "app/auth.py"), ("test_framework", "pytest")],
             &PYTHON,
         );
         assert_eq!(
@@ -202,11 +214,9 @@ mod tests {
 
     #[test]
     fn unknown_parameters_and_frameworks_are_refused() {
-        let errors = check(
-            &route(
-                Verb::WriteTests,
-                &[("test_framework", "mocha"), ("depth", "3")],
-            ),
+        let errors = check_route(
+            Verb::WriteTests,
+            &[("test_framework", "mocha"), ("depth", "3")],
             &ANGULAR,
         )
         .unwrap_err();
@@ -218,7 +228,7 @@ mod tests {
                 "`test_framework` must be one of jasmine, jest, vitest for angie".to_owned(),
             ]
         );
-        let errors = check(&route(Verb::Assist, &[("x", "1")]), &PYTHON).unwrap_err();
+        let errors = check_route(Verb::Assist, &[("x", "1")], &PYTHON).unwrap_err();
         assert_eq!(
             errors,
             vec!["`assist` takes no parameter `x` (it takes: none)".to_owned()]
@@ -228,14 +238,13 @@ mod tests {
     #[test]
     fn upgrade_needs_what_the_pack_needs() {
         assert_eq!(
-            check(&route(Verb::Upgrade, &[("target_version", "20")]), &ANGULAR),
+            check_route(Verb::Upgrade, &[("target_version", "20")], &ANGULAR),
             Ok(Route::Upgrade {
                 package: None,
                 version: "20".into()
             })
         );
-        let errors =
-            check(&route(Verb::Upgrade, &[("target_version", "2.0")]), &PYTHON).unwrap_err();
+        let errors = check_route(Verb::Upgrade, &[("target_version", "2.0")], &PYTHON).unwrap_err();
         assert_eq!(
             errors,
             vec!["`upgrade` needs `target_package` for monty".to_owned()]
