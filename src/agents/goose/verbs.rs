@@ -53,12 +53,7 @@ fn issue_tail(text: &str, max: usize) -> String {
 /// Run one goose verb.
 pub async fn run(request: &GooseRequest, runtime: Runtime) -> anyhow::Result<GooseResult> {
     let source = &request.source;
-    if !source.is_dir() {
-        return Err(crate::exit::usage(format!(
-            "`--source {}` is not a directory",
-            source.display()
-        )));
-    }
+    crate::agents::monty::fix::require_directory(source)?;
     let gcloud = Backend::find(Cli::Gcloud, &runtime.environment, request.command_timeout);
     let firebase = Backend::find(Cli::Firebase, &runtime.environment, request.command_timeout);
     let context = context::resolve(&request.context, source, gcloud.as_ref().ok()).await;

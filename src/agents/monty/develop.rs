@@ -106,12 +106,7 @@ pub(crate) async fn develop_issue(
 ) -> anyhow::Result<Exit> {
     let pack = session.pack;
     let source = &args.agent.source;
-    if !source.is_dir() {
-        return Err(crate::exit::usage(format!(
-            "`--source {}` is not a directory",
-            source.display()
-        )));
-    }
+    fix::require_directory(source)?;
     if args.agent.export.is_some() {
         return Err(crate::exit::usage(
             "`develop-issue` commits its changes to a branch: `--export` does not apply",

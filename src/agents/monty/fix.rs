@@ -50,18 +50,25 @@ pub fn source_label(source: &Path) -> String {
     source.display().to_string()
 }
 
+/// `--source` must be a directory.
+pub(crate) fn require_directory(source: &Path) -> anyhow::Result<()> {
+    if source.is_dir() {
+        Ok(())
+    } else {
+        Err(crate::exit::usage(format!(
+            "`--source {}` is not a directory",
+            source.display()
+        )))
+    }
+}
+
 /// The failures of the log that belong to `source`, and where the source sits in its repository.
 pub fn failures_for(
     pack: &LanguagePack,
     source: &Path,
     log: &str,
 ) -> anyhow::Result<(Layout, Vec<Failure>)> {
-    if !source.is_dir() {
-        return Err(crate::exit::usage(format!(
-            "`--source {}` is not a directory",
-            source.display()
-        )));
-    }
+    require_directory(source)?;
     let layout = Layout::discover(source).map_err(|error| {
         crate::exit::usage(format!("cannot read `{}`: {error}", source.display()))
     })?;

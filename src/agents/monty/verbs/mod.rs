@@ -177,17 +177,6 @@ pub(crate) fn injected_or_detected(
     Ok(crate::llm::build_provider(settings)?)
 }
 
-pub(super) fn require_directory(source: &Path) -> anyhow::Result<()> {
-    if source.is_dir() {
-        Ok(())
-    } else {
-        Err(crate::exit::usage(format!(
-            "`--source {}` is not a directory",
-            source.display()
-        )))
-    }
-}
-
 /// Flags that only mean something for verbs that change files.
 pub(super) fn refuse_workspace_flags(verb: Verb, agent: &AgentOptions) -> anyhow::Result<()> {
     if agent.export.is_some() || agent.keep_partial {

@@ -8,7 +8,7 @@ use crate::exit::Exit;
 
 use super::github::{Publication, publish, pull_request_diff};
 use super::print::{write_json, write_planned};
-use super::{Session, refuse_workspace_flags, report_usage, require_directory};
+use super::{Session, refuse_workspace_flags, report_usage};
 use crate::agents::monty::failures::Layout;
 use crate::agents::monty::fix;
 use crate::agents::monty::request::{ReviewRequest, Verb};
@@ -22,7 +22,7 @@ pub async fn review(
     let pack = session.pack;
     refuse_workspace_flags(Verb::Review, &args.agent)?;
     let source = &args.agent.source;
-    require_directory(source)?;
+    fix::require_directory(source)?;
     let diff = match &args.diff {
         Some(file) if file.as_os_str() == "-" => {
             let mut text = String::new();

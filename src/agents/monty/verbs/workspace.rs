@@ -15,8 +15,9 @@ use crate::agent::{Report, RunError, RunOutcome, Tool, report_submit};
 use crate::exit::Exit;
 
 use super::print::print_workspace_result;
-use super::{COMMAND_TIMEOUT, Session, require_directory};
+use super::{COMMAND_TIMEOUT, Session};
 use crate::agents::monty::failures::Layout;
+use crate::agents::monty::fix::require_directory;
 use crate::agents::monty::packs::LanguagePack;
 use crate::agents::monty::request::Verb;
 
