@@ -3,7 +3,7 @@
 //! with `--json`, as JSON.
 
 use std::fmt::Write as _;
-use std::io::{Read as _, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use crate::agent::{Budget, EventSink};
 use crate::agents::goose::{
     self, ContextFlags, GooseRequest, GooseResult, Policy, Runtime, Verb, backend,
 };
-use crate::cli::monty::AssignmentArgs;
+use crate::cli::monty::{AssignmentArgs, read_text, settings_here};
 use crate::config::{GlobalOptions, Settings};
 use crate::exit::Exit;
 use crate::llm::Provider;
@@ -29,13 +29,13 @@ pub struct GooseArgs {
 #[derive(Debug, Subcommand)]
 pub enum GooseVerb {
     /// Answer a question or do a task about the project's GCP services
-    Assist(AssistArgs),
+    Assist(TaskArgs),
     /// Review the deployment configuration in `--source` (Dockerfile, service.yaml, firebase.json…)
     Review(ReviewArgs),
     /// Explain what is wrong with a service: state, error logs, revisions, IAM
     Troubleshoot(TroubleshootArgs),
     /// Deploy to Cloud Run or Firebase Hosting (an image in the assignment deploys directly)
-    Deploy(DeployArgs),
+    Deploy(TaskArgs),
     /// Upgrade a service: state before, the change, a health check after, rollback instructions
     Upgrade(UpgradeArgs),
     /// Turn a failed deploy's log (Docker build, hadolint, gcloud, firebase) into fix suggestions
@@ -74,8 +74,9 @@ pub struct GooseCommon {
     pub gcloud_timeout: Duration,
 }
 
+/// A verb that takes an assignment (`assist`, `deploy`).
 #[derive(Debug, Clone, Args)]
-pub struct AssistArgs {
+pub struct TaskArgs {
     #[command(flatten)]
     pub common: GooseCommon,
     #[command(flatten)]
@@ -104,14 +105,6 @@ pub struct TroubleshootArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct DeployArgs {
-    #[command(flatten)]
-    pub common: GooseCommon,
-    #[command(flatten)]
-    pub assignment: AssignmentArgs,
-}
-
-#[derive(Debug, Clone, Args)]
 pub struct UpgradeArgs {
     #[command(flatten)]
     pub common: GooseCommon,
@@ -135,98 +128,69 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|error| format!("`{text}` is not a duration: {error}"))
 }
 
-fn read_text(
-    text: &Option<String>,
-    file: &Option<PathBuf>,
-    what: &str,
-) -> anyhow::Result<Option<String>> {
-    let value = if let Some(text) = text {
-        Some(text.clone())
-    } else if let Some(file) = file {
-        if file.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|error| {
-                    crate::exit::usage(format!("cannot read the {what} from stdin: {error}"))
-                })?;
-            Some(text)
-        } else {
-            Some(
-                std::fs::read(file)
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .map_err(|error| {
-                        crate::exit::usage(format!(
-                            "cannot read the {what} file `{}`: {error}",
-                            file.display()
-                        ))
-                    })?,
-            )
-        }
-    } else {
-        None
-    };
-    match value {
-        Some(text) if text.trim().is_empty() => {
-            Err(crate::exit::usage(format!("the {what} is empty")))
-        }
-        other => Ok(other),
+impl TaskArgs {
+    fn require(&self, verb: &str) -> anyhow::Result<String> {
+        self.assignment.read(false)?.ok_or_else(|| {
+            crate::exit::usage(format!(
+                "{verb} needs an assignment: `--assignment TEXT` or `--assignment-file FILE` (`-` for stdin)"
+            ))
+        })
     }
 }
 
-fn require_assignment(assignment: &AssignmentArgs, verb: &str) -> anyhow::Result<String> {
-    assignment.read(false)?.ok_or_else(|| {
-        crate::exit::usage(format!(
-            "{verb} needs an assignment: `--assignment TEXT` or `--assignment-file FILE` (`-` for stdin)"
-        ))
-    })
+impl GooseVerb {
+    /// The flags every GCP verb takes; `None` for the shared (monty's) verbs.
+    fn common(&self) -> Option<&GooseCommon> {
+        match self {
+            Self::Assist(verb) | Self::Deploy(verb) => Some(&verb.common),
+            Self::Review(verb) => Some(&verb.common),
+            Self::Troubleshoot(verb) => Some(&verb.common),
+            Self::Upgrade(verb) => Some(&verb.common),
+            Self::SuggestFix(_) | Self::DevelopIssue(_) => None,
+        }
+    }
 }
+
+const SHARED_VERBS: &str =
+    "`goose suggest-fix` and `develop-issue` run on the shared agent verbs, not as a GCP request";
 
 /// The typed request for a parsed command line.
 pub fn request(args: &GooseArgs) -> anyhow::Result<GooseRequest> {
-    let (common, verb) = match &args.verb {
-        GooseVerb::Assist(verb) => (
-            &verb.common,
-            Verb::Assist {
-                assignment: require_assignment(&verb.assignment, "assist")?,
-            },
-        ),
-        GooseVerb::Review(verb) => (
-            &verb.common,
-            Verb::Review {
-                focus: verb.focus.clone(),
-            },
-        ),
-        GooseVerb::Troubleshoot(verb) => (
-            &verb.common,
-            Verb::Troubleshoot {
-                issue: read_text(&verb.issue, &verb.issue_file, "issue")?.ok_or_else(|| {
-                    crate::exit::usage(
-                        "troubleshoot needs the problem: `--issue TEXT` or `--issue-file FILE` (`-` for stdin)",
-                    )
-                })?,
-            },
-        ),
-        GooseVerb::Deploy(verb) => (
-            &verb.common,
-            Verb::Deploy {
-                assignment: require_assignment(&verb.assignment, "deploy")?,
-            },
-        ),
-        GooseVerb::Upgrade(verb) => (
-            &verb.common,
-            Verb::Upgrade {
-                target_version: verb.target_version.clone(),
-                health_path: verb.health_path.clone(),
-            },
-        ),
+    let verb = match &args.verb {
+        GooseVerb::Assist(task) => Verb::Assist {
+            assignment: task.require("assist")?,
+        },
+        GooseVerb::Deploy(task) => Verb::Deploy {
+            assignment: task.require("deploy")?,
+        },
+        GooseVerb::Review(verb) => Verb::Review {
+            focus: verb.focus.clone(),
+        },
+        GooseVerb::Troubleshoot(verb) => Verb::Troubleshoot {
+            issue: read_text(
+                verb.issue.as_deref(),
+                verb.issue_file.as_deref(),
+                false,
+                "issue",
+            )?
+            .ok_or_else(|| {
+                crate::exit::usage(
+                    "troubleshoot needs the problem: `--issue TEXT` or `--issue-file FILE` (`-` for stdin)",
+                )
+            })?,
+        },
+        GooseVerb::Upgrade(verb) => Verb::Upgrade {
+            target_version: verb.target_version.clone(),
+            health_path: verb.health_path.clone(),
+        },
         GooseVerb::SuggestFix(_) | GooseVerb::DevelopIssue(_) => {
-            return Err(crate::exit::usage(
-                "`goose suggest-fix` and `develop-issue` run on the shared agent verbs, not as a \
-                 GCP request",
-            ));
+            return Err(crate::exit::usage(SHARED_VERBS));
         }
     };
+    let common = args
+        .verb
+        .common()
+        .ok_or_else(|| crate::exit::usage(SHARED_VERBS))?;
     Ok(GooseRequest {
         verb,
         source: common.source.clone(),
@@ -250,14 +214,11 @@ pub async fn run(
     global: &GlobalOptions,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let working_dir = std::env::current_dir()
-        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
-    let settings = Settings::load(global, &working_dir)?;
     run_with(
         args,
         global,
         Services {
-            settings,
+            settings: settings_here(global)?,
             provider: None,
             github: None,
         },
@@ -305,13 +266,12 @@ pub async fn run_with(
     let injected = services.provider;
     let detect_global = global.clone();
     let detect_settings = settings.clone();
-    let provider = Box::new(move || -> anyhow::Result<Arc<dyn Provider>> {
-        if let Some(provider) = &injected {
-            return Ok(Arc::clone(provider));
-        }
-        let (provider_settings, _reason) =
-            crate::llm::detect::require_provider_for(&detect_global, &detect_settings)?;
-        Ok(crate::llm::build_provider(provider_settings)?)
+    let provider = Box::new(move || {
+        crate::agents::monty::verbs::injected_or_detected(
+            injected.as_ref(),
+            &detect_global,
+            &detect_settings,
+        )
     });
     let runtime = Runtime {
         environment: settings.environment.clone(),
@@ -323,9 +283,7 @@ pub async fn run_with(
     };
     let result = goose::run(&request, runtime).await?;
     if global.json {
-        let value = serde_json::to_value(&result)?;
-        serde_json::to_writer_pretty(&mut *out, &crate::redact::redact_json(&value))?;
-        writeln!(out)?;
+        crate::agents::monty::verbs::write_json(out, &serde_json::to_value(&result)?)?;
     } else {
         write!(out, "{}", crate::redact::redact(&to_markdown(&result)))?;
     }

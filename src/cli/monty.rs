@@ -54,21 +54,37 @@ pub struct AssignmentArgs {
 impl AssignmentArgs {
     /// The assignment text, if any; `stdin` is true when a lone `-` argument was given.
     pub fn read(&self, stdin: bool) -> anyhow::Result<Option<String>> {
-        let text = if let Some(text) = &self.assignment {
-            Some(text.clone())
-        } else if let Some(file) = &self.assignment_file {
-            Some(read_file_or_stdin(file, "assignment")?)
-        } else if stdin {
-            Some(read_stdin("assignment")?)
-        } else {
-            None
-        };
-        match text {
-            Some(text) if text.trim().is_empty() => {
-                Err(crate::exit::usage("the assignment is empty"))
-            }
-            other => Ok(other),
+        read_text(
+            self.assignment.as_deref(),
+            self.assignment_file.as_deref(),
+            stdin,
+            "assignment",
+        )
+    }
+}
+
+/// A long input given as text, from a file (`-` for stdin), or from stdin; `None` when none was
+/// given, and an error when it is empty.
+pub(crate) fn read_text(
+    text: Option<&str>,
+    file: Option<&std::path::Path>,
+    stdin: bool,
+    what: &str,
+) -> anyhow::Result<Option<String>> {
+    let text = if let Some(text) = text {
+        Some(text.to_owned())
+    } else if let Some(file) = file {
+        Some(read_file_or_stdin(file, what)?)
+    } else if stdin {
+        Some(read_stdin(what)?)
+    } else {
+        None
+    };
+    match text {
+        Some(text) if text.trim().is_empty() => {
+            Err(crate::exit::usage(format!("the {what} is empty")))
         }
+        other => Ok(other),
     }
 }
 
@@ -324,11 +340,14 @@ pub async fn run_with(
     let request = args.request()?;
     let services = match services {
         Some(services) => services,
-        None => {
-            let working_dir = std::env::current_dir()
-                .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
-            Services::new(crate::config::Settings::load(global, &working_dir)?)
-        }
+        None => Services::new(settings_here(global)?),
     };
     verbs::run(pack, &request, global, services, out).await
+}
+
+/// The settings of the working directory.
+pub(crate) fn settings_here(global: &GlobalOptions) -> anyhow::Result<crate::config::Settings> {
+    let working_dir = std::env::current_dir()
+        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+    crate::config::Settings::load(global, &working_dir)
 }

@@ -54,13 +54,9 @@ pub fn docker_build(lines: &[&str]) -> Vec<RawFailure> {
                 None => (None, None),
             };
             failures.push(RawFailure {
-                tool: "docker",
                 path,
                 line: number,
-                column: None,
-                code: None,
-                message: found[1].trim().to_owned(),
-                detail: Vec::new(),
+                ..RawFailure::new("docker", &found[1])
             });
         }
     }
@@ -72,14 +68,10 @@ pub fn hadolint(lines: &[&str]) -> Vec<RawFailure> {
     lines
         .iter()
         .filter_map(|line| HADOLINT.captures(line.trim()))
-        .map(|found| RawFailure {
-            tool: "hadolint",
-            path: Some(found[1].to_owned()),
-            line: found[2].parse().ok(),
-            column: None,
-            code: Some(found[3].to_owned()),
-            message: format!("{}: {}", &found[4], found[5].trim()),
-            detail: Vec::new(),
+        .map(|found| {
+            let message = format!("{}: {}", &found[4], found[5].trim());
+            RawFailure::at("hadolint", &found[1], found[2].parse().ok(), None, &message)
+                .with_code(Some(found[3].to_owned()))
         })
         .collect()
 }
@@ -89,15 +81,7 @@ pub fn gcloud_error(lines: &[&str]) -> Vec<RawFailure> {
     lines
         .iter()
         .filter_map(|line| GCLOUD_ERROR.captures(line.trim()))
-        .map(|found| RawFailure {
-            tool: "gcloud",
-            path: None,
-            line: None,
-            column: None,
-            code: Some(found[1].to_owned()),
-            message: found[2].trim().to_owned(),
-            detail: Vec::new(),
-        })
+        .map(|found| RawFailure::new("gcloud", &found[2]).with_code(Some(found[1].to_owned())))
         .collect()
 }
 
@@ -106,15 +90,7 @@ pub fn firebase_error(lines: &[&str]) -> Vec<RawFailure> {
     lines
         .iter()
         .filter_map(|line| FIREBASE_ERROR.captures(line.trim()))
-        .map(|found| RawFailure {
-            tool: "firebase",
-            path: Some("firebase.json".to_owned()),
-            line: None,
-            column: None,
-            code: None,
-            message: found[1].trim().to_owned(),
-            detail: Vec::new(),
-        })
+        .map(|found| RawFailure::at("firebase", "firebase.json", None, None, &found[1]))
         .collect()
 }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::backend::{Backend, DeployParams, Invocation, Target, check_name, check_word};
 use crate::agent::tool::{Tool, ToolError};
@@ -135,25 +136,13 @@ impl Gcp {
     }
 }
 
-/// The tools for a run under `gcp`'s policy.
+/// The tools for a run under `gcp`'s policy: the read-only ones always, a mutating one when the
+/// policy allows it.
 pub fn gcp_tools(gcp: &Arc<Gcp>) -> Vec<Arc<dyn Tool>> {
-    let mut tools: Vec<Arc<dyn Tool>> = vec![
-        Arc::new(DescribeService(Arc::clone(gcp))),
-        Arc::new(ListServices(Arc::clone(gcp))),
-        Arc::new(ListRevisions(Arc::clone(gcp))),
-        Arc::new(ServiceLogs(Arc::clone(gcp))),
-        Arc::new(IamPolicy(Arc::clone(gcp))),
-        Arc::new(ListFirebaseChannels(Arc::clone(gcp))),
-    ];
-    if gcp.policy.allow_deploy {
-        tools.push(Arc::new(DeployService(Arc::clone(gcp))));
-        tools.push(Arc::new(UpdateTraffic(Arc::clone(gcp))));
-        tools.push(Arc::new(FirebaseDeploy(Arc::clone(gcp))));
-        if gcp.policy.allow_delete {
-            tools.push(Arc::new(DeleteService(Arc::clone(gcp))));
-        }
-    }
-    tools
+    all_tools(gcp)
+        .into_iter()
+        .filter(|tool| tool.read_only() || gcp.denied(&tool.spec().name).is_none())
+        .collect()
 }
 
 /// Every tool name goose may offer, read-only first.
@@ -231,228 +220,200 @@ struct FirebaseDeployArguments {
     channel: Option<String>,
 }
 
-macro_rules! service_read_tool {
-    ($name:ident, $tool:literal, $description:literal, $method:ident) => {
-        pub struct $name(pub Arc<Gcp>);
-
-        #[async_trait]
-        impl Tool for $name {
-            fn spec(&self) -> ToolSpec {
-                spec::<ServiceArgument>($tool, $description)
-            }
-            fn read_only(&self) -> bool {
-                true
-            }
-            async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-                let args: ServiceArgument = arguments(value)?;
-                check_name("service", &args.service).map_err(ToolError::InvalidArguments)?;
-                result(self.0.read(&self.0.target.$method(&args.service)).await)
-            }
-        }
-    };
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    Read,
+    Mutate,
 }
 
-service_read_tool!(
-    DescribeService,
-    "describe_service",
-    "Describe a Cloud Run service (`gcloud run services describe`, JSON): image, env, resources, traffic, conditions and URL.",
-    describe_service
-);
-service_read_tool!(
-    ListRevisions,
-    "list_revisions",
-    "List a Cloud Run service's revisions (`gcloud run revisions list`, JSON), newest first, with their readiness.",
-    list_revisions
-);
-service_read_tool!(
-    IamPolicy,
-    "iam_policy",
-    "The IAM policy of a Cloud Run service (`gcloud run services get-iam-policy`, JSON): who may invoke it.",
-    iam_policy
-);
+/// One of goose's tools: what the model sees, whether it changes GCP resources, and how its
+/// checked arguments become one `gcloud` or `firebase` call. A mutating tool checks the policy
+/// again when called and runs through [`Gcp::mutate`] (recorded, or only planned in a dry run).
+struct GcpTool<A> {
+    gcp: Arc<Gcp>,
+    name: &'static str,
+    description: &'static str,
+    effect: Effect,
+    invocation: Box<MakeInvocation<A>>,
+}
 
-pub struct ListServices(pub Arc<Gcp>);
+/// How a tool's checked arguments become the call it runs.
+type MakeInvocation<A> = dyn Fn(&Gcp, A) -> Result<Invocation, ToolError> + Send + Sync;
 
 #[async_trait]
-impl Tool for ListServices {
+impl<A: DeserializeOwned + JsonSchema + Send + 'static> Tool for GcpTool<A> {
     fn spec(&self) -> ToolSpec {
-        spec::<NoArguments>(
+        spec::<A>(self.name, self.description)
+    }
+    fn read_only(&self) -> bool {
+        self.effect == Effect::Read
+    }
+    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
+        if self.effect == Effect::Mutate
+            && let Some(denied) = self.gcp.denied(self.name)
+        {
+            return Err(denied);
+        }
+        let args: A = arguments(value)?;
+        let invocation = (self.invocation)(&self.gcp, args)?;
+        result(match self.effect {
+            Effect::Read => self.gcp.read(&invocation).await,
+            Effect::Mutate => self.gcp.mutate(invocation).await,
+        })
+    }
+}
+
+fn tool<A: DeserializeOwned + JsonSchema + Send + 'static>(
+    gcp: &Arc<Gcp>,
+    effect: Effect,
+    name: &'static str,
+    description: &'static str,
+    invocation: impl Fn(&Gcp, A) -> Result<Invocation, ToolError> + Send + Sync + 'static,
+) -> Arc<dyn Tool> {
+    Arc::new(GcpTool {
+        gcp: Arc::clone(gcp),
+        name,
+        description,
+        effect,
+        invocation: Box::new(invocation),
+    })
+}
+
+/// A tool on one Cloud Run service (`{"service": …}`).
+fn service_tool(
+    gcp: &Arc<Gcp>,
+    effect: Effect,
+    name: &'static str,
+    description: &'static str,
+    invocation: fn(&Target, &str) -> Invocation,
+) -> Arc<dyn Tool> {
+    tool(
+        gcp,
+        effect,
+        name,
+        description,
+        move |gcp, args: ServiceArgument| {
+            service(&args.service)?;
+            Ok(invocation(&gcp.target, &args.service))
+        },
+    )
+}
+
+fn service(name: &str) -> Result<(), ToolError> {
+    check_name("service", name).map_err(ToolError::InvalidArguments)
+}
+
+/// Every tool goose has, in the order of [`READ_TOOLS`] then [`MUTATING_TOOLS`].
+fn all_tools(gcp: &Arc<Gcp>) -> Vec<Arc<dyn Tool>> {
+    vec![
+        service_tool(
+            gcp,
+            Effect::Read,
+            "describe_service",
+            "Describe a Cloud Run service (`gcloud run services describe`, JSON): image, env, resources, traffic, conditions and URL.",
+            Target::describe_service,
+        ),
+        tool::<NoArguments>(
+            gcp,
+            Effect::Read,
             "list_services",
             "List the Cloud Run services of the project in the region (`gcloud run services list`, JSON).",
-        )
-    }
-    fn read_only(&self) -> bool {
-        true
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let _: NoArguments = arguments(value)?;
-        result(self.0.read(&self.0.target.list_services()).await)
-    }
-}
-
-pub struct ListFirebaseChannels(pub Arc<Gcp>);
-
-#[async_trait]
-impl Tool for ListFirebaseChannels {
-    fn spec(&self) -> ToolSpec {
-        spec::<NoArguments>(
-            "list_firebase_channels",
-            "List the Firebase Hosting channels of the project (`firebase hosting:channel:list --json`): live and preview channels with URLs and expiry.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        true
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let _: NoArguments = arguments(value)?;
-        result(self.0.read(&self.0.target.firebase_channels()).await)
-    }
-}
-
-pub struct ServiceLogs(pub Arc<Gcp>);
-
-#[async_trait]
-impl Tool for ServiceLogs {
-    fn spec(&self) -> ToolSpec {
-        spec::<LogsArguments>(
+            |gcp, _| Ok(gcp.target.list_services()),
+        ),
+        service_tool(
+            gcp,
+            Effect::Read,
+            "list_revisions",
+            "List a Cloud Run service's revisions (`gcloud run revisions list`, JSON), newest first, with their readiness.",
+            Target::list_revisions,
+        ),
+        tool::<LogsArguments>(
+            gcp,
+            Effect::Read,
             "service_logs",
             "Read a Cloud Run service's logs (`gcloud logging read`, JSON), newest first. Use `filter: \"severity>=ERROR\"` to see only errors.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        true
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let args: LogsArguments = arguments(value)?;
-        check_name("service", &args.service).map_err(ToolError::InvalidArguments)?;
-        let limit = args
-            .limit
-            .unwrap_or(DEFAULT_LOG_LIMIT)
-            .clamp(1, MAX_LOG_LIMIT);
-        let invocation = self
-            .0
-            .target
-            .service_logs(&args.service, args.filter.as_deref(), limit);
-        result(self.0.read(&invocation).await)
-    }
-}
-
-pub struct DeployService(pub Arc<Gcp>);
-
-#[async_trait]
-impl Tool for DeployService {
-    fn spec(&self) -> ToolSpec {
-        spec::<DeployParams>(
+            |gcp, args| {
+                service(&args.service)?;
+                let limit = args
+                    .limit
+                    .unwrap_or(DEFAULT_LOG_LIMIT)
+                    .clamp(1, MAX_LOG_LIMIT);
+                Ok(gcp
+                    .target
+                    .service_logs(&args.service, args.filter.as_deref(), limit))
+            },
+        ),
+        service_tool(
+            gcp,
+            Effect::Read,
+            "iam_policy",
+            "The IAM policy of a Cloud Run service (`gcloud run services get-iam-policy`, JSON): who may invoke it.",
+            Target::iam_policy,
+        ),
+        tool::<NoArguments>(
+            gcp,
+            Effect::Read,
+            "list_firebase_channels",
+            "List the Firebase Hosting channels of the project (`firebase hosting:channel:list --json`): live and preview channels with URLs and expiry.",
+            |gcp, _| Ok(gcp.target.firebase_channels()),
+        ),
+        tool::<DeployParams>(
+            gcp,
+            Effect::Mutate,
             "deploy_service",
             "Deploy a container image to a Cloud Run service (`gcloud run deploy`), creating it if needed. Unset parameters keep the service's current values.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        false
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        if let Some(denied) = self.0.denied("deploy_service") {
-            return Err(denied);
-        }
-        let params: DeployParams = arguments(value)?;
-        params.check().map_err(ToolError::InvalidArguments)?;
-        result(self.0.mutate(self.0.target.deploy_service(&params)).await)
-    }
-}
-
-pub struct UpdateTraffic(pub Arc<Gcp>);
-
-#[async_trait]
-impl Tool for UpdateTraffic {
-    fn spec(&self) -> ToolSpec {
-        spec::<TrafficArguments>(
+            |gcp, params| {
+                params.check().map_err(ToolError::InvalidArguments)?;
+                Ok(gcp.target.deploy_service(&params))
+            },
+        ),
+        tool::<TrafficArguments>(
+            gcp,
+            Effect::Mutate,
             "update_traffic",
             "Send a percentage of a Cloud Run service's traffic to one revision (`gcloud run services update-traffic --to-revisions`); 100 rolls forward or back.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        false
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        if let Some(denied) = self.0.denied("update_traffic") {
-            return Err(denied);
-        }
-        let args: TrafficArguments = arguments(value)?;
-        check_name("service", &args.service).map_err(ToolError::InvalidArguments)?;
-        if args.revision != "LATEST" {
-            check_name("revision", &args.revision).map_err(ToolError::InvalidArguments)?;
-        }
-        if args.percent > 100 {
-            return Err(ToolError::InvalidArguments(
-                "`percent` must be between 0 and 100".into(),
-            ));
-        }
-        let invocation = self
-            .0
-            .target
-            .update_traffic(&args.service, &args.revision, args.percent);
-        result(self.0.mutate(invocation).await)
-    }
-}
-
-pub struct FirebaseDeploy(pub Arc<Gcp>);
-
-#[async_trait]
-impl Tool for FirebaseDeploy {
-    fn spec(&self) -> ToolSpec {
-        spec::<FirebaseDeployArguments>(
+            |gcp, args| {
+                service(&args.service)?;
+                if args.revision != "LATEST" {
+                    check_name("revision", &args.revision).map_err(ToolError::InvalidArguments)?;
+                }
+                if args.percent > 100 {
+                    return Err(ToolError::InvalidArguments(
+                        "`percent` must be between 0 and 100".into(),
+                    ));
+                }
+                Ok(gcp
+                    .target
+                    .update_traffic(&args.service, &args.revision, args.percent))
+            },
+        ),
+        tool::<FirebaseDeployArguments>(
+            gcp,
+            Effect::Mutate,
             "firebase_deploy",
             "Deploy Firebase Hosting from a directory holding `firebase.json`: the live site (`firebase deploy --only hosting`) or, with `channel`, a preview channel (`firebase hosting:channel:deploy`).",
-        )
-    }
-    fn read_only(&self) -> bool {
-        false
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        if let Some(denied) = self.0.denied("firebase_deploy") {
-            return Err(denied);
-        }
-        let args: FirebaseDeployArguments = arguments(value)?;
-        let dir = inside(&self.0.source, &args.source_dir)?;
-        if !dir.join("firebase.json").is_file() {
-            return Err(ToolError::InvalidArguments(format!(
-                "`{}` holds no `firebase.json`",
-                args.source_dir
-            )));
-        }
-        if let Some(channel) = &args.channel {
-            check_word("channel", channel).map_err(ToolError::InvalidArguments)?;
-        }
-        let invocation = self.0.target.firebase_deploy(&dir, args.channel.as_deref());
-        result(self.0.mutate(invocation).await)
-    }
-}
-
-pub struct DeleteService(pub Arc<Gcp>);
-
-#[async_trait]
-impl Tool for DeleteService {
-    fn spec(&self) -> ToolSpec {
-        spec::<ServiceArgument>(
+            |gcp, args| {
+                let dir = inside(&gcp.source, &args.source_dir)?;
+                if !dir.join("firebase.json").is_file() {
+                    return Err(ToolError::InvalidArguments(format!(
+                        "`{}` holds no `firebase.json`",
+                        args.source_dir
+                    )));
+                }
+                if let Some(channel) = &args.channel {
+                    check_word("channel", channel).map_err(ToolError::InvalidArguments)?;
+                }
+                Ok(gcp.target.firebase_deploy(&dir, args.channel.as_deref()))
+            },
+        ),
+        service_tool(
+            gcp,
+            Effect::Mutate,
             "delete_service",
             "Delete a Cloud Run service and all its revisions (`gcloud run services delete`). Irreversible.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        false
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        if let Some(denied) = self.0.denied("delete_service") {
-            return Err(denied);
-        }
-        let args: ServiceArgument = arguments(value)?;
-        check_name("service", &args.service).map_err(ToolError::InvalidArguments)?;
-        result(
-            self.0
-                .mutate(self.0.target.delete_service(&args.service))
-                .await,
-        )
-    }
+            Target::delete_service,
+        ),
+    ]
 }
 
 /// A relative directory inside `root` (no `..`, not absolute).
@@ -487,6 +448,13 @@ mod tests {
         )
     }
 
+    fn delete_service(gcp: &Arc<Gcp>) -> Arc<dyn Tool> {
+        all_tools(gcp)
+            .into_iter()
+            .find(|tool| tool.spec().name == "delete_service")
+            .unwrap()
+    }
+
     fn names(gcp: &Arc<Gcp>) -> Vec<String> {
         gcp_tools(gcp).iter().map(|tool| tool.spec().name).collect()
     }
@@ -515,14 +483,14 @@ mod tests {
             allow_delete: true,
             dry_run: true,
         });
-        let text = DeleteService(Arc::clone(&gcp))
+        let text = delete_service(&gcp)
             .call(serde_json::json!({"service": "api"}))
             .await
             .unwrap();
         assert!(text.contains("gcloud run services delete api"), "{text}");
         assert_eq!(gcp.planned().len(), 1);
         assert!(gcp.executed().is_empty());
-        let denied = DeleteService(self::gcp(Policy {
+        let denied = delete_service(&self::gcp(Policy {
             allow_deploy: true,
             ..Policy::default()
         }))

@@ -53,12 +53,7 @@ fn issue_tail(text: &str, max: usize) -> String {
 /// Run one goose verb.
 pub async fn run(request: &GooseRequest, runtime: Runtime) -> anyhow::Result<GooseResult> {
     let source = &request.source;
-    if !source.is_dir() {
-        return Err(crate::exit::usage(format!(
-            "`--source {}` is not a directory",
-            source.display()
-        )));
-    }
+    crate::agents::monty::fix::require_directory(source)?;
     let gcloud = Backend::find(Cli::Gcloud, &runtime.environment, request.command_timeout);
     let firebase = Backend::find(Cli::Firebase, &runtime.environment, request.command_timeout);
     let context = context::resolve(&request.context, source, gcloud.as_ref().ok()).await;
@@ -106,23 +101,22 @@ pub async fn run(request: &GooseRequest, runtime: Runtime) -> anyhow::Result<Goo
         request.policy,
         source.clone(),
     );
+    let session = Session {
+        request,
+        runtime: &runtime,
+        context: &context,
+        gcp: &gcp,
+    };
     let outcome = match &request.verb {
         Verb::Review { .. } => Ok(()),
-        Verb::Troubleshoot { issue } => {
-            troubleshoot(request, &runtime, &context, &gcp, issue, &mut result).await
-        }
-        Verb::Deploy { assignment } => {
-            deploy(request, &runtime, &context, &gcp, assignment, &mut result).await
-        }
+        Verb::Troubleshoot { issue } => troubleshoot(session, issue, &mut result).await,
+        Verb::Deploy { assignment } => deploy(session, assignment, &mut result).await,
         Verb::Upgrade {
             target_version,
             health_path,
         } => {
             upgrade(
-                request,
-                &runtime,
-                &context,
-                &gcp,
+                session,
                 target_version.as_deref(),
                 health_path.as_deref(),
                 &mut result,
@@ -131,16 +125,7 @@ pub async fn run(request: &GooseRequest, runtime: Runtime) -> anyhow::Result<Goo
         }
         Verb::Assist { assignment } => {
             let task = fill(ASSIST, &[("assignment", assignment.trim())])?;
-            model_report(
-                request,
-                &runtime,
-                &context,
-                &gcp,
-                "assist",
-                &task,
-                &mut result,
-            )
-            .await
+            model_report(session, "assist", &task, &mut result).await
         }
     };
     result.executed = gcp.executed().iter().map(ToString::to_string).collect();
@@ -230,6 +215,32 @@ fn agent(
         .progress(runtime.progress))
 }
 
+/// What a GCP verb works with: the request, the runtime, the resolved context and the tools.
+#[derive(Clone, Copy)]
+struct Session<'a> {
+    request: &'a GooseRequest,
+    runtime: &'a Runtime,
+    context: &'a GcpContext,
+    gcp: &'a Arc<Gcp>,
+}
+
+impl Session<'_> {
+    /// The agent for `verb`, with the GCP tools and the read-only workspace tools.
+    fn agent(&self, verb: &str) -> anyhow::Result<Agent> {
+        let provider = (self.runtime.provider)()?;
+        let source = &self.request.source;
+        Ok(agent(
+            self.runtime,
+            verb,
+            source,
+            self.context,
+            self.request.policy,
+            provider,
+        )?
+        .tools(tools(self.gcp, source)?))
+    }
+}
+
 fn tools(gcp: &Arc<Gcp>, source: &Path) -> anyhow::Result<Vec<Arc<dyn Tool>>> {
     let workspace = Workspace::open(source)?;
     let mut tools = gcp_tools(gcp);
@@ -301,13 +312,11 @@ pub fn log_lines(value: &Value) -> Vec<String> {
 }
 
 async fn troubleshoot(
-    request: &GooseRequest,
-    runtime: &Runtime,
-    context: &GcpContext,
-    gcp: &Arc<Gcp>,
+    session: Session<'_>,
     issue: &str,
     result: &mut GooseResult,
 ) -> anyhow::Result<()> {
+    let Session { context, gcp, .. } = session;
     let evidence = match context.service_name() {
         Some(service) => {
             let (value, state) = describe(gcp, service).await?;
@@ -349,7 +358,6 @@ async fn troubleshoot(
     let evidence = crate::redact::redact(&evidence).into_owned();
     let issue = crate::redact::redact(&issue_tail(issue.trim(), ISSUE_BYTES)).into_owned();
     let task = fill(TROUBLESHOOT, &[("issue", &issue), ("evidence", &evidence)])?;
-    let provider = (runtime.provider)()?;
     let submit = Submit::<TroubleshootReport>::new(
         "submit_report",
         "Submit the troubleshooting report: status, summary, key log lines, root cause and recommended actions.",
@@ -367,43 +375,19 @@ async fn troubleshoot(
         }
         if reasons.is_empty() { Ok(()) } else { Err(reasons) }
     });
-    let outcome = agent(
-        runtime,
-        "troubleshoot",
-        &request.source,
-        context,
-        request.policy,
-        provider,
-    )?
-    .tools(tools(gcp, &request.source)?)
-    .run(&task, submit)
-    .await?;
+    let outcome = session.agent("troubleshoot")?.run(&task, submit).await?;
     record_usage(result, &outcome);
     result.troubleshoot = Some(outcome.value);
     Ok(())
 }
 
 async fn model_report(
-    request: &GooseRequest,
-    runtime: &Runtime,
-    context: &GcpContext,
-    gcp: &Arc<Gcp>,
+    session: Session<'_>,
     verb: &str,
     task: &str,
     result: &mut GooseResult,
 ) -> anyhow::Result<()> {
-    let provider = (runtime.provider)()?;
-    let outcome = agent(
-        runtime,
-        verb,
-        &request.source,
-        context,
-        request.policy,
-        provider,
-    )?
-    .tools(tools(gcp, &request.source)?)
-    .run(task, report_submit())
-    .await?;
+    let outcome = session.agent(verb)?.run(task, report_submit()).await?;
     record_usage(result, &outcome);
     result.report = Some(outcome.value.text);
     Ok(())
@@ -428,15 +412,12 @@ pub fn wants_public(text: &str) -> bool {
 }
 
 async fn deploy(
-    request: &GooseRequest,
-    runtime: &Runtime,
-    context: &GcpContext,
-    gcp: &Arc<Gcp>,
+    session: Session<'_>,
     assignment: &str,
     result: &mut GooseResult,
 ) -> anyhow::Result<()> {
-    if let (Some(image), Some(service)) = (find_image(assignment), context.service_name()) {
-        if !request.policy.allow_deploy {
+    if let (Some(image), Some(service)) = (find_image(assignment), session.context.service_name()) {
+        if !session.request.policy.allow_deploy {
             return Err(crate::exit::usage(format!(
                 "deploying `{image}` to `{service}` changes GCP resources: pass `--allow-deploy` (with `--dry-run` to see the command first)"
             )));
@@ -454,14 +435,14 @@ async fn deploy(
             allow_unauthenticated: wants_public(assignment).then_some(true),
         };
         params.check().map_err(crate::exit::usage)?;
-        let invocation = gcp.target.deploy_service(&params);
-        let output = gcp.mutate(invocation.clone()).await.map_err(|error| {
+        let invocation = session.gcp.target.deploy_service(&params);
+        let output = session.gcp.mutate(invocation.clone()).await.map_err(|error| {
             crate::exit::usage(format!(
                 "{error}. Nothing else was run; check the service with `gcloud run services describe {service}` before retrying"
             ))
         })?;
-        let target = &gcp.target;
-        let report = if request.policy.dry_run {
+        let target = &session.gcp.target;
+        let report = if session.request.policy.dry_run {
             format!(
                 "Dry run: nothing was deployed. goose would deploy `{image}` to `{service}` with the command below.\n"
             )
@@ -486,7 +467,7 @@ async fn deploy(
         result.report = Some(report);
         return Ok(());
     }
-    let service_line = match context.service_name() {
+    let service_line = match session.context.service_name() {
         Some(service) => format!("The service: `{service}`."),
         None => "No service was named: take it from the task, or say it is missing.".to_owned(),
     };
@@ -497,36 +478,32 @@ async fn deploy(
             ("service_line", &service_line),
         ],
     )?;
-    model_report(request, runtime, context, gcp, "deploy", &task, result).await
+    model_report(session, "deploy", &task, result).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn upgrade(
-    request: &GooseRequest,
-    runtime: &Runtime,
-    context: &GcpContext,
-    gcp: &Arc<Gcp>,
+    session: Session<'_>,
     target_version: Option<&str>,
     health_path: Option<&str>,
     result: &mut GooseResult,
 ) -> anyhow::Result<()> {
-    let Some(service) = context.service_name() else {
+    let Some(service) = session.context.service_name() else {
         return Err(crate::exit::usage(
             "upgrade needs a service: pass `--service NAME` or add a `Service name: NAME` line to `GOOSE.md` or `DAGGER.md`",
         ));
     };
-    let (_, before) = describe(gcp, service).await?;
+    let (_, before) = describe(session.gcp, service).await?;
     result.before = Some(before.clone());
     result.rollback = before
-        .rollback(&gcp.target)
+        .rollback(&session.gcp.target)
         .map(|command| command.to_string());
     let target_text = match target_version {
         Some(version) => format!("Upgrade to `{version}` (an image tag or a version of the app)."),
         None => "Upgrade to the newest available version; find it from the image repository named in the state, the workspace, or the revisions.".to_owned(),
     };
-    let mode = if !request.policy.allow_deploy {
+    let mode = if !session.request.policy.allow_deploy {
         "Changing tools are not available in this run: write the plan with the exact commands instead."
-    } else if request.policy.dry_run {
+    } else if session.request.policy.dry_run {
         "This is a dry run: a changing call only returns the command; stop after 2 or 3 calls."
     } else {
         "Make one change at a time."
@@ -540,11 +517,11 @@ async fn upgrade(
             ("mode", mode),
         ],
     )?;
-    model_report(request, runtime, context, gcp, "upgrade", &task, result).await?;
-    if gcp.executed().is_empty() {
+    model_report(session, "upgrade", &task, result).await?;
+    if session.gcp.executed().is_empty() {
         return Ok(());
     }
-    let (_, after) = describe(gcp, service).await?;
+    let (_, after) = describe(session.gcp, service).await?;
     let mut details = Vec::new();
     let mut passed = after.healthy();
     details.push(match after.ready {
@@ -566,7 +543,7 @@ async fn upgrade(
         ));
     }
     if let (Some(path), Some(url)) = (health_path, after.url.as_deref()) {
-        let (ok, line) = http_health(url, path, request.command_timeout).await;
+        let (ok, line) = http_health(url, path, session.request.command_timeout).await;
         passed &= ok;
         details.push(line);
     }

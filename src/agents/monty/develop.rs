@@ -8,7 +8,6 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::agent::{Access, Submit, Workspace, workspace_tools};
-use crate::config::GlobalOptions;
 use crate::exit::Exit;
 use crate::github::client::resolve_token;
 use crate::github::git::{BotIdentity, Changes, LocalRepository};
@@ -18,12 +17,9 @@ use crate::github::pulls::{FileChange, NewPull, commit_changes, open_or_update_p
 use super::failures::Layout;
 use super::fix;
 use super::packs::LanguagePack;
-use super::request::DevelopIssueRequest;
-use super::route::{self, Route, RouteSubmission, Verb};
-use super::verbs::{
-    Services, SettingsEnv, agent, github_client, print_workspace_result, provider, workspace_run,
-    write_json,
-};
+use super::request::{DevelopIssueRequest, Verb};
+use super::route::{self, Route, RouteSubmission};
+use super::verbs::{Session, github_client, print_workspace_result, workspace_run, write_json};
 
 const ROUTE: &str = include_str!("prompts/route.md");
 /// Comments of the issue thread passed on, newest last.
@@ -84,10 +80,7 @@ fn routed_task(
             pack,
             source,
             target.as_deref(),
-            framework
-                .as_deref()
-                .or(pack.test_frameworks.first().copied())
-                .unwrap_or("the project's framework"),
+            &fix::test_framework(pack, framework.as_deref())?,
             Some(assignment),
             allowed,
         ),
@@ -106,30 +99,14 @@ fn routed_task(
 /// Added to the task of the second attempt after a first one changed nothing.
 const RETRY_NOTE: &str = "A first attempt at this issue finished without changing any file. Make the change the issue asks for with the editing tools. If the issue truly needs no change, say why in your report.";
 
-fn verb_of(route: &Route) -> Verb {
-    match route {
-        Route::Assist => Verb::Assist,
-        Route::WriteTests { .. } => Verb::WriteTests,
-        Route::Build { .. } => Verb::Build,
-        Route::Upgrade { .. } => Verb::Upgrade,
-        Route::Review => Verb::Review,
-    }
-}
-
-pub async fn develop_issue(
-    pack: &'static LanguagePack,
+pub(crate) async fn develop_issue(
+    session: Session<'_>,
     args: &DevelopIssueRequest,
-    global: &GlobalOptions,
-    services: &Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    let pack = session.pack;
     let source = &args.agent.source;
-    if !source.is_dir() {
-        return Err(crate::exit::usage(format!(
-            "`--source {}` is not a directory",
-            source.display()
-        )));
-    }
+    fix::require_directory(source)?;
     if args.agent.export.is_some() {
         return Err(crate::exit::usage(
             "`develop-issue` commits its changes to a branch: `--export` does not apply",
@@ -142,15 +119,15 @@ pub async fn develop_issue(
             "`develop-issue` is steered by the issue's text: `--allow-exec=install` does not apply; list the installing commands it may run under `[exec] allow` in agentci.toml",
         ));
     }
-    let env = SettingsEnv(&services.settings.environment);
+    let env = session.env();
     let mut context = args.github.context(&env)?;
     if args.issue_number.is_some() {
         context.issue_number = args.issue_number;
     }
     let repository = context.require_repository()?.clone();
     let number = context.require_issue_number()?;
-    let provider = provider(services, global)?;
-    let client = github_client(services, &args.github, &env, args.agent.dry_run)?;
+    let provider = session.provider()?;
+    let client = github_client(session.services, &args.github, &env, args.agent.dry_run)?;
     let thread = read_issue(&client, &repository, number).await?;
     if thread.issue.is_pull_request() {
         return Err(crate::exit::usage(format!(
@@ -166,7 +143,7 @@ pub async fn develop_issue(
         number,
         thread: &thread,
     };
-    let result = develop_read(pack, args, global, services, out, &read, &mut commented).await;
+    let result = develop_read(session, args, out, &read, &mut commented).await;
     if !commented {
         let text = match &result {
             Ok(_) => format!(
@@ -175,15 +152,7 @@ pub async fn develop_issue(
             ),
             Err(error) => failure_comment(pack, error),
         };
-        let posted = upsert_marked_comment(
-            &client,
-            &repository,
-            number,
-            &marker(&format!("develop:{}", pack.agent)),
-            &text,
-        )
-        .await;
-        if let Err(comment_error) = posted {
+        if let Err(comment_error) = read.comment(pack, &text).await {
             tracing::warn!("cannot comment on issue #{number}: {comment_error:#}");
         }
     }
@@ -197,6 +166,15 @@ struct DevelopContext<'a> {
     repository: &'a crate::github::context::Repository,
     number: u64,
     thread: &'a IssueThread,
+}
+
+impl DevelopContext<'_> {
+    /// Say on the issue what happened; one comment per agent, updated on every run.
+    async fn comment(&self, pack: &LanguagePack, text: &str) -> anyhow::Result<()> {
+        let marker = marker(&format!("develop:{}", pack.agent));
+        upsert_marked_comment(self.client, self.repository, self.number, &marker, text).await?;
+        Ok(())
+    }
 }
 
 /// The issue comment for a run that failed: the error class, its redacted message, and what to
@@ -235,21 +213,20 @@ fn failure_comment(pack: &LanguagePack, error: &anyhow::Error) -> String {
 }
 
 async fn develop_read(
-    pack: &'static LanguagePack,
+    session: Session<'_>,
     args: &DevelopIssueRequest,
-    global: &GlobalOptions,
-    services: &Services,
     out: &mut dyn Write,
     read: &DevelopContext<'_>,
     commented: &mut bool,
 ) -> anyhow::Result<Exit> {
+    let pack = session.pack;
     let source = &args.agent.source;
     let client = read.client;
     let repository = read.repository;
     let number = read.number;
     let thread = read.thread;
     let provider = Arc::clone(&read.provider);
-    let env = SettingsEnv(&services.settings.environment);
+    let env = session.env();
     let assignment = assignment(thread);
     // Learnings go into the branch's commit (and so the pull request), never onto the local
     // HEAD: the run only writes them, the commit below carries them.
@@ -266,20 +243,14 @@ async fn develop_read(
         "Submit the verb that should implement the issue and its parameters.",
     )
     .validate(move |submission| route::check(submission, pack).map(|_| ()));
-    let routed = agent(
-        pack,
-        "develop-issue",
-        Arc::clone(&provider),
-        source,
-        global,
-        services,
-    )?
-    .tools(workspace_tools(&workspace, Access::ReadOnly))
-    .run(&route_prompt(pack, thread)?, submit)
-    .await?;
+    let routed = session
+        .agent(Verb::DevelopIssue, Arc::clone(&provider), source)?
+        .tools(workspace_tools(&workspace, Access::ReadOnly))
+        .run(&route_prompt(pack, thread)?, submit)
+        .await?;
     let route = route::check(&routed.value, pack)
         .map_err(|reasons| anyhow::anyhow!("the route is invalid: {}", reasons.join("; ")))?;
-    let verb = verb_of(&route);
+    let verb = route.verb();
     tracing::info!("issue #{number} routed to `{}`", verb.name());
     if route == Route::Review {
         return Err(crate::exit::usage(format!(
@@ -294,7 +265,7 @@ async fn develop_read(
     }
 
     let task = |allowed: Option<&[String]>| routed_task(pack, &route, source, &assignment, allowed);
-    let mut run = workspace_run(pack, verb.name(), &agent_args, global, services, &task).await?;
+    let mut run = workspace_run(session, verb, &agent_args, &task).await?;
     if run.result.is_ok() && run.contents.is_empty() {
         // A run that finished without changing anything gets one more try, told so; a second
         // empty run is reported on the issue instead of opening an empty pull request.
@@ -305,17 +276,14 @@ async fn develop_read(
         let retry = |allowed: Option<&[String]>| {
             task(allowed).map(|text| format!("{text}\n\n{RETRY_NOTE}"))
         };
-        run = workspace_run(pack, verb.name(), &agent_args, global, services, &retry).await?;
+        run = workspace_run(session, verb, &agent_args, &retry).await?;
         if let Ok(outcome) = &run.result
             && run.contents.is_empty()
         {
             let why = outcome.value.text.trim();
             *commented = true;
-            upsert_marked_comment(
-                client,
-                repository,
-                number,
-                &marker(&format!("develop:{}", pack.agent)),
+            read.comment(
+                pack,
                 &format!(
                     "{} ran `{}` for this issue twice and changed no file, so no pull request was opened.\n\n{}",
                     pack.display_name,
@@ -422,11 +390,8 @@ async fn develop_read(
             .or(pull_outcome.number.map(|pull| format!("#{pull}")))
             .unwrap_or_else(|| format!("branch `{branch}`"));
         *commented = true;
-        upsert_marked_comment(
-            client,
-            repository,
-            number,
-            &marker(&format!("develop:{}", pack.agent)),
+        read.comment(
+            pack,
             &format!(
                 "{} opened {link} for this issue (`{}`).",
                 pack.display_name,
@@ -443,7 +408,7 @@ async fn develop_read(
         });
     }
 
-    if global.json {
+    if session.global.json {
         write_json(
             out,
             &json!({
@@ -457,7 +422,7 @@ async fn develop_read(
         )?;
     } else {
         writeln!(out, "Issue #{number} → `{}`\n", verb.name())?;
-        print_workspace_result(out, global, &run)?;
+        print_workspace_result(out, session.global, &run)?;
         if !published.is_null() {
             writeln!(out)?;
             write_json(out, &published)?;

@@ -50,18 +50,25 @@ pub fn source_label(source: &Path) -> String {
     source.display().to_string()
 }
 
+/// `--source` must be a directory.
+pub(crate) fn require_directory(source: &Path) -> anyhow::Result<()> {
+    if source.is_dir() {
+        Ok(())
+    } else {
+        Err(crate::exit::usage(format!(
+            "`--source {}` is not a directory",
+            source.display()
+        )))
+    }
+}
+
 /// The failures of the log that belong to `source`, and where the source sits in its repository.
 pub fn failures_for(
     pack: &LanguagePack,
     source: &Path,
     log: &str,
 ) -> anyhow::Result<(Layout, Vec<Failure>)> {
-    if !source.is_dir() {
-        return Err(crate::exit::usage(format!(
-            "`--source {}` is not a directory",
-            source.display()
-        )));
-    }
+    require_directory(source)?;
     let layout = Layout::discover(source).map_err(|error| {
         crate::exit::usage(format!("cannot read `{}`: {error}", source.display()))
     })?;
@@ -158,6 +165,25 @@ pub fn assist_prompt(
             ("exec_hint", &exec_hint(allowed)),
         ],
     )
+}
+
+/// The test framework `write-tests` uses: the one asked for, when the pack knows it, else the
+/// pack's first.
+pub fn test_framework(pack: &LanguagePack, requested: Option<&str>) -> anyhow::Result<String> {
+    match requested {
+        Some(framework) if pack.test_frameworks.contains(&framework) => Ok(framework.to_owned()),
+        Some(framework) => Err(crate::exit::usage(format!(
+            "{} writes tests with {}; `{framework}` is not one of them",
+            pack.agent,
+            pack.test_frameworks.join(", ")
+        ))),
+        None => Ok(pack
+            .test_frameworks
+            .first()
+            .copied()
+            .unwrap_or("the project's framework")
+            .to_owned()),
+    }
 }
 
 pub fn write_tests_prompt(

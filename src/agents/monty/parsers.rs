@@ -21,7 +21,20 @@ pub struct RawFailure {
 }
 
 impl RawFailure {
-    fn at(
+    /// A failure with no place yet.
+    pub(crate) fn new(tool: &'static str, message: &str) -> Self {
+        Self {
+            tool,
+            path: None,
+            line: None,
+            column: None,
+            code: None,
+            message: message.trim().to_owned(),
+            detail: Vec::new(),
+        }
+    }
+
+    pub(crate) fn at(
         tool: &'static str,
         path: &str,
         line: Option<u32>,
@@ -29,14 +42,27 @@ impl RawFailure {
         message: &str,
     ) -> Self {
         Self {
-            tool,
             path: Some(path.to_owned()),
             line,
             column,
-            code: None,
-            message: message.trim().to_owned(),
-            detail: Vec::new(),
+            ..Self::new(tool, message)
         }
+    }
+
+    /// A failure at the path, line and column of a match's groups 1, 2 and 3.
+    fn at_match(tool: &'static str, found: &regex::Captures<'_>, message: &str) -> Self {
+        Self::at(
+            tool,
+            &found[1],
+            number(found.get(2)),
+            number(found.get(3)),
+            message,
+        )
+    }
+
+    pub(crate) fn with_code(mut self, code: Option<String>) -> Self {
+        self.code = code;
+        self
     }
 }
 
@@ -178,30 +204,17 @@ pub fn python_lint(lines: &[&str]) -> Vec<RawFailure> {
     let mut pending: Option<(String, String)> = None;
     for line in lines {
         if let Some(found) = LINT_CONCISE.captures(line) {
-            let mut failure = RawFailure::at(
-                "ruff",
-                &found[1],
-                number(found.get(2)),
-                number(found.get(3)),
-                &found[5],
+            failures.push(
+                RawFailure::at_match("ruff", &found, &found[5])
+                    .with_code(Some(found[4].to_owned())),
             );
-            failure.code = Some(found[4].to_owned());
-            failures.push(failure);
             pending = None;
         } else if let Some(found) = RUFF_FULL_HEAD.captures(line) {
             pending = Some((found[1].to_owned(), found[2].to_owned()));
         } else if let Some(found) = RUFF_FULL_ARROW.captures(line)
             && let Some((code, message)) = pending.take()
         {
-            let mut failure = RawFailure::at(
-                "ruff",
-                &found[1],
-                number(found.get(2)),
-                number(found.get(3)),
-                &message,
-            );
-            failure.code = Some(code);
-            failures.push(failure);
+            failures.push(RawFailure::at_match("ruff", &found, &message).with_code(Some(code)));
         }
     }
     failures
@@ -228,9 +241,10 @@ pub fn mypy(lines: &[&str]) -> Vec<RawFailure> {
             }
             continue;
         }
-        let mut failure = RawFailure::at("mypy", &found[1], line_number, column, &found[5]);
-        failure.code = found.get(6).map(|code| code.as_str().to_owned());
-        failures.push(failure);
+        failures.push(
+            RawFailure::at("mypy", &found[1], line_number, column, &found[5])
+                .with_code(found.get(6).map(|code| code.as_str().to_owned())),
+        );
     }
     failures
 }
@@ -250,6 +264,15 @@ static ESBUILD_ERROR: LazyLock<Regex> =
 static ESBUILD_LOCATION: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^\s+([\w./@\\-]+\.(?:tsx?|html|scss|css)):(\d+):(\d+):$"));
 
+/// Which compiler an error code belongs to: `NG…` is Angular's, the rest `tsc`'s.
+fn compiler(code: Option<&str>) -> &'static str {
+    if code.is_some_and(|code| code.starts_with("NG")) {
+        "angular"
+    } else {
+        "tsc"
+    }
+}
+
 /// TypeScript and Angular compiler errors: `tsc`'s two formats, the Angular CLI's
 /// `Error: path:line:col - error NG…`, and the esbuild-based builder's `✘ [ERROR] NG…` blocks
 /// whose first indented `path:line:col:` is the location.
@@ -262,20 +285,10 @@ pub fn typescript(lines: &[&str]) -> Vec<RawFailure> {
             .captures(trimmed)
             .or_else(|| TSC_PRETTY.captures(trimmed))
         {
-            let tool = if found[4].starts_with("NG") {
-                "angular"
-            } else {
-                "tsc"
-            };
-            let mut failure = RawFailure::at(
-                tool,
-                &found[1],
-                number(found.get(2)),
-                number(found.get(3)),
-                &found[5],
+            let tool = compiler(Some(&found[4]));
+            failures.push(
+                RawFailure::at_match(tool, &found, &found[5]).with_code(Some(found[4].to_owned())),
             );
-            failure.code = Some(found[4].to_owned());
-            failures.push(failure);
             pending = None;
         } else if let Some(found) = ESBUILD_ERROR.captures(trimmed) {
             pending = Some((
@@ -285,21 +298,10 @@ pub fn typescript(lines: &[&str]) -> Vec<RawFailure> {
         } else if let Some(found) = ESBUILD_LOCATION.captures(trimmed)
             && let Some((code, message)) = pending.take()
         {
-            let tool = if code.as_deref().is_some_and(|code| code.starts_with("NG")) {
-                "angular"
-            } else {
-                "tsc"
-            };
-            let mut failure = RawFailure::at(
-                tool,
-                &found[1],
-                number(found.get(2)),
-                number(found.get(3)),
-                &message,
-            );
+            let tool = compiler(code.as_deref());
+            let mut failure = RawFailure::at_match(tool, &found, &message).with_code(code);
             // esbuild counts columns from 0; editors and GitHub from 1.
             failure.column = failure.column.map(|column| column + 1);
-            failure.code = code;
             failures.push(failure);
         }
     }
@@ -328,15 +330,16 @@ pub fn eslint(lines: &[&str]) -> Vec<RawFailure> {
         let Some(path) = &file else { continue };
         match ESLINT_ROW.captures(trimmed) {
             Some(found) if &found[3] == "error" => {
-                let mut failure = RawFailure::at(
-                    "eslint",
-                    path,
-                    number(found.get(1)),
-                    number(found.get(2)),
-                    &found[4],
+                failures.push(
+                    RawFailure::at(
+                        "eslint",
+                        path,
+                        number(found.get(1)),
+                        number(found.get(2)),
+                        &found[4],
+                    )
+                    .with_code(found.get(5).map(|rule| rule.as_str().to_owned())),
                 );
-                failure.code = found.get(5).map(|rule| rule.as_str().to_owned());
-                failures.push(failure);
             }
             Some(_) => {}
             None => file = None,
@@ -402,13 +405,7 @@ pub fn js_tests(lines: &[&str]) -> Vec<RawFailure> {
             && !found[1].contains("node_modules")
         {
             let text = message.take().unwrap_or_else(|| "test failed".to_owned());
-            let mut failure = RawFailure::at(
-                tool,
-                &found[1],
-                number(found.get(2)),
-                number(found.get(3)),
-                &text,
-            );
+            let mut failure = RawFailure::at_match(tool, &found, &text);
             failure.detail.push(format!("test: {test}"));
             failures.push(failure);
             title = None;
@@ -423,6 +420,27 @@ mod tests {
 
     fn lines(text: &str) -> Vec<&str> {
         text.lines().collect()
+    }
+
+    /// The lines of a log under `tests/fixtures/logs/`.
+    macro_rules! fixture {
+        ($name:literal) => {
+            lines(include_str!(concat!(
+                "../../../tests/fixtures/logs/",
+                $name
+            )))
+        };
+    }
+
+    /// Where a failure is and its code: `path:line:column code`.
+    fn place(failure: &RawFailure) -> String {
+        format!(
+            "{}:{}:{} {}",
+            failure.path.as_deref().unwrap_or("?"),
+            failure.line.unwrap_or(0),
+            failure.column.unwrap_or(0),
+            failure.code.as_deref().unwrap_or("-")
+        )
     }
 
     fn brief(failures: &[RawFailure]) -> Vec<(String, Option<u32>, String)> {
@@ -491,9 +509,7 @@ mod tests {
 
     #[test]
     fn ruff_both_formats() {
-        let concise = python_lint(&lines(include_str!(
-            "../../../tests/fixtures/logs/ruff.log"
-        )));
+        let concise = python_lint(&fixture!("ruff.log"));
         assert_eq!(
             brief(&concise),
             vec![
@@ -510,9 +526,7 @@ mod tests {
             ]
         );
         assert_eq!(concise[0].code.as_deref(), Some("F401"));
-        let full = python_lint(&lines(include_str!(
-            "../../../tests/fixtures/logs/ruff-full.log"
-        )));
+        let full = python_lint(&fixture!("ruff-full.log"));
         assert_eq!(
             brief(&full),
             vec![(
@@ -526,9 +540,7 @@ mod tests {
 
     #[test]
     fn mypy_errors_with_notes() {
-        let failures = mypy(&lines(include_str!(
-            "../../../tests/fixtures/logs/mypy.log"
-        )));
+        let failures = mypy(&fixture!("mypy.log"));
         assert_eq!(failures.len(), 2);
         assert_eq!(failures[0].code.as_deref(), Some("return-value"));
         assert_eq!(failures[1].line, Some(12));
@@ -541,7 +553,7 @@ mod tests {
 
     #[test]
     fn tsc_both_formats() {
-        let failures = typescript(&lines(include_str!("../../../tests/fixtures/logs/tsc.log")));
+        let failures = typescript(&fixture!("tsc.log"));
         assert_eq!(
             brief(&failures),
             vec![
@@ -562,16 +574,9 @@ mod tests {
 
     #[test]
     fn angular_builder_errors() {
-        let failures = typescript(&lines(include_str!(
-            "../../../tests/fixtures/logs/ng-build.log"
-        )));
+        let failures = typescript(&fixture!("ng-build.log"));
         assert_eq!(failures.len(), 2, "{failures:#?}");
-        assert_eq!(
-            failures[0].path.as_deref(),
-            Some("src/app/app.component.html")
-        );
-        assert_eq!((failures[0].line, failures[0].column), (Some(3), Some(1)));
-        assert_eq!(failures[0].code.as_deref(), Some("NG8001"));
+        assert_eq!(place(&failures[0]), "src/app/app.component.html:3:1 NG8001");
         assert_eq!(failures[0].tool, "angular");
         assert_eq!(
             failures[1].path.as_deref(),
@@ -582,27 +587,18 @@ mod tests {
 
     #[test]
     fn eslint_errors_not_warnings() {
-        let failures = eslint(&lines(include_str!(
-            "../../../tests/fixtures/logs/eslint.log"
-        )));
+        let failures = eslint(&fixture!("eslint.log"));
         assert_eq!(failures.len(), 2, "{failures:#?}");
         assert_eq!(
-            failures[0].path.as_deref(),
-            Some("/home/runner/work/shop/shop/frontend/src/app/app.component.ts")
-        );
-        assert_eq!((failures[0].line, failures[0].column), (Some(12), Some(7)));
-        assert_eq!(
-            failures[0].code.as_deref(),
-            Some("@typescript-eslint/no-unused-vars")
+            place(&failures[0]),
+            "/home/runner/work/shop/shop/frontend/src/app/app.component.ts:12:7 @typescript-eslint/no-unused-vars"
         );
         assert_eq!(failures[1].line, Some(5));
     }
 
     #[test]
     fn vitest_jest_and_karma() {
-        let vitest = js_tests(&lines(include_str!(
-            "../../../tests/fixtures/logs/vitest.log"
-        )));
+        let vitest = js_tests(&fixture!("vitest.log"));
         assert_eq!(
             brief(&vitest),
             vec![(
@@ -615,9 +611,7 @@ mod tests {
             vitest[0].detail,
             vec!["test: CartService > sums prices".to_owned()]
         );
-        let jest = js_tests(&lines(include_str!(
-            "../../../tests/fixtures/logs/jest.log"
-        )));
+        let jest = js_tests(&fixture!("jest.log"));
         assert_eq!(
             brief(&jest),
             vec![(
@@ -626,9 +620,7 @@ mod tests {
                 "expect(received).toBe(expected) // Object.is equality".into()
             )]
         );
-        let karma = js_tests(&lines(include_str!(
-            "../../../tests/fixtures/logs/karma.log"
-        )));
+        let karma = js_tests(&fixture!("karma.log"));
         assert_eq!(
             brief(&karma),
             vec![(

@@ -3,8 +3,38 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::agent::AgentOptions;
 use crate::github::args::GitHubOptions;
+
+/// The verbs of monty and angie (and goose's shared ones), as the command line and
+/// develop-issue's router name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verb {
+    SuggestFix,
+    Review,
+    Assist,
+    WriteTests,
+    Build,
+    Upgrade,
+    DevelopIssue,
+}
+
+impl Verb {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::SuggestFix => "suggest-fix",
+            Verb::Review => "review",
+            Verb::Assist => "assist",
+            Verb::WriteTests => "write-tests",
+            Verb::Build => "build",
+            Verb::Upgrade => "upgrade",
+            Verb::DevelopIssue => "develop-issue",
+        }
+    }
+}
 
 /// One verb with its inputs.
 #[derive(Debug, Clone)]
@@ -16,6 +46,20 @@ pub enum MontyRequest {
     Build(BuildRequest),
     Upgrade(UpgradeRequest),
     DevelopIssue(DevelopIssueRequest),
+}
+
+impl MontyRequest {
+    pub fn verb(&self) -> Verb {
+        match self {
+            Self::SuggestFix(_) => Verb::SuggestFix,
+            Self::Review(_) => Verb::Review,
+            Self::Assist(_) => Verb::Assist,
+            Self::WriteTests(_) => Verb::WriteTests,
+            Self::Build(_) => Verb::Build,
+            Self::Upgrade(_) => Verb::Upgrade,
+            Self::DevelopIssue(_) => Verb::DevelopIssue,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

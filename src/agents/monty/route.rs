@@ -8,32 +8,28 @@ use serde::{Deserialize, Serialize};
 
 use super::packs::LanguagePack;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verb {
-    Assist,
-    WriteTests,
-    Build,
-    Upgrade,
-    Review,
-}
+pub use super::request::Verb;
 
-impl Verb {
-    pub fn name(self) -> &'static str {
-        match self {
-            Verb::Assist => "assist",
-            Verb::WriteTests => "write-tests",
-            Verb::Build => "build",
-            Verb::Upgrade => "upgrade",
-            Verb::Review => "review",
-        }
-    }
+/// The verbs an issue may be routed to, in the order the model sees them.
+pub const ROUTABLE: [Verb; 5] = [
+    Verb::Assist,
+    Verb::WriteTests,
+    Verb::Build,
+    Verb::Upgrade,
+    Verb::Review,
+];
+
+/// `verb`'s schema: one of [`ROUTABLE`] by name.
+fn routable_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = ROUTABLE.iter().map(|verb| verb.name()).collect();
+    schemars::json_schema!({"type": "string", "enum": names})
 }
 
 /// The `submit_route` parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSubmission {
+    #[schemars(schema_with = "routable_schema")]
     pub verb: Verb,
     /// Only what the verb needs besides the issue text.
     #[serde(default)]
@@ -61,6 +57,18 @@ pub enum Route {
     Review,
 }
 
+impl Route {
+    pub fn verb(&self) -> Verb {
+        match self {
+            Route::Assist => Verb::Assist,
+            Route::WriteTests { .. } => Verb::WriteTests,
+            Route::Build { .. } => Verb::Build,
+            Route::Upgrade { .. } => Verb::Upgrade,
+            Route::Review => Verb::Review,
+        }
+    }
+}
+
 /// Check a route against the verb's inputs for this pack: known parameters only, required ones
 /// present, a test framework the pack knows.
 pub fn check(route: &RouteSubmission, pack: &LanguagePack) -> Result<Route, Vec<String>> {
@@ -70,6 +78,12 @@ pub fn check(route: &RouteSubmission, pack: &LanguagePack) -> Result<Route, Vec<
         Verb::Build => &["command"],
         Verb::Upgrade if pack.language == "python" => &["target_package", "target_version"],
         Verb::Upgrade => &["target_version"],
+        Verb::SuggestFix | Verb::DevelopIssue => {
+            return Err(vec![format!(
+                "`{}` cannot implement an issue",
+                route.verb.name()
+            )]);
+        }
     };
     let mut errors: Vec<String> = route
         .params
@@ -95,6 +109,8 @@ pub fn check(route: &RouteSubmission, pack: &LanguagePack) -> Result<Route, Vec<
             .filter(|value| !value.is_empty())
     };
     let checked = match route.verb {
+        // Refused above.
+        Verb::SuggestFix | Verb::DevelopIssue => return Err(errors),
         Verb::Assist => Route::Assist,
         Verb::Review => Route::Review,
         Verb::Build => Route::Build {
@@ -143,24 +159,48 @@ mod tests {
     use super::*;
     use crate::agents::monty::packs::{ANGULAR, PYTHON};
 
-    fn route(verb: Verb, params: &[(&str, &str)]) -> RouteSubmission {
-        RouteSubmission {
+    /// `check` on a route to `verb` with `params`.
+    fn check_route(
+        verb: Verb,
+        params: &[(&str, &str)],
+        pack: &LanguagePack,
+    ) -> Result<Route, Vec<String>> {
+        let route = RouteSubmission {
             verb,
             params: params
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             reason: String::new(),
-        }
+        };
+        check(&route, pack)
+    }
+
+    #[test]
+    fn the_model_sees_the_routable_verbs_only() {
+        let spec = crate::agent::Submit::<RouteSubmission>::new("submit_route", "d").spec();
+        assert_eq!(
+            spec.parameters["properties"]["verb"],
+            serde_json::json!({
+                "type": "string",
+                "enum": ["assist", "write-tests", "build", "upgrade", "review"]
+            })
+        );
+    }
+
+    #[test]
+    fn verbs_that_cannot_implement_an_issue_are_refused() {
+        assert_eq!(
+            check_route(Verb::SuggestFix, &[], &PYTHON),
+            Err(vec!["`suggest-fix` cannot implement an issue".to_owned()])
+        );
     }
 
     #[test]
     fn write_tests_with_a_known_framework() {
-        let checked = check(
-            &route(
-                Verb::WriteTests,
-                &[("target", "app/auth.py"), ("test_framework", "pytest")],
-            ),
+        let checked = check_route(
+            Verb::WriteTests,
+            &[("target", "app/auth.py"), ("test_framework", "pytest")],
             &PYTHON,
         );
         assert_eq!(
@@ -174,11 +214,9 @@ mod tests {
 
     #[test]
     fn unknown_parameters_and_frameworks_are_refused() {
-        let errors = check(
-            &route(
-                Verb::WriteTests,
-                &[("test_framework", "mocha"), ("depth", "3")],
-            ),
+        let errors = check_route(
+            Verb::WriteTests,
+            &[("test_framework", "mocha"), ("depth", "3")],
             &ANGULAR,
         )
         .unwrap_err();
@@ -190,7 +228,7 @@ mod tests {
                 "`test_framework` must be one of jasmine, jest, vitest for angie".to_owned(),
             ]
         );
-        let errors = check(&route(Verb::Assist, &[("x", "1")]), &PYTHON).unwrap_err();
+        let errors = check_route(Verb::Assist, &[("x", "1")], &PYTHON).unwrap_err();
         assert_eq!(
             errors,
             vec!["`assist` takes no parameter `x` (it takes: none)".to_owned()]
@@ -200,14 +238,13 @@ mod tests {
     #[test]
     fn upgrade_needs_what_the_pack_needs() {
         assert_eq!(
-            check(&route(Verb::Upgrade, &[("target_version", "20")]), &ANGULAR),
+            check_route(Verb::Upgrade, &[("target_version", "20")], &ANGULAR),
             Ok(Route::Upgrade {
                 package: None,
                 version: "20".into()
             })
         );
-        let errors =
-            check(&route(Verb::Upgrade, &[("target_version", "2.0")]), &PYTHON).unwrap_err();
+        let errors = check_route(Verb::Upgrade, &[("target_version", "2.0")], &PYTHON).unwrap_err();
         assert_eq!(
             errors,
             vec!["`upgrade` needs `target_package` for monty".to_owned()]

@@ -241,19 +241,31 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_valid_suggestion_keeps_the_original_lines() {
+    /// `check` on a submission of `suggestions` in [`workspace`].
+    fn check_submitted(
+        suggestions: Vec<SubmittedSuggestion>,
+        max: usize,
+    ) -> Result<Vec<Suggestion>, Vec<String>> {
         let dir = workspace();
         let submission = SuggestionSubmission {
             summary: "s".into(),
-            suggestions: vec![submitted(
+            suggestions,
+        };
+        check(&submission, dir.path(), max)
+    }
+
+    #[test]
+    fn a_valid_suggestion_keeps_the_original_lines() {
+        let accepted = check_submitted(
+            vec![submitted(
                 "./app/auth.py",
                 4,
                 4,
                 "    return payload[\"exp\"] > time.time()\n",
             )],
-        };
-        let accepted = check(&submission, dir.path(), 5).unwrap();
+            5,
+        )
+        .unwrap();
         assert_eq!(accepted[0].path, "app/auth.py");
         assert_eq!(accepted[0].original, "    return True");
         assert_eq!(
@@ -264,18 +276,17 @@ mod tests {
 
     #[test]
     fn invalid_suggestions_say_why() {
-        let dir = workspace();
-        let submission = SuggestionSubmission {
-            summary: "s".into(),
-            suggestions: vec![
+        let errors = check_submitted(
+            vec![
                 submitted("app/missing.py", 1, 1, "x"),
                 submitted("app/auth.py", 3, 9, "x"),
                 submitted("app/auth.py", 4, 4, "    return True"),
                 submitted("../outside.py", 1, 1, "x"),
                 submitted("app/auth.py", 0, 1, "x"),
             ],
-        };
-        let errors = check(&submission, dir.path(), 5).unwrap_err();
+            5,
+        )
+        .unwrap_err();
         assert_eq!(
             errors,
             vec![
@@ -293,15 +304,14 @@ mod tests {
 
     #[test]
     fn too_many_and_overlapping_suggestions_are_refused() {
-        let dir = workspace();
-        let submission = SuggestionSubmission {
-            summary: "s".into(),
-            suggestions: vec![
+        let errors = check_submitted(
+            vec![
                 submitted("app/auth.py", 3, 4, "a"),
                 submitted("app/auth.py", 4, 4, "b"),
             ],
-        };
-        let errors = check(&submission, dir.path(), 1).unwrap_err();
+            1,
+        )
+        .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert!(errors[0].starts_with("submit at most 1 suggestions"));
         assert!(errors[1].contains("overlaps another suggestion"));

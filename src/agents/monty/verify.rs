@@ -341,25 +341,16 @@ mod tests {
             words: command,
             source: dir.path().to_path_buf(),
         };
+        let verify = async |suggestions: &[Suggestion]| {
+            verify_suggestions(&verifier, suggestions, Duration::from_secs(30), None)
+                .await
+                .unwrap()
+        };
         // Together they fail (`exit 2` first), so each is tried alone.
-        let results = verify_suggestions(
-            &verifier,
-            &[suggestion(2, 2, "exit 0"), suggestion(1, 1, "exit 2")],
-            Duration::from_secs(30),
-            None,
-        )
-        .await
-        .unwrap();
+        let results = verify(&[suggestion(2, 2, "exit 0"), suggestion(1, 1, "exit 2")]).await;
         assert_eq!(results, vec![Some(true), Some(false)]);
         // Together they pass: both verified without trying each.
-        let results = verify_suggestions(
-            &verifier,
-            &[suggestion(2, 2, "exit 0"), suggestion(1, 1, "echo still")],
-            Duration::from_secs(30),
-            None,
-        )
-        .await
-        .unwrap();
+        let results = verify(&[suggestion(2, 2, "exit 0"), suggestion(1, 1, "echo still")]).await;
         assert_eq!(results, vec![Some(true), Some(true)]);
         // The source itself is untouched.
         assert_eq!(

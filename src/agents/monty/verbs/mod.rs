@@ -1,0 +1,200 @@
+//! monty's and angie's verbs on the agent runtime: `suggest-fix` and `review` (read-only tools,
+//! typed submissions, one pull-request review) and the workspace verbs `assist`, `write-tests`,
+//! `build` and `upgrade` (read-write tools, a report, changes applied or shown at the end).
+//!
+//! This module holds what every verb shares (services, the agent, argument checks, the allowed
+//! commands) and the dispatch; each verb has its own file.
+
+mod assist;
+mod build;
+mod github;
+mod print;
+mod review;
+mod suggest_fix;
+mod upgrade;
+mod workspace;
+mod write_tests;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::agent::AgentOptions;
+use crate::agent::{Agent, AgentSpec, Budget, EventSink, RunOutcome, load_context};
+use crate::config::{Environment, GlobalOptions, Settings};
+use crate::exit::Exit;
+use crate::github::client::{ClientSettings, EnvSource};
+use crate::llm::Provider;
+use crate::llm::pricing::PriceTable;
+
+use super::fix;
+use super::packs::LanguagePack;
+use super::request::{MontyRequest, Verb};
+
+pub(crate) use github::github_client;
+pub(crate) use print::{print_workspace_result, write_json};
+pub(crate) use workspace::{WorkspaceRun, workspace_run};
+
+/// How long one `exec` or verify command may run.
+pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What a run needs from outside: configuration, and for tests an injected provider and GitHub
+/// server.
+pub struct Services {
+    pub settings: Settings,
+    /// Used instead of detecting a provider from the settings.
+    pub provider: Option<Arc<dyn Provider>>,
+    /// Used instead of `--github-token`/`GITHUB_API_URL`; `--dry-run` still applies.
+    pub github: Option<ClientSettings>,
+    /// What the command has spent: every run of one command (develop-issue's route, verb and
+    /// retry) shares it, so the budget bounds the command.
+    pub ledger: Arc<crate::agent::budget::Ledger>,
+}
+
+impl Services {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            provider: None,
+            github: None,
+            ledger: crate::agent::budget::Ledger::shared(),
+        }
+    }
+}
+
+/// The configuration layer's environment as the GitHub layer reads it.
+pub(crate) struct SettingsEnv<'a>(pub(crate) &'a Environment);
+
+impl EnvSource for SettingsEnv<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(str::to_owned)
+    }
+}
+
+/// Run one verb.
+pub async fn run(
+    pack: &'static LanguagePack,
+    request: &MontyRequest,
+    global: &GlobalOptions,
+    services: Services,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let session = Session {
+        pack,
+        global,
+        services: &services,
+    };
+    match request {
+        MontyRequest::SuggestFix(verb) => suggest_fix::suggest_fix(session, verb, out).await,
+        MontyRequest::Review(verb) => review::review(session, verb, out).await,
+        MontyRequest::Assist(verb) => assist::assist(session, verb, out).await,
+        MontyRequest::WriteTests(verb) => write_tests::write_tests(session, verb, out).await,
+        MontyRequest::Build(verb) => build::build(session, verb, out).await,
+        MontyRequest::Upgrade(verb) => upgrade::upgrade(session, verb, out).await,
+        MontyRequest::DevelopIssue(verb) => super::develop::develop_issue(session, verb, out).await,
+    }
+}
+
+/// What every verb of one command works with: the agent's language pack, the global flags and
+/// the services.
+#[derive(Clone, Copy)]
+pub(crate) struct Session<'a> {
+    pub pack: &'static LanguagePack,
+    pub global: &'a GlobalOptions,
+    pub services: &'a Services,
+}
+
+impl Session<'_> {
+    pub(crate) fn provider(&self) -> anyhow::Result<Arc<dyn Provider>> {
+        let services = self.services;
+        injected_or_detected(services.provider.as_ref(), self.global, &services.settings)
+    }
+
+    /// The configuration layer's environment, as the GitHub layer reads it.
+    pub(crate) fn env(&self) -> SettingsEnv<'_> {
+        SettingsEnv(&self.services.settings.environment)
+    }
+
+    /// The agent with everything every verb shares: prompt, context files, budget, events,
+    /// pricing.
+    pub(crate) fn agent(
+        &self,
+        verb: Verb,
+        provider: Arc<dyn Provider>,
+        source: &Path,
+    ) -> anyhow::Result<Agent> {
+        let (pack, global) = (self.pack, self.global);
+        let spec = AgentSpec {
+            agent: pack.agent.to_owned(),
+            verb: verb.name().to_owned(),
+            system_prompt: fix::system_prompt(pack)?,
+        };
+        let config = &self.services.settings.config;
+        let budget = Budget::from_config(&config.budget_with(global));
+        let events = EventSink::from_flag(global.events.as_deref())?;
+        let prices = PriceTable::new(&config.pricing);
+        let model = provider.model().to_owned();
+        Ok(Agent::new(provider, spec)
+            .context(load_context(source, pack.context_file, &[]))
+            .budget(budget)
+            .ledger(Arc::clone(&self.services.ledger))
+            .events(events)
+            .pricing(move |usage| prices.cost_usd(&model, usage))
+            .progress(!global.quiet))
+    }
+
+    /// The commands `exec` (and `--verify`) may run: the pack's checks, its installing and
+    /// code-running commands with `--allow-exec=install`, then the config's.
+    pub(super) fn allowed_commands(&self, install: bool) -> Vec<String> {
+        let pack = self.pack;
+        let installing: &[&str] = if install { pack.install_commands } else { &[] };
+        let mut allowed: Vec<String> = pack
+            .check_commands
+            .iter()
+            .chain(installing)
+            .map(|command| (*command).to_owned())
+            .collect();
+        for command in self.services.settings.config.exec.allowed_for(pack.agent) {
+            if !allowed.contains(&command) {
+                allowed.push(command);
+            }
+        }
+        allowed
+    }
+}
+
+/// The injected provider (tests), else the one the flags, configuration and environment name.
+pub(crate) fn injected_or_detected(
+    injected: Option<&Arc<dyn Provider>>,
+    global: &GlobalOptions,
+    settings: &Settings,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    if let Some(provider) = injected {
+        return Ok(Arc::clone(provider));
+    }
+    let (settings, _reason) = crate::llm::detect::require_provider_for(global, settings)?;
+    Ok(crate::llm::build_provider(settings)?)
+}
+
+/// Flags that only mean something for verbs that change files.
+pub(super) fn refuse_workspace_flags(verb: Verb, agent: &AgentOptions) -> anyhow::Result<()> {
+    if agent.export.is_some() || agent.keep_partial {
+        return Err(crate::exit::usage(format!(
+            "`{}` changes no files: `--export` and `--keep-partial` do not apply",
+            verb.name()
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn report_usage<T>(outcome: &RunOutcome<T>) {
+    tracing::info!(
+        turns = outcome.turns,
+        input_tokens = outcome.usage.input_tokens,
+        output_tokens = outcome.usage.output_tokens,
+        cost_usd = outcome.cost_usd,
+        run = %outcome.run_id,
+        "run finished"
+    );
+}
