@@ -46,10 +46,7 @@ impl RunServices {
         settings: &Settings,
         injected: Option<Arc<dyn Provider>>,
     ) -> anyhow::Result<Self> {
-        let provider = match injected {
-            Some(provider) => provider,
-            None => detect_provider(global, settings)?,
-        };
+        let provider = provider(injected.as_ref(), global, settings)?;
         Self::with_provider(provider, global, settings)
     }
 
@@ -81,12 +78,17 @@ impl RunServices {
     }
 }
 
-/// The provider detected from the command line and the settings (CONTRACTS §2's order); none
-/// configured is a usage error naming the variables.
-pub fn detect_provider(
+/// The provider of a command: `injected` if given (tests), else the one detected from the
+/// command line and the settings (CONTRACTS §2's order); none configured is a usage error naming
+/// the variables.
+pub fn provider(
+    injected: Option<&Arc<dyn Provider>>,
     global: &GlobalOptions,
     settings: &Settings,
 ) -> anyhow::Result<Arc<dyn Provider>> {
+    if let Some(provider) = injected {
+        return Ok(Arc::clone(provider));
+    }
     let (provider_settings, _reason) = crate::llm::detect::require_provider_for(global, settings)?;
     Ok(crate::llm::build_provider(provider_settings)?)
 }

@@ -1,7 +1,7 @@
 //! `agentci daggie …`: the arguments of daggie's verbs, the request each one becomes, and how
 //! its result is printed; the verbs themselves are `agents::daggie::verbs`.
 
-use std::io::{Read as _, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -14,6 +14,7 @@ use crate::agents::daggie::versions::ActionVersions;
 use crate::agents::daggie::{AssistReport, OutputMode, Planner, Scanner, verbs};
 use crate::agents::review::to_markdown;
 use crate::cli::GlobalOptions;
+use crate::cli::input::{read_file_or_stdin, read_stdin};
 use crate::config::Settings;
 use crate::exit::Exit;
 
@@ -43,7 +44,7 @@ impl DaggieArgs {
             DaggieVerb::Assist(args) => DaggieRequest::Assist(args.request()?),
             DaggieVerb::Explain(args) => DaggieRequest::Explain(ExplainRequest {
                 question: if args.question == "-" {
-                    read_stdin("the question")?
+                    read_stdin("question")?
                 } else {
                     args.question
                 },
@@ -60,11 +61,11 @@ impl DaggieArgs {
                 mcp: args.mcp,
             }),
             DaggieVerb::Review(args) => DaggieRequest::Review(ReviewRequest {
-                diff: match &args.diff {
-                    None => None,
-                    Some(path) if path.as_os_str() == "-" => Some(read_stdin("the diff")?),
-                    Some(path) => Some(read_file(path, "diff")?),
-                },
+                diff: args
+                    .diff
+                    .as_deref()
+                    .map(|path| read_file_or_stdin(path, "diff"))
+                    .transpose()?,
                 source: args.source,
                 focus: args.focus,
             }),
@@ -420,15 +421,6 @@ fn read_error_output(args: &DebugArgs) -> anyhow::Result<String> {
     )
 }
 
-fn read_file(path: &Path, what: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).map_err(|error| {
-        crate::exit::usage(format!(
-            "cannot read the {what} `{}`: {error}",
-            path.display()
-        ))
-    })
-}
-
 fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
     read_text_input(
         args.assignment.as_deref(),
@@ -448,7 +440,7 @@ fn read_text_input(
     what: &str,
     [text_flag, file_flag]: [&str; 2],
 ) -> anyhow::Result<String> {
-    let from_stdin = || read_stdin(&format!("the {what}"));
+    let from_stdin = || read_stdin(what);
     if let Some(text) = text {
         return if text == "-" {
             from_stdin()
@@ -460,8 +452,7 @@ fn read_text_input(
         if path.as_os_str() == "-" {
             return from_stdin();
         }
-        let file_what = file_flag.trim_start_matches('-').replace('-', " ");
-        return read_file(path, &file_what);
+        return read_file_or_stdin(path, what);
     }
     match stdin {
         Some("-") => from_stdin(),
@@ -473,14 +464,6 @@ fn read_text_input(
             "no {what}; pass `{text_flag} TEXT`, `{file_flag} FILE` or `-` for stdin"
         ))),
     }
-}
-
-fn read_stdin(what: &str) -> anyhow::Result<String> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|error| crate::exit::usage(format!("cannot read {what} from stdin: {error}")))?;
-    Ok(text)
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use crate::agent::{Budget, EventSink};
 use crate::agents::goose::{
     self, ContextFlags, GooseRequest, GooseResult, Policy, Runtime, Verb, backend,
 };
-use crate::cli::monty::{AssignmentArgs, read_text, settings_here};
+use crate::cli::input::read_text;
+use crate::cli::monty::{AssignmentArgs, settings_here};
 use crate::config::{GlobalOptions, Settings};
 use crate::exit::Exit;
 use crate::llm::Provider;
@@ -267,11 +268,7 @@ pub async fn run_with(
     let detect_global = global.clone();
     let detect_settings = settings.clone();
     let provider = Box::new(move || {
-        crate::agents::monty::verbs::injected_or_detected(
-            injected.as_ref(),
-            &detect_global,
-            &detect_settings,
-        )
+        crate::agent::services::provider(injected.as_ref(), &detect_global, &detect_settings)
     });
     let runtime = Runtime {
         environment: settings.environment.clone(),

@@ -18,6 +18,7 @@ pub mod daggie_migrate;
 pub mod doctor;
 pub mod exit;
 pub mod goose;
+mod input;
 pub mod mcp;
 pub mod mcp_test_server;
 pub mod modules;

@@ -1,7 +1,7 @@
 //! `agentci monty …` and `agentci angie …`: one argument tree for both agents (each bound to its
 //! language pack), reading long inputs from flags, files or stdin, and dispatch to the verbs.
 
-use std::io::{Read as _, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -12,6 +12,7 @@ use crate::agents::monty::request::{
     SuggestFixRequest, UpgradeRequest, WriteTestsRequest,
 };
 use crate::agents::monty::verbs::{self, Services};
+use crate::cli::input::{read_file_or_stdin, read_stdin, read_text};
 use crate::cli::{AgentArgs, GitHubArgs, GlobalOptions};
 use crate::exit::Exit;
 
@@ -61,55 +62,6 @@ impl AssignmentArgs {
             "assignment",
         )
     }
-}
-
-/// A long input given as text, from a file (`-` for stdin), or from stdin; `None` when none was
-/// given, and an error when it is empty.
-pub(crate) fn read_text(
-    text: Option<&str>,
-    file: Option<&std::path::Path>,
-    stdin: bool,
-    what: &str,
-) -> anyhow::Result<Option<String>> {
-    let text = if let Some(text) = text {
-        Some(text.to_owned())
-    } else if let Some(file) = file {
-        Some(read_file_or_stdin(file, what)?)
-    } else if stdin {
-        Some(read_stdin(what)?)
-    } else {
-        None
-    };
-    match text {
-        Some(text) if text.trim().is_empty() => {
-            Err(crate::exit::usage(format!("the {what} is empty")))
-        }
-        other => Ok(other),
-    }
-}
-
-fn read_stdin(what: &str) -> anyhow::Result<String> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|error| {
-            crate::exit::usage(format!("cannot read the {what} from stdin: {error}"))
-        })?;
-    Ok(text)
-}
-
-fn read_file_or_stdin(file: &std::path::Path, what: &str) -> anyhow::Result<String> {
-    if file.as_os_str() == "-" {
-        return read_stdin(what);
-    }
-    std::fs::read(file)
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .map_err(|error| {
-            crate::exit::usage(format!(
-                "cannot read the {what} file `{}`: {error}",
-                file.display()
-            ))
-        })
 }
 
 /// A lone `-` argument (read the main input from stdin).

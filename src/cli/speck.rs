@@ -3,7 +3,7 @@
 //! of the phases with pull requests.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ use crate::agents::speck::tiers::{self, TierTable};
 use crate::agents::speck::validate::checked_output;
 use crate::agents::speck::verbs::{self, Steps};
 use crate::cli::GlobalOptions;
+use crate::cli::input::read_stdin;
 use crate::config::Settings;
 use crate::exit::Exit;
 use crate::github::client::GitHub;
@@ -525,7 +526,7 @@ async fn read_request(
                 "unexpected argument `{stdin}`; use `-` to read the request from stdin"
             )));
         }
-        read_stdin("the feature request")?
+        read_stdin("feature request")?
     } else if let Some(number) = request.issue_id {
         let repository = repository(github, settings)?;
         let client = github_client(services, github, settings)?;
@@ -623,7 +624,7 @@ fn tier_overrides(settings: &Settings) -> BTreeMap<String, TierTable> {
 /// A text input given as a file, or `-` for stdin.
 fn read_text_input(path: &Path, flag: &str) -> anyhow::Result<String> {
     let text = if path == Path::new("-") {
-        read_stdin(flag)?
+        read_stdin(&format!("`{flag}` input"))?
     } else {
         std::fs::read_to_string(path)
             .map_err(|error| crate::exit::usage(format!("`{flag} {}`: {error}", path.display())))?
@@ -644,16 +645,6 @@ fn read_inline_or_file(value: &str, flag: &str) -> anyhow::Result<String> {
             .map_err(|error| crate::exit::usage(format!("`{flag} @{path}`: {error}"))),
         None => Ok(value.to_owned()),
     }
-}
-
-fn read_stdin(what: &str) -> anyhow::Result<String> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .map_err(|error| {
-            crate::exit::usage(format!("could not read {what} from stdin: {error}"))
-        })?;
-    Ok(text)
 }
 
 fn print_prose(

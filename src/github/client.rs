@@ -50,6 +50,12 @@ impl EnvSource for HashMap<String, String> {
     }
 }
 
+impl<T: EnvSource + ?Sized> EnvSource for &T {
+    fn var(&self, name: &str) -> Option<String> {
+        (**self).var(name)
+    }
+}
+
 /// The configuration layer's environment: `.env` under the process environment.
 impl EnvSource for crate::config::Environment {
     fn var(&self, name: &str) -> Option<String> {

@@ -21,12 +21,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::agent::AgentOptions;
-use crate::agent::{Agent, AgentSpec, Budget, EventSink, RunOutcome, load_context};
+use crate::agent::{Agent, AgentSpec, RunOutcome, RunServices, load_context};
 use crate::config::{Environment, GlobalOptions, Settings};
 use crate::exit::Exit;
-use crate::github::client::{ClientSettings, EnvSource};
+use crate::github::client::ClientSettings;
 use crate::llm::Provider;
-use crate::llm::pricing::PriceTable;
 
 use super::fix;
 use super::packs::LanguagePack;
@@ -60,15 +59,6 @@ impl Services {
             github: None,
             ledger: crate::agent::budget::Ledger::shared(),
         }
-    }
-}
-
-/// The configuration layer's environment as the GitHub layer reads it.
-pub(crate) struct SettingsEnv<'a>(pub(crate) &'a Environment);
-
-impl EnvSource for SettingsEnv<'_> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).map(str::to_owned)
     }
 }
 
@@ -108,12 +98,17 @@ pub(crate) struct Session<'a> {
 impl Session<'_> {
     pub(crate) fn provider(&self) -> anyhow::Result<Arc<dyn Provider>> {
         let services = self.services;
-        injected_or_detected(services.provider.as_ref(), self.global, &services.settings)
+        crate::agent::services::provider(
+            services.provider.as_ref(),
+            self.global,
+            &services.settings,
+        )
     }
 
-    /// The configuration layer's environment, as the GitHub layer reads it.
-    pub(crate) fn env(&self) -> SettingsEnv<'_> {
-        SettingsEnv(&self.services.settings.environment)
+    /// The configuration layer's environment (`.env` under the process environment), which the
+    /// GitHub layer reads as an [`crate::github::client::EnvSource`].
+    pub(crate) fn env(&self) -> &Environment {
+        &self.services.settings.environment
     }
 
     /// The agent with everything every verb shares: prompt, context files, budget, events,
@@ -130,18 +125,11 @@ impl Session<'_> {
             verb: verb.name().to_owned(),
             system_prompt: fix::system_prompt(pack)?,
         };
-        let config = &self.services.settings.config;
-        let budget = Budget::from_config(&config.budget_with(global));
-        let events = EventSink::from_flag(global.events.as_deref())?;
-        let prices = PriceTable::new(&config.pricing);
-        let model = provider.model().to_owned();
-        Ok(Agent::new(provider, spec)
-            .context(load_context(source, pack.context_file, &[]))
-            .budget(budget)
-            .ledger(Arc::clone(&self.services.ledger))
-            .events(events)
-            .pricing(move |usage| prices.cost_usd(&model, usage))
-            .progress(!global.quiet))
+        let run =
+            RunServices::with_provider(Arc::clone(&provider), global, &self.services.settings)?;
+        Ok(run
+            .equip(Agent::new(provider, spec).context(load_context(source, pack.context_file, &[])))
+            .ledger(Arc::clone(&self.services.ledger)))
     }
 
     /// The commands `exec` (and `--verify`) may run: the pack's checks, its installing and
@@ -162,19 +150,6 @@ impl Session<'_> {
         }
         allowed
     }
-}
-
-/// The injected provider (tests), else the one the flags, configuration and environment name.
-pub(crate) fn injected_or_detected(
-    injected: Option<&Arc<dyn Provider>>,
-    global: &GlobalOptions,
-    settings: &Settings,
-) -> anyhow::Result<Arc<dyn Provider>> {
-    if let Some(provider) = injected {
-        return Ok(Arc::clone(provider));
-    }
-    let (settings, _reason) = crate::llm::detect::require_provider_for(global, settings)?;
-    Ok(crate::llm::build_provider(settings)?)
 }
 
 /// Flags that only mean something for verbs that change files.
