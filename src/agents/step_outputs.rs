@@ -111,17 +111,6 @@ pub fn suggest_fix(
     output: &FixOutput,
     markdown: &str,
     context: Option<&GitHubContext>,
-) {
-    suggest_fix_report(env, layout, failures, output, markdown, context).publish(env);
-}
-
-pub fn suggest_fix_report(
-    env: &dyn EnvSource,
-    layout: &Layout,
-    failures: &[Failure],
-    output: &FixOutput,
-    markdown: &str,
-    context: Option<&GitHubContext>,
 ) -> StepReport {
     let review_id = output
         .published

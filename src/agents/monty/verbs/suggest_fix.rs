@@ -31,7 +31,7 @@ pub async fn suggest_fix(
         let message = fix::nothing_message(pack, source);
         let output = fix::output(&message, &[], &[], None, args.agent.dry_run);
         let env = session.env();
-        step_outputs::suggest_fix(&env, &layout, &[], &output, &message, None);
+        step_outputs::suggest_fix(&env, &layout, &[], &output, &message, None).publish(&env);
         if session.global.json {
             write_json(out, &serde_json::to_value(&output)?)?;
         } else {
@@ -132,7 +132,8 @@ pub async fn suggest_fix(
         &output,
         &markdown,
         context.as_ref(),
-    );
+    )
+    .publish(&env);
     if session.global.json {
         let mut value = serde_json::to_value(&output)?;
         if let (Some(outcome), Some(object)) = (&published, value.as_object_mut())
