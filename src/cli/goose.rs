@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::agent::{Budget, EventSink};
+use crate::agent::RunServices;
 use crate::agents::goose::{
     self, ContextFlags, GooseRequest, GooseResult, Policy, Runtime, Verb, backend,
 };
@@ -19,7 +19,6 @@ use crate::cli::monty::{AssignmentArgs, settings_here};
 use crate::config::{GlobalOptions, Settings};
 use crate::exit::Exit;
 use crate::llm::Provider;
-use crate::llm::pricing::PriceTable;
 
 #[derive(Debug, Args)]
 pub struct GooseArgs {
@@ -263,20 +262,24 @@ pub async fn run_with(
     }
     let request = request(args)?;
     let settings = services.settings;
-    let config = &settings.config;
     let injected = services.provider;
-    let detect_global = global.clone();
-    let detect_settings = settings.clone();
-    let provider = Box::new(move || {
-        crate::agent::services::provider(injected.as_ref(), &detect_global, &detect_settings)
-    });
+    let environment = settings.environment.clone();
+    let options = global.clone();
+    let resolved = std::sync::Mutex::new(None::<RunServices>);
     let runtime = Runtime {
-        environment: settings.environment.clone(),
-        provider,
-        budget: Budget::from_config(&config.budget_with(global)),
-        events: EventSink::from_flag(global.events.as_deref())?,
-        prices: PriceTable::new(&config.pricing),
-        progress: !global.quiet,
+        environment,
+        // Resolved once, on first use: every model run of the command shares one event stream.
+        services: Box::new(move || {
+            let mut resolved = resolved
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the model services were poisoned"))?;
+            if let Some(services) = resolved.as_ref() {
+                return Ok(services.clone());
+            }
+            let services = RunServices::resolve(&options, &settings, injected.clone())?;
+            *resolved = Some(services.clone());
+            Ok(services)
+        }),
     };
     let result = goose::run(&request, runtime).await?;
     if global.json {

@@ -11,16 +11,13 @@ pub mod tools;
 pub mod verbs;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::agent::{Budget, EventSink};
+use crate::agent::RunServices;
 use crate::config::Environment;
-use crate::llm::Provider;
-use crate::llm::pricing::PriceTable;
 
 pub use context::{ContextFlags, GcpContext};
 pub use tools::Policy;
@@ -72,17 +69,15 @@ pub struct GooseRequest {
     pub command_timeout: Duration,
 }
 
-type ProviderFactory = Box<dyn Fn() -> anyhow::Result<Arc<dyn Provider>> + Send + Sync>;
+/// The command's [`RunServices`], resolved when a verb first needs a model (reading a
+/// service's state needs none, and works with no provider configured).
+type ServicesFactory = Box<dyn Fn() -> anyhow::Result<RunServices> + Send + Sync>;
 
 /// What a run needs from outside: the environment (for `GOOSE_GCLOUD`, `GOOSE_FIREBASE`,
-/// `PATH`), the model (built only when a verb needs one) and the shared runtime settings.
+/// `PATH`) and the command's model services, built only when a verb needs them.
 pub struct Runtime {
     pub environment: Environment,
-    pub provider: ProviderFactory,
-    pub budget: Budget,
-    pub events: EventSink,
-    pub prices: PriceTable,
-    pub progress: bool,
+    pub services: ServicesFactory,
 }
 
 /// `troubleshoot`'s typed report (`submit_report`).

@@ -19,7 +19,6 @@ use crate::agent::{
     Agent, AgentSpec, RunOutcome, Submit, Tool, Workspace, load_context, report_submit,
 };
 use crate::agents::monty::review::{self as review_model, ReviewSubmission};
-use crate::llm::Provider;
 
 const SYSTEM: &str = include_str!("prompts/system.md");
 const KNOWLEDGE: &str = include_str!("prompts/knowledge.md");
@@ -198,21 +197,19 @@ fn agent(
     source: &Path,
     context: &GcpContext,
     policy: Policy,
-    provider: Arc<dyn Provider>,
 ) -> anyhow::Result<Agent> {
     let spec = AgentSpec {
         agent: "goose".into(),
         verb: verb.into(),
         system_prompt: system_prompt(context, policy)?,
     };
-    let prices = runtime.prices.clone();
-    let model = provider.model().to_owned();
-    Ok(Agent::new(provider, spec)
-        .context(load_context(source, "GOOSE.md", &["DAGGER.md"]))
-        .budget(runtime.budget.clone())
-        .events(runtime.events.clone())
-        .pricing(move |usage| prices.cost_usd(&model, usage))
-        .progress(runtime.progress))
+    let services = (runtime.services)()?;
+    let agent = Agent::new(Arc::clone(&services.provider), spec).context(load_context(
+        source,
+        "GOOSE.md",
+        &["DAGGER.md"],
+    ));
+    Ok(services.equip(agent))
 }
 
 /// What a GCP verb works with: the request, the runtime, the resolved context and the tools.
@@ -227,7 +224,6 @@ struct Session<'a> {
 impl Session<'_> {
     /// The agent for `verb`, with the GCP tools and the read-only workspace tools.
     fn agent(&self, verb: &str) -> anyhow::Result<Agent> {
-        let provider = (self.runtime.provider)()?;
         let source = &self.request.source;
         Ok(agent(
             self.runtime,
@@ -235,7 +231,6 @@ impl Session<'_> {
             source,
             self.context,
             self.request.policy,
-            provider,
         )?
         .tools(tools(self.gcp, source)?))
     }
@@ -607,7 +602,6 @@ async fn review(
             ("focus", &focus),
         ],
     )?;
-    let provider = (runtime.provider)()?;
     let workspace = Workspace::open(source)?;
     let submit = Submit::<ReviewSubmission>::new(
         "submit_review",
@@ -616,7 +610,7 @@ async fn review(
     .validate(review_model::check);
     // A review reads files only: no GCP tools, and nothing can change.
     let policy = Policy::default();
-    Ok(agent(runtime, "review", source, context, policy, provider)?
+    Ok(agent(runtime, "review", source, context, policy)?
         .tools(workspace_tools(&workspace, Access::ReadOnly))
         .run(&task, submit)
         .await?)
