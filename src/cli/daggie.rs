@@ -200,6 +200,10 @@ pub struct AssistArgs {
     /// repository secret (Dagger uses the host's git credentials)
     #[arg(long, value_name = "SECRET", num_args = 0..=1, default_missing_value = DEFAULT_MODULES_TOKEN)]
     pub private_modules: Option<String>,
+    /// The generated fix job verifies each suggestion before it posts it: it installs Dagger and
+    /// re-runs the failed checks on a copy with the suggestions applied (`suggest-fix --verify`)
+    #[arg(long)]
+    pub verify_fixes: bool,
     /// Action versions looked up before planning (set by the command line, not a flag).
     #[arg(skip)]
     pub looked_up: Option<ActionVersions>,
@@ -230,6 +234,7 @@ impl AssistArgs {
             default_branch: self.default_branch.clone(),
             force: self.force,
             private_modules: self.private_modules.clone(),
+            verify_fixes: self.verify_fixes,
             looked_up: self.looked_up.clone(),
         })
     }

@@ -588,6 +588,7 @@ fn assist_args(source: &Path, assignment_file: PathBuf) -> AssistArgs {
         default_branch: "main".to_string(),
         force: false,
         private_modules: None,
+        verify_fixes: false,
         looked_up: None,
     }
 }

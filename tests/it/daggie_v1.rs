@@ -55,6 +55,7 @@ fn args(source: &Path, dagger_version: &str) -> AssistArgs {
         default_branch: "main".to_string(),
         force: false,
         private_modules: None,
+        verify_fixes: false,
         looked_up: None,
     }
 }

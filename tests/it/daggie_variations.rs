@@ -694,6 +694,64 @@ fn the_generated_workflow_captures_a_parseable_log_and_uses_the_action() {
     assert!(report.variables.contains(&"GEMINI_MODEL".to_string()));
 }
 
+/// `--verify-fixes`: the fix job installs the check job's Dagger, can read the private module
+/// libraries as the check job can, and runs `suggest-fix --verify --allow-exec`.
+#[test]
+fn verified_fixes_install_dagger_in_the_fix_job() {
+    let (_temp, root) = variation(&[], &[]);
+    let assignment = read(&root.join("daggie-assignment.md"));
+    let mut options = options(&root, &assignment, OutputMode::DryRun);
+    options.render.modules_token = Some("DAGGER_MODULES_TOKEN".to_string());
+    options.render.verify_fixes = true;
+    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    let document = workflow(&report);
+    let steps = document["jobs"]["suggest-fixes"]["steps"]
+        .as_array()
+        .unwrap();
+    let install_of = |job: &str| {
+        document["jobs"][job]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|step| {
+                step["uses"]
+                    .as_str()
+                    .is_some_and(|uses| uses.starts_with("dagger/dagger-for-github@"))
+            })
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(install_of("suggest-fixes"), install_of("check"));
+    let credentials = steps
+        .iter()
+        .find(|step| {
+            step["run"]
+                .as_str()
+                .is_some_and(|run| run.contains("git config --global credential.helper"))
+        })
+        .unwrap();
+    assert_eq!(
+        credentials["env"]["DAGGER_MODULES_TOKEN"],
+        "${{ secrets.DAGGER_MODULES_TOKEN }}"
+    );
+    let fix = steps
+        .iter()
+        .find(|step| step["with"]["command"] == "monty suggest-fix")
+        .unwrap();
+    assert_eq!(
+        fix["with"]["args"],
+        "--source ./backend --error-file dagger-check.log --verify --allow-exec"
+    );
+    // Without the flag, the fix job neither installs Dagger nor verifies.
+    options.render.verify_fixes = false;
+    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    let text = &report.rendered.as_ref().unwrap().workflow;
+    let fix_job = &text[text.find("suggest-fixes:").unwrap()..];
+    let fix_job = &fix_job[..fix_job.find("\n  deploy:").unwrap_or(fix_job.len())];
+    assert!(!fix_job.contains("dagger-for-github"), "{fix_job}");
+    assert!(!fix_job.contains("--verify"), "{fix_job}");
+}
+
 /// The completeness rule holds for a model's plan too: one that leaves a check on its default
 /// path or sends angie to a Python directory is refused with those reasons.
 #[test]

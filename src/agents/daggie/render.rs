@@ -80,6 +80,9 @@ pub struct RenderOptions {
     /// The repository secret holding a token that can read private module libraries, when a
     /// module source is private (Dagger reads git modules with the host's git credentials).
     pub modules_token: Option<String>,
+    /// The fix job verifies each suggestion by re-running the failed checks with Dagger
+    /// (`suggest-fix --verify --allow-exec`) before it posts them.
+    pub verify_fixes: bool,
 }
 
 impl Default for RenderOptions {
@@ -92,6 +95,7 @@ impl Default for RenderOptions {
             actions: ActionPins::default(),
             provider: ProviderEnv::default(),
             modules_token: None,
+            verify_fixes: false,
         }
     }
 }
@@ -472,6 +476,24 @@ jobs:
           name: {CHECK_LOG_ARTIFACT}
 "#
         )?;
+        if options.verify_fixes {
+            // Verification re-runs the failed checks with the suggestions applied, in the
+            // same Dagger as the check job (and with its access to private modules).
+            out.push('\n');
+            write_install_dagger(&mut out, &action, cli_version)?;
+            if let Some(secret) = &options.modules_token {
+                write!(
+                    out,
+                    r#"
+      - name: Let Dagger read the private module libraries
+        shell: bash
+        run: |
+"#
+                )?;
+                write_git_credentials(&mut out, secret, needs)?;
+                write_environment(&mut out, &[(secret.clone(), secret_expression(secret))])?;
+            }
+        }
         needs.secrets.insert("GITHUB_TOKEN".to_string());
         let action = agentci_action();
         let provider = &options.provider;
@@ -505,8 +527,13 @@ jobs:
                 format!("./{}", fix.directory.trim_start_matches("./"))
             };
             let agent = fix.agent.as_str();
+            let verify = if options.verify_fixes {
+                " --verify --allow-exec"
+            } else {
+                ""
+            };
             let args = yaml_scalar(&format!(
-                "--source {} --error-file {CHECK_LOG}",
+                "--source {} --error-file {CHECK_LOG}{verify}",
                 shell_word(&directory)
             ));
             // Each agent works on its own directory: one failing (a provider outage, a

@@ -58,6 +58,8 @@ pub struct AssistRequest {
     pub default_branch: String,
     /// Replace a workflow daggie did not generate; let the plan win over conflicting hand edits.
     pub force: bool,
+    /// The fix job verifies suggestions (installs Dagger, `suggest-fix --verify --allow-exec`).
+    pub verify_fixes: bool,
     /// The repository secret holding a token for private module libraries.
     pub private_modules: Option<String>,
     /// Action versions looked up before planning ([`super::verbs::look_up_action_versions`]).

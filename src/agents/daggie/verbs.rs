@@ -225,6 +225,7 @@ pub fn assist(
             actions,
             provider,
             modules_token,
+            verify_fixes: request.verify_fixes,
         },
         force: request.force,
         notes,
