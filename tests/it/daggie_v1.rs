@@ -296,6 +296,58 @@ fn migrate_dry_run_keeps_every_per_check_path_of_the_article() {
     assert!(output.status.success(), "{output:?}");
 }
 
+/// Re-running daggie for Dagger 1.x keeps what a person added to a generated `dagger.toml`: a
+/// module of their own, a setting, `generate` skips, an `[env.*]` overlay and unknown keys.
+#[test]
+fn regenerating_workspaces_keeps_hand_edits() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path().join("monorepo");
+    copy_tree(&repository().join("examples/monorepo"), &project);
+    let global = GlobalOptions::default();
+    let run = |out: &mut Vec<u8>| {
+        assist(
+            &args(&project, "1.0.0"),
+            &global,
+            &library_scanner,
+            None,
+            out,
+        )
+        .unwrap()
+    };
+    assert_eq!(run(&mut Vec::new()), Exit::Done);
+    let file = project.join("backend/dagger.toml");
+    let generated = std::fs::read_to_string(&file).unwrap();
+    let edited = format!(
+        "{generated}\n[modules.python-service.settings]\nfastMode = true\n\n         [modules.python-service.generate]\nskip = [\"docs\"]\n\n         [modules.my-linter]\nsource = \"github.com/me/my-linter@v1.0.0\"\n\n         [env.ci]\n[env.ci.modules.my-linter.settings]\nstrict = true\n"
+    );
+    workspace::parse(&edited).unwrap();
+    std::fs::write(&file, &edited).unwrap();
+
+    let mut out = Vec::new();
+    assert_eq!(run(&mut out), Exit::Done);
+    let merged = workspace::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let printed = String::from_utf8_lossy(&out);
+    assert!(merged.modules.contains_key("my-linter"), "{printed}");
+    let service = &merged.modules["python-service"];
+    assert_eq!(
+        service.settings.get("fastMode"),
+        Some(&toml::Value::Boolean(true))
+    );
+    assert_eq!(
+        service.generate.as_ref().map(|skip| skip.skip.clone()),
+        Some(vec!["docs".to_string()])
+    );
+    assert!(merged.env.contains_key("ci"), "{merged:?}");
+    // daggie's own values are still its own, and the merged file is what `--check` expects.
+    assert!(service.source.contains("python-service@"), "{service:?}");
+    let mut check = args(&project, "1.0.0");
+    check.check = true;
+    assert_eq!(
+        assist(&check, &global, &library_scanner, None, &mut Vec::new()).unwrap(),
+        Exit::Done
+    );
+}
+
 #[test]
 fn migrate_reports_what_has_no_workspace_equivalent() {
     let temp = tempfile::tempdir().unwrap();

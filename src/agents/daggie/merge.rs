@@ -2,9 +2,11 @@
 //! merged into the file on disk. daggie owns each planned toolchain's `source` and `pin`, the
 //! customizations and ignored checks the plan sets, and toolchains an earlier plan installed;
 //! everything else (hand-added `ignoreChecks`, extra customizations, other toolchains, unknown
-//! keys) is kept. A hand edit of a value the new plan sets is a conflict.
+//! keys) is kept. A hand edit of a value the new plan sets is a conflict. For Dagger 1.x the same
+//! holds for each `dagger.toml` ([`merge_workspace`]).
 
 use crate::scan::dagger_json::{self, Customization, DaggerJson, Dependency};
+use crate::scan::workspace::WorkspaceConfig;
 
 use super::plan::Plan;
 
@@ -147,6 +149,63 @@ fn describe(entry: &Customization) -> String {
     }
 }
 
+/// Merge a generated `dagger.toml` into the one on disk, for Dagger 1.x: daggie owns the modules
+/// the new plan installs (their `source`, `pin`, settings it sets and `check` skips) and modules
+/// an earlier plan installed (`previous`), which go when the new plan drops them; everything else
+/// a person wrote is kept — other modules, settings the plan does not set, `generate`/`up` skips,
+/// `ignore`, `[env.*]`, `[ports]` and keys this model does not know.
+pub fn merge_workspace(
+    existing: &WorkspaceConfig,
+    generated: &WorkspaceConfig,
+    previous: Option<&Plan>,
+) -> WorkspaceConfig {
+    let earlier: Vec<&str> = previous
+        .map(|plan| {
+            plan.toolchains
+                .iter()
+                .map(|toolchain| toolchain.name.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut merged = WorkspaceConfig {
+        check_generated: generated.check_generated.or(existing.check_generated),
+        ignore: existing.ignore.clone(),
+        defaults_from_dotenv: existing.defaults_from_dotenv,
+        modules: generated.modules.clone(),
+        env: existing.env.clone(),
+        ports: existing.ports.clone(),
+        extra: existing.extra.clone(),
+    };
+    for (name, theirs) in &existing.modules {
+        match merged.modules.get_mut(name) {
+            Some(ours) => {
+                for (key, value) in &theirs.settings {
+                    ours.settings
+                        .entry(key.clone())
+                        .or_insert_with(|| value.clone());
+                }
+                for (key, value) in &theirs.extra {
+                    ours.extra
+                        .entry(key.clone())
+                        .or_insert_with(|| value.clone());
+                }
+                ours.entrypoint = ours.entrypoint.or(theirs.entrypoint);
+                if ours.generate.is_none() {
+                    ours.generate = theirs.generate.clone();
+                }
+                if ours.up.is_none() {
+                    ours.up = theirs.up.clone();
+                }
+            }
+            None if earlier.contains(&name.as_str()) => {}
+            None => {
+                merged.modules.insert(name.clone(), theirs.clone());
+            }
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,5 +308,81 @@ mod tests {
         );
         // The merged text carries the plan's value; the caller decides whether to write it.
         assert!(merged.text.contains("\"/backend\""));
+    }
+
+    #[test]
+    fn a_workspace_keeps_what_a_person_added_and_drops_what_daggie_dropped() {
+        let existing = crate::scan::workspace::parse(
+            r#"
+check-generated = false
+ignore = ["vendor/**"]
+
+[modules.python-service]
+source = "github.com/acme/modules/python-service@v1.0.0"
+entrypoint = true
+
+[modules.python-service.settings]
+pythonVersion = "3.11"
+fastMode = true
+
+[modules.old-toolchain]
+source = "github.com/acme/modules/old@v1.0.0"
+
+[modules.my-linter]
+source = "github.com/me/my-linter@v1.0.0"
+"#,
+        )
+        .unwrap();
+        let generated = crate::scan::workspace::parse(
+            r#"
+check-generated = true
+
+[modules.python-service]
+source = "github.com/acme/modules/python-service@v1.2.0"
+pin = "4f1c2a9b7e3d5f6a8b0c1d2e3f4a5b6c7d8e9f01"
+
+[modules.python-service.settings]
+pythonVersion = "3.12"
+
+[modules.python-service.check]
+skip = ["lint"]
+"#,
+        )
+        .unwrap();
+        let earlier = Plan {
+            toolchains: vec![ToolchainPlan {
+                module: "old".into(),
+                name: "old-toolchain".into(),
+                customizations: Vec::new(),
+                ignore_checks: Vec::new(),
+            }],
+            ..Plan::default()
+        };
+        let merged = merge_workspace(&existing, &generated, Some(&earlier));
+        // daggie's values win where it sets them …
+        assert_eq!(merged.check_generated, Some(true));
+        let service = &merged.modules["python-service"];
+        assert!(service.source.ends_with("@v1.2.0"));
+        assert_eq!(
+            service.settings.get("pythonVersion"),
+            Some(&toml::Value::String("3.12".into()))
+        );
+        assert_eq!(
+            service.check.as_ref().map(|check| check.skip.clone()),
+            Some(vec!["lint".to_string()])
+        );
+        // … a person's stay where it does not …
+        assert_eq!(
+            service.settings.get("fastMode"),
+            Some(&toml::Value::Boolean(true))
+        );
+        assert_eq!(service.entrypoint, Some(true));
+        assert_eq!(merged.ignore, ["vendor/**"]);
+        assert!(merged.modules.contains_key("my-linter"));
+        // … and a toolchain an earlier plan installed and this one dropped goes.
+        assert!(!merged.modules.contains_key("old-toolchain"));
+        // With no record, nothing is taken for daggie's: the old toolchain is kept.
+        let unrecorded = merge_workspace(&existing, &generated, None);
+        assert!(unrecorded.modules.contains_key("old-toolchain"));
     }
 }

@@ -415,6 +415,7 @@ pub fn run_assist(
         &catalog,
         &project,
         &rendered,
+        previous.as_ref().map(|recorded| &recorded.plan),
     )?;
     warnings.extend(notes);
     let mut files = Vec::new();

@@ -180,6 +180,28 @@ impl Conversion {
         self.workspaces.keys().cloned().collect()
     }
 
+    /// Merge each workspace into the `dagger.toml` already under `root`, keeping what a person
+    /// wrote there ([`super::merge::merge_workspace`]); a file that cannot be read is replaced,
+    /// and the returned notes say so.
+    pub fn keep_hand_edits(&mut self, root: &Path, previous: Option<&Plan>) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (directory, config) in &mut self.workspaces {
+            let path = workspace_file(directory);
+            let Ok(text) = std::fs::read_to_string(root.join(&path)) else {
+                continue;
+            };
+            match workspace::parse(&text) {
+                Ok(existing) => {
+                    *config = super::merge::merge_workspace(&existing, config, previous);
+                }
+                Err(error) => notes.push(format!(
+                    "`{path}` cannot be read ({error}); it is replaced, not merged"
+                )),
+            }
+        }
+        notes
+    }
+
     /// Every `dagger.toml` as text, root first.
     pub fn files(&self) -> anyhow::Result<Vec<OutputFile>> {
         let mut files = Vec::new();
@@ -515,18 +537,29 @@ pub fn render_workspaces(
     project: &Project,
     workflow: &str,
 ) -> anyhow::Result<(Vec<OutputFile>, String, Conversion)> {
+    let (conversion, workflow) = workspaces(plan, catalog, project, workflow)?;
+    let files = conversion.files()?;
+    Ok((files, workflow, conversion))
+}
+
+/// The workspaces for a plan, and the workflow adjusted to run `dagger check` in each.
+fn workspaces(
+    plan: &Plan,
+    catalog: &Catalog,
+    project: &Project,
+    workflow: &str,
+) -> anyhow::Result<(Conversion, String)> {
     let (toolchains, modules) = plan_toolchains(plan, catalog, project)?;
     let borrowed: BTreeMap<String, &Module> = modules
         .iter()
         .map(|(name, module)| (name.clone(), module))
         .collect();
     let conversion = convert(&toolchains, &borrowed);
-    let files = conversion.files()?;
     let workflow = workflow_for_workspaces(workflow, &conversion.directories()).replace(
         "# the engineVersion in dagger.json",
         "# the Dagger version the dagger.toml files are written for",
     );
-    Ok((files, workflow, conversion))
+    Ok((conversion, workflow))
 }
 
 /// The workflow's `dagger check` line, run once per workspace directory when there are nested
@@ -617,6 +650,7 @@ pub fn assist_outputs(
     catalog: &Catalog,
     project: &Project,
     rendered: &super::render::Rendered,
+    previous: Option<&Plan>,
 ) -> anyhow::Result<AssistOutputs> {
     if target.is_none_or(|target| target.format == TargetFormat::DaggerJson) {
         return Ok((
@@ -630,14 +664,15 @@ pub fn assist_outputs(
             Vec::new(),
         ));
     }
-    let (files, workflow, conversion) =
-        render_workspaces(plan, catalog, project, &rendered.workflow)?;
-    let mut outputs: Vec<(String, String)> = files
+    let (mut conversion, workflow) = workspaces(plan, catalog, project, &rendered.workflow)?;
+    let mut notes = conversion.keep_hand_edits(&project.root, previous);
+    let mut outputs: Vec<(String, String)> = conversion
+        .files()?
         .into_iter()
         .map(|file| (file.path, file.content))
         .collect();
     outputs.push((super::WORKFLOW_PATH.to_string(), workflow));
-    let mut notes = conversion.unexpressible;
+    notes.append(&mut conversion.unexpressible);
     notes.push(format!(
         "Dagger {} reads `dagger.toml`: the first `dagger check` in each workspace writes its `dagger.lock`; commit it, and refresh it with `dagger update`",
         rendered.engine_version
