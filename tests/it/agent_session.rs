@@ -170,6 +170,7 @@ async fn secrets_from_files_exec_and_mcp_never_reach_the_provider_or_events() {
         .tool(exec_tool(
             &workspace,
             vec!["cat".into()],
+            vec!["cat".into()],
             Duration::from_secs(10),
         ))
         .tools(servers.tools())

@@ -401,6 +401,7 @@ async fn exec_runs_allowed_commands_in_a_copy_and_changes_flow_back() {
     let exec = exec_tool(
         &workspace,
         vec!["touch".into(), "rm".into(), "env".into(), "sleep".into()],
+        vec!["env".into(), "sleep".into()],
         Duration::from_secs(2),
     );
     let denied = exec

@@ -8,10 +8,12 @@ use std::time::Duration;
 use agentci::agent::{Conclusion, Tool, Workspace, exec_tool};
 use serde_json::json;
 
+/// `sh` may install; `cat` and `ls` only read.
 fn exec(workspace: &Arc<Workspace>) -> Arc<dyn Tool> {
     exec_tool(
         workspace,
         vec!["sh".into(), "cat".into(), "ls".into()],
+        vec!["cat".into(), "ls".into()],
         Duration::from_secs(20),
     )
 }
@@ -48,6 +50,32 @@ async fn exec_sees_the_projects_virtualenv() {
     let tool = exec(&workspace);
     let output = run(&tool, "sh .venv/bin/tool").await;
     assert!(output.contains("venv tool ran"), "{output}");
+    assert!(workspace.changes().is_empty());
+}
+
+/// A check reads the project's own dependency folders; an install works on the run's copy of
+/// them, which later commands see, and the project's folders never change.
+#[tokio::test]
+async fn an_install_never_writes_into_the_projects_dependency_folders() {
+    let dir = python_project(true);
+    std::fs::create_dir_all(dir.path().join("node_modules/left-pad")).unwrap();
+    std::fs::write(dir.path().join("node_modules/left-pad/index.js"), "v1\n").unwrap();
+    let workspace = Workspace::open(dir.path()).unwrap();
+    let tool = exec(&workspace);
+    let output = run(&tool, "cat node_modules/left-pad/index.js").await;
+    assert!(output.contains("v1"), "{output}");
+    run(
+        &tool,
+        "sh -c 'echo v2 > node_modules/left-pad/index.js && echo pip > .venv/bin/installed'",
+    )
+    .await;
+    let output = run(&tool, "cat node_modules/left-pad/index.js").await;
+    assert!(output.contains("v2"), "the run sees its install: {output}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("node_modules/left-pad/index.js")).unwrap(),
+        "v1\n"
+    );
+    assert!(!dir.path().join(".venv/bin/installed").exists());
     assert!(workspace.changes().is_empty());
 }
 

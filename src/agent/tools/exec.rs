@@ -2,7 +2,10 @@
 //! workspace (the source plus this run's changes). The copy is made at the first call and kept
 //! for the whole run, so what one command installs the next one sees; the project's dependency
 //! folders (`node_modules`, `.venv`, `target`, …) are linked into it rather than copied, so the
-//! project's own tools work. What a command changes flows back into the overlay (and so under
+//! project's own tools work. Only the commands named as checks run against those links; before
+//! any other command (an install) runs, the linked folders are copied into the scratch copy
+//! once, so what it installs lands in the run's copy and never in the project's own
+//! `node_modules` or `.venv`. What a command changes flows back into the overlay (and so under
 //! the end-of-run rules: apply, diff, patch) only for paths the project does not ignore. The
 //! output keeps a rolling tail, redacted; the environment loses every variable whose name
 //! suggests a credential.
@@ -64,6 +67,8 @@ pub const NEVER_FLOWS_BACK: [&str; 16] = [
 pub struct ExecTool {
     workspace: Arc<Workspace>,
     allowed: Vec<String>,
+    /// Allowed commands that only read the dependency folders (the agent's checks).
+    checks: Vec<String>,
     timeout: Duration,
     /// This run's scratch copy, made by the first call.
     scratch: tokio::sync::Mutex<Option<Scratch>>,
@@ -73,6 +78,8 @@ pub struct ExecTool {
 struct Scratch {
     directory: tempfile::TempDir,
     synced: BTreeMap<String, Option<String>>,
+    /// Dependency folders still linked to the project's own (relative paths).
+    linked: Vec<PathBuf>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -83,10 +90,17 @@ struct ExecArguments {
 }
 
 impl ExecTool {
-    pub fn new(workspace: Arc<Workspace>, allowed: Vec<String>, timeout: Duration) -> Self {
+    /// `exec` for `allowed` commands, of which `checks` only read the dependency folders.
+    pub fn new(
+        workspace: Arc<Workspace>,
+        allowed: Vec<String>,
+        checks: Vec<String>,
+        timeout: Duration,
+    ) -> Self {
         Self {
             workspace,
             allowed,
+            checks,
             timeout,
             scratch: tokio::sync::Mutex::new(None),
         }
@@ -122,12 +136,19 @@ impl Tool for ExecTool {
         let mut guard = self.scratch.lock().await;
         let workspace = Arc::clone(&self.workspace);
         let previous = guard.take();
-        let scratch = blocking(move || prepare(&workspace, previous))
-            .await
-            .map_err(|error| ToolError::Failed(format!("cannot copy the workspace: {error:#}")))?;
+        let installs = !command_allowed(&words, &self.checks);
+        let scratch = blocking(move || {
+            let mut scratch = prepare(&workspace, previous)?;
+            if installs {
+                own_dependencies(workspace.root(), &mut scratch)?;
+            }
+            Ok(scratch)
+        })
+        .await
+        .map_err(|error| ToolError::Failed(format!("cannot copy the workspace: {error:#}")))?;
         let directory = scratch.directory.path().to_path_buf();
         *guard = Some(scratch);
-        let ran = run(&words, &directory, self.timeout).await;
+        let ran = run(&words, &directory, self.workspace.root(), self.timeout).await;
         let workspace = Arc::clone(&self.workspace);
         let copy = directory.clone();
         let changed = blocking(move || Ok(flow_back(&workspace, &copy)))
@@ -245,10 +266,12 @@ async fn drain(reader: Option<impl tokio::io::AsyncRead + Unpin>) -> Tail {
     tail
 }
 
-/// Run the command in `directory`, keeping a rolling tail of each output stream.
+/// Run the command in `directory` (the scratch copy of `root`), keeping a rolling tail of each
+/// output stream.
 async fn run(
     words: &[String],
     directory: &Path,
+    root: &Path,
     timeout: Duration,
 ) -> Result<(Option<i32>, Tail, Tail), Failure> {
     let mut command = tokio::process::Command::new(&words[0]);
@@ -256,10 +279,17 @@ async fn run(
         .args(&words[1..])
         .current_dir(directory)
         .env_clear()
-        .envs(std::env::vars().filter(|(name, _)| {
-            let upper = name.to_ascii_uppercase();
-            !SECRET_WORDS.iter().any(|word| upper.contains(word))
-        }))
+        .envs(
+            std::env::vars()
+                .filter(|(name, _)| {
+                    let upper = name.to_ascii_uppercase();
+                    !SECRET_WORDS.iter().any(|word| upper.contains(word))
+                })
+                .map(|(name, value)| {
+                    let value = into_copy(&name, &value, root, directory);
+                    (name, value)
+                }),
+        )
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -294,10 +324,11 @@ fn prepare(workspace: &Workspace, previous: Option<Scratch>) -> anyhow::Result<S
             let mut skipped: Vec<&str> = SKIPPED_DIRECTORIES.to_vec();
             skipped.extend(DEPENDENCY_DIRECTORIES);
             crate::support::copy_tree(workspace.root(), directory.path(), &skipped)?;
-            link_dependencies(workspace.root(), directory.path())?;
+            let linked = link_dependencies(workspace.root(), directory.path())?;
             Scratch {
                 directory,
                 synced: BTreeMap::new(),
+                linked,
             }
         }
     };
@@ -324,8 +355,43 @@ fn prepare(workspace: &Workspace, previous: Option<Scratch>) -> anyhow::Result<S
     Ok(scratch)
 }
 
-/// Link every dependency folder of the source (at any depth, outside `.git`) into the copy.
-fn link_dependencies(source: &Path, copy: &Path) -> anyhow::Result<()> {
+/// An activated virtualenv of the project (`VIRTUAL_ENV`, its `bin` on `PATH`) points into the
+/// scratch copy instead, so that `python -m pip` and tools that honour `VIRTUAL_ENV` install into
+/// the run's copy. Other variables, and paths outside the project, are left alone.
+fn into_copy(name: &str, value: &str, root: &Path, copy: &Path) -> String {
+    let map = |entry: &str| match Path::new(entry).strip_prefix(root) {
+        Ok(relative) if !root.as_os_str().is_empty() => copy.join(relative).display().to_string(),
+        _ => entry.to_owned(),
+    };
+    match name {
+        "VIRTUAL_ENV" => map(value),
+        "PATH" => std::env::split_paths(value)
+            .map(|entry| map(&entry.display().to_string()))
+            .collect::<Vec<_>>()
+            .join(":"),
+        _ => value.to_owned(),
+    }
+}
+
+/// Replace the links to the project's dependency folders with copies of them, once, before a
+/// command that may install: it then writes into the run's copy, never into the project.
+fn own_dependencies(source: &Path, scratch: &mut Scratch) -> anyhow::Result<()> {
+    for relative in std::mem::take(&mut scratch.linked) {
+        let link = scratch.directory.path().join(&relative);
+        if link
+            .symlink_metadata()
+            .is_ok_and(|metadata| metadata.file_type().is_symlink())
+        {
+            std::fs::remove_file(&link)?;
+            crate::support::copy_tree(&source.join(&relative), &link, &[])?;
+        }
+    }
+    Ok(())
+}
+
+/// Link every dependency folder of the source (at any depth, outside `.git`) into the copy;
+/// the relative paths linked.
+fn link_dependencies(source: &Path, copy: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut found: Vec<PathBuf> = Vec::new();
     let mut walker = walkdir::WalkDir::new(source)
         .follow_links(false)
@@ -351,17 +417,17 @@ fn link_dependencies(source: &Path, copy: &Path) -> anyhow::Result<()> {
             walker.skip_current_dir();
         }
     }
-    for relative in found {
-        let link = copy.join(&relative);
+    for relative in &found {
+        let link = copy.join(relative);
         if let Some(parent) = link.parent() {
             std::fs::create_dir_all(parent)?;
         }
         #[cfg(unix)]
-        std::os::unix::fs::symlink(source.join(&relative), &link)?;
+        std::os::unix::fs::symlink(source.join(relative), &link)?;
         #[cfg(not(unix))]
-        crate::support::copy_tree(&source.join(&relative), &link, &[])?;
+        crate::support::copy_tree(&source.join(relative), &link, &[])?;
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Which outputs stay in the scratch copy: what the project ignores (in a git checkout) or the
@@ -471,6 +537,29 @@ fn flow_back(workspace: &Workspace, copy: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_activated_virtualenv_of_the_project_points_into_the_copy() {
+        let (root, copy) = (Path::new("/work/app"), Path::new("/tmp/agentci-exec-1"));
+        assert_eq!(
+            into_copy("VIRTUAL_ENV", "/work/app/.venv", root, copy),
+            "/tmp/agentci-exec-1/.venv"
+        );
+        assert_eq!(
+            into_copy(
+                "PATH",
+                "/work/app/.venv/bin:/usr/bin:/work/other/bin",
+                root,
+                copy
+            ),
+            "/tmp/agentci-exec-1/.venv/bin:/usr/bin:/work/other/bin"
+        );
+        assert_eq!(
+            into_copy("VIRTUAL_ENV", "/opt/venv", root, copy),
+            "/opt/venv"
+        );
+        assert_eq!(into_copy("HOME", "/work/app", root, copy), "/work/app");
+    }
 
     #[test]
     fn commands_split_like_a_shell_without_its_operators() {

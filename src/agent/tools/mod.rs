@@ -41,12 +41,20 @@ pub fn workspace_tools(workspace: &Arc<Workspace>, access: Access) -> Vec<Arc<dy
 }
 
 /// `exec`: allow-listed commands run in a copy of the workspace (see [`ExecTool`]).
+/// `exec` for the `allowed` commands; `checks` (a subset) only read the project's dependency
+/// folders, and every other command (an install) works on the run's own copy of them.
 pub fn exec_tool(
     workspace: &Arc<Workspace>,
     allowed: Vec<String>,
+    checks: Vec<String>,
     timeout: std::time::Duration,
 ) -> Arc<dyn Tool> {
-    Arc::new(ExecTool::new(Arc::clone(workspace), allowed, timeout))
+    Arc::new(ExecTool::new(
+        Arc::clone(workspace),
+        allowed,
+        checks,
+        timeout,
+    ))
 }
 
 /// A tool's spec from its parameter type.

@@ -319,9 +319,12 @@ pub async fn debug(request: &DebugRequest, context: &ModelContext) -> anyhow::Re
                 allowed.push(command);
             }
         }
+        // `dagger check` and `dagger functions` only read the project's dependency folders.
+        let checks = DEBUG_COMMANDS.iter().map(|c| c.to_string()).collect();
         tools.push(crate::agent::tools::exec_tool(
             &workspace,
             allowed,
+            checks,
             EXEC_TIMEOUT,
         ));
     }

@@ -87,7 +87,19 @@ pub(crate) async fn workspace_run(
     };
     let mut tools: Vec<Arc<dyn Tool>> = workspace_tools(&workspace, access);
     if let Some(allowed) = &allowed {
-        tools.push(exec_tool(&workspace, allowed.clone(), COMMAND_TIMEOUT));
+        // The pack's checks read the project's dependency folders; anything else (an install)
+        // gets the run's own copy of them.
+        let checks = pack
+            .check_commands
+            .iter()
+            .map(|command| (*command).to_owned())
+            .collect();
+        tools.push(exec_tool(
+            &workspace,
+            allowed.clone(),
+            checks,
+            COMMAND_TIMEOUT,
+        ));
     }
     let specs = crate::agent::mcp::server_specs(&args.mcp, &session.services.settings.config)?;
     let servers = if specs.is_empty() {
