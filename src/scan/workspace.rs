@@ -387,16 +387,35 @@ pub fn check_directory(workspace: &Path, check: &str) -> Option<PathBuf> {
     if module.is_empty() || rest.is_empty() {
         return None;
     }
-    find_workspaces(workspace)
+    let installing: Vec<(PathBuf, WorkspaceConfig)> = find_workspaces(workspace)
         .into_iter()
-        .find(|(_, config)| {
+        .filter(|(_, config)| {
             config.modules.contains_key(module)
                 || config
                     .env
                     .values()
                     .any(|overlay| overlay.modules.contains_key(module))
         })
-        .map(|(dir, _)| dir)
+        .collect();
+    // A module may be installed in several workspaces, each skipping the checks that belong to
+    // another: the check runs where it is not skipped.
+    let runs_there = |config: &WorkspaceConfig| {
+        config
+            .modules
+            .get(module)
+            .and_then(|entry| entry.check.as_ref())
+            .is_none_or(|check| {
+                !check
+                    .skip
+                    .iter()
+                    .any(|skipped| super::model::same_name(skipped, rest))
+            })
+    };
+    installing
+        .iter()
+        .find(|(_, config)| runs_there(config))
+        .or(installing.first())
+        .map(|(dir, _)| dir.clone())
 }
 
 #[cfg(test)]

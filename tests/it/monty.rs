@@ -2224,6 +2224,12 @@ async fn build_passes_when_the_build_command_passes_after_the_change() {
 /// `total` reads `item.price`.
 #[cfg(unix)]
 fn fake_dagger(dir: &Path) -> (String, std::path::PathBuf) {
+    fake_dagger_reading(dir, "backend/app/items.py")
+}
+
+/// A fake `dagger` that passes when `items` (relative to where it runs) reads `item.price`.
+#[cfg(unix)]
+fn fake_dagger_reading(dir: &Path, items: &str) -> (String, std::path::PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -2232,13 +2238,36 @@ fn fake_dagger(dir: &Path) -> (String, std::path::PathBuf) {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\necho \"$PWD $*\" >> '{}'\ngrep -q 'item.price' backend/app/items.py\n",
+            "#!/bin/sh\necho \"$PWD $*\" >> '{}'\ngrep -q 'item.price' {items}\n",
             calls.display()
         ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     (format!("{}:/usr/bin:/bin", bin.display()), calls)
+}
+
+/// `suggest-fix --json --allow-exec --verify` (plus `extra`) on the backend of `repo`, with
+/// `path_var` as `PATH` and a fake GitHub that accepts the review.
+#[cfg(unix)]
+async fn verify_backend(
+    repo: &Path,
+    path_var: &str,
+    extra: &[&str],
+    script: Vec<Step>,
+) -> (Run, MockServer) {
+    let log = dagger_log(repo, "plain.log");
+    let source = repo.join("backend").display().to_string();
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var)]);
+    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
+    accept_writes(&server, &posted).await;
+    let mut arguments = vec!["--json"];
+    arguments.extend(suggest_fix_arguments("monty", &source, &log));
+    arguments.extend(["--allow-exec", "--verify"]);
+    arguments.extend(extra);
+    let outcome = run_with(&arguments, script, Some(&server), settings).await;
+    (outcome, server)
 }
 
 #[cfg(unix)]
@@ -2248,16 +2277,7 @@ async fn verify_runs_dagger_check_on_a_scratch_checkout_and_marks_what_passes() 
     std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
     let tools = tempfile::tempdir().unwrap();
     let (path_var, calls) = fake_dagger(tools.path());
-    let log = dagger_log(repo.path(), "plain.log");
-    let source = repo.path().join("backend").display().to_string();
-    let mut settings = settings();
-    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
-    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
-    accept_writes(&server, &posted).await;
-    let mut arguments = vec!["--json"];
-    arguments.extend(suggest_fix_arguments("monty", &source, &log));
-    arguments.extend(["--allow-exec", "--verify"]);
-    let outcome = run_with(&arguments, python_script(), Some(&server), settings).await;
+    let (outcome, server) = verify_backend(repo.path(), &path_var, &[], python_script()).await;
     assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
 
     let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
@@ -2302,6 +2322,42 @@ async fn verify_runs_dagger_check_on_a_scratch_checkout_and_marks_what_passes() 
     }
 }
 
+/// Dagger 1.x: the failed checks run where the workspace that installs their module is —
+/// `backend/dagger.toml` here — not at the repository root (whose `dagger.toml` installs the
+/// module too, but skips those checks).
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_runs_dagger_check_in_the_workspace_of_the_checks() {
+    let repo = dagger_repository();
+    std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
+    std::fs::write(
+        repo.path().join("dagger.toml"),
+        "[modules.backend]\nsource = \"./dagger\"\n\n[modules.backend.check]\nskip = [\"test\", \"lint\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.path().join("backend/dagger.toml"),
+        "[modules.backend]\nsource = \"../dagger\"\n",
+    )
+    .unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_dagger_reading(tools.path(), "app/items.py");
+    let (outcome, _server) = verify_backend(repo.path(), &path_var, &[], python_script()).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(
+        output["suggestions"][0]["verified"], true,
+        "{}",
+        outcome.stdout
+    );
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 1, "{calls}");
+    let (directory, command) = lines[0].split_once(' ').unwrap();
+    assert!(directory.ends_with("/backend"), "{calls}");
+    assert_eq!(command, "check backend:test backend:lint");
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn only_verified_posts_nothing_when_dagger_check_still_fails() {
@@ -2309,21 +2365,13 @@ async fn only_verified_posts_nothing_when_dagger_check_still_fails() {
     std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
     let tools = tempfile::tempdir().unwrap();
     let (path_var, calls) = fake_dagger(tools.path());
-    let log = dagger_log(repo.path(), "plain.log");
-    let source = repo.path().join("backend").display().to_string();
-    let mut settings = settings();
-    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
-    let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
-    accept_writes(&server, &posted).await;
-    let mut arguments = vec!["--json"];
-    arguments.extend(suggest_fix_arguments("monty", &source, &log));
-    arguments.extend(["--allow-exec", "--verify", "--only-verified"]);
     // Only the auth suggestion: `dagger check` keeps failing.
     let script = vec![tool_call(
         "submit_suggestions",
         json!({"summary": "Expired tokens.", "suggestions": [auth_suggestion()]}),
     )];
-    let outcome = run_with(&arguments, script, Some(&server), settings).await;
+    let (outcome, server) =
+        verify_backend(repo.path(), &path_var, &["--only-verified"], script).await;
     assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
     let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
     assert_eq!(output["suggestions"][0]["verified"], false);

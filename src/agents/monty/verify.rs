@@ -91,11 +91,13 @@ pub async fn run_on_copy(
 /// How suggestions are verified.
 #[derive(Debug, Clone)]
 pub enum Verifier {
-    /// `dagger check <checks>` at the root of a copy of the repository; `source_in_root` is where
-    /// the suggestions' paths start.
+    /// `dagger check <checks>` in a copy of the repository: at its root, or — with Dagger 1.x
+    /// workspaces — in the directory of each workspace that runs the checks (`groups`, relative
+    /// to the root). `source_in_root` is where the suggestions' paths start.
     Dagger {
         program: PathBuf,
         checks: Vec<String>,
+        groups: Vec<(PathBuf, Vec<String>)>,
         root: PathBuf,
         source_in_root: PathBuf,
     },
@@ -104,6 +106,34 @@ pub enum Verifier {
 }
 
 impl Verifier {
+    /// The `dagger check` verifier for `checks` of the repository at `root`: each check runs in
+    /// the workspace that installs its module ([`crate::scan::workspace::check_directory`]),
+    /// else at the root.
+    pub fn dagger(
+        program: PathBuf,
+        checks: Vec<String>,
+        root: PathBuf,
+        source_in_root: PathBuf,
+    ) -> Self {
+        let mut groups: Vec<(PathBuf, Vec<String>)> = Vec::new();
+        for check in &checks {
+            let directory = crate::scan::workspace::check_directory(&root, check)
+                .and_then(|directory| directory.strip_prefix(&root).ok().map(Path::to_path_buf))
+                .unwrap_or_default();
+            match groups.iter_mut().find(|(known, _)| *known == directory) {
+                Some((_, group)) => group.push(check.clone()),
+                None => groups.push((directory, vec![check.clone()])),
+            }
+        }
+        Self::Dagger {
+            program,
+            checks,
+            groups,
+            root,
+            source_in_root,
+        }
+    }
+
     /// The command as the review shows it.
     pub fn label(&self) -> String {
         match self {
@@ -144,34 +174,44 @@ async fn check_set(
     path_var: Option<&str>,
 ) -> anyhow::Result<bool> {
     let copy = tempfile::tempdir()?;
-    let (from, applied_in, command, run_in) = match verifier {
+    // Where to copy from, where the suggestions' paths start, and each command with its directory.
+    let (from, applied_in, runs): (PathBuf, PathBuf, Vec<(Vec<String>, PathBuf)>) = match verifier {
         Verifier::Dagger {
             program,
-            checks,
+            groups,
             root,
             source_in_root,
-        } => {
-            let mut command = vec![program.display().to_string(), "check".to_owned()];
-            command.extend(checks.iter().cloned());
-            (
-                root.clone(),
-                copy.path().join(source_in_root),
-                command,
-                copy.path().to_path_buf(),
-            )
-        }
+            ..
+        } => (
+            root.clone(),
+            copy.path().join(source_in_root),
+            groups
+                .iter()
+                .map(|(directory, checks)| {
+                    let mut command = vec![program.display().to_string(), "check".to_owned()];
+                    command.extend(checks.iter().cloned());
+                    (command, copy.path().join(directory))
+                })
+                .collect(),
+        ),
         Verifier::Command { words, source } => (
             source.clone(),
             copy.path().to_path_buf(),
-            words.clone(),
-            copy.path().to_path_buf(),
+            vec![(words.clone(), copy.path().to_path_buf())],
         ),
     };
     let target = copy.path().to_path_buf();
     tokio::task::spawn_blocking(move || copy_tree(&from, &target)).await??;
     apply_all(&applied_in, suggestions)?;
-    let outcome = run_command(&command, &run_in, timeout, path_var).await?;
-    Ok(outcome.passed)
+    for (command, directory) in &runs {
+        if !run_command(command, directory, timeout, path_var)
+            .await?
+            .passed
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Verify the suggestions: all together first, then one by one only when together they fail.

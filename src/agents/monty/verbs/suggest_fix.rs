@@ -175,12 +175,12 @@ fn verifier(
         && !checks.is_empty()
         && let Some(program) = path_var.and_then(|path| verify::find_on_path("dagger", path))
     {
-        return Ok(Verifier::Dagger {
+        return Ok(Verifier::dagger(
             program,
             checks,
-            root: layout.root.clone(),
-            source_in_root: layout.source_in_root(),
-        });
+            layout.root.clone(),
+            layout.source_in_root(),
+        ));
     }
     let words = match &args.verify_command {
         Some(text) => verify::split_command(text)?,
