@@ -1,6 +1,7 @@
 //! `daggie assist` end to end on hand-built catalogs: the example monorepo with a catalog that
 //! mirrors `examples/modules`, and a library shaped like the seed article's.
 
+use crate::support::copy_tree;
 use std::path::{Path, PathBuf};
 
 use agentci::agents::daggie::plan::{Customization, DeployStep, Plan, Proposal, ToolchainPlan};
@@ -24,18 +25,6 @@ fn example_library() -> ScanReport {
     let text = std::fs::read_to_string(repository().join("tests/fixtures/daggie/library.json"))
         .expect("fixture");
     serde_json::from_str(&text).expect("fixture parses as a scan report")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A writable copy of `examples/monorepo`, under the same directory name (the project name in

@@ -3,6 +3,7 @@
 //! of the catalog and never of module sources), and `explain`, `debug` and `review` with the tool
 //! allow-lists their verbs promise.
 
+use crate::support::copy_tree;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -25,18 +26,6 @@ use serde_json::json;
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A writable copy of `examples/monorepo` under its own name (the project name comes from it).

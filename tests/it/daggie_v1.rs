@@ -3,6 +3,7 @@
 //! `dagger.json`, scoped per directory, with the workflow pinned to 1.x; `--check` agrees; and
 //! `daggie migrate --dry-run` keeps every per-check path of the article's `dagger.json`.
 
+use crate::support::copy_tree;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,18 +20,6 @@ fn repository() -> PathBuf {
 
 fn fixtures() -> PathBuf {
     repository().join("tests/fixtures/dagger1")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The catalog `examples/modules` would give once published with tags and pins.

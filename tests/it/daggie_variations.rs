@@ -3,6 +3,7 @@
 //! publishes, hand edits of `dagger.json`, `--check` without a model, and the promised short
 //! invocation.
 
+use crate::support::copy_tree;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,18 +39,6 @@ fn library() -> ScanReport {
 
 fn scanner(_: &ModuleSource) -> anyhow::Result<ScanReport> {
     Ok(library())
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A copy of `examples/monorepo` named `monorepo`, with files added (`path`, content) and

@@ -101,6 +101,13 @@ struct Run {
     requests: Vec<Request>,
 }
 
+/// `VERB --source SOURCE FLAGS…`.
+fn verb_in<'a>(verb: &'a str, source: &'a tempfile::TempDir, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut arguments = vec![verb, "--source", source.path().to_str().unwrap()];
+    arguments.extend_from_slice(flags);
+    arguments
+}
+
 async fn run(arguments: &[&str], steps: Vec<Step>, settings: Settings) -> Run {
     let (args, global) = parse(arguments);
     let provider = ScriptedProvider::new(steps);
@@ -274,14 +281,11 @@ async fn troubleshoot_with_allow_deploy_still_withholds_delete_without_allow_del
     let fakes = Fakes::new();
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let run = run(
-        &[
+        &verb_in(
             "troubleshoot",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--issue",
-            "503s",
-            "--allow-deploy",
-        ],
+            &source,
+            &["--issue", "503s", "--allow-deploy"],
+        ),
         vec![
             tool_call("delete_service", json!({"service": "api"})),
             troubleshoot_report(),
@@ -303,15 +307,16 @@ async fn deploy_dry_run_prints_the_command_and_runs_nothing() {
     let fakes = Fakes::new();
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let run = run(
-        &[
+        &verb_in(
             "deploy",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--allow-deploy",
-            "--dry-run",
-            "--assignment",
-            "Deploy europe-docker.pkg.dev/acme-prod/web/api:1.9.0 to production.",
-        ],
+            &source,
+            &[
+                "--allow-deploy",
+                "--dry-run",
+                "--assignment",
+                "Deploy europe-docker.pkg.dev/acme-prod/web/api:1.9.0 to production.",
+            ],
+        ),
         Vec::new(),
         fakes.settings(),
     )
@@ -370,13 +375,11 @@ async fn deploy_without_allow_deploy_is_refused_before_anything_runs() {
     let fakes = Fakes::new();
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let run = run(
-        &[
+        &verb_in(
             "deploy",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--assignment",
-            "Deploy gcr.io/acme-prod/api:2",
-        ],
+            &source,
+            &["--assignment", "Deploy gcr.io/acme-prod/api:2"],
+        ),
         Vec::new(),
         fakes.settings(),
     )
@@ -392,15 +395,16 @@ async fn a_planned_deploy_by_the_model_is_shown_not_run_in_a_dry_run() {
     let fakes = Fakes::new();
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let run = run(
-        &[
+        &verb_in(
             "deploy",
-            "--source",
-            source.path().to_str().unwrap(),
+            &source,
+            &[
             "--allow-deploy",
             "--dry-run",
             "--assignment",
             "Roll out the new build with 1Gi of memory",
-        ],
+            ],
+        ),
         vec![
             tool_call("describe_service", json!({"service": "api"})),
             tool_call(
@@ -433,13 +437,7 @@ async fn a_failing_gcloud_is_a_clear_error_before_any_model_call() {
     );
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let run = run(
-        &[
-            "troubleshoot",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--issue",
-            "503s",
-        ],
+        &verb_in("troubleshoot", &source, &["--issue", "503s"]),
         // gcloud fails before any model call.
         vec![],
         fakes.settings(),
@@ -461,16 +459,17 @@ async fn a_hanging_gcloud_is_stopped_at_the_timeout() {
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let started = Instant::now();
     let run = run(
-        &[
+        &verb_in(
             "deploy",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--allow-deploy",
-            "--gcloud-timeout",
-            "1s",
-            "--assignment",
-            "Deploy gcr.io/acme-prod/api:2",
-        ],
+            &source,
+            &[
+                "--allow-deploy",
+                "--gcloud-timeout",
+                "1s",
+                "--assignment",
+                "Deploy gcr.io/acme-prod/api:2",
+            ],
+        ),
         Vec::new(),
         fakes.settings(),
     )
@@ -511,13 +510,7 @@ async fn a_missing_gcloud_names_the_variable() {
         ..Settings::default()
     };
     let run = run(
-        &[
-            "troubleshoot",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--issue",
-            "503s",
-        ],
+        &verb_in("troubleshoot", &source, &["--issue", "503s"]),
         Vec::new(),
         settings,
     )
@@ -638,13 +631,7 @@ async fn a_missing_project_is_a_usage_error_naming_the_three_ways() {
     let fakes = Fakes::new();
     let source = workspace(&[]);
     let run = run(
-        &[
-            "troubleshoot",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--issue",
-            "503s",
-        ],
+        &verb_in("troubleshoot", &source, &["--issue", "503s"]),
         Vec::new(),
         fakes.settings(),
     )
@@ -725,14 +712,11 @@ async fn upgrade_reports_before_change_verification_and_rollback() {
     let fakes = Fakes::new();
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let run = run(
-        &[
+        &verb_in(
             "upgrade",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--allow-deploy",
-            "--target-version",
-            "1.9.1",
-        ],
+            &source,
+            &["--allow-deploy", "--target-version", "1.9.1"],
+        ),
         vec![
             tool_call("list_revisions", json!({"service": "api"})),
             tool_call(
@@ -780,12 +764,7 @@ async fn upgrade_verification_failure_exits_1() {
     fakes.set("deploy.json", "{\"metadata\": {\"name\": \"api\"}, \"status\": {\"conditions\": [{\"type\": \"Ready\", \"status\": \"False\", \"message\": \"still failing\"}], \"latestCreatedRevisionName\": \"api-00008-new\", \"latestReadyRevisionName\": \"api-00006-good\"}}");
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let run = run(
-        &[
-            "upgrade",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--allow-deploy",
-        ],
+        &verb_in("upgrade", &source, &["--allow-deploy"]),
         vec![
             tool_call(
                 "deploy_service",
@@ -858,13 +837,11 @@ async fn assist_answers_with_the_read_only_tools() {
     let fakes = Fakes::new();
     let source = workspace(&[("DAGGER.md", DAGGER_MD)]);
     let run = run(
-        &[
+        &verb_in(
             "assist",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--assignment",
-            "Which preview channels are live?",
-        ],
+            &source,
+            &["--assignment", "Which preview channels are live?"],
+        ),
         vec![
             tool_call("list_firebase_channels", json!({})),
             tool_call(
@@ -905,13 +882,11 @@ async fn suggest_fix_turns_a_failed_docker_build_into_a_suggestion() {
         ..Settings::default()
     };
     let run = run(
-        &[
+        &verb_in(
             "suggest-fix",
-            "--source",
-            source.path().to_str().unwrap(),
-            "--error-file",
-            log.to_str().unwrap(),
-        ],
+            &source,
+            &["--error-file", log.to_str().unwrap()],
+        ),
         vec![tool_call(
             "submit_suggestions",
             json!({

@@ -295,7 +295,8 @@ fn log_file(dir: &Path, name: &str) -> String {
     file.display().to_string()
 }
 
-fn suggest_fix_arguments<'a>(agent: &'a str, source: &'a str, log: &'a str) -> Vec<&'a str> {
+/// `<agent> suggest-fix --source SOURCE --error-file LOG`, with no pull request.
+fn suggest_fix_local<'a>(agent: &'a str, source: &'a str, log: &'a str) -> Vec<&'a str> {
     vec![
         agent,
         "suggest-fix",
@@ -303,13 +304,20 @@ fn suggest_fix_arguments<'a>(agent: &'a str, source: &'a str, log: &'a str) -> V
         source,
         "--error-file",
         log,
+    ]
+}
+
+fn suggest_fix_arguments<'a>(agent: &'a str, source: &'a str, log: &'a str) -> Vec<&'a str> {
+    let mut arguments = suggest_fix_local(agent, source, log);
+    arguments.extend([
         "--repo",
         "acme/shop",
         "--pr-number",
         "7",
         "--commit-sha",
         HEAD_SHA,
-    ]
+    ]);
+    arguments
 }
 
 fn reviews_sent(requests: &[Received]) -> Vec<Value> {
@@ -507,19 +515,7 @@ async fn nothing_for_this_directory_exits_0_without_asking_the_model() {
     let repo = repository();
     let source = repo.path().join("frontend").display().to_string();
     let log = log_file(repo.path(), "pytest.log");
-    let outcome = run(
-        &[
-            "monty",
-            "suggest-fix",
-            "--source",
-            &source,
-            "--error-file",
-            &log,
-        ],
-        vec![],
-        None,
-    )
-    .await;
+    let outcome = run(&suggest_fix_local("monty", &source, &log), vec![], None).await;
     assert_eq!(outcome.result.unwrap(), Exit::Done);
     assert!(outcome.requests.is_empty());
     assert_eq!(outcome.stdout, format!("nothing for monty in {source}\n"));
@@ -921,14 +917,7 @@ async fn in_actions_the_pull_request_comes_from_the_event_and_the_job_summary_is
     let (server, posted) = fake_github(python_pull_files(), &python_github_contents()).await;
     accept_writes(&server, &posted).await;
     let outcome = run_with(
-        &[
-            "monty",
-            "suggest-fix",
-            "--source",
-            &source,
-            "--error-file",
-            &log,
-        ],
+        &suggest_fix_local("monty", &source, &log),
         python_script(),
         Some(&server),
         settings,
@@ -1822,14 +1811,7 @@ async fn dagger_check_logs_in_every_mode_name_the_check_file_and_line() {
 
         let backend = repo.path().join("backend").display().to_string();
         let outcome = run(
-            &[
-                "monty",
-                "suggest-fix",
-                "--source",
-                &backend,
-                "--error-file",
-                &log,
-            ],
+            &suggest_fix_local("monty", &backend, &log),
             submit_one(
                 "app/auth.py",
                 5,
@@ -1858,14 +1840,7 @@ async fn dagger_check_logs_in_every_mode_name_the_check_file_and_line() {
 
         let frontend = repo.path().join("frontend").display().to_string();
         let outcome = run(
-            &[
-                "angie",
-                "suggest-fix",
-                "--source",
-                &frontend,
-                "--error-file",
-                &log,
-            ],
+            &suggest_fix_local("angie", &frontend, &log),
             submit_one("src/app/cart/cart.service.ts", 18, "    total = 0;"),
             None,
         )
@@ -1895,14 +1870,7 @@ async fn a_failed_check_in_an_unknown_format_reaches_the_model_with_its_tail() {
     let log = dagger_log(repo.path(), "unknown-format.log");
     let backend = repo.path().join("backend").display().to_string();
     let outcome = run(
-        &[
-            "monty",
-            "suggest-fix",
-            "--source",
-            &backend,
-            "--error-file",
-            &log,
-        ],
+        &suggest_fix_local("monty", &backend, &log),
         submit_one("app/auth.py", 5, "    return False"),
         None,
     )
@@ -1921,19 +1889,7 @@ async fn a_log_whose_failures_are_all_in_another_directory_exits_0_without_the_m
     std::fs::create_dir_all(repo.path().join("dagger")).unwrap();
     let log = dagger_log(repo.path(), "other-directory.log");
     let backend = repo.path().join("backend").display().to_string();
-    let outcome = run(
-        &[
-            "monty",
-            "suggest-fix",
-            "--source",
-            &backend,
-            "--error-file",
-            &log,
-        ],
-        vec![],
-        None,
-    )
-    .await;
+    let outcome = run(&suggest_fix_local("monty", &backend, &log), vec![], None).await;
     assert_eq!(outcome.result.unwrap(), Exit::Done);
     assert!(outcome.requests.is_empty());
     assert_eq!(outcome.stdout, format!("nothing for monty in {backend}\n"));
@@ -1953,14 +1909,7 @@ async fn a_path_outside_the_source_is_never_annotated_on_a_file_inside_it() {
     let log = dagger_log(repo.path(), "outside-source.log");
     let backend = repo.path().join("backend").display().to_string();
     let outcome = run(
-        &[
-            "monty",
-            "suggest-fix",
-            "--source",
-            &backend,
-            "--error-file",
-            &log,
-        ],
+        &suggest_fix_local("monty", &backend, &log),
         submit_one("app/auth.py", 5, "    return False"),
         None,
     )
