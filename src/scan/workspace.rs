@@ -383,12 +383,28 @@ pub fn find_workspaces(root: &Path) -> Vec<(PathBuf, WorkspaceConfig)> {
 /// (the root's before nested ones) installing that module wins, environment-only modules
 /// included. `None` when no workspace installs it or the name has no module part.
 pub fn check_directory(workspace: &Path, check: &str) -> Option<PathBuf> {
-    let (module, rest) = check.trim().split_once(':')?;
-    if module.is_empty() || rest.is_empty() {
-        return None;
-    }
-    let installing: Vec<(PathBuf, WorkspaceConfig)> = find_workspaces(workspace)
-        .into_iter()
+    // A name that is not `<module>:<check>` maps nowhere: no need to walk the tree.
+    split_check(check)?;
+    check_directory_among(&find_workspaces(workspace), check)
+}
+
+/// `<module>:<check>` → (module, check).
+fn split_check(check: &str) -> Option<(&str, &str)> {
+    check
+        .trim()
+        .split_once(':')
+        .filter(|(module, rest)| !module.is_empty() && !rest.is_empty())
+}
+
+/// [`check_directory`] among workspaces already found ([`find_workspaces`]), for a caller that
+/// maps several checks.
+pub fn check_directory_among(
+    workspaces: &[(PathBuf, WorkspaceConfig)],
+    check: &str,
+) -> Option<PathBuf> {
+    let (module, rest) = split_check(check)?;
+    let installing: Vec<&(PathBuf, WorkspaceConfig)> = workspaces
+        .iter()
         .filter(|(_, config)| {
             config.modules.contains_key(module)
                 || config

@@ -3,7 +3,7 @@
 //! every failure onto a file under `--source`. Failures that land outside `--source` are dropped,
 //! so one workflow can hand the same log to monty (backend) and angie (frontend).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
@@ -226,11 +226,17 @@ impl Layout {
 pub fn read(log: &str, parsers: &[Parser], layout: &Layout) -> Vec<Failure> {
     let mut failures = Vec::new();
     let mut seen = BTreeSet::new();
+    // A check's directory comes from the project's Dagger files: read them once per check, not
+    // once per block of its output.
+    let mut directories: BTreeMap<String, Option<String>> = BTreeMap::new();
     for mut block in blocks(log) {
         if block.context.is_none()
             && let Some(check) = block.check.as_deref()
         {
-            block.context = super::intake::check_directory(&layout.root, check);
+            block.context = directories
+                .entry(check.to_owned())
+                .or_insert_with(|| super::intake::check_directory(&layout.root, check))
+                .clone();
         }
         let owned_block = match block.context.as_deref() {
             Some(context) => layout.owns_context(context),

@@ -115,9 +115,10 @@ impl Verifier {
         root: PathBuf,
         source_in_root: PathBuf,
     ) -> Self {
+        let workspaces = crate::scan::workspace::find_workspaces(&root);
         let mut groups: Vec<(PathBuf, Vec<String>)> = Vec::new();
         for check in &checks {
-            let directory = crate::scan::workspace::check_directory(&root, check)
+            let directory = crate::scan::workspace::check_directory_among(&workspaces, check)
                 .and_then(|directory| directory.strip_prefix(&root).ok().map(Path::to_path_buf))
                 .unwrap_or_default();
             match groups.iter_mut().find(|(known, _)| *known == directory) {
