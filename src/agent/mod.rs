@@ -20,7 +20,7 @@ pub use context::load_context;
 pub use events::EventSink;
 pub use options::{AgentOptions, SelfImprove};
 pub use run::{Agent, AgentSpec, RunError, RunOutcome};
-pub use services::{Pricing, RunServices};
+pub use services::{LazyServices, Pricing, RunServices};
 pub use submit::{Report, Submit, report_submit};
 pub use tool::{Tool, ToolError};
 pub use tools::{Access, exec_tool, workspace_tools};

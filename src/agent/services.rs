@@ -2,7 +2,7 @@
 //! the settings: the provider (a test's, or the one detected), the budget, the event stream, the
 //! price of a call and whether to show progress.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::config::{GlobalOptions, Settings};
 use crate::llm::pricing::PriceTable;
@@ -75,6 +75,45 @@ impl RunServices {
             .events(self.events.clone())
             .pricing(move |usage| pricing(usage))
             .progress(self.progress)
+    }
+}
+
+/// A command's [`RunServices`], resolved on first use and then shared by every run of the
+/// command: one provider, one `--events` stream. A verb that needs no model never detects a
+/// provider, so it works with none configured.
+pub struct LazyServices {
+    global: GlobalOptions,
+    settings: Settings,
+    injected: Option<Arc<dyn Provider>>,
+    resolved: Mutex<Option<RunServices>>,
+}
+
+impl LazyServices {
+    pub fn new(
+        global: GlobalOptions,
+        settings: Settings,
+        injected: Option<Arc<dyn Provider>>,
+    ) -> Self {
+        Self {
+            global,
+            settings,
+            injected,
+            resolved: Mutex::new(None),
+        }
+    }
+
+    /// The services, resolving them the first time ([`RunServices::resolve`]).
+    pub fn get(&self) -> anyhow::Result<RunServices> {
+        let mut resolved = self
+            .resolved
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the command's model services were poisoned"))?;
+        if let Some(services) = resolved.as_ref() {
+            return Ok(services.clone());
+        }
+        let services = RunServices::resolve(&self.global, &self.settings, self.injected.clone())?;
+        *resolved = Some(services.clone());
+        Ok(services)
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::agent::RunServices;
+use crate::agent::LazyServices;
 use crate::agents::goose::{
     self, ContextFlags, GooseRequest, GooseResult, Policy, Runtime, Verb, backend,
 };
@@ -264,22 +264,9 @@ pub async fn run_with(
     let settings = services.settings;
     let injected = services.provider;
     let environment = settings.environment.clone();
-    let options = global.clone();
-    let resolved = std::sync::Mutex::new(None::<RunServices>);
     let runtime = Runtime {
         environment,
-        // Resolved once, on first use: every model run of the command shares one event stream.
-        services: Box::new(move || {
-            let mut resolved = resolved
-                .lock()
-                .map_err(|_| anyhow::anyhow!("the model services were poisoned"))?;
-            if let Some(services) = resolved.as_ref() {
-                return Ok(services.clone());
-            }
-            let services = RunServices::resolve(&options, &settings, injected.clone())?;
-            *resolved = Some(services.clone());
-            Ok(services)
-        }),
+        services: LazyServices::new(global.clone(), settings, injected),
     };
     let result = goose::run(&request, runtime).await?;
     if global.json {

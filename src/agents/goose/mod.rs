@@ -16,7 +16,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::agent::RunServices;
+use crate::agent::LazyServices;
 use crate::config::Environment;
 
 pub use context::{ContextFlags, GcpContext};
@@ -69,15 +69,10 @@ pub struct GooseRequest {
     pub command_timeout: Duration,
 }
 
-/// The command's [`RunServices`], resolved when a verb first needs a model (reading a
-/// service's state needs none, and works with no provider configured).
-type ServicesFactory = Box<dyn Fn() -> anyhow::Result<RunServices> + Send + Sync>;
-
-/// What a run needs from outside: the environment (for `GOOSE_GCLOUD`, `GOOSE_FIREBASE`,
-/// `PATH`) and the command's model services, built only when a verb needs them.
 pub struct Runtime {
     pub environment: Environment,
-    pub services: ServicesFactory,
+    /// Resolved when a verb first needs a model (reading a service's state needs none).
+    pub services: LazyServices,
 }
 
 /// `troubleshoot`'s typed report (`submit_report`).

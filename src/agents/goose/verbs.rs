@@ -203,7 +203,7 @@ fn agent(
         verb: verb.into(),
         system_prompt: system_prompt(context, policy)?,
     };
-    let services = (runtime.services)()?;
+    let services = runtime.services.get()?;
     let agent = Agent::new(Arc::clone(&services.provider), spec).context(load_context(
         source,
         "GOOSE.md",

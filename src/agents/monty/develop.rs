@@ -3,7 +3,6 @@
 //! branch, open (or update) a pull request that closes the issue, and say so on the issue.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -126,7 +125,8 @@ pub(crate) async fn develop_issue(
     }
     let repository = context.require_repository()?.clone();
     let number = context.require_issue_number()?;
-    let provider = session.provider()?;
+    // No provider configured is a usage error before anything is read or written.
+    session.provider()?;
     let client = github_client(session.services, &args.github, &env, args.agent.dry_run)?;
     let thread = read_issue(&client, &repository, number).await?;
     if thread.issue.is_pull_request() {
@@ -137,7 +137,6 @@ pub(crate) async fn develop_issue(
     // From here on, every exit leaves one comment on the issue saying what happened.
     let mut commented = false;
     let read = DevelopContext {
-        provider,
         client: &client,
         repository: &repository,
         number,
@@ -161,7 +160,6 @@ pub(crate) async fn develop_issue(
 
 /// What `develop-issue` holds once the issue was read.
 struct DevelopContext<'a> {
-    provider: Arc<dyn crate::llm::Provider>,
     client: &'a crate::github::client::GitHub,
     repository: &'a crate::github::context::Repository,
     number: u64,
@@ -225,7 +223,6 @@ async fn develop_read(
     let repository = read.repository;
     let number = read.number;
     let thread = read.thread;
-    let provider = Arc::clone(&read.provider);
     let env = session.env();
     let assignment = assignment(thread);
     // Learnings go into the branch's commit (and so the pull request), never onto the local
@@ -244,7 +241,7 @@ async fn develop_read(
     )
     .validate(move |submission| route::check(submission, pack).map(|_| ()));
     let routed = session
-        .agent(Verb::DevelopIssue, Arc::clone(&provider), source)?
+        .agent(Verb::DevelopIssue, source)?
         .tools(workspace_tools(&workspace, Access::ReadOnly))
         .run(&route_prompt(pack, thread)?, submit)
         .await?;

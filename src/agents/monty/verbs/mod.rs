@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::agent::AgentOptions;
-use crate::agent::{Agent, AgentSpec, RunOutcome, RunServices, load_context};
+use crate::agent::{Agent, AgentSpec, LazyServices, RunOutcome, load_context};
 use crate::config::{Environment, GlobalOptions, Settings};
 use crate::exit::Exit;
 use crate::github::client::ClientSettings;
@@ -70,10 +70,16 @@ pub async fn run(
     services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    let run = LazyServices::new(
+        global.clone(),
+        services.settings.clone(),
+        services.provider.clone(),
+    );
     let session = Session {
         pack,
         global,
         services: &services,
+        run: &run,
     };
     match request {
         MontyRequest::SuggestFix(verb) => suggest_fix::suggest_fix(session, verb, out).await,
@@ -93,16 +99,13 @@ pub(crate) struct Session<'a> {
     pub pack: &'static LanguagePack,
     pub global: &'a GlobalOptions,
     pub services: &'a Services,
+    /// The command's provider, budget, events and pricing, resolved once, when first needed.
+    pub run: &'a LazyServices,
 }
 
 impl Session<'_> {
     pub(crate) fn provider(&self) -> anyhow::Result<Arc<dyn Provider>> {
-        let services = self.services;
-        crate::agent::services::provider(
-            services.provider.as_ref(),
-            self.global,
-            &services.settings,
-        )
+        Ok(self.run.get()?.provider)
     }
 
     /// The configuration layer's environment (`.env` under the process environment), which the
@@ -113,23 +116,20 @@ impl Session<'_> {
 
     /// The agent with everything every verb shares: prompt, context files, budget, events,
     /// pricing.
-    pub(crate) fn agent(
-        &self,
-        verb: Verb,
-        provider: Arc<dyn Provider>,
-        source: &Path,
-    ) -> anyhow::Result<Agent> {
-        let (pack, global) = (self.pack, self.global);
+    pub(crate) fn agent(&self, verb: Verb, source: &Path) -> anyhow::Result<Agent> {
+        let pack = self.pack;
         let spec = AgentSpec {
             agent: pack.agent.to_owned(),
             verb: verb.name().to_owned(),
             system_prompt: fix::system_prompt(pack)?,
         };
-        let run =
-            RunServices::with_provider(Arc::clone(&provider), global, &self.services.settings)?;
-        Ok(run
-            .equip(Agent::new(provider, spec).context(load_context(source, pack.context_file, &[])))
-            .ledger(Arc::clone(&self.services.ledger)))
+        let run = self.run.get()?;
+        let agent = Agent::new(Arc::clone(&run.provider), spec).context(load_context(
+            source,
+            pack.context_file,
+            &[],
+        ));
+        Ok(run.equip(agent).ledger(Arc::clone(&self.services.ledger)))
     }
 
     /// The commands `exec` (and `--verify`) may run: the pack's checks, its installing and

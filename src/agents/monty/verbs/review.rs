@@ -69,7 +69,7 @@ pub async fn review(
     )
     .validate(review_model::check);
     let outcome = session
-        .agent(Verb::Review, provider, source)?
+        .agent(Verb::Review, source)?
         .tools(workspace_tools(&workspace, Access::ReadOnly))
         .run(&task, submit)
         .await?;

@@ -77,7 +77,7 @@ pub async fn suggest_fix(
     )
     .validate(move |submission| suggest::check(submission, &checked_source, max).map(|_| ()));
     let outcome = session
-        .agent(Verb::SuggestFix, provider, source)?
+        .agent(Verb::SuggestFix, source)?
         .tools(workspace_tools(&workspace, Access::ReadOnly))
         .run(&task, submit)
         .await?;

@@ -73,7 +73,8 @@ pub(crate) async fn workspace_run(
             "`--dry-run` and `--export` do not go together: a dry run writes nothing",
         ));
     }
-    let provider = session.provider()?;
+    // No provider configured is a usage error before the workspace is opened.
+    session.provider()?;
     let allowed = args
         .allow_exec
         .then(|| session.allowed_commands(args.allow_install));
@@ -119,7 +120,7 @@ pub(crate) async fn workspace_run(
     }
 
     let result = session
-        .agent(verb, provider, source)?
+        .agent(verb, source)?
         .tools(tools)
         .run(&task, report_submit())
         .await;
