@@ -365,10 +365,11 @@ fn into_copy(name: &str, value: &str, root: &Path, copy: &Path) -> String {
     };
     match name {
         "VIRTUAL_ENV" => map(value),
-        "PATH" => std::env::split_paths(value)
-            .map(|entry| map(&entry.display().to_string()))
-            .collect::<Vec<_>>()
-            .join(":"),
+        "PATH" => std::env::join_paths(
+            std::env::split_paths(value).map(|entry| map(&entry.display().to_string())),
+        )
+        .map(|joined| joined.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| value.to_owned()),
         _ => value.to_owned(),
     }
 }
