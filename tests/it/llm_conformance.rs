@@ -26,6 +26,17 @@ where
     join_all(ROWS.iter().map(|row| case(*row))).await;
 }
 
+/// A server that answers `first`, then `answer` as a text answer; the provider's response must
+/// be that answer, reached on the second request. The server, for more checks.
+async fn recovers_after(row: Row, first: Reply, answer: &str) -> RawServer {
+    let server = RawServer::start(vec![first, ok(row, wire::text_answer(row.wire, answer))]).await;
+    let response = row.provider(&server.origin).complete(&ask("hi")).await;
+    let response = response.unwrap_or_else(|error| panic!("{}: {error:?}", row.name));
+    assert_eq!(response.text, answer, "{}", row.name);
+    assert_eq!(server.seen().len(), 2, "{}", row.name);
+    server
+}
+
 fn ok(row: Row, body: String) -> Reply {
     Reply::body(row.content_type(), body)
 }
@@ -100,20 +111,13 @@ async fn every_provider_assembles_a_tool_call_split_across_chunks() {
 #[tokio::test]
 async fn every_provider_waits_as_a_429_retry_after_asks() {
     for_every_row(|row| async move {
-        let server = RawServer::start(vec![
-            Reply::error(
-                429,
-                wire::error_body(row.wire, 429, "Rate limit reached").to_string(),
-                &[("retry-after", "1")],
-            ),
-            ok(row, wire::text_answer(row.wire, "after the wait")),
-        ])
-        .await;
-        let response = row.provider(&server.origin).complete(&ask("hi")).await;
-        let response = response.unwrap_or_else(|error| panic!("{}: {error:?}", row.name));
-        assert_eq!(response.text, "after the wait", "{}", row.name);
+        let limited = Reply::error(
+            429,
+            wire::error_body(row.wire, 429, "Rate limit reached").to_string(),
+            &[("retry-after", "1")],
+        );
+        let server = recovers_after(row, limited, "after the wait").await;
         let seen = server.seen();
-        assert_eq!(seen.len(), 2, "{}", row.name);
         let waited = seen[1].at.duration_since(seen[0].at);
         assert!(
             waited >= Duration::from_millis(950),
@@ -127,19 +131,12 @@ async fn every_provider_waits_as_a_429_retry_after_asks() {
 #[tokio::test]
 async fn every_provider_retries_a_500() {
     for_every_row(|row| async move {
-        let server = RawServer::start(vec![
-            Reply::error(
-                500,
-                wire::error_body(row.wire, 500, "Internal error").to_string(),
-                &[],
-            ),
-            ok(row, wire::text_answer(row.wire, "recovered")),
-        ])
-        .await;
-        let response = row.provider(&server.origin).complete(&ask("hi")).await;
-        let response = response.unwrap_or_else(|error| panic!("{}: {error:?}", row.name));
-        assert_eq!(response.text, "recovered", "{}", row.name);
-        assert_eq!(server.seen().len(), 2, "{}", row.name);
+        let failed = Reply::error(
+            500,
+            wire::error_body(row.wire, 500, "Internal error").to_string(),
+            &[],
+        );
+        recovers_after(row, failed, "recovered").await;
     })
     .await;
 }
@@ -212,15 +209,8 @@ async fn every_provider_never_accepts_a_cut_stream_and_retries_it() {
             row.name
         );
         // As a whole turn, it is retried.
-        let server = RawServer::start(vec![
-            ok(row, wire::unfinished(row.wire, "Hel")),
-            ok(row, wire::text_answer(row.wire, "Hello, whole.")),
-        ])
-        .await;
-        let response = row.provider(&server.origin).complete(&ask("hi")).await;
-        let response = response.unwrap_or_else(|error| panic!("{}: {error:?}", row.name));
-        assert_eq!(response.text, "Hello, whole.", "{}", row.name);
-        assert_eq!(server.seen().len(), 2, "{}", row.name);
+        let cut = ok(row, wire::unfinished(row.wire, "Hel"));
+        recovers_after(row, cut, "Hello, whole.").await;
     })
     .await;
 }
@@ -268,15 +258,8 @@ async fn every_provider_ends_a_stall_by_the_idle_timeout_and_succeeds_on_the_ret
 #[tokio::test]
 async fn every_provider_retries_an_in_stream_provider_error() {
     for_every_row(|row| async move {
-        let server = RawServer::start(vec![
-            ok(row, wire::overloaded_mid_stream(row.wire)),
-            ok(row, wire::text_answer(row.wire, "Hello again.")),
-        ])
-        .await;
-        let response = row.provider(&server.origin).complete(&ask("hi")).await;
-        let response = response.unwrap_or_else(|error| panic!("{}: {error:?}", row.name));
-        assert_eq!(response.text, "Hello again.", "{}", row.name);
-        assert_eq!(server.seen().len(), 2, "{}", row.name);
+        let overloaded = ok(row, wire::overloaded_mid_stream(row.wire));
+        recovers_after(row, overloaded, "Hello again.").await;
     })
     .await;
 }
