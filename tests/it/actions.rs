@@ -110,32 +110,12 @@ fn run(
 
 /// A streamed OpenAI chat completion that calls one tool.
 fn openai_tool_call(name: &str, arguments: &Value) -> ResponseTemplate {
-    let chunk = |delta: Value, finish: Option<&str>| {
-        json!({
-            "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1_763_900_000,
-            "model": "gpt-4o", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
-        })
-    };
-    let events = [
-        chunk(json!({"role": "assistant", "content": null}), None),
-        chunk(
-            json!({"tool_calls": [{"index": 0, "id": format!("call_{name}"), "type": "function",
-                "function": {"name": name, "arguments": arguments.to_string()}}]}),
-            None,
-        ),
-        chunk(json!({}), Some("tool_calls")),
-        json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1_763_900_000,
-               "model": "gpt-4o", "choices": [],
-               "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500}}),
-    ];
-    let mut body = String::new();
-    for event in events {
-        body.push_str(&format!("data: {event}\n\n"));
-    }
-    body.push_str("data: [DONE]\n\n");
     ResponseTemplate::new(200)
         .insert_header("content-type", "text/event-stream")
-        .set_body_raw(body, "text/event-stream")
+        .set_body_raw(
+            crate::support::wire::openai::tool_call_stream(name, arguments),
+            "text/event-stream",
+        )
 }
 
 async fn fake_openai(calls: &[(&str, Value)]) -> MockServer {

@@ -136,6 +136,18 @@ pub mod openai {
         )
     }
 
+    /// A whole streamed answer that calls `name` with `arguments` (1,200 prompt and 300
+    /// completion tokens).
+    pub fn tool_call_stream(name: &str, arguments: &Value) -> String {
+        sse(&[
+            role(),
+            tool_start(0, &format!("call_{name}"), name),
+            tool_arguments(0, &arguments.to_string()),
+            finish("tool_calls"),
+            usage(1200, 300, 0),
+        ])
+    }
+
     pub fn usage(prompt: u64, completion: u64, cached: u64) -> Value {
         json!({
             "id": "chatcmpl-9x",
