@@ -135,20 +135,24 @@ pub fn to_json(config: &WorkspaceConfig) -> serde_json::Value {
     serde_json::to_value(config).unwrap_or(serde_json::Value::Null)
 }
 
-/// One `dagger.lock` (format v2: one JSON array per line, the first `[["version","2"]]`).
+/// One `dagger.lock`: one JSON array per line, the first `[["version","2"]]` (or `"1"`, the
+/// format whose entries also carry an update policy; Dagger still reads it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lock {
     pub version: String,
     pub entries: Vec<LockEntry>,
 }
 
-/// `[scope, operation, inputs, result]`.
+/// `[scope, operation, inputs, result]` (v2) or `[scope, operation, inputs, result, policy]` (v1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LockEntry {
     pub scope: String,
     pub operation: String,
     pub inputs: serde_json::Value,
     pub result: serde_json::Value,
+    /// The v1 update policy (`pin` or `float`); `None` in v2.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy: Option<String>,
 }
 
 /// Parse the text of a `dagger.lock`.
@@ -178,20 +182,40 @@ pub fn parse_lock(text: &str) -> Result<Lock, WorkspaceError> {
                 .and_then(|pair| pair.get(1))
                 .and_then(serde_json::Value::as_str);
             match version {
-                Some(version) => {
+                Some(version @ ("1" | "2")) => {
                     lock.version = version.to_string();
                     continue;
+                }
+                Some(version) => {
+                    return Err(invalid(format!(
+                        "unsupported lock version `{version}` (Dagger reads `1` and `2`)"
+                    )));
                 }
                 None => return Err(invalid("missing the version header".to_string())),
             }
         }
-        match items.as_slice() {
-            [scope, operation, inputs, result] => lock.entries.push(LockEntry {
-                scope: scope.as_str().unwrap_or_default().to_string(),
-                operation: operation.as_str().unwrap_or_default().to_string(),
+        let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_string();
+        match (lock.version.as_str(), items.as_slice()) {
+            ("2", [scope, operation, inputs, result]) => lock.entries.push(LockEntry {
+                scope: text(scope),
+                operation: text(operation),
                 inputs: inputs.clone(),
                 result: result.clone(),
+                policy: None,
             }),
+            ("1", [scope, operation, inputs, result, policy]) => lock.entries.push(LockEntry {
+                scope: text(scope),
+                operation: text(operation),
+                inputs: inputs.clone(),
+                result: result.clone(),
+                policy: Some(text(policy)),
+            }),
+            ("1", _) => {
+                return Err(invalid(
+                    "expected [scope, operation, inputs, result, policy] (lock version 1)"
+                        .to_string(),
+                ));
+            }
             _ => {
                 return Err(invalid(
                     "expected [scope, operation, inputs, result]".to_string(),
@@ -505,6 +529,53 @@ path = "modules/alpine"
         assert_eq!(lock.entries[1].operation, "git.ref");
         assert_eq!(lock.entries[1].result["sha"], "9b6c");
         assert!(parse_lock("[\"\",\"git.ref\"]\n").is_err());
+    }
+
+    #[test]
+    fn reads_the_v1_lock_whose_entries_carry_a_policy() {
+        // Version 1 entries have a fifth element, the update policy (`pin` or `float`); Dagger
+        // still reads them (and migrates them), so a v1 lock must not make the workspace
+        // unreadable.
+        let lock = parse_lock(
+            "[[\"version\",\"1\"]]\n[\"\",\"git.head\",[\"https://example.com/acme/tools\"],\"0a1b\",\"float\"]\n[\"\",\"git.ref\",[\"https://example.com/acme/go\",\"main\"],\"2c3d\",\"pin\"]\n",
+        )
+        .unwrap();
+        assert_eq!(lock.version, "1");
+        assert_eq!(lock.entries.len(), 2);
+        assert_eq!(lock.entries[0].operation, "git.head");
+        assert_eq!(lock.entries[0].result, "0a1b");
+        assert_eq!(lock.entries[0].policy.as_deref(), Some("float"));
+        assert_eq!(lock.entries[1].policy.as_deref(), Some("pin"));
+        // The arity follows the version: four elements in v1, five in v2, are both wrong.
+        assert!(parse_lock("[[\"version\",\"1\"]]\n[\"\",\"git.ref\",[],\"2c3d\"]\n").is_err());
+        assert!(
+            parse_lock("[[\"version\",\"2\"]]\n[\"\",\"git.ref\",[],\"2c3d\",\"pin\"]\n").is_err()
+        );
+        // A version Dagger does not know is refused, with the version in the message.
+        let error = parse_lock("[[\"version\",\"9\"]]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`9`"), "{error}");
+    }
+
+    #[test]
+    fn a_v1_lock_beside_the_dagger_toml_keeps_the_workspace_readable() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(
+            root.path().join(FILE_NAME),
+            "[modules.tools]\nsource = \"github.com/acme/tools\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.path().join(LOCK_FILE_NAME),
+            "[[\"version\",\"1\"]]\n[\"\",\"git.head\",[\"https://github.com/acme/tools\"],\"0a1b\",\"float\"]\n",
+        )
+        .unwrap();
+        let workspace = read_workspace(root.path()).unwrap().unwrap();
+        assert_eq!(workspace.modules[0].name, "tools");
+        let lock = workspace.lock.unwrap();
+        assert_eq!(lock.version, "1");
+        assert_eq!(lock.operations["git.head"], 1);
     }
 
     #[test]
