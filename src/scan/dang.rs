@@ -777,6 +777,13 @@ pub fn extract(sources: &[SourceText], main_object: &str) -> Extraction {
         for declared in facts.types {
             if main.is_none() && model::same_name(&declared.name, main_object) {
                 main = Some(declared);
+            } else {
+                // Another type: where nested checks live.
+                extraction
+                    .objects
+                    .entry(declared.name.clone())
+                    .or_default()
+                    .extend(functions_of(&declared));
             }
         }
     }
@@ -790,13 +797,24 @@ pub fn extract(sources: &[SourceText], main_object: &str) -> Extraction {
         .as_deref()
         .or(description.as_deref())
         .map(first_paragraph);
+    extraction.functions = functions_of(&main);
+    extraction.constructor = match main.constructor {
+        Some(arguments) => arguments,
+        None => implicit_constructor(&main.members),
+    };
+    extraction
+}
+
+/// The functions of a type: its public members with arguments or a body.
+fn functions_of(declared: &TypeDecl) -> Vec<Function> {
     let has_directive = |member: &Member, name: &str| {
         member
             .directives
             .iter()
             .any(|directive| directive.name == name)
     };
-    for member in &main.members {
+    let mut functions = Vec::new();
+    for member in &declared.members {
         let is_function = member.args.is_some() || member.has_body;
         if !is_function || member.private {
             continue;
@@ -815,13 +833,9 @@ pub fn extract(sources: &[SourceText], main_object: &str) -> Extraction {
             member.args.clone().unwrap_or_default(),
         );
         function.generate = has_directive(member, "generate");
-        extraction.functions.push(function);
+        functions.push(function);
     }
-    extraction.constructor = match main.constructor {
-        Some(arguments) => arguments,
-        None => implicit_constructor(&main.members),
-    };
-    extraction
+    functions
 }
 
 /// The constructor Dang derives when a type has no `new`: one argument per field without a

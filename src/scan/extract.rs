@@ -35,6 +35,9 @@ pub struct Extraction {
     pub functions: Vec<Function>,
     /// The constructor's arguments (what a toolchain customization with no `function` targets).
     pub constructor: Vec<Argument>,
+    /// The module's other object types with their functions, by name: what the main object's
+    /// functions may return, and where nested checks live.
+    pub objects: super::modtree::Objects,
     pub problems: Vec<String>,
 }
 

@@ -23,6 +23,10 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
     // Methods are collected with their file and offset, so that a module spread over several
     // files lists them in file order, then source order.
     let mut methods: Vec<(String, usize, Function)> = Vec::new();
+    // The other structs, and the exported methods of every other receiver: the objects the main
+    // object's functions may return (nested checks live there).
+    let mut structs: Vec<String> = Vec::new();
+    let mut other_methods: Vec<(String, String, usize, Function)> = Vec::new();
     let mut extraction = GRAMMAR.extract(files, |extraction, parsed, captures| {
         if let Some(package) = captures.get("package") {
             // `main.go`'s header describes the module; another file's only as a fallback.
@@ -38,6 +42,8 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
             if parsed.text(name) == main_object {
                 extraction.found_main = true;
                 struct_doc = doc_comment(parsed, node).doc;
+            } else {
+                structs.push(parsed.text(name).to_string());
             }
         } else if let (Some(method), Some(receiver), Some(name)) = (
             captures.get("method"),
@@ -45,11 +51,20 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
             captures.get("method.name"),
         ) {
             let name = parsed.text(name);
-            if receiver_type(parsed, receiver).as_deref() == Some(main_object)
-                && name.starts_with(|first: char| first.is_ascii_uppercase())
+            if name.starts_with(|first: char| first.is_ascii_uppercase())
+                && let Some(receiver) = receiver_type(parsed, receiver)
             {
                 let function = read_method(parsed, method, name);
-                methods.push((parsed.path.clone(), method.start_byte(), function));
+                if receiver == main_object {
+                    methods.push((parsed.path.clone(), method.start_byte(), function));
+                } else {
+                    other_methods.push((
+                        receiver,
+                        parsed.path.clone(),
+                        method.start_byte(),
+                        function,
+                    ));
+                }
             }
         } else if let (Some(function), Some(name)) =
             (captures.get("function"), captures.get("function.name"))
@@ -65,6 +80,16 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
         .into_iter()
         .map(|(_, _, function)| function)
         .collect();
+    other_methods.sort_by(|left, right| (&left.1, left.2).cmp(&(&right.1, right.2)));
+    for (receiver, _, _, function) in other_methods {
+        if structs.contains(&receiver) {
+            extraction
+                .objects
+                .entry(receiver)
+                .or_default()
+                .push(function);
+        }
+    }
     extraction.description = struct_doc.or(package_doc).map(|doc| first_paragraph(&doc));
     extraction.constructor = constructor.unwrap_or_default();
     extraction.problems.dedup();

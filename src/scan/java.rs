@@ -20,11 +20,28 @@ static GRAMMAR: Grammar = Grammar::new(
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
     GRAMMAR.extract(files, |extraction, parsed, captures| {
         // Best effort: a second class of the same name is passed over without a word.
-        if let Some((class, body)) = captures.class_named(parsed, main_object)
-            && !extraction.found_main
+        if let Some((class, body)) = captures.class_named(parsed, main_object) {
+            if !extraction.found_main {
+                extraction.found_main = true;
+                read_class(parsed, class, body, main_object, extraction);
+            }
+        } else if let (Some(class), Some(name), Some(body)) = (
+            captures.get("class"),
+            captures.get("class.name"),
+            captures.get("class.body"),
+        ) && annotations(parsed, class)
+            .iter()
+            .any(|annotation| annotation.name == "Object")
         {
-            extraction.found_main = true;
-            read_class(parsed, class, body, main_object, extraction);
+            // Another `@Object` class: where nested checks live.
+            let name = parsed.text(name).to_string();
+            let mut object = Extraction::default();
+            read_class(parsed, class, body, &name, &mut object);
+            extraction
+                .objects
+                .entry(name)
+                .or_default()
+                .extend(object.functions);
         }
     })
 }

@@ -11,7 +11,7 @@ use super::dagger_json::{self, DaggerJson};
 use super::discover::{self, Discovered, relative};
 use super::extract::{Extraction, SourceText};
 use super::model::{ConfigFormat, Module, Role, ScanError, ScanReport};
-use super::{dang, go, java, module_toml, names, python, typescript, workspace};
+use super::{dang, go, java, modtree, module_toml, names, python, typescript, workspace};
 
 /// Source files above this size are generated or data, not module code.
 const MAX_SOURCE_BYTES: u64 = 2 * 1024 * 1024;
@@ -167,6 +167,16 @@ fn module_from(
             )),
         }
     }
+    // Checks and generators on objects the main object's functions return (`test:lint`).
+    let nested = modtree::nested(&main_object, &extraction.functions, &extraction.objects);
+    checks.extend(nested.checks);
+    for (path, needs) in nested.skipped_checks {
+        let needs: Vec<String> = needs.iter().map(|name| format!("`{name}`")).collect();
+        problems.push(format!(
+            "check `{path}` requires {}, so `dagger check` skips it",
+            needs.join(", ")
+        ));
+    }
     checks.sort();
     checks.dedup();
     let mut generators: Vec<String> = extraction
@@ -174,6 +184,7 @@ fn module_from(
         .iter()
         .filter(|function| function.generate && required_names(&function.args).is_none())
         .map(|function| function.cli_name.clone())
+        .chain(nested.generators)
         .collect();
     generators.sort();
     generators.dedup();
@@ -476,6 +487,120 @@ mod tests {
         );
         assert_eq!(report.modules[0].checks, ["lint"]);
         assert_eq!(report.modules[0].main_object, "Entry");
+    }
+
+    #[test]
+    fn finds_checks_on_the_objects_the_main_object_returns() {
+        // `dagger check` walks into every argument-free function that returns another object of
+        // the module, and names what it finds there by path (`python-312:unit`).
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        write(
+            root,
+            "go-sdk-dev/dagger-module.toml",
+            "name = \"go-sdk-dev\"\nengineVersion = \"v0.21.0\"\n\n[runtime]\nsource = \"go\"\n",
+        );
+        write(
+            root,
+            "go-sdk-dev/main.go",
+            "package main\n\ntype GoSdkDev struct{}\n\n// +check\nfunc (m *GoSdkDev) Lint() error { return nil }\n\nfunc (m *GoSdkDev) Go124() *Suite { return &Suite{} }\n\nfunc (m *GoSdkDev) Pick(version string) *Suite { return &Suite{} }\n\nfunc (m GoSdkDev) Self() *GoSdkDev { return &m }\n",
+        );
+        write(
+            root,
+            "go-sdk-dev/suite.go",
+            "package main\n\ntype Suite struct{}\n\n// +check\nfunc (s *Suite) Unit(ctx context.Context) error { return nil }\n\n// +check\nfunc (s *Suite) One(name string) error { return nil }\n\n// +generate\nfunc (s *Suite) Golden() *dagger.Changeset { return nil }\n\nfunc (s *Suite) helper() error { return nil }\n",
+        );
+        write(
+            root,
+            "py-tools/dagger.json",
+            r#"{"name":"py-tools","engineVersion":"v0.20.8","sdk":{"source":"python"}}"#,
+        );
+        write(
+            root,
+            "py-tools/src/py_tools/main.py",
+            "import dagger\nfrom dagger import check, function, object_type\n\n@object_type\nclass Lints:\n    @function\n    @check\n    async def ruff(self) -> None: ...\n\n@object_type\nclass PyTools:\n    @function\n    def lints(self) -> Lints:\n        return Lints()\n\n    @function\n    def later(self) -> \"Later\":\n        return Later()\n\n@object_type\nclass Later:\n    @check\n    @function\n    def mypy_strict(self) -> None: ...\n",
+        );
+        write(
+            root,
+            "ts-kit/dagger.json",
+            r#"{"name":"ts-kit","engineVersion":"v0.20.8","sdk":{"source":"typescript"}}"#,
+        );
+        write(
+            root,
+            "ts-kit/src/index.ts",
+            "import { object, func, check } from \"@dagger.io/dagger\"\n\n@object()\nexport class Checks {\n  @check()\n  @func()\n  async formatFull(): Promise<void> {}\n}\n\n@object()\nexport class TsKit {\n  @func()\n  checks(): Checks {\n    return new Checks()\n  }\n}\n",
+        );
+        write(
+            root,
+            "dang-dev/dagger-module.toml",
+            "name = \"dang-dev\"\nengineVersion = \"v0.21.6\"\n\n[runtime]\nsource = \"dang\"\n",
+        );
+        write(
+            root,
+            "dang-dev/main.dang",
+            "type DangDev {\n  lint: Void @check {\n    null\n  }\n\n  pub suite: Suite! {\n    Suite(self)\n  }\n}\n\ntype Suite {\n  let dev: DangDev!\n\n  \"\"\"\n  Run the docs tests.\n  \"\"\"\n  docsGo: Container! @check {\n    dev.base\n  }\n\n  pub parent: DangDev! {\n    dev\n  }\n}\n",
+        );
+        write(
+            root,
+            "java-kit/dagger.json",
+            r#"{"name":"java-kit","engineVersion":"v0.20.8","sdk":{"source":"java"}}"#,
+        );
+        write(
+            root,
+            "java-kit/src/main/java/io/dagger/modules/javakit/JavaKit.java",
+            "package io.dagger.modules.javakit;\n\n@Object\npublic class JavaKit {\n  @Function\n  public Lints lints() { return new Lints(); }\n}\n",
+        );
+        write(
+            root,
+            "java-kit/src/main/java/io/dagger/modules/javakit/Lints.java",
+            "package io.dagger.modules.javakit;\n\n@Object\npublic class Lints {\n  @Function\n  @Check\n  public void spotless() {}\n}\n",
+        );
+        let report = scan_directory(root);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let found: Vec<(&str, &[String], &[String])> = report
+            .modules
+            .iter()
+            .map(|module| {
+                (
+                    module.name.as_str(),
+                    module.checks.as_slice(),
+                    module.generators.as_slice(),
+                )
+            })
+            .collect();
+        let strings = |items: &[&str]| {
+            items
+                .iter()
+                .map(|item| item.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found,
+            [
+                (
+                    "dang-dev",
+                    &strings(&["lint", "suite:docs-go"])[..],
+                    &[][..]
+                ),
+                (
+                    "go-sdk-dev",
+                    &strings(&["go-124:unit", "lint"])[..],
+                    &strings(&["go-124:golden"])[..]
+                ),
+                ("java-kit", &strings(&["lints:spotless"])[..], &[][..]),
+                (
+                    "py-tools",
+                    &strings(&["later:mypy-strict", "lints:ruff"])[..],
+                    &[][..]
+                ),
+                ("ts-kit", &strings(&["checks:format-full"])[..], &[][..]),
+            ]
+        );
+        // A nested check that needs an argument is named in the problems, as the main object's are.
+        assert_eq!(
+            report.modules[1].problems,
+            ["check `go-124:one` requires `name`, so `dagger check` skips it"]
+        );
     }
 
     #[test]

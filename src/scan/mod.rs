@@ -12,6 +12,7 @@ pub mod go;
 pub mod java;
 pub mod local;
 pub mod model;
+pub mod modtree;
 pub mod module_toml;
 pub mod names;
 pub mod python;

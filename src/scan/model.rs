@@ -87,7 +87,9 @@ pub struct Module {
     /// The constructor's arguments (what a toolchain customization without `function` sets).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub constructor: Vec<Argument>,
-    /// The cli names of check functions that need no required argument, sorted.
+    /// The cli names of check functions that need no required argument, sorted; checks on
+    /// objects the main object returns are named by path, as `dagger check` names them
+    /// (`test:lint`).
     pub checks: Vec<String>,
     /// The cli names of generator functions (`@generate`) that need no required argument, sorted.
     #[serde(default)]

@@ -26,6 +26,7 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
             return;
         }
         let Some((class, body)) = captures.class_named(parsed, main_object) else {
+            read_other_object(parsed, captures, extraction);
             return;
         };
         if extraction.claim_main(parsed, class, main_object) {
@@ -36,6 +37,40 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
         extraction.description = package_doc.map(|doc| first_paragraph(&doc));
     }
     extraction
+}
+
+/// Another `@object_type` class: its functions, kept where nested checks are looked for.
+fn read_other_object(
+    file: &SourceFile,
+    captures: &super::syntax::Captures<'_>,
+    extraction: &mut Extraction,
+) {
+    let (Some(class), Some(name), Some(body)) = (
+        captures.get("class"),
+        captures.get("class.name"),
+        captures.get("class.body"),
+    ) else {
+        return;
+    };
+    let is_object = class
+        .parent()
+        .filter(|parent| parent.kind() == "decorated_definition")
+        .is_some_and(|parent| {
+            decorators(file, parent)
+                .iter()
+                .any(|decorator| decorator.name == "object_type")
+        });
+    if !is_object {
+        return;
+    }
+    let name = file.text(name).to_string();
+    let mut object = Extraction::default();
+    read_main_class(file, class, body, &name, &mut object);
+    extraction
+        .objects
+        .entry(name)
+        .or_default()
+        .extend(object.functions);
 }
 
 fn read_main_class(

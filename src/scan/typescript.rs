@@ -21,12 +21,47 @@ static GRAMMAR: Grammar = Grammar::new(
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
     GRAMMAR.extract(files, |extraction, parsed, captures| {
         let Some((class, body)) = captures.class_named(parsed, main_object) else {
+            read_other_object(parsed, captures, extraction);
             return;
         };
         if extraction.claim_main(parsed, class, main_object) {
             read_class(parsed, class, body, main_object, extraction);
         }
     })
+}
+
+/// Another `@object()` class: its functions, kept where nested checks are looked for.
+fn read_other_object(
+    file: &SourceFile,
+    captures: &syntax::Captures<'_>,
+    extraction: &mut Extraction,
+) {
+    let (Some(class), Some(name), Some(body)) = (
+        captures.get("class"),
+        captures.get("class.name"),
+        captures.get("class.body"),
+    ) else {
+        return;
+    };
+    let outer = class
+        .parent()
+        .filter(|parent| parent.kind() == "export_statement")
+        .unwrap_or(class);
+    let is_object = field_decorators(file, class)
+        .iter()
+        .chain(field_decorators(file, outer).iter())
+        .any(|decorator| decorator.name == "object");
+    if !is_object {
+        return;
+    }
+    let name = file.text(name).to_string();
+    let mut object = Extraction::default();
+    read_class(file, class, body, &name, &mut object);
+    extraction
+        .objects
+        .entry(name)
+        .or_default()
+        .extend(object.functions);
 }
 
 fn read_class(
