@@ -550,6 +550,10 @@ impl<'text> Parser<'text> {
                 _ => {}
             }
             let prefix = self.parse_directives();
+            if !prefix.is_empty() {
+                // Directives on their own lines before the declaration (`@check` ⏎ `go: …`).
+                self.skip_newlines();
+            }
             let word = self.ident().unwrap_or_default();
             match word {
                 "type" => {
@@ -1032,6 +1036,52 @@ type MarkdownLint {
         assert_eq!(extraction.functions.len(), 1);
         assert_eq!(extraction.functions[0].args[0].r#type, "Workspace");
         assert!(extract(&source("type CI { pub x: Int! { 1 } }"), "Ci").found_main);
+    }
+
+    #[test]
+    fn reads_directives_written_on_the_lines_before_a_member() {
+        // Dang accepts directives before a declaration as well as after its type; the doc
+        // string before them still belongs to the member.
+        let text = r#"type Suite {
+  let dev: Container!
+
+  """
+  Run the Go tests.
+  """
+  @check
+  @cache(policy: FunctionCachePolicy.Never)
+  go(args: [String!]! = ["./..."]): Container! {
+    dev
+  }
+
+  @generate
+  golden: Changeset! {
+    dev.changes
+  }
+
+  plain: Void {
+    null
+  }
+}
+"#;
+        let extraction = extract(&source(text), "Suite");
+        let functions: Vec<(&str, bool, bool, Option<&str>)> = extraction
+            .functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.check, f.generate, f.doc.as_deref()))
+            .collect();
+        assert_eq!(
+            functions,
+            [
+                ("go", true, false, Some("Run the Go tests.")),
+                ("golden", false, true, None),
+                ("plain", false, false, None),
+            ]
+        );
+        assert_eq!(
+            extraction.functions[0].args[0].default.as_deref(),
+            Some("[\"./...\"]")
+        );
     }
 
     #[test]
