@@ -721,6 +721,36 @@ fn a_library_without_checks_is_refused() {
 }
 
 #[test]
+fn a_library_whose_checks_all_sit_on_returned_objects_says_so() {
+    // A real shape: the main object's `checks()` returns an object whose functions are the
+    // checks, so `dagger check` runs `checks:lint`, but no check sits on the main object.
+    let project = example_project();
+    let scanner = |_: &ModuleSource| {
+        let mut library = example_library();
+        for module in &mut library.modules {
+            for function in &mut module.functions {
+                function.check = false;
+            }
+            module.checks = vec!["checks:format".to_string(), "checks:lint".to_string()];
+        }
+        Ok(library)
+    };
+    let error = run_assist(
+        &options(project.path(), OutputMode::Write),
+        &scanner,
+        &offline_planner,
+    )
+    .unwrap_err();
+    assert_eq!(exit_for(&error), Exit::Usage);
+    let message = format!("{error}");
+    assert!(
+        message.contains("has no checks daggie can route"),
+        "{message}"
+    );
+    assert!(message.contains("`checks:format`"), "{message}");
+}
+
+#[test]
 fn unreadable_module_sources_are_usage_errors() {
     let project = example_project();
     let mut options = options(project.path(), OutputMode::Write);

@@ -533,6 +533,23 @@ pub fn load_catalog(module_urls: &[String], scan: Scanner<'_>) -> anyhow::Result
         )));
     }
     if !catalog.has_checks() {
+        // Checks on objects a function returns (`checks:lint`) run under `dagger check`, but
+        // their directory comes from that function, which a plan cannot customize.
+        let nested: Vec<&String> = catalog
+            .modules
+            .iter()
+            .flat_map(|library| &library.module.checks)
+            .take(3)
+            .collect();
+        if !nested.is_empty() {
+            return Err(crate::exit::usage(format!(
+                "the module library {} has no checks daggie can route: its checks ({}) sit on \
+                 objects that a function returns; `dagger check` runs them, but daggie places \
+                 only the checks of a module's main object in the project's directories",
+                quote_list(module_urls),
+                quote_list(nested)
+            )));
+        }
         return Err(crate::exit::usage(format!(
             "the module library {} has no checks: no module marks a function as a check \
              (`@check`, `+check`, `@check()`) that runs without required arguments, so there is \
