@@ -340,12 +340,52 @@ fn extract_sdk(
     };
     let extraction = extractor(&sources, &class_name);
     if !extraction.found_main {
-        problems.push(format!(
+        let mut problem = format!(
             "no main object `{class_name}` found in `{}`",
             relative(root, source_dir)
-        ));
+        );
+        if let Some(hint) = missing_main_hint(sdk, &sources, &extraction, &class_name) {
+            problem.push_str(": ");
+            problem.push_str(&hint);
+        }
+        problems.push(problem);
     }
     extraction
+}
+
+/// Why the main object may be missing, when the sources show it: an object whose name differs
+/// only in case or separators (`MkDocs` for `Mkdocs`), or Python's module-level `@function`s
+/// (removed from the SDK in v0.13.6).
+fn missing_main_hint(
+    sdk: &str,
+    sources: &[SourceText],
+    extraction: &Extraction,
+    class_name: &str,
+) -> Option<String> {
+    if let Some(near) = extraction
+        .objects
+        .keys()
+        .find(|name| super::model::same_name(name, class_name))
+    {
+        return Some(format!(
+            "there is `{near}`, but Dagger derives `{class_name}` from the module's name; \
+             rename one of them"
+        ));
+    }
+    if sdk == "python" {
+        let top_level = sources.iter().find(|source| {
+            source.text.lines().any(|line| {
+                let line = line.trim_end();
+                line == "@function" || line == "@dagger.function" || line.starts_with("@function(")
+            })
+        })?;
+        return Some(format!(
+            "`{}` declares `@function`s at module level, a style the Python SDK removed in v0.13.6; \
+             current engines need them as methods of an `@object_type` class `{class_name}`",
+            top_level.path
+        ));
+    }
+    None
 }
 
 /// The class named by `[project.entry-points."dagger.mod"] main_object = "package:Class"` in
@@ -600,6 +640,58 @@ mod tests {
         assert_eq!(
             report.modules[1].problems,
             ["check `go-124:one` requires `name`, so `dagger check` skips it"]
+        );
+    }
+
+    #[test]
+    fn a_missing_main_object_says_what_was_found_instead() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        // The struct differs from the module's name only in case: Dagger wants `Mkdocs`.
+        write(
+            root,
+            "mkdocs/dagger.json",
+            r#"{"name":"mkdocs","engineVersion":"v0.15.3","sdk":"go","source":"."}"#,
+        );
+        write(
+            root,
+            "mkdocs/main.go",
+            "package main\n\ntype MkDocs struct{}\n\nfunc (m *MkDocs) Build() *dagger.Directory { return nil }\n",
+        );
+        // Module-level `@function`s: a style the Python SDK removed in v0.13.6.
+        write(
+            root,
+            "weather/dagger.json",
+            r#"{"name":"weather","sdk":"python","engineVersion":"v0.9.9"}"#,
+        );
+        write(
+            root,
+            "weather/src/main.py",
+            "import dagger\nfrom dagger import function\n\n@function\ndef forecast(city: str) -> str:\n    return city\n",
+        );
+        let report = scan_directory(root);
+        let problems: Vec<(&str, &[String])> = report
+            .modules
+            .iter()
+            .map(|module| (module.name.as_str(), module.problems.as_slice()))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                (
+                    "mkdocs",
+                    &["no main object `Mkdocs` found in `mkdocs`: there is `MkDocs`, but Dagger \
+                       derives `Mkdocs` from the module's name; rename one of them"
+                        .to_string()][..]
+                ),
+                (
+                    "weather",
+                    &["no main object `Weather` found in `weather`: `weather/src/main.py` declares \
+                       `@function`s at module level, a style the Python SDK removed in v0.13.6; current \
+                       engines need them as methods of an `@object_type` class `Weather`"
+                        .to_string()][..]
+                ),
+            ]
         );
     }
 
