@@ -561,6 +561,83 @@ fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizati
     assert!(!project.path().join(".github").exists());
 }
 
+#[test]
+fn a_toolchain_that_takes_its_source_in_the_constructor_is_pointed_at_the_directory() {
+    // The shape of Dagger's own toolchains (`dagger/vitest`, `dagger/eslint`, `dagger/go`): the
+    // source is a constructor argument with a default path, and the checks take no directory.
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path().join("site");
+    for (path, content) in [
+        ("go.mod", "module example.com/site\n"),
+        (
+            "web/package.json",
+            "{\"devDependencies\":{\"vitest\":\"^3.0.0\"}}\n",
+        ),
+    ] {
+        let full = root.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+    let scanner = |_: &ModuleSource| {
+        let mut vitest = corp_module(
+            "vitest",
+            "1111111111111111111111111111111111111111",
+            "Toolchain to execute Vitest tests",
+            vec![function(
+                "test",
+                true,
+                "Execute the tests",
+                "Void",
+                vec![optional("files", "[String]")],
+            )],
+        );
+        vitest.sdk = Some("dang".to_string());
+        vitest.constructor = vec![
+            Argument {
+                default_path: Some("/".to_string()),
+                optional: true,
+                ..argument("source", "Directory")
+            },
+            optional("packageManager", "String"),
+        ];
+        Ok(ScanReport {
+            modules: vec![vitest],
+            errors: Vec::new(),
+            workspace: None,
+        })
+    };
+    let options = AssistOptions {
+        assignment: "Set up CI: run every check on pull requests.".to_string(),
+        source: root.clone(),
+        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
+        mode: OutputMode::DryRun,
+        render: RenderOptions::default(),
+        force: false,
+        notes: Vec::new(),
+    };
+    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    assert_eq!(
+        report.plan.toolchains,
+        vec![ToolchainPlan {
+            module: "vitest".into(),
+            name: "vitest".into(),
+            customizations: vec![Customization {
+                function: vec![],
+                argument: "source".to_string(),
+                default_path: Some("/web".to_string()),
+                default: None,
+            }],
+            ignore_checks: vec![],
+        }]
+    );
+    let rendered = report.rendered.as_ref().unwrap();
+    let dagger_json: serde_json::Value = serde_json::from_str(&rendered.dagger_json).unwrap();
+    assert_eq!(
+        dagger_json["toolchains"][0]["customizations"],
+        serde_json::json!([{"argument": "source", "defaultPath": "/web"}])
+    );
+}
+
 fn assist_args(source: &Path, assignment_file: PathBuf) -> AssistArgs {
     AssistArgs {
         assignment: None,

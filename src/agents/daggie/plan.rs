@@ -141,14 +141,6 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
         let module = &library.module;
         let mut seen = BTreeSet::new();
         for customization in &toolchain.customizations {
-            let Some(function_name) = customization.function.first() else {
-                problems.push(format!(
-                    "{label}: a customization of `{}` has no `function`; constructor arguments \
-                     are not in the catalog",
-                    customization.argument
-                ));
-                continue;
-            };
             if customization.function.len() > 1 {
                 problems.push(format!(
                     "{label}: function chain `{}` is not supported; name one function of module \
@@ -158,28 +150,56 @@ pub fn validate(plan: &Plan, catalog: &Catalog, project: &Project) -> Result<(),
                 ));
                 continue;
             }
-            let Some(function) = module.function(function_name) else {
-                problems.push(format!(
-                    "{label}: module `{}` has no function `{function_name}` (functions: {})",
-                    module.name,
-                    quote_list(module.functions.iter().map(|function| &function.cli_name))
-                ));
-                continue;
+            // No function: a constructor argument (what a module-wide setting changes).
+            let (owner, argument) = match customization.function.first() {
+                None => {
+                    let Some(argument) = module.customization_target(&[], &customization.argument)
+                    else {
+                        problems.push(format!(
+                            "{label}: the constructor of module `{}` has no argument `{}` \
+                             (arguments: {})",
+                            module.name,
+                            customization.argument,
+                            quote_list(
+                                module.constructor.iter().map(|argument| &argument.cli_name)
+                            )
+                        ));
+                        continue;
+                    };
+                    (None, argument)
+                }
+                Some(function_name) => {
+                    let Some(function) = module.function(function_name) else {
+                        problems.push(format!(
+                            "{label}: module `{}` has no function `{function_name}` (functions: {})",
+                            module.name,
+                            quote_list(module.functions.iter().map(|function| &function.cli_name))
+                        ));
+                        continue;
+                    };
+                    let Some(argument) = function.argument(&customization.argument) else {
+                        problems.push(format!(
+                            "{label}: function `{}` has no argument `{}` (arguments: {})",
+                            function.cli_name,
+                            customization.argument,
+                            quote_list(function.args.iter().map(|argument| &argument.cli_name))
+                        ));
+                        continue;
+                    };
+                    (Some(function), argument)
+                }
             };
-            let Some(argument) = function.argument(&customization.argument) else {
-                problems.push(format!(
-                    "{label}: function `{}` has no argument `{}` (arguments: {})",
-                    function.cli_name,
-                    customization.argument,
-                    quote_list(function.args.iter().map(|argument| &argument.cli_name))
-                ));
-                continue;
+            let target = match owner {
+                Some(function) => format!(
+                    "{label}: `{}` argument `{}`",
+                    function.cli_name, argument.name
+                ),
+                None => format!("{label}: constructor argument `{}`", argument.name),
             };
-            let target = format!(
-                "{label}: `{}` argument `{}`",
-                function.cli_name, argument.name
-            );
-            if !seen.insert((function.name.clone(), argument.name.clone())) {
+            let function_name = owner
+                .map(|function| function.name.clone())
+                .unwrap_or_default();
+            if !seen.insert((function_name, argument.name.clone())) {
                 problems.push(format!("{target} is customized more than once"));
             }
             match (&customization.default_path, &customization.default) {
@@ -625,6 +645,46 @@ mod tests {
                  the check is for (`default_path`), or list `test` in `ignore_checks` and say \
                  why in `notes`",
                 "fix agent `monty`: directory `frontend` does not exist in the project",
+            ]
+        );
+    }
+
+    #[test]
+    fn constructor_arguments_can_be_customized_and_are_checked() {
+        let (mut catalog, project, _temp) = fixture();
+        catalog.modules[0].module.constructor = vec![
+            Argument {
+                default_path: Some("/".to_string()),
+                ..argument("source", "Directory")
+            },
+            argument("version", "String"),
+        ];
+        let constructor =
+            |argument: &str, path: Option<&str>, default: Option<&str>| Customization {
+                function: Vec::new(),
+                argument: argument.to_string(),
+                default_path: path.map(str::to_string),
+                default: default.map(str::to_string),
+            };
+        let mut plan = valid_plan();
+        plan.toolchains[0].customizations = vec![
+            customization("test", "source", Some("/backend")),
+            constructor("source", Some("/backend"), None),
+            constructor("version", None, Some("3.12")),
+        ];
+        assert_eq!(validate(&plan, &catalog, &project), Ok(()));
+        plan.toolchains[0].customizations = vec![
+            customization("test", "source", Some("/backend")),
+            constructor("src", Some("/backend"), None),
+            constructor("version", Some("/backend"), None),
+        ];
+        assert_eq!(
+            validate(&plan, &catalog, &project).unwrap_err(),
+            vec![
+                "toolchain `backend`: the constructor of module `backend` has no argument `src` \
+                 (arguments: `source`, `version`)",
+                "toolchain `backend`: constructor argument `version` is a String; a default path \
+                 only applies to a Directory or File argument (use `default`)",
             ]
         );
     }

@@ -38,6 +38,8 @@ impl<'a> Planner<'a> {
     pub(super) fn route_checks(&mut self, install: &Install<'a>) -> ToolchainPlan {
         let mut customizations = Vec::new();
         let mut ignore_checks = Vec::new();
+        // Checks that take no directory of their own read the one the constructor was given.
+        let mut reads_constructor_source = false;
         for check in install.library.checks() {
             let routed = match install.directory {
                 Some(directory) => self.check_customizations(check, directory),
@@ -49,12 +51,20 @@ impl<'a> Planner<'a> {
                 None => Ok(Vec::new()),
             };
             match routed {
-                Ok(found) => customizations.extend(found),
+                Ok(found) => {
+                    reads_constructor_source |= found.is_empty();
+                    customizations.extend(found);
+                }
                 Err(why) => {
                     self.ignore(&install.name, check, &why);
                     ignore_checks.push(check.cli_name.clone());
                 }
             }
+        }
+        if let Some(directory) = install.directory
+            && reads_constructor_source
+        {
+            customizations.extend(constructor_customizations(install.library, directory));
         }
         ToolchainPlan {
             module: install.library.module.name.clone(),
@@ -223,6 +233,26 @@ impl<'a> Planner<'a> {
             }
         }
     }
+}
+
+/// The constructor's directory arguments with a default path (`source` defaulting to `/`), each
+/// pointed at `directory`: how a module whose checks take no directory is scoped to one.
+fn constructor_customizations(
+    library: &LibraryModule,
+    directory: &StackDirectory,
+) -> Vec<Customization> {
+    library
+        .module
+        .constructor
+        .iter()
+        .filter(|argument| argument.r#type == "Directory" && argument.default_path.is_some())
+        .map(|argument| Customization {
+            function: Vec::new(),
+            argument: argument.name.clone(),
+            default_path: Some(directory.default_path()),
+            default: None,
+        })
+        .collect()
 }
 
 /// Whether a module gives `dagger check` or the deploy job anything to run.
