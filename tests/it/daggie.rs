@@ -608,7 +608,7 @@ fn a_toolchain_that_takes_its_source_in_the_constructor_is_pointed_at_the_direct
     };
     let options = AssistOptions {
         assignment: "Set up CI: run every check on pull requests.".to_string(),
-        source: root.clone(),
+        source: root,
         module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
         mode: OutputMode::DryRun,
         render: RenderOptions::default(),
