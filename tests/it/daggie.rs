@@ -638,6 +638,52 @@ fn a_toolchain_that_takes_its_source_in_the_constructor_is_pointed_at_the_direct
     );
 }
 
+#[test]
+fn a_root_project_checked_through_its_workspace_is_not_reported_unchecked() {
+    // `dagger/go`'s shape: the checks read the workspace (`ws: Workspace`), which is the
+    // repository root, so a Go project at the root is checked without any customization.
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path().join("tool");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("go.mod"), "module example.com/tool\n").unwrap();
+    let scanner = |_: &ModuleSource| {
+        let mut go = corp_module(
+            "go",
+            "2222222222222222222222222222222222222222",
+            "Toolchain for Go projects",
+            vec![function(
+                "test_all",
+                true,
+                "Run the Go tests",
+                "Void",
+                vec![optional("ws", "Workspace")],
+            )],
+        );
+        go.sdk = Some("dang".to_string());
+        Ok(ScanReport {
+            modules: vec![go],
+            errors: Vec::new(),
+            workspace: None,
+        })
+    };
+    let options = AssistOptions {
+        assignment: "Set up CI: run every check on pull requests.".to_string(),
+        source: root,
+        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
+        mode: OutputMode::DryRun,
+        render: RenderOptions::default(),
+        force: false,
+        notes: Vec::new(),
+    };
+    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    assert_eq!(report.plan.toolchains.len(), 1);
+    assert!(
+        !report.plan.notes.contains("not checked"),
+        "{}",
+        report.plan.notes
+    );
+}
+
 fn assist_args(source: &Path, assignment_file: PathBuf) -> AssistArgs {
     AssistArgs {
         assignment: None,

@@ -282,7 +282,12 @@ impl<'a> Planner<'a> {
         self.note_shared_variables(&deploy);
 
         let fix_agents = self.fix_agents(&toolchains);
-        self.note_uncovered(&toolchains);
+        let root_installed = installs.iter().any(|install| {
+            install
+                .directory
+                .is_some_and(|directory| directory.directory.is_empty())
+        });
+        self.note_uncovered(&toolchains, root_installed);
 
         let mut notes = format!(
             "Planned offline from the catalog and the project ({} toolchain(s), {} deploy \

@@ -214,14 +214,17 @@ impl<'a> Planner<'a> {
     }
 
     /// Directories no toolchain checks: said in the notes, so the workflow does not pretend.
-    pub(super) fn note_uncovered(&mut self, toolchains: &[ToolchainPlan]) {
+    /// `root_installed`: a toolchain was installed for the repository root, which its checks
+    /// read with no customization (default paths and workspaces start there).
+    pub(super) fn note_uncovered(&mut self, toolchains: &[ToolchainPlan], root_installed: bool) {
         for stack in &self.project.stacks {
-            let checked = toolchains
-                .iter()
-                .flat_map(|toolchain| &toolchain.customizations)
-                .any(|customization| {
-                    customization.default_path.as_deref() == Some(stack.default_path().as_str())
-                });
+            let checked = (root_installed && stack.directory.is_empty())
+                || toolchains
+                    .iter()
+                    .flat_map(|toolchain| &toolchain.customizations)
+                    .any(|customization| {
+                        customization.default_path.as_deref() == Some(stack.default_path().as_str())
+                    });
             if !checked {
                 let text = format!(
                     "not checked: `{}` ({}): nothing in the library fits it",
