@@ -6,6 +6,7 @@ use tree_sitter::Node;
 
 use super::extract::{self, ArgumentFacts, Extraction, SourceText, json_string, list_of};
 use super::model::{Argument, Function};
+use super::names;
 use super::syntax::{Grammar, SourceFile, children, clean_doc, first_paragraph, named_children};
 
 static GRAMMAR: Grammar = Grammar::new(
@@ -18,16 +19,14 @@ static GRAMMAR: Grammar = Grammar::new(
 /// `dagger.gen.go`, no `internal/`).
 pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
     let mut package_doc = None;
-    let mut struct_doc = None;
     let mut constructor = None;
-    // Methods are collected with their file and offset, so that a module spread over several
-    // files lists them in file order, then source order.
-    let mut methods: Vec<(String, usize, Function)> = Vec::new();
-    // The other structs, and the exported methods of every other receiver: the objects the main
-    // object's functions may return (nested checks live there).
-    let mut structs: Vec<String> = Vec::new();
-    let mut other_methods: Vec<(String, String, usize, Function)> = Vec::new();
-    let mut extraction = GRAMMAR.extract(files, |extraction, parsed, captures| {
+    // Every struct with its doc, and the exported methods of every receiver, with their file
+    // and offset, so that a module spread over several files lists them in file order, then
+    // source order. The main struct is picked afterwards; the others are the objects its
+    // functions may return (nested checks live there).
+    let mut structs: Vec<(String, Option<String>)> = Vec::new();
+    let mut methods: Vec<(String, String, usize, Function)> = Vec::new();
+    let mut extraction = GRAMMAR.extract(files, |_, parsed, captures| {
         if let Some(package) = captures.get("package") {
             // `main.go`'s header describes the module; another file's only as a fallback.
             let is_main = parsed.path.ends_with("main.go");
@@ -39,12 +38,7 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
         } else if let (Some(node), Some(name)) =
             (captures.get("struct"), captures.get("struct.name"))
         {
-            if parsed.text(name) == main_object {
-                extraction.found_main = true;
-                struct_doc = doc_comment(parsed, node).doc;
-            } else {
-                structs.push(parsed.text(name).to_string());
-            }
+            structs.push((parsed.text(name).to_string(), doc_comment(parsed, node).doc));
         } else if let (Some(method), Some(receiver), Some(name)) = (
             captures.get("method"),
             captures.get("method.receiver"),
@@ -55,16 +49,7 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
                 && let Some(receiver) = receiver_type(parsed, receiver)
             {
                 let function = read_method(parsed, method, name);
-                if receiver == main_object {
-                    methods.push((parsed.path.clone(), method.start_byte(), function));
-                } else {
-                    other_methods.push((
-                        receiver,
-                        parsed.path.clone(),
-                        method.start_byte(),
-                        function,
-                    ));
-                }
+                methods.push((receiver, parsed.path.clone(), method.start_byte(), function));
             }
         } else if let (Some(function), Some(name)) =
             (captures.get("function"), captures.get("function.name"))
@@ -75,14 +60,23 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
                 .map(|parameters| parameters_of(parsed, parameters));
         }
     });
-    methods.sort_by(|left, right| (&left.0, left.1).cmp(&(&right.0, right.1)));
-    extraction.functions = methods
-        .into_iter()
-        .map(|(_, _, function)| function)
-        .collect();
-    other_methods.sort_by(|left, right| (&left.1, left.2).cmp(&(&right.1, right.2)));
-    for (receiver, _, _, function) in other_methods {
-        if structs.contains(&receiver) {
+    // The SDK takes the struct whose `strcase.ToCamel` equals the module's (`TLS` for `tls`).
+    let main = structs
+        .iter()
+        .find(|(name, _)| name == main_object)
+        .or_else(|| {
+            structs
+                .iter()
+                .find(|(name, _)| names::pascal_case(name) == main_object)
+        });
+    let main_name = main.map(|(name, _)| name.clone());
+    let struct_doc = main.and_then(|(_, doc)| doc.clone());
+    extraction.found_main = main.is_some();
+    methods.sort_by(|left, right| (&left.1, left.2).cmp(&(&right.1, right.2)));
+    for (receiver, _, _, function) in methods {
+        if Some(&receiver) == main_name.as_ref() {
+            extraction.functions.push(function);
+        } else if structs.iter().any(|(name, _)| name == &receiver) {
             extraction
                 .objects
                 .entry(receiver)
@@ -397,6 +391,26 @@ mod tests {
             .map(|(path, text)| SourceText::new(*path, *text))
             .collect();
         extract(&files, main_object)
+    }
+
+    #[test]
+    fn finds_the_main_struct_the_way_the_go_sdk_compares_names() {
+        // The SDK compares `strcase.ToCamel` of both names, which lower-cases a run of capitals:
+        // struct `TLS` is module `tls`'s main object (`Tls`), `MkDocs` is not module `mkdocs`'s.
+        let files = [(
+            "main.go",
+            "package main\n\n// TLS material.\ntype TLS struct{}\n\ntype Helper struct{}\n\nfunc (m *TLS) Cert() *dagger.File { return nil }\n\nfunc (h *Helper) Run() error { return nil }\n",
+        )];
+        let extraction = run(&files, "Tls");
+        assert!(extraction.found_main);
+        assert_eq!(function_names(&extraction), ["Cert"]);
+        assert_eq!(extraction.description.as_deref(), Some("TLS material."));
+        assert_eq!(extraction.objects.keys().collect::<Vec<_>>(), ["Helper"]);
+        let files = [(
+            "main.go",
+            "package main\n\ntype MkDocs struct{}\n\nfunc (m *MkDocs) Build() error { return nil }\n",
+        )];
+        assert!(!run(&files, "Mkdocs").found_main);
     }
 
     #[test]
