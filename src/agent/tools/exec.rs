@@ -20,8 +20,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::io::AsyncReadExt as _;
 
-use super::{arguments, spec};
-use crate::agent::tool::{Tool, ToolError};
+use crate::agent::tool::{Tool, ToolError, arguments, spec};
 use crate::agent::workspace::{SKIPPED_DIRECTORIES, Workspace};
 use crate::llm::ToolSpec;
 use crate::support::{command_allowed, split_words};
