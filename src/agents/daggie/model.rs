@@ -193,6 +193,12 @@ pub fn catalog_text(catalog: Option<&Catalog>) -> String {
     }
 }
 
+/// The project's Dagger config files as facts for a prompt, read off the async threads.
+async fn setup_text(root: &Path) -> anyhow::Result<String> {
+    let root = root.to_path_buf();
+    Ok(tokio::task::spawn_blocking(move || super::setup::Setup::read(&root).render()).await?)
+}
+
 /// `explain`: answer a question about the project's Dagger and CI set-up, reading only.
 pub async fn explain(
     run: &ModelRun,
@@ -200,10 +206,12 @@ pub async fn explain(
     question: &str,
     catalog: Option<&Catalog>,
 ) -> anyhow::Result<(String, RunStats)> {
+    let setup = setup_text(source).await?;
     let task = render(
         EXPLAIN_PROMPT,
         &[
             ("question", question.trim()),
+            ("setup", &setup),
             ("catalog", &catalog_text(catalog)),
         ],
     )?;
@@ -221,7 +229,11 @@ pub async fn debug(
     error_output: &str,
     extra_tools: Vec<Arc<dyn Tool>>,
 ) -> anyhow::Result<(String, RunStats)> {
-    let task = render(DEBUG_PROMPT, &[("error", error_output.trim_end())])?;
+    let setup = setup_text(workspace.root()).await?;
+    let task = render(
+        DEBUG_PROMPT,
+        &[("error", error_output.trim_end()), ("setup", &setup)],
+    )?;
     let agent = agent(run, "debug", workspace.root())
         .tools(workspace_tools(workspace, Access::ReadWrite))
         .tools(extra_tools);
@@ -249,7 +261,11 @@ pub async fn review(
         ),
         None => String::new(),
     };
-    let task = render(REVIEW_PROMPT, &[("focus", &focus), ("diff", &diff)])?;
+    let setup = setup_text(source).await?;
+    let task = render(
+        REVIEW_PROMPT,
+        &[("focus", &focus), ("diff", &diff), ("setup", &setup)],
+    )?;
     let workspace = Workspace::open(source)?;
     let submit = Submit::<ReviewSubmission>::new(
         "submit_review",
@@ -342,9 +358,21 @@ mod tests {
 
     #[test]
     fn every_prompt_fills_its_placeholders() {
-        assert!(render(EXPLAIN_PROMPT, &[("question", "q"), ("catalog", "c")]).is_ok());
-        assert!(render(DEBUG_PROMPT, &[("error", "e")]).is_ok());
-        assert!(render(REVIEW_PROMPT, &[("focus", ""), ("diff", "")]).is_ok());
+        assert!(
+            render(
+                EXPLAIN_PROMPT,
+                &[("question", "q"), ("setup", "s"), ("catalog", "c")]
+            )
+            .is_ok()
+        );
+        assert!(render(DEBUG_PROMPT, &[("error", "e"), ("setup", "s")]).is_ok());
+        assert!(
+            render(
+                REVIEW_PROMPT,
+                &[("focus", ""), ("diff", ""), ("setup", "s")]
+            )
+            .is_ok()
+        );
         assert!(render(SYSTEM_PROMPT, &[]).is_ok());
         assert_eq!(
             catalog_text(None),
