@@ -40,12 +40,12 @@ pub struct ConfigFile {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Facts {
     /// A `dagger.json`.
-    Module(dagger_json::DaggerJson),
+    Module(Box<dagger_json::DaggerJson>),
     /// A `dagger-module.toml`.
-    ModuleToml(module_toml::ModuleToml),
+    ModuleToml(Box<module_toml::ModuleToml>),
     /// A `dagger.toml`, with its `dagger.lock` when there is one (or why it does not parse).
     Workspace {
-        config: workspace::WorkspaceConfig,
+        config: Box<workspace::WorkspaceConfig>,
         lock: Lock,
     },
     /// The file does not parse: what the parser said.
@@ -69,27 +69,16 @@ pub struct Setup {
 impl Setup {
     /// Read every Dagger config file under `root`.
     pub fn read(root: &Path) -> Setup {
-        let mut paths: Vec<PathBuf> = walkdir::WalkDir::new(root)
-            .max_depth(MAX_DEPTH)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|entry| {
-                entry.depth() == 0
-                    || !entry.file_type().is_dir()
-                    || !entry
-                        .file_name()
-                        .to_str()
-                        .is_some_and(|name| SKIPPED_DIRECTORIES.contains(&name))
-            })
-            .filter_map(Result::ok)
-            .filter(|entry| entry.file_type().is_file())
-            .filter(|entry| {
-                [MODULE_FILE, workspace::FILE_NAME, module_toml::FILE_NAME]
-                    .iter()
-                    .any(|name| entry.file_name() == *name)
-            })
-            .map(walkdir::DirEntry::into_path)
-            .collect();
+        let walker = walkdir::WalkDir::new(root).max_depth(MAX_DEPTH);
+        let mut paths: Vec<PathBuf> =
+            crate::scan::discover::files_outside(walker, SKIPPED_DIRECTORIES)
+                .filter(|entry| {
+                    [MODULE_FILE, workspace::FILE_NAME, module_toml::FILE_NAME]
+                        .iter()
+                        .any(|name| entry.file_name() == *name)
+                })
+                .map(walkdir::DirEntry::into_path)
+                .collect();
         // The root's files first, then by depth and path.
         paths.sort_by_key(|path| (path.components().count(), path.clone()));
         let more = paths.len().saturating_sub(MAX_FILES);
@@ -164,13 +153,13 @@ fn read_facts(path: &Path) -> Facts {
     let name = path.file_name().and_then(|name| name.to_str());
     if name == Some(MODULE_FILE) {
         return match dagger_json::parse(&text) {
-            Ok(config) => Facts::Module(config),
+            Ok(config) => Facts::Module(Box::new(config)),
             Err(error) => Facts::Invalid(error.to_string()),
         };
     }
     if name == Some(module_toml::FILE_NAME) {
         return match module_toml::parse(&text) {
-            Ok(config) => Facts::ModuleToml(config),
+            Ok(config) => Facts::ModuleToml(Box::new(config)),
             Err(error) => Facts::Invalid(error.to_string()),
         };
     }
@@ -188,7 +177,10 @@ fn read_facts(path: &Path) -> Facts {
             }
         },
     };
-    Facts::Workspace { config, lock }
+    Facts::Workspace {
+        config: Box::new(config),
+        lock,
+    }
 }
 
 fn quoted(value: Option<&str>) -> String {
