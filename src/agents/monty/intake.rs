@@ -497,7 +497,11 @@ mod tests {
         let log = "✘ backend:test 3.1s ERROR\n  ✘ withExec pytest -q 'tests/a b.py' 1m2s ERROR\n  ┃ 1 failed\x1b[0m\n";
         assert_eq!(
             read(log).checks[0].command,
-            Some(vec!["pytest".to_owned(), "-q".to_owned(), "tests/a b.py".to_owned()])
+            Some(vec![
+                "pytest".to_owned(),
+                "-q".to_owned(),
+                "tests/a b.py".to_owned()
+            ])
         );
     }
 

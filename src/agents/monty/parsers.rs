@@ -81,8 +81,9 @@ fn number(text: Option<regex::Match<'_>>) -> Option<u32> {
     text.and_then(|found| found.as_str().parse().ok())
 }
 
-static PYTEST_FAILED: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"^(?:FAILED|ERROR) ([\w./\\-]+\.py)(?:::([^\s\[]+(?:\[.*?\])?))?(?: - (.*))?$"));
+static PYTEST_FAILED: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"^(?:FAILED|ERROR) ([\w./\\-]+\.py)(?:::([^\s\[]+(?:\[.*?\])?))?(?: - (.*))?$")
+});
 static PYTEST_SECTION: LazyLock<Regex> = LazyLock::new(|| regex(r"^_{3,} (\S.*?) _{3,}$"));
 static PYTEST_LOCATION: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^([\w./\\-]+\.py):(\d+):(?: (.*))?$"));
@@ -200,7 +201,11 @@ pub fn pytest_ids(lines: &[&str]) -> Vec<TestId> {
             });
         }
     }
-    let mut ids = if summary.is_empty() { sections } else { summary };
+    let mut ids = if summary.is_empty() {
+        sections
+    } else {
+        summary
+    };
     let mut seen = std::collections::BTreeSet::new();
     ids.retain(|id| seen.insert(id.clone()));
     ids

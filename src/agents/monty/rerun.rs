@@ -1,6 +1,7 @@
 //! What `suggest-fix --verify` re-runs when `dagger` is not on `PATH`: for each failed check, its
-//! `withExec` command narrowed to the failing tests the log named, else the pack's test command
-//! with those tests, else the `withExec` command as it was. Test ids come from an untrusted log:
+//! `withExec` command narrowed to the failing tests the log named when it runs the test runner,
+//! else that command as it was, else (no command in the log, or one this agent may not run) the
+//! pack's test command with those tests. Test ids come from an untrusted log:
 //! each one is a single argument (no shell is involved), names a file under `--source`, and never
 //! starts with `-` nor holds a `..` component or a NUL.
 
@@ -112,11 +113,16 @@ fn candidates(
         {
             found.push((narrowed, tests_directory.clone()));
         }
+        // A check's own command that is not the test runner (`tox`, `make test`, a script) knows
+        // how the tests run: it comes before the pack's runner, which is for logs without one
+        // (or with one this agent may not run).
+        if let Some(command) = &block.command {
+            found.push((command.clone(), directory.clone()));
+        }
         if let Some(command) = test_command(pack, &ids) {
             found.push((command, tests_directory));
         }
-    }
-    if let Some(command) = &block.command {
+    } else if let Some(command) = &block.command {
         found.push((command.clone(), directory));
     }
     found
@@ -510,7 +516,9 @@ mod tests {
         let runs = recover_in(
             &dir.path().join("backend"),
             &report(
-                Some("pytest -q --tb=short -p no:cacheprovider -k auth --junitxml /out/r.xml --rootdir=/src tests"),
+                Some(
+                    "pytest -q --tb=short -p no:cacheprovider -k auth --junitxml /out/r.xml --rootdir=/src tests",
+                ),
                 "FAILED /src/tests/test_auth.py::test_validate_token - AssertionError\n",
             ),
             &["backend:test"],
@@ -528,8 +536,17 @@ mod tests {
         let dir = project();
         let runs = recover_in(dir.path(), &report(None, SUMMARY), &["backend:test"]);
         assert_eq!(runs[0].directory, PathBuf::from("backend"));
-        assert_eq!(runs[0].words[3..], words("'tests/test_auth.py::TestToken::test_expired[2026-01-01 00:00 - utc]' tests/test_auth.py::test_validate_token"));
-        assert!(runs[0].label().starts_with("cd backend && python -m pytest "));
+        assert_eq!(
+            runs[0].words[3..],
+            words(
+                "'tests/test_auth.py::TestToken::test_expired[2026-01-01 00:00 - utc]' tests/test_auth.py::test_validate_token"
+            )
+        );
+        assert!(
+            runs[0]
+                .label()
+                .starts_with("cd backend && python -m pytest ")
+        );
     }
 
     #[test]
@@ -565,6 +582,29 @@ mod tests {
             ),
             &["backend:test"],
         );
+        assert_eq!(runs[0].words, words("pytest --ds settings tests"));
+        // A command this agent may not run gives way to the pack's runner with the tests.
+        let runs = recover_in(
+            &backend,
+            &report(
+                Some("tox -e py312"),
+                "FAILED tests/test_auth.py::test_b - y\n",
+            ),
+            &["backend:test"],
+        );
+        assert_eq!(
+            runs[0].words,
+            words("python -m pytest tests/test_auth.py::test_b")
+        );
+        // `uv run pytest` needs `--allow-exec=install`: without it, the pack's runner.
+        let runs = recover_in(
+            &backend,
+            &report(
+                Some("uv run pytest -q"),
+                "FAILED tests/test_auth.py::test_b - y\n",
+            ),
+            &["backend:test"],
+        );
         assert_eq!(
             runs[0].words,
             words("python -m pytest tests/test_auth.py::test_b")
@@ -572,7 +612,14 @@ mod tests {
         // No ids and no command: nothing to re-run.
         assert!(recover_in(&backend, &report(None, "1 failed\n"), &["backend:test"]).is_empty());
         // Another check's command is not ours.
-        assert!(recover_in(&backend, &report(Some("pytest"), SUMMARY), &["backend:lint"]).is_empty());
+        assert!(
+            recover_in(
+                &backend,
+                &report(Some("pytest"), SUMMARY),
+                &["backend:lint"]
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use super::{COMMAND_TIMEOUT, Session, refuse_workspace_flags, report_usage};
 use crate::agents::monty::failures::{Failure, Layout};
 use crate::agents::monty::fix;
 use crate::agents::monty::request::{SuggestFixRequest, Verb};
-use crate::agents::monty::suggest::{self, SuggestionSubmission};
 use crate::agents::monty::rerun::{self, Rerun};
+use crate::agents::monty::suggest::{self, SuggestionSubmission};
 use crate::agents::monty::verify::{self, Verifier};
 
 pub async fn suggest_fix(
