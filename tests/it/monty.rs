@@ -2785,3 +2785,55 @@ async fn verify_refuses_test_ids_outside_the_source() {
     assert!(outcome.requests.is_empty());
     assert!(recorded(&calls).is_empty());
 }
+
+/// angie: a plain vitest log (no Dagger) re-runs only the failing spec file, with `vitest run`.
+#[cfg(unix)]
+#[tokio::test]
+async fn angie_verify_reruns_only_the_failing_spec_files() {
+    let repo = repository();
+    std::fs::write(
+        repo.path()
+            .join("frontend/src/app/cart/cart.service.spec.ts"),
+        "it('sums prices', () => {});\n",
+    )
+    .unwrap();
+    let log = log_file(repo.path(), "vitest.log");
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_tools(
+        tools.path(),
+        &[("npx", "grep -q 'total = 0;' src/app/cart/cart.service.ts")],
+    );
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let source = repo.path().join("frontend").display().to_string();
+    let outcome = run_with(
+        &[
+            "--json",
+            "angie",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+        ],
+        submit_one("src/app/cart/cart.service.ts", 18, "    total = 0;"),
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(
+        output["suggestions"][0]["verified"], true,
+        "{}",
+        outcome.stdout
+    );
+    let calls = recorded(&calls);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        calls[0].1,
+        strings(&["npx", "vitest", "run", "src/app/cart/cart.service.spec.ts"])
+    );
+}

@@ -211,6 +211,38 @@ pub fn pytest_ids(lines: &[&str]) -> Vec<TestId> {
     ids
 }
 
+/// A test file jest or vitest reported failing: `FAIL src/a.spec.ts` (jest), `FAIL  src/a.spec.ts >
+/// Suite > test` or `FAIL  src/a.spec.ts [ src/a.spec.ts ]` (vitest).
+static JS_FAIL_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"^\s*FAIL\s+([\w./@\\\[\]()+-]+?\.[cm]?[jt]sx?)(?:\s+(>)\s.*|\s+\[.*\])?\s*$")
+});
+
+/// The JavaScript test runner whose failing files the log shows (`jest` or `vitest`), and those
+/// files in log order without duplicates (as [`TestId`]s without names: a run is narrowed to
+/// whole files, never to a test-name pattern that might select nothing).
+pub fn js_test_files(lines: &[&str]) -> (Option<&'static str>, Vec<TestId>) {
+    let mut runner: Option<&'static str> = None;
+    let mut files: Vec<TestId> = Vec::new();
+    for line in lines {
+        let trimmed = line.trim_end();
+        if let Some(found) = JS_FAIL_FILE.captures(trimmed) {
+            // vitest names the test after ` > ` and pads `FAIL` with two spaces; jest uses one.
+            let vitest = found.get(2).is_some() || trimmed.trim_start().starts_with("FAIL  ");
+            runner = runner.or(Some(if vitest { "vitest" } else { "jest" }));
+            let id = TestId {
+                path: found[1].to_owned(),
+                name: None,
+            };
+            if !files.contains(&id) {
+                files.push(id);
+            }
+        } else if trimmed.trim_start().starts_with("RUN  v") {
+            runner = Some("vitest");
+        }
+    }
+    (runner, files)
+}
+
 /// Python tracebacks (`File "x.py", line 12, in f`), attributed to the exception that ends them.
 /// Only the innermost frame of each traceback is kept: that is where the error was raised.
 pub fn python_traceback(lines: &[&str]) -> Vec<RawFailure> {
@@ -627,6 +659,32 @@ E   RuntimeError: no database
                 "tests/test_auth.py::test_validate_token",
                 "tests/test_items.py::test_item_price_total",
             ]
+        );
+    }
+
+    #[test]
+    fn js_test_files_name_the_runner_and_the_failing_files() {
+        let spec = "src/app/cart/cart.service.spec.ts";
+        let files = |(runner, found): (Option<&'static str>, Vec<TestId>)| (runner, ids(found));
+        assert_eq!(
+            files(js_test_files(&fixture!("jest.log"))),
+            (Some("jest"), vec![spec.to_owned()])
+        );
+        assert_eq!(
+            files(js_test_files(&fixture!("vitest.log"))),
+            (Some("vitest"), vec![spec.to_owned()])
+        );
+        let log = " FAIL  src/a.spec.ts [ src/a.spec.ts ]\n FAIL  src/b.spec.ts > B > one\n FAIL  src/b.spec.ts > B > two\n";
+        assert_eq!(
+            files(js_test_files(&lines(log))),
+            (
+                Some("vitest"),
+                vec!["src/a.spec.ts".to_owned(), "src/b.spec.ts".to_owned()]
+            )
+        );
+        assert_eq!(
+            js_test_files(&lines("PASS src/c.spec.ts\n")),
+            (None, vec![])
         );
     }
 

@@ -100,7 +100,7 @@ fn candidates(
     let directory = context_in_source(layout, context);
     let mut found = Vec::new();
     let lines: Vec<&str> = block.lines.iter().map(String::as_str).collect();
-    let tests = test_ids(pack, &lines);
+    let (runner, tests) = test_ids(pack, &lines);
     if let Some((tests_directory, ids)) = arguments(
         &tests,
         layout,
@@ -109,7 +109,7 @@ fn candidates(
         &directory,
     ) {
         if let Some(command) = &block.command
-            && let Some(narrowed) = narrow(pack, command, &ids)
+            && let Some(narrowed) = narrow(command, &ids)
         {
             found.push((narrowed, tests_directory.clone()));
         }
@@ -119,7 +119,7 @@ fn candidates(
         if let Some(command) = &block.command {
             found.push((command.clone(), directory.clone()));
         }
-        if let Some(command) = test_command(pack, &ids) {
+        if let Some(command) = test_command(runner, &ids) {
             found.push((command, tests_directory));
         }
     } else if let Some(command) = &block.command {
@@ -144,11 +144,11 @@ fn context_in_source(layout: &Layout, context: Option<&str>) -> PathBuf {
     }
 }
 
-/// The failing tests the pack's runner printed.
-fn test_ids(pack: &LanguagePack, lines: &[&str]) -> Vec<TestId> {
+/// The test runner the log shows (`pytest`, `jest`, `vitest`) and the failing tests it named.
+fn test_ids(pack: &LanguagePack, lines: &[&str]) -> (Option<&'static str>, Vec<TestId>) {
     match pack.language {
-        "python" => parsers::pytest_ids(lines),
-        _ => Vec::new(),
+        "python" => (Some("pytest"), parsers::pytest_ids(lines)),
+        _ => parsers::js_test_files(lines),
     }
 }
 
@@ -219,28 +219,82 @@ pub fn test_argument(path: &str, name: Option<&str>) -> Option<String> {
     (!id.contains('\0')).then_some(id)
 }
 
-/// The pack's own command for running some tests.
-fn test_command(pack: &LanguagePack, ids: &[String]) -> Option<Vec<String>> {
-    match pack.language {
-        "python" => {
-            let mut words: Vec<String> = ["python", "-m", "pytest"].map(str::to_owned).to_vec();
-            words.extend(ids.iter().cloned());
-            Some(words)
+/// The pack's own command for running some tests with `runner`: `python -m pytest <ids>`,
+/// `npx jest <files>`, `npx vitest run <files>`.
+fn test_command(runner: Option<&str>, ids: &[String]) -> Option<Vec<String>> {
+    let program: &[&str] = match runner? {
+        "pytest" => &["python", "-m", "pytest"],
+        "jest" => &["npx", "jest"],
+        "vitest" => &["npx", "vitest", "run"],
+        _ => return None,
+    };
+    let mut words: Vec<String> = program.iter().map(|word| (*word).to_owned()).collect();
+    words.extend(ids.iter().cloned());
+    Some(words)
+}
+
+/// The check's own command narrowed to `ids`, when it runs a test runner this knows.
+fn narrow(command: &[String], ids: &[String]) -> Option<Vec<String>> {
+    if let Some(program) = pytest_program(command) {
+        return narrow_with(&command[..program], &command[program..], &PYTEST, ids);
+    }
+    let words: Vec<&str> = command.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["npx", "jest", ..] => narrow_with(&command[..2], &command[2..], &JEST_VITEST, ids),
+        ["npx", "vitest", rest @ ..] => {
+            // Without `run` vitest watches unless `CI` is set, and the verify command's
+            // environment is scrubbed: always `run`.
+            let skip = match rest.first() {
+                Some(&"run") => 3,
+                Some(subcommand)
+                    if !subcommand.starts_with('-') && VITEST_OTHER.contains(subcommand) =>
+                {
+                    return None;
+                }
+                _ => 2,
+            };
+            let program = ["npx", "vitest", "run"].map(str::to_owned);
+            narrow_with(&program, &command[skip..], &JEST_VITEST, ids)
         }
         _ => None,
     }
 }
 
-/// The check's own command narrowed to `ids`, when it runs the pack's test runner.
-fn narrow(pack: &LanguagePack, command: &[String], ids: &[String]) -> Option<Vec<String>> {
-    match pack.language {
-        "python" => narrow_pytest(command, ids),
-        _ => None,
-    }
+/// vitest's subcommands other than `run`.
+const VITEST_OTHER: &[&str] = &[
+    "watch",
+    "dev",
+    "related",
+    "bench",
+    "init",
+    "list",
+    "typecheck",
+];
+
+/// What a runner's options are, for narrowing its command.
+struct Options {
+    /// Options that take a value, as the next word or after `=`.
+    valued: &'static [&'static str],
+    /// Options that take none.
+    flags: &'static [&'static str],
+    /// Single-letter flags that combine (`-qx`).
+    short_flags: &'static str,
+    /// Options that choose tests, write reports, or check the whole suite (coverage thresholds):
+    /// dropped, with their value.
+    dropped: &'static [&'static str],
+    /// Prefixes of dropped options (`--coverage.thresholds.lines=90`).
+    dropped_prefixes: &'static [&'static str],
 }
 
-/// Options of pytest (and its common plugins) that take a value, as a separate word or after
-/// `=`.
+/// pytest's options (and its common plugins').
+const PYTEST: Options = Options {
+    valued: PYTEST_VALUED,
+    flags: PYTEST_FLAGS,
+    short_flags: "qvxsl",
+    dropped: PYTEST_DROPPED,
+    dropped_prefixes: &[],
+};
+
 const PYTEST_VALUED: &[&str] = &[
     "-k",
     "-m",
@@ -283,8 +337,6 @@ const PYTEST_VALUED: &[&str] = &[
     "--config-file",
 ];
 
-/// Options that choose tests, write reports or check coverage over the whole suite: dropped
-/// when the command is narrowed to the failing tests (with their value).
 const PYTEST_DROPPED: &[&str] = &[
     "-k",
     "-m",
@@ -313,7 +365,6 @@ const PYTEST_DROPPED: &[&str] = &[
     "--pyargs",
 ];
 
-/// Options that take no value.
 const PYTEST_FLAGS: &[&str] = &[
     "-q",
     "-v",
@@ -350,6 +401,90 @@ const PYTEST_FLAGS: &[&str] = &[
     "--pyargs",
 ];
 
+/// jest's and vitest's options.
+const JEST_VITEST: Options = Options {
+    valued: &[
+        "-c",
+        "--config",
+        "--root",
+        "-r",
+        "--dir",
+        "--rootDir",
+        "--roots",
+        "--reporter",
+        "--reporters",
+        "--project",
+        "--selectProjects",
+        "--pool",
+        "--environment",
+        "--testEnvironment",
+        "--maxWorkers",
+        "-w",
+        "--minWorkers",
+        "--testTimeout",
+        "--mode",
+        "--shard",
+        "-t",
+        "--testNamePattern",
+        "--testPathPattern",
+        "--testPathIgnorePatterns",
+        "--changedSince",
+        "--outputFile",
+    ],
+    flags: &[
+        "--ci",
+        "--runInBand",
+        "-i",
+        "--silent",
+        "--verbose",
+        "--bail",
+        "--run",
+        "--no-watch",
+        "--no-coverage",
+        "--no-color",
+        "--colors",
+        "--detectOpenHandles",
+        "--forceExit",
+        "--logHeapUsage",
+        "--no-cache",
+        "--allowOnly",
+        "--passWithNoTests",
+        "--coverage",
+        "--watch",
+        "--watchAll",
+        "--changed",
+        "-o",
+        "--onlyChanged",
+        "--listTests",
+        "--findRelatedTests",
+        "-u",
+        "--updateSnapshot",
+    ],
+    short_flags: "i",
+    dropped: &[
+        // With no test left to run these would pass.
+        "--passWithNoTests",
+        "-t",
+        "--testNamePattern",
+        "--testPathPattern",
+        "--testPathIgnorePatterns",
+        "--changedSince",
+        "--changed",
+        "-o",
+        "--onlyChanged",
+        "--findRelatedTests",
+        "--listTests",
+        "--watch",
+        "--watchAll",
+        "--shard",
+        "--outputFile",
+        // Rewriting snapshots would make a failing test pass.
+        "-u",
+        "--updateSnapshot",
+    ],
+    dropped_prefixes: &["--coverage"],
+};
+
 /// How many leading words start pytest: `pytest`, `py.test`, `python -m pytest`, `uv run pytest`.
 fn pytest_program(command: &[String]) -> Option<usize> {
     let words: Vec<&str> = command.iter().map(String::as_str).collect();
@@ -361,14 +496,18 @@ fn pytest_program(command: &[String]) -> Option<usize> {
     }
 }
 
-/// A pytest command with its test paths replaced by `ids`: options kept, except those that
-/// select tests or report on the whole suite. `None` for an option it does not know (it might
-/// take the next word as its value and swallow a test), or an absolute `--rootdir` (the
-/// container's, which the scratch copy does not have).
-fn narrow_pytest(command: &[String], ids: &[String]) -> Option<Vec<String>> {
-    let program = pytest_program(command)?;
-    let mut words: Vec<String> = command[..program].to_vec();
-    let mut rest = command[program..].iter();
+/// A command with its positional arguments (the original run's test paths) replaced by `ids`:
+/// options kept, except those `options` drops. `None` for an option it does not know without a
+/// `=value` (it might take the next word as its value and swallow a test), or an absolute
+/// `--rootdir` (the container's, which the scratch copy does not have).
+fn narrow_with(
+    program: &[String],
+    arguments: &[String],
+    options: &Options,
+    ids: &[String],
+) -> Option<Vec<String>> {
+    let mut words: Vec<String> = program.to_vec();
+    let mut rest = arguments.iter();
     while let Some(word) = rest.next() {
         if word == "--" {
             // Only test paths follow.
@@ -381,46 +520,41 @@ fn narrow_pytest(command: &[String], ids: &[String]) -> Option<Vec<String>> {
         let short_attached = !word.starts_with("--")
             && word.len() > 2
             && word.is_char_boundary(2)
-            && PYTEST_VALUED.contains(&&word[..2]);
+            && options.valued.contains(&&word[..2]);
         let (name, attached) = match word.split_once('=') {
             Some((name, value)) if !short_attached => (name, Some(value)),
             _ => (word.as_str(), None),
         };
-        let (name, value) = if short_attached {
-            (&word[..2], Some(word[2..].to_owned()))
-        } else if PYTEST_VALUED.contains(&name) {
-            match attached {
-                Some(value) => (name, Some(value.to_owned())),
-                None => (name, Some(rest.next()?.clone())),
-            }
-        } else if attached.is_none() && (PYTEST_FLAGS.contains(&name) || short_flags(name)) {
+        let known_flag = options.flags.contains(&name)
+            || (!name.starts_with("--")
+                && name.len() > 1
+                && name[1..]
+                    .chars()
+                    .all(|flag| options.short_flags.contains(flag)));
+        let (name, separate) = if short_attached {
+            (&word[..2], None)
+        } else if options.valued.contains(&name) && attached.is_none() {
+            (name, Some(rest.next()?.clone()))
+        } else if options.valued.contains(&name) || attached.is_some() || known_flag {
             (name, None)
         } else {
             return None;
         };
-        if PYTEST_DROPPED.contains(&name) {
+        let value = separate.as_deref().or(attached);
+        if options.dropped.contains(&name)
+            || options
+                .dropped_prefixes
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+            || (name == "--rootdir" && value.is_some_and(|value| value.starts_with('/')))
+        {
             continue;
         }
-        if name == "--rootdir" && value.as_deref().is_some_and(|value| value.starts_with('/')) {
-            continue;
-        }
-        match (value, short_attached || attached.is_some()) {
-            (Some(_), true) | (None, _) => words.push(word.clone()),
-            (Some(value), false) => {
-                words.push(word.clone());
-                words.push(value);
-            }
-        }
+        words.push(word.clone());
+        words.extend(separate);
     }
     words.extend(ids.iter().cloned());
     Some(words)
-}
-
-/// Combined short flags without values: `-qx`, `-vv`.
-fn short_flags(word: &str) -> bool {
-    word.len() > 1
-        && !word.starts_with("--")
-        && word[1..].chars().all(|flag| "qvxsl".contains(flag))
 }
 
 #[cfg(test)]
@@ -646,11 +780,79 @@ mod tests {
     }
 
     #[test]
-    fn angie_keeps_the_check_s_command() {
+    fn angie_narrows_jest_and_vitest_to_the_failing_files() {
         let dir = project();
-        let layout = Layout::discover(&dir.path().join("backend")).unwrap();
-        let log = report(Some("npx jest"), "FAIL src/a.spec.ts\n");
-        let runs = recover(&log, &["backend:test".to_owned()], &layout, &ANGULAR, &[]);
-        assert_eq!(runs[0].words, words("npx jest"));
+        let spec = dir
+            .path()
+            .join("frontend/src/app/cart/cart.service.spec.ts");
+        std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+        std::fs::write(&spec, "x\n").unwrap();
+        let layout = Layout::discover(&dir.path().join("frontend")).unwrap();
+        let allowed: Vec<String> = ANGULAR
+            .check_commands
+            .iter()
+            .map(|command| (*command).to_owned())
+            .collect();
+        let jest = include_str!("../../../tests/fixtures/logs/jest.log");
+        let vitest = include_str!("../../../tests/fixtures/logs/vitest.log");
+        let check = |command: Option<&str>, output: &str| {
+            let log = report(command, output).replace("backend:test", "frontend:test");
+            recover(
+                &log,
+                &["frontend:test".to_owned()],
+                &layout,
+                &ANGULAR,
+                &allowed,
+            )
+            .into_iter()
+            .map(|run| run.label())
+            .collect::<Vec<_>>()
+        };
+        let spec = "src/app/cart/cart.service.spec.ts";
+        for (command, output, expected) in [
+            (
+                Some("npx jest --ci --coverage --passWithNoTests -u src/app"),
+                jest,
+                format!("npx jest --ci {spec}"),
+            ),
+            (
+                Some("npx vitest --reporter dot --coverage.enabled=true"),
+                vitest,
+                format!("npx vitest run --reporter dot {spec}"),
+            ),
+            (
+                Some("npx vitest run -t total"),
+                vitest,
+                format!("npx vitest run {spec}"),
+            ),
+            (None, jest, format!("npx jest {spec}")),
+            (None, vitest, format!("npx vitest run {spec}")),
+            // karma (`ng test`) takes no files: its command as it was.
+            (
+                Some("npx ng test --watch=false"),
+                jest,
+                "npx ng test --watch=false".to_owned(),
+            ),
+            // A runner option it does not know keeps the command whole.
+            (
+                Some("npx jest --mystery value"),
+                jest,
+                "npx jest --mystery value".to_owned(),
+            ),
+            (
+                Some("npx vitest bench"),
+                vitest,
+                "npx vitest bench".to_owned(),
+            ),
+        ] {
+            assert_eq!(check(command, output), vec![expected], "{command:?}");
+        }
+        // A failing file that is not under the source: the command as it was.
+        let elsewhere = "FAIL src/app/gone.spec.ts\n  ● Gone › test\n";
+        assert_eq!(
+            check(Some("npx jest"), elsewhere),
+            vec!["npx jest".to_owned()]
+        );
+        assert!(check(None, elsewhere).is_empty());
     }
 }
