@@ -109,7 +109,7 @@ fn candidates(
         &directory,
     ) {
         if let Some(command) = &block.command
-            && let Some(narrowed) = narrow(command, &ids)
+            && let Some(narrowed) = narrow(runner, command, &ids)
         {
             found.push((narrowed, tests_directory.clone()));
         }
@@ -233,10 +233,15 @@ fn test_command(runner: Option<&str>, ids: &[String]) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// The check's own command narrowed to `ids`, when it runs a test runner this knows.
-fn narrow(command: &[String], ids: &[String]) -> Option<Vec<String>> {
-    if let Some(program) = pytest_program(command) {
+/// The check's own command narrowed to `ids`, when it runs the test runner that printed them:
+/// pytest's ids, jest's or vitest's files.
+fn narrow(runner: Option<&str>, command: &[String], ids: &[String]) -> Option<Vec<String>> {
+    if runner == Some("pytest") {
+        let program = pytest_program(command)?;
         return narrow_with(&command[..program], &command[program..], &PYTEST, ids);
+    }
+    if !matches!(runner, Some("jest" | "vitest")) {
+        return None;
     }
     let words: Vec<&str> = command.iter().map(String::as_str).collect();
     match words.as_slice() {
@@ -754,6 +759,37 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn pytest_options_are_kept_or_dropped_word_by_word() {
+        let ids = vec!["tests/test_a.py::test_x[a b]".to_owned()];
+        let narrowed = |command: &str| {
+            narrow(Some("pytest"), &words(command), &ids).map(|words| words.join(" | "))
+        };
+        assert_eq!(
+            narrowed("python -m pytest -vv -rfE -n4 -o log_cli=true --cov=app --cov-fail-under 90 --lf -kauth tests -- tests/more"),
+            Some("python | -m | pytest | -vv | -rfE | -n4 | -o | log_cli=true | --cov=app | tests/test_a.py::test_x[a b]".to_owned())
+        );
+        assert_eq!(
+            narrowed("pytest --unknown-option=1 --rootdir backend"),
+            Some(
+                "pytest | --unknown-option=1 | --rootdir | backend | tests/test_a.py::test_x[a b]"
+                    .to_owned()
+            )
+        );
+        // An option missing its value, or one it does not know: not narrowed.
+        assert_eq!(narrowed("pytest -k"), None);
+        assert_eq!(narrowed("pytest --mystery tests"), None);
+        // Not pytest, or ids from another runner.
+        assert_eq!(narrowed("make test"), None);
+        assert_eq!(narrow(Some("jest"), &words("pytest -q"), &ids), None);
+        let label = Rerun {
+            words: words("pytest \"it's [x]\""),
+            directory: PathBuf::from("my app"),
+        }
+        .label();
+        assert_eq!(label, r"cd 'my app' && pytest 'it'\''s [x]'");
     }
 
     #[test]
