@@ -469,7 +469,10 @@ async fn debug_applies_the_fix_without_dry_run() {
     // No error output at all: a usage error before any model call, nothing changed.
     let error = result.unwrap_err();
     assert_eq!(exit_for(&error), Exit::Usage);
-    assert!(format!("{error}").contains("no error output"), "{error}");
+    assert!(
+        format!("{error}").contains("debug needs the error output"),
+        "{error}"
+    );
     assert!(out.is_empty());
     assert!(log.lock().unwrap().is_empty());
     assert_eq!(

@@ -599,6 +599,7 @@ jobs:
         actions: options.actions.clone(),
         provider: options.provider.clone(),
         modules_token: options.modules_token.clone(),
+        verify_fixes: options.verify_fixes,
     };
     out.push_str(&recorded.to_comment()?);
     Ok(out)
