@@ -88,7 +88,8 @@ pub struct SuggestFixArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_suggestions: usize,
     /// Check the suggestions on a scratch copy: `dagger check <failed check>` when `dagger` is on
-    /// `PATH`, else the failing command from the log or `--verify-command` (needs `--allow-exec`)
+    /// `PATH`, else the failing command from the log narrowed to the failing tests it names, or
+    /// `--verify-command` (needs `--allow-exec`)
     #[arg(long)]
     pub verify: bool,
     /// The failing command to re-run with `--verify` (must be allowed for this agent)

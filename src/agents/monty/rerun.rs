@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::failures::{Block, Layout};
 use super::packs::LanguagePack;
 use super::parsers::{self, TestId};
+use crate::support::quote_word;
 
 /// One command `--verify` runs, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,29 +23,16 @@ pub struct Rerun {
 impl Rerun {
     /// The command as a reader would type it: `cd backend && pytest 'a b'`.
     pub fn label(&self) -> String {
-        let words: Vec<String> = self.words.iter().map(|word| quoted(word)).collect();
+        let words: Vec<String> = self.words.iter().map(|word| quote_word(word)).collect();
         if self.directory.as_os_str().is_empty() {
             words.join(" ")
         } else {
             format!(
                 "cd {} && {}",
-                quoted(&self.directory.to_string_lossy()),
+                quote_word(&self.directory.to_string_lossy()),
                 words.join(" ")
             )
         }
-    }
-}
-
-/// A word as a POSIX shell reads it back: bare when it is plain, else in single quotes.
-fn quoted(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 
