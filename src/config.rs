@@ -54,6 +54,15 @@ pub struct Config {
     pub mcp: BTreeMap<String, McpServerConfig>,
     /// Model tiers per family for speck's `suggested_model` (`claude`, `gemini`, `openai`, …).
     pub models: BTreeMap<String, ModelTiers>,
+    pub daggie: DaggieConfig,
+}
+
+/// `[daggie]`: defaults for the CI set-up daggie writes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaggieConfig {
+    /// The generated fix job verifies each suggestion before posting it, as `--verify-fixes`.
+    pub verify_fixes: bool,
 }
 
 /// `[provider]`: which provider and model to use when no flag says otherwise.

@@ -11,8 +11,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::tool::{Tool, ToolError};
-use crate::llm::ToolSpec;
+use super::tool::{ToolError, TypedTool};
 
 /// The block's first line.
 pub const BLOCK_START: &str = "<!-- agentci:learned:start -->";
@@ -111,8 +110,6 @@ pub struct RecordLearning {
 }
 
 impl RecordLearning {
-    pub const NAME: &'static str = "record_learning";
-
     pub fn new(sink: LearningSink) -> Self {
         Self { sink }
     }
@@ -145,35 +142,18 @@ pub fn validate_learning(text: &str) -> Result<String, ToolError> {
     Ok(crate::redact::redact(text).into_owned())
 }
 
+/// It changes no file during the run (learnings are written after it), so it can run alongside
+/// read-only tools and is available to read-only verbs.
 #[async_trait]
-impl Tool for RecordLearning {
-    fn spec(&self) -> ToolSpec {
-        let mut parameters = serde_json::to_value(schemars::schema_for!(RecordLearningArguments))
-            .unwrap_or_default();
-        // The title and meta-schema are noise to a model, and some providers reject them.
-        if let Some(object) = parameters.as_object_mut() {
-            object.remove("$schema");
-            object.remove("title");
-        }
-        ToolSpec {
-            name: Self::NAME.into(),
-            description: "Record one short, durable fact about this project that would help a \
-                          future run (a convention, a command, a pitfall). It is saved to the \
-                          project's context file after the run."
-                .into(),
-            parameters,
-        }
-    }
+impl TypedTool for RecordLearning {
+    type Arguments = RecordLearningArguments;
+    const NAME: &'static str = "record_learning";
+    const DESCRIPTION: &'static str = "Record one short, durable fact about this project that \
+        would help a future run (a convention, a command, a pitfall). It is saved to the \
+        project's context file after the run.";
+    const READ_ONLY: bool = true;
 
-    /// It changes no file during the run (learnings are written after it), so it can run
-    /// alongside read-only tools and is available to read-only verbs.
-    fn read_only(&self) -> bool {
-        true
-    }
-
-    async fn call(&self, arguments: serde_json::Value) -> Result<String, ToolError> {
-        let arguments: RecordLearningArguments = serde_json::from_value(arguments)
-            .map_err(|error| ToolError::InvalidArguments(error.to_string()))?;
+    async fn run(&self, arguments: RecordLearningArguments) -> Result<String, ToolError> {
         let text = validate_learning(&arguments.text)?;
         let scope = arguments.scope;
         if self.sink.push(Learning {

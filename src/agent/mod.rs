@@ -22,6 +22,6 @@ pub use options::{AgentOptions, SelfImprove};
 pub use run::{Agent, AgentSpec, RunError, RunOutcome};
 pub use services::{LazyServices, Pricing, RunServices};
 pub use submit::{Report, Submit, report_submit};
-pub use tool::{Tool, ToolError};
+pub use tool::{Tool, ToolError, TypedTool};
 pub use tools::{Access, exec_tool, workspace_tools};
 pub use workspace::{Change, ChangeKind, Concluded, Conclusion, Workspace};

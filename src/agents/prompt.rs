@@ -126,10 +126,13 @@ mod tests {
             ),
             (
                 include_str!("daggie/prompts/explain.md"),
-                &["question", "catalog"],
+                &["question", "setup", "catalog"],
             ),
-            (include_str!("daggie/prompts/debug.md"), &["error"]),
-            (include_str!("daggie/prompts/review.md"), &["focus", "diff"]),
+            (include_str!("daggie/prompts/debug.md"), &["error", "setup"]),
+            (
+                include_str!("daggie/prompts/review.md"),
+                &["focus", "diff", "setup"],
+            ),
             (include_str!("speck/prompts/specify.md"), &["request"]),
             (
                 include_str!("speck/prompts/plan.md"),

@@ -2,7 +2,7 @@
 //! its result is printed; the verbs themselves are `agents::daggie::verbs`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
@@ -14,7 +14,7 @@ use crate::agents::daggie::versions::ActionVersions;
 use crate::agents::daggie::{AssistReport, OutputMode, Planner, Scanner, verbs};
 use crate::agents::review::to_markdown;
 use crate::cli::GlobalOptions;
-use crate::cli::input::{read_file_or_stdin, read_stdin};
+use crate::cli::input::{LongInput, read_file_input, read_stdin};
 use crate::config::Settings;
 use crate::exit::Exit;
 
@@ -64,7 +64,7 @@ impl DaggieArgs {
                 diff: args
                     .diff
                     .as_deref()
-                    .map(|path| read_file_or_stdin(path, "diff"))
+                    .map(|path| read_file_input(path, "diff"))
                     .transpose()?,
                 source: args.source,
                 focus: args.focus,
@@ -417,58 +417,25 @@ fn write_json(out: &mut dyn Write, value: &serde_json::Value) -> anyhow::Result<
 }
 
 fn read_error_output(args: &DebugArgs) -> anyhow::Result<String> {
-    read_text_input(
-        args.error_output.as_deref(),
-        args.error_file.as_deref(),
-        args.stdin.as_deref(),
+    LongInput::new(
         "error output",
         ["--error-output", "--error-file"],
+        args.error_output.as_deref(),
+        args.error_file.as_deref(),
     )
+    .or_dash(args.stdin.as_deref())
+    .require("debug")
 }
 
 fn read_assignment(args: &AssistArgs) -> anyhow::Result<String> {
-    read_text_input(
-        args.assignment.as_deref(),
-        args.assignment_file.as_deref(),
-        args.stdin.as_deref(),
+    LongInput::new(
         "assignment",
         ["--assignment", "--assignment-file"],
+        args.assignment.as_deref(),
+        args.assignment_file.as_deref(),
     )
-}
-
-/// A text given as `--<text flag> TEXT`, `--<file flag> FILE` or a bare `-`, where `-` (also as
-/// the flag's value) reads stdin.
-fn read_text_input(
-    text: Option<&str>,
-    file: Option<&Path>,
-    stdin: Option<&str>,
-    what: &str,
-    [text_flag, file_flag]: [&str; 2],
-) -> anyhow::Result<String> {
-    let from_stdin = || read_stdin(what);
-    if let Some(text) = text {
-        return if text == "-" {
-            from_stdin()
-        } else {
-            Ok(text.to_string())
-        };
-    }
-    if let Some(path) = file {
-        if path.as_os_str() == "-" {
-            return from_stdin();
-        }
-        return read_file_or_stdin(path, what);
-    }
-    match stdin {
-        Some("-") => from_stdin(),
-        Some(other) => Err(crate::exit::usage(format!(
-            "unexpected argument `{other}`; pass the {what} with `{text_flag} TEXT`, \
-             `{file_flag} FILE` or `-` for stdin"
-        ))),
-        None => Err(crate::exit::usage(format!(
-            "no {what}; pass `{text_flag} TEXT`, `{file_flag} FILE` or `-` for stdin"
-        ))),
-    }
+    .or_dash(args.stdin.as_deref())
+    .require("assist")
 }
 
 #[cfg(test)]

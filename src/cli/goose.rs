@@ -14,7 +14,7 @@ use crate::agent::LazyServices;
 use crate::agents::goose::{
     self, ContextFlags, GooseRequest, GooseResult, Policy, Runtime, Verb, backend,
 };
-use crate::cli::input::read_text;
+use crate::cli::input::LongInput;
 use crate::cli::monty::{AssignmentArgs, settings_here};
 use crate::config::{GlobalOptions, Settings};
 use crate::exit::Exit;
@@ -130,11 +130,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 impl TaskArgs {
     fn require(&self, verb: &str) -> anyhow::Result<String> {
-        self.assignment.read(false)?.ok_or_else(|| {
-            crate::exit::usage(format!(
-                "{verb} needs an assignment: `--assignment TEXT` or `--assignment-file FILE` (`-` for stdin)"
-            ))
-        })
+        self.assignment.input().require(verb)
     }
 }
 
@@ -167,17 +163,13 @@ pub fn request(args: &GooseArgs) -> anyhow::Result<GooseRequest> {
             focus: verb.focus.clone(),
         },
         GooseVerb::Troubleshoot(verb) => Verb::Troubleshoot {
-            issue: read_text(
+            issue: LongInput::new(
+                "problem",
+                ["--issue", "--issue-file"],
                 verb.issue.as_deref(),
                 verb.issue_file.as_deref(),
-                false,
-                "issue",
-            )?
-            .ok_or_else(|| {
-                crate::exit::usage(
-                    "troubleshoot needs the problem: `--issue TEXT` or `--issue-file FILE` (`-` for stdin)",
-                )
-            })?,
+            )
+            .require("troubleshoot")?,
         },
         GooseVerb::Upgrade(verb) => Verb::Upgrade {
             target_version: verb.target_version.clone(),

@@ -12,7 +12,7 @@ use crate::agents::monty::request::{
     SuggestFixRequest, UpgradeRequest, WriteTestsRequest,
 };
 use crate::agents::monty::verbs::{self, Services};
-use crate::cli::input::{read_file_or_stdin, read_stdin, read_text};
+use crate::cli::input::LongInput;
 use crate::cli::{AgentArgs, GitHubArgs, GlobalOptions};
 use crate::exit::Exit;
 
@@ -53,25 +53,19 @@ pub struct AssignmentArgs {
 }
 
 impl AssignmentArgs {
-    /// The assignment text, if any; `stdin` is true when a lone `-` argument was given.
-    pub fn read(&self, stdin: bool) -> anyhow::Result<Option<String>> {
-        read_text(
+    /// The assignment, as the flags gave it.
+    pub(crate) fn input(&self) -> LongInput<'_> {
+        LongInput::new(
+            "assignment",
+            ["--assignment", "--assignment-file"],
             self.assignment.as_deref(),
             self.assignment_file.as_deref(),
-            stdin,
-            "assignment",
         )
     }
-}
 
-/// A lone `-` argument (read the main input from stdin).
-fn dash(value: &Option<String>) -> anyhow::Result<bool> {
-    match value.as_deref() {
-        None => Ok(false),
-        Some("-") => Ok(true),
-        Some(other) => Err(crate::exit::usage(format!(
-            "unexpected argument `{other}`; only `-` (read stdin) is accepted here"
-        ))),
+    /// The assignment text, if any.
+    pub fn read(&self) -> anyhow::Result<Option<String>> {
+        self.input().read()
     }
 }
 
@@ -94,7 +88,8 @@ pub struct SuggestFixArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_suggestions: usize,
     /// Check the suggestions on a scratch copy: `dagger check <failed check>` when `dagger` is on
-    /// `PATH`, else the failing command from the log or `--verify-command` (needs `--allow-exec`)
+    /// `PATH`, else the failing command from the log narrowed to the failing tests it names, or
+    /// `--verify-command` (needs `--allow-exec`)
     #[arg(long)]
     pub verify: bool,
     /// The failing command to re-run with `--verify` (must be allowed for this agent)
@@ -110,18 +105,14 @@ pub struct SuggestFixArgs {
 impl SuggestFixArgs {
     /// The log, from whichever input was given.
     pub fn read_log(&self) -> anyhow::Result<String> {
-        if let Some(text) = &self.error_output {
-            return Ok(text.clone());
-        }
-        if let Some(file) = &self.error_file {
-            return read_file_or_stdin(file, "error output");
-        }
-        if dash(&self.stdin)? {
-            return read_stdin("error output");
-        }
-        Err(crate::exit::usage(
-            "suggest-fix needs the failed check's output: `--error-output TEXT`, `--error-file FILE` or `-` for stdin",
-        ))
+        LongInput::new(
+            "failed check's output",
+            ["--error-output", "--error-file"],
+            self.error_output.as_deref(),
+            self.error_file.as_deref(),
+        )
+        .or_dash(self.stdin.as_deref())
+        .require("suggest-fix")
     }
 }
 
@@ -210,11 +201,10 @@ pub struct DevelopIssueArgs {
 
 impl AssistArgs {
     pub fn read_assignment(&self) -> anyhow::Result<String> {
-        self.assignment.read(dash(&self.stdin)?)?.ok_or_else(|| {
-            crate::exit::usage(
-                "assist needs an assignment: `--assignment TEXT`, `--assignment-file FILE` or `-` for stdin",
-            )
-        })
+        self.assignment
+            .input()
+            .or_dash(self.stdin.as_deref())
+            .require("assist")
     }
 }
 
@@ -230,7 +220,7 @@ impl MontyArgs {
                 verify: args.verify,
                 verify_command: args.verify_command.clone(),
                 only_verified: args.only_verified,
-                assignment: args.assignment.read(false)?,
+                assignment: args.assignment.read()?,
             }),
             MontyVerb::Review(args) => MontyRequest::Review(ReviewRequest {
                 agent: args.agent.options(),
@@ -238,7 +228,7 @@ impl MontyArgs {
                 focus: args.focus.clone(),
                 post: args.post,
                 github: args.github.options(),
-                assignment: args.assignment.read(false)?,
+                assignment: args.assignment.read()?,
             }),
             MontyVerb::Assist(args) => MontyRequest::Assist(AssistRequest {
                 agent: args.agent.options(),
@@ -248,18 +238,18 @@ impl MontyArgs {
                 agent: args.agent.options(),
                 target: args.target.clone(),
                 test_framework: args.test_framework.clone(),
-                assignment: args.assignment.read(false)?,
+                assignment: args.assignment.read()?,
             }),
             MontyVerb::Build(args) => MontyRequest::Build(BuildRequest {
                 agent: args.agent.options(),
                 command: args.command.clone(),
-                assignment: args.assignment.read(false)?,
+                assignment: args.assignment.read()?,
             }),
             MontyVerb::Upgrade(args) => MontyRequest::Upgrade(UpgradeRequest {
                 agent: args.agent.options(),
                 target_package: args.target_package.clone(),
                 target_version: args.target_version.clone(),
-                assignment: args.assignment.read(false)?,
+                assignment: args.assignment.read()?,
             }),
             MontyVerb::DevelopIssue(args) => MontyRequest::DevelopIssue(DevelopIssueRequest {
                 agent: args.agent.options(),

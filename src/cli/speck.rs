@@ -25,7 +25,7 @@ use crate::agents::speck::tiers::{self, TierTable};
 use crate::agents::speck::validate::checked_output;
 use crate::agents::speck::verbs::{self, Steps};
 use crate::cli::GlobalOptions;
-use crate::cli::input::read_stdin;
+use crate::cli::input::{LongInput, read_file_input};
 use crate::config::Settings;
 use crate::exit::Exit;
 use crate::github::client::GitHub;
@@ -68,6 +68,19 @@ pub struct RequestArgs {
 }
 
 impl RequestArgs {
+    /// The request given on the command line (text, file or stdin), read before any model or
+    /// GitHub call; `None` when it is to come from `--issue-id` or was not given.
+    fn read_local(&self) -> anyhow::Result<Option<String>> {
+        LongInput::new(
+            "feature request",
+            ["--prompt", "--prompt-file"],
+            self.prompt.as_deref(),
+            self.prompt_file.as_deref(),
+        )
+        .or_dash(self.stdin.as_deref())
+        .read()
+    }
+
     fn is_given(&self) -> bool {
         self.prompt.is_some()
             || self.prompt_file.is_some()
@@ -237,8 +250,9 @@ async fn specify(
     if !args.request.is_given() {
         return Err(crate::exit::usage(NO_REQUEST));
     }
+    let local = args.request.read_local()?;
     let steps = steps(global, settings, &services, &args.source, workspace)?;
-    let request = read_request(&args.request, &args.github, settings, &mut services).await?;
+    let request = read_request(local, &args.request, &args.github, settings, &mut services).await?;
     progress(global, "writing the specification");
     let spec = verbs::specify(&steps, &request).await?;
     print_prose(out, global, "spec", &spec)?;
@@ -253,7 +267,7 @@ async fn plan(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let workspace = open_workspace(&args.source)?;
-    let spec = read_text_input(&args.spec, "--spec")?;
+    let spec = read_file_input(&args.spec, "spec")?;
     let steps = steps(global, settings, &services, &args.source, workspace)?;
     progress(global, "writing the plan");
     let plan = verbs::plan(&steps, &spec, args.tech_stack.as_deref()).await?;
@@ -288,12 +302,12 @@ async fn decompose(
     let given_spec = args
         .spec
         .as_ref()
-        .map(|path| read_text_input(path, "--spec"))
+        .map(|path| read_file_input(path, "spec"))
         .transpose()?;
     let given_plan = args
         .plan
         .as_ref()
-        .map(|path| read_text_input(path, "--plan"))
+        .map(|path| read_file_input(path, "plan"))
         .transpose()?;
     if given_spec.is_none() && !args.request.is_given() {
         return Err(crate::exit::usage(format!(
@@ -304,6 +318,10 @@ async fn decompose(
         Some(issue_target(args.request.issue_id, &args.github, settings)?)
     } else {
         None
+    };
+    let local = match &given_spec {
+        Some(_) => None,
+        None => args.request.read_local()?,
     };
     let steps = steps(global, settings, &services, &args.source, workspace)?;
 
@@ -320,7 +338,9 @@ async fn decompose(
             }
             None
         }
-        None => Some(read_request(&args.request, &args.github, settings, &mut services).await?),
+        None => {
+            Some(read_request(local, &args.request, &args.github, settings, &mut services).await?)
+        }
     };
     let quiet = global.quiet;
     let decomposition = verbs::decompose_all(
@@ -367,7 +387,7 @@ async fn run_plan(
     mut services: Services,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let text = read_text_input(&args.plan, "--plan")?;
+    let text = read_file_input(&args.plan, "plan")?;
     let decomposition = parse_decomposition(&text)
         .map_err(|error| crate::exit::usage(format!("`--plan`: {error}")))?;
     if !args.source.is_dir() {
@@ -509,33 +529,26 @@ fn open_workspace(source: &Path) -> anyhow::Result<Arc<Workspace>> {
     Workspace::open(source)
 }
 
-/// The feature request: literal, file, stdin, or an issue with its comments.
+/// The feature request: the one read from the command line (`local`), or an issue with its
+/// comments.
 async fn read_request(
+    local: Option<String>,
     request: &RequestArgs,
     github: &GitHubOptions,
     settings: &Settings,
     services: &mut Services,
 ) -> anyhow::Result<String> {
-    let text = if let Some(prompt) = &request.prompt {
-        prompt.clone()
-    } else if let Some(path) = &request.prompt_file {
-        read_text_input(path, "--prompt-file")?
-    } else if let Some(stdin) = &request.stdin {
-        if stdin != "-" {
-            return Err(crate::exit::usage(format!(
-                "unexpected argument `{stdin}`; use `-` to read the request from stdin"
-            )));
-        }
-        read_stdin("feature request")?
-    } else if let Some(number) = request.issue_id {
-        let repository = repository(github, settings)?;
-        let client = github_client(services, github, settings)?;
-        verbs::request_from_issue(client, &repository, number).await?
-    } else {
+    if let Some(text) = local {
+        return Ok(text);
+    }
+    let Some(number) = request.issue_id else {
         return Err(crate::exit::usage(NO_REQUEST));
     };
+    let repository = repository(github, settings)?;
+    let client = github_client(services, github, settings)?;
+    let text = verbs::request_from_issue(client, &repository, number).await?;
     if text.trim().is_empty() {
-        return Err(crate::exit::usage("the feature request is empty"));
+        return Err(crate::exit::usage(format!("issue #{number} is empty")));
     }
     Ok(text)
 }
@@ -619,23 +632,6 @@ fn tier_overrides(settings: &Settings) -> BTreeMap<String, TierTable> {
             )
         })
         .collect()
-}
-
-/// A text input given as a file, or `-` for stdin.
-fn read_text_input(path: &Path, flag: &str) -> anyhow::Result<String> {
-    let text = if path == Path::new("-") {
-        read_stdin(&format!("`{flag}` input"))?
-    } else {
-        std::fs::read_to_string(path)
-            .map_err(|error| crate::exit::usage(format!("`{flag} {}`: {error}", path.display())))?
-    };
-    if text.trim().is_empty() {
-        return Err(crate::exit::usage(format!(
-            "`{flag} {}` is empty",
-            path.display()
-        )));
-    }
-    Ok(text)
 }
 
 /// `--agents`: inline JSON, or `@FILE`.

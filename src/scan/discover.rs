@@ -37,7 +37,7 @@ const SKIPPED_DIRS: &[&str] = &[
 
 /// The files of `walker`, sorted by name, outside directories named in `skipped` (the root itself
 /// is always entered); unreadable entries are passed over.
-pub(super) fn files_outside<'a>(
+pub fn files_outside<'a>(
     walker: walkdir::WalkDir,
     skipped: &'a [&str],
 ) -> impl Iterator<Item = walkdir::DirEntry> + 'a {

@@ -41,7 +41,7 @@ struct ToolEntry {
 
 /// A tool's input schema from its type, as the agent runtime builds its own tools' schemas.
 fn schema_of<T: JsonSchema>() -> Map<String, Value> {
-    match crate::agent::tools::spec::<T>("", "").parameters {
+    match crate::agent::tool::spec::<T>("", "").parameters {
         Value::Object(map) => map,
         _ => Map::new(),
     }

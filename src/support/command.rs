@@ -1,6 +1,6 @@
 //! Command lines without a shell: splitting one into words the way a POSIX shell does (quotes
-//! and backslashes, no expansion, shell operators refused) and checking the words against an
-//! allow-list.
+//! and backslashes, no expansion, shell operators refused), quoting a word back for display, and
+//! checking the words against an allow-list.
 
 /// Why a command line could not be split.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +83,20 @@ pub fn split_words(text: &str) -> Result<Vec<String>, SplitError> {
     Ok(words)
 }
 
+/// `word` as a POSIX shell reads it back, for a command shown to a person: bare when it is
+/// plain, else in single quotes. [`split_words`] turns it back into the same word.
+pub fn quote_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// Is the command one of the allow-list's entries: its first words are exactly the words of
 /// one entry (`npm run` allows `npm run test`, not `npm install` nor `npm runx`)?
 pub fn command_allowed(words: &[String], allowed: &[String]) -> bool {
@@ -97,6 +111,24 @@ pub fn command_allowed(words: &[String], allowed: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_word_splits_back_to_itself() {
+        assert_eq!(quote_word("--source"), "--source");
+        assert_eq!(quote_word("it's here"), r"'it'\''s here'");
+        assert_eq!(quote_word(""), "''");
+        for word in [
+            "plain",
+            "a b",
+            "it's",
+            "$HOME",
+            "x;y",
+            "tests/a.py::t[1 2]",
+            "",
+        ] {
+            assert_eq!(split_words(&quote_word(word)).unwrap(), [word], "{word}");
+        }
+    }
 
     #[test]
     fn commands_split_like_a_shell_without_its_operators() {

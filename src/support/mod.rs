@@ -8,7 +8,7 @@ pub mod fs;
 pub mod git;
 pub mod slug;
 
-pub use command::{SplitError, command_allowed, split_words};
+pub use command::{SplitError, command_allowed, quote_word, split_words};
 pub use fs::{copy_tree, write_atomically, write_files_atomically};
 pub use git::token_callbacks;
 pub use slug::slug;

@@ -346,3 +346,40 @@ fn secrets_never_reach_verbose_logs() {
         }
     }
 }
+
+#[test]
+fn every_long_input_reads_stdin_for_dash_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 7] = [
+        (&["daggie", "debug", "--error-output", "-"], "error output"),
+        (&["daggie", "debug", "-"], "error output"),
+        (
+            &["daggie", "assist", "--assignment-file", "-"],
+            "assignment",
+        ),
+        (
+            &["monty", "suggest-fix", "--error-output", "-"],
+            "failed check's output",
+        ),
+        (&["monty", "assist", "-"], "assignment"),
+        (
+            &["speck", "specify", "--prompt-file", "-"],
+            "feature request",
+        ),
+        (&["goose", "troubleshoot", "--issue", "-"], "problem"),
+    ];
+    for (args, what) in cases {
+        // Blank stdin: each command reads it, finds it empty, and stops before anything else.
+        let output = agentci(dir.path(), &[])
+            .args(args)
+            .write_stdin(" \n")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("the {what} is empty")),
+            "{args:?}: {stderr}"
+        );
+    }
+}

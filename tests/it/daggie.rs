@@ -757,6 +757,49 @@ fn check_exits_1_on_a_stale_file_and_0_after_regeneration() {
     assert!(read(&workflow).contains("ubuntu-22.04"));
 }
 
+/// A workflow generated with `--verify-fixes` records it, so `--check` without the flag finds it
+/// up to date; `[daggie] verify_fixes = true` in agentci.toml asks for the same workflow.
+#[test]
+fn verified_fixes_survive_check_and_can_come_from_agentci_toml() {
+    let project = example_project();
+    let assignment = project.path().join("daggie-assignment.md");
+    let global = GlobalOptions::default();
+    let mut args = assist_args(project.path(), assignment);
+    let mut out = Vec::new();
+    args.verify_fixes = true;
+    assist(&args, &global, &library_scanner, None, &mut out).unwrap();
+    let flagged = read(&project.path().join(".github/workflows/ci.yml"));
+    assert!(flagged.contains("--verify --allow-exec"), "{flagged}");
+
+    args.verify_fixes = false;
+    args.check = true;
+    let mut out = Vec::new();
+    assert_eq!(
+        assist(&args, &global, &library_scanner, None, &mut out).unwrap(),
+        Exit::Done,
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+
+    let configured = example_project();
+    let config = configured.path().join("agentci.toml");
+    std::fs::write(&config, "[daggie]\nverify_fixes = true\n").unwrap();
+    let global = GlobalOptions {
+        config: Some(config),
+        ..GlobalOptions::default()
+    };
+    let args = assist_args(
+        configured.path(),
+        configured.path().join("daggie-assignment.md"),
+    );
+    let mut out = Vec::new();
+    assist(&args, &global, &library_scanner, None, &mut out).unwrap();
+    assert_eq!(
+        read(&configured.path().join(".github/workflows/ci.yml")),
+        flagged
+    );
+}
+
 #[test]
 fn json_output_carries_the_plan_and_reasons() {
     let project = example_project();

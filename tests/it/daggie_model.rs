@@ -370,6 +370,13 @@ fn assert_read_only(request: &Request, submit: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn explain_reads_only_and_sees_the_catalog() {
     let (_temp, root) = example_project();
+    // A Dagger 1.x workspace: its facts reach the model in the task.
+    std::fs::write(
+        root.join("dagger.toml"),
+        "[modules.python-service]\nsource = \"github.com/acme/lib/python-service\"\n\
+         check = { skip = [\"lint\"] }\n",
+    )
+    .unwrap();
     let source = root.display().to_string();
     let modules = modules_dir().display().to_string();
     let provider = ScriptedProvider::new(vec![
@@ -402,6 +409,16 @@ async fn explain_reads_only_and_sees_the_catalog() {
     let task = request_text(&requests[0]);
     assert!(task.contains("Why does the scan check use /backend?"));
     assert!(task.contains("## python-service"), "{task}");
+    assert!(
+        task.contains("Format: Dagger 1.x: `dagger.toml` workspaces."),
+        "{task}"
+    );
+    assert!(
+        task.contains(
+            "module `python-service` from `github.com/acme/lib/python-service`, pin none; skips checks `lint`"
+        ),
+        "{task}"
+    );
     // The file the model read came back through the read-only tool.
     let results = tool_results(&requests[1]);
     assert_eq!(results.len(), 1, "{results:?}");
@@ -455,7 +472,12 @@ async fn debug_may_change_the_workspace_and_dry_run_prints_the_diff() {
     }
     // `exec` only with `--allow-exec`.
     assert!(!names.contains(&"exec".to_string()), "{names:?}");
-    assert!(request_text(&requests[0]).contains("Error: module requires engine v0.20.4"));
+    let task = request_text(&requests[0]);
+    assert!(task.contains("Error: module requires engine v0.20.4"));
+    assert!(
+        task.contains("- `dagger.json`: module `monorepo`, engine `v0.20.3`"),
+        "{task}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -469,7 +491,10 @@ async fn debug_applies_the_fix_without_dry_run() {
     // No error output at all: a usage error before any model call, nothing changed.
     let error = result.unwrap_err();
     assert_eq!(exit_for(&error), Exit::Usage);
-    assert!(format!("{error}").contains("no error output"), "{error}");
+    assert!(
+        format!("{error}").contains("debug needs the error output"),
+        "{error}"
+    );
     assert!(out.is_empty());
     assert!(log.lock().unwrap().is_empty());
     assert_eq!(

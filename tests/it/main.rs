@@ -34,6 +34,7 @@ mod monty;
 mod no_provider;
 mod scan;
 mod scan_git;
+mod scan_git_http;
 mod scan_v1;
 mod speck;
 mod support;

@@ -2205,7 +2205,20 @@ async fn verify_backend(
     extra: &[&str],
     script: Vec<Step>,
 ) -> (Run, MockServer) {
-    let log = dagger_log(repo, "plain.log");
+    verify_backend_with_log(repo, "plain.log", path_var, extra, script).await
+}
+
+/// [`verify_backend`] with the log `tests/fixtures/logs/dagger/<name>`.
+#[cfg(unix)]
+async fn verify_backend_with_log(
+    repo: &Path,
+    name: &str,
+    path_var: &str,
+    extra: &[&str],
+    script: Vec<Step>,
+) -> (Run, MockServer) {
+    std::fs::create_dir_all(repo.join("dagger")).unwrap();
+    let log = dagger_log(repo, name);
     let source = repo.join("backend").display().to_string();
     let mut settings = settings();
     settings.environment = Environment::from_pairs([("PATH", path_var)]);
@@ -2441,4 +2454,386 @@ async fn allow_exec_gives_checks_and_installing_needs_its_own_level() {
     assert_eq!(agentci::cli::exit_for(&error), Exit::Usage);
     assert!(error.to_string().contains("[exec] allow"), "{error}");
     assert!(refused.requests.is_empty());
+}
+
+/// Fake programs on a `PATH` of their own (holding only them and `grep`, so no `dagger`): each
+/// records where it ran and its arguments, one per line, and passes when its shell condition
+/// holds there. Returns the `PATH` and the record's file.
+#[cfg(unix)]
+fn fake_tools(dir: &Path, tools: &[(&str, &str)]) -> (String, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let grep = ["/usr/bin/grep", "/bin/grep"]
+        .into_iter()
+        .find(|candidate| Path::new(candidate).is_file())
+        .expect("these tests need `grep` in /usr/bin or /bin");
+    std::os::unix::fs::symlink(grep, bin.join("grep")).unwrap();
+    let calls = dir.join("calls");
+    for (name, condition) in tools {
+        let script = bin.join(name);
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n{{ printf '%s\\n' \"$PWD\" {name}; for word in \"$@\"; do printf '%s\\n' \"$word\"; done; printf -- '---\\n'; }} >> '{}'\n{condition}\n",
+                calls.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (bin.display().to_string(), calls)
+}
+
+/// The recorded calls: each as its directory, then the program and its arguments.
+#[cfg(unix)]
+fn recorded(calls: &Path) -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(calls).unwrap_or_default();
+    text.split("---\n")
+        .filter(|call| !call.is_empty())
+        .map(|call| {
+            let mut lines = call.lines().map(str::to_owned);
+            let directory = lines.next().unwrap();
+            (directory, lines.collect())
+        })
+        .collect()
+}
+
+/// What the fake `python` checks: the suggestion to `app/auth.py` is applied.
+const AUTH_FIXED: &str = "grep -q time.time app/auth.py";
+
+/// The two tests `report-tests.log` says failed, as pytest ids relative to `backend`.
+const FAILING_IDS: [&str; 2] = [
+    "tests/test_auth.py::TestToken::test_expired[2026-01-01 00:00 - utc]",
+    "tests/test_auth.py::test_validate_token",
+];
+
+fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|word| (*word).to_owned()).collect()
+}
+
+/// A report-mode log whose failed check shows no `withExec` but names its failing tests: with no
+/// `dagger` on `PATH`, `--verify` used to stop with a usage error (exit 2); it now re-runs exactly
+/// those tests with the pack's `python -m pytest`, on a scratch copy.
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_without_dagger_reruns_exactly_the_failing_tests_a_report_log_names() {
+    let repo = dagger_repository();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_tools(tools.path(), &[("python", AUTH_FIXED)]);
+    let (outcome, server) = verify_backend_with_log(
+        repo.path(),
+        "report-tests.log",
+        &path_var,
+        &[],
+        python_script(),
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(
+        output["suggestions"][0]["verified"], true,
+        "{}",
+        outcome.stdout
+    );
+    assert_eq!(output["suggestions"][1]["verified"], true);
+
+    let calls = recorded(&calls);
+    assert_eq!(calls.len(), 1, "together first, and only once: {calls:?}");
+    let (directory, words) = &calls[0];
+    let mut expected = strings(&["python", "-m", "pytest"]);
+    expected.extend(strings(&FAILING_IDS));
+    assert_eq!(words, &expected);
+    assert_ne!(
+        Path::new(directory).canonicalize().ok(),
+        repo.path().join("backend").canonicalize().ok(),
+        "pytest ran in the user's checkout"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("backend/app/auth.py")).unwrap(),
+        AUTH
+    );
+    let reviews = reviews_sent(&server.received_requests().await.unwrap());
+    assert_eq!(reviews.len(), 1);
+    let body = reviews[0]["body"].as_str().unwrap();
+    assert!(body.contains("Verified 2 of 2"), "{body}");
+    assert!(
+        body.contains("`python -m pytest 'tests/test_auth.py::TestToken::test_expired[2026-01-01 00:00 - utc]' tests/test_auth.py::test_validate_token`"),
+        "{body}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_marks_nothing_when_the_failing_tests_still_fail() {
+    let repo = dagger_repository();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_tools(tools.path(), &[("python", AUTH_FIXED)]);
+    // Only the items suggestion: the auth tests keep failing.
+    let script = vec![tool_call(
+        "submit_suggestions",
+        json!({"summary": "`cost` is `price`.", "suggestions": [items_suggestion()]}),
+    )];
+    let (outcome, server) = verify_backend_with_log(
+        repo.path(),
+        "report-tests.log",
+        &path_var,
+        &["--only-verified"],
+        script,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(output["suggestions"][0]["verified"], false);
+    assert_eq!(recorded(&calls).len(), 1);
+    assert!(reviews_sent(&server.received_requests().await.unwrap()).is_empty());
+}
+
+/// A `withExec pytest …` is narrowed to the failing tests, its options kept; the other failed
+/// check's command (`ruff`) is re-run too, and both must pass.
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_narrows_the_check_s_pytest_command_to_the_failing_tests() {
+    let repo = dagger_repository();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_tools(tools.path(), &[("pytest", AUTH_FIXED), ("ruff", "true")]);
+    let (outcome, _server) =
+        verify_backend_with_log(repo.path(), "report.log", &path_var, &[], python_script()).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(
+        output["suggestions"][0]["verified"], true,
+        "{}",
+        outcome.stdout
+    );
+    let calls: Vec<Vec<String>> = recorded(&calls)
+        .into_iter()
+        .map(|(_, words)| words)
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            strings(&[
+                "pytest",
+                "-q",
+                "--tb=short",
+                "tests/test_auth.py::test_validate_token"
+            ]),
+            strings(&["ruff", "check", "--output-format=concise", "."]),
+        ]
+    );
+}
+
+/// With `--source` at the repository root, the tests run in the check's directory (`backend`)
+/// inside the scratch copy, since that is what their ids are relative to.
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_runs_the_failing_tests_in_the_check_s_directory() {
+    let repo = dagger_repository();
+    let full = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/dagger/report-tests.log"),
+    )
+    .unwrap();
+    // Only the backend's check: the frontend's `npx eslint` is not monty's to run.
+    let backend_only: String = full
+        .split_inclusive('\n')
+        .take_while(|line| !line.starts_with("✘ frontend:"))
+        .collect();
+    let log = repo.path().join("backend-tests.log");
+    std::fs::write(&log, backend_only).unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_tools(tools.path(), &[("python", AUTH_FIXED)]);
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let root = repo.path().display().to_string();
+    let log = log.display().to_string();
+    let outcome = run_with(
+        &[
+            "--json",
+            "monty",
+            "suggest-fix",
+            "--source",
+            &root,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+        ],
+        submit_one(
+            "backend/app/auth.py",
+            5,
+            "    return payload[\"exp\"] > time.time()",
+        ),
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(
+        output["suggestions"][0]["verified"], true,
+        "{}",
+        outcome.stdout
+    );
+    let calls = recorded(&calls);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let (directory, words) = &calls[0];
+    assert!(directory.ends_with("/backend"), "{directory}");
+    assert!(
+        !Path::new(directory).starts_with(repo.path()),
+        "pytest ran in the user's checkout: {directory}"
+    );
+    assert_eq!(words[3..], strings(&FAILING_IDS));
+}
+
+/// A plain pytest log from the user's own workflow (no Dagger at all): its failing tests are
+/// re-run with the pack's runner.
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_reruns_the_failing_tests_of_a_plain_pytest_log() {
+    let repo = repository();
+    let log = log_file(repo.path(), "pytest.log");
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_tools(
+        tools.path(),
+        &[(
+            "python",
+            "grep -q time.time app/auth.py && grep -q item.price app/items.py",
+        )],
+    );
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let source = repo.path().join("backend").display().to_string();
+    let outcome = run_with(
+        &[
+            "--json",
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+        ],
+        python_script(),
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(
+        output["suggestions"][0]["verified"], true,
+        "{}",
+        outcome.stdout
+    );
+    assert_eq!(output["suggestions"][1]["verified"], true);
+    let calls = recorded(&calls);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        calls[0].1,
+        strings(&[
+            "python",
+            "-m",
+            "pytest",
+            "tests/test_auth.py::test_validate_token",
+            "tests/test_items.py::test_item_price_total"
+        ])
+    );
+}
+
+/// Test ids that would leave the source are refused; with no command in the log either, it is
+/// still the usage error, before any model call.
+#[cfg(unix)]
+#[tokio::test]
+async fn verify_refuses_test_ids_outside_the_source() {
+    let repo = repository();
+    std::fs::create_dir_all(repo.path().join("secrets")).unwrap();
+    std::fs::write(repo.path().join("secrets/test_keys.py"), "x = 1\n").unwrap();
+    let log = repo.path().join("escape.log");
+    std::fs::write(
+        &log,
+        "FAILED ../secrets/test_keys.py::test_leak - AssertionError\nFAILED tests/test_auth.py::test_validate_token - AssertionError\n",
+    )
+    .unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_tools(tools.path(), &[("python", "true")]);
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let source = repo.path().join("backend").display().to_string();
+    let log = log.display().to_string();
+    let outcome = run_with(
+        &[
+            "monty",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+        ],
+        vec![],
+        None,
+        settings,
+    )
+    .await;
+    let error = outcome.result.unwrap_err();
+    assert_eq!(agentci::cli::exit_for(&error), Exit::Usage);
+    assert!(error.to_string().contains("--verify-command"), "{error}");
+    assert!(outcome.requests.is_empty());
+    assert!(recorded(&calls).is_empty());
+}
+
+/// angie: a plain vitest log (no Dagger) re-runs only the failing spec file, with `vitest run`.
+#[cfg(unix)]
+#[tokio::test]
+async fn angie_verify_reruns_only_the_failing_spec_files() {
+    let repo = repository();
+    std::fs::write(
+        repo.path()
+            .join("frontend/src/app/cart/cart.service.spec.ts"),
+        "it('sums prices', () => {});\n",
+    )
+    .unwrap();
+    let log = log_file(repo.path(), "vitest.log");
+    let tools = tempfile::tempdir().unwrap();
+    let (path_var, calls) = fake_tools(
+        tools.path(),
+        &[("npx", "grep -q 'total = 0;' src/app/cart/cart.service.ts")],
+    );
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
+    let source = repo.path().join("frontend").display().to_string();
+    let outcome = run_with(
+        &[
+            "--json",
+            "angie",
+            "suggest-fix",
+            "--source",
+            &source,
+            "--error-file",
+            &log,
+            "--allow-exec",
+            "--verify",
+        ],
+        submit_one("src/app/cart/cart.service.ts", 18, "    total = 0;"),
+        None,
+        settings,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(
+        output["suggestions"][0]["verified"], true,
+        "{}",
+        outcome.stdout
+    );
+    let calls = recorded(&calls);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        calls[0].1,
+        strings(&["npx", "vitest", "run", "src/app/cart/cart.service.spec.ts"])
+    );
 }

@@ -78,12 +78,17 @@ impl Remote {
             .unwrap();
     }
 
+    /// The repository's work tree.
+    pub fn path(&self) -> &Path {
+        self.repository.workdir().unwrap()
+    }
+
     pub fn source(&self) -> GitSource {
         git::parse_source(&self.url).unwrap()
     }
 }
 
-fn module(remote: &Remote, directory: &str, version: &str) {
+pub fn module(remote: &Remote, directory: &str, version: &str) {
     let prefix = if directory.is_empty() {
         String::new()
     } else {
@@ -103,14 +108,14 @@ fn module(remote: &Remote, directory: &str, version: &str) {
 
 /// The fixture: `mod-a` tagged v1.2.0, v1.10.0 (annotated), v2.0.0-rc1; `mod-b` tagged v0.1.0
 /// (annotated); `mod-c` untagged; a root module tagged v0.3.0.
-struct Fixture {
-    remote: Remote,
+pub struct Fixture {
+    pub remote: Remote,
     first: Oid,
     second: Oid,
     head: Oid,
 }
 
-fn fixture() -> Fixture {
+pub fn fixture() -> Fixture {
     let remote = Remote::new();
     module(&remote, "", "root 0.3.0");
     module(&remote, "mod-a", "1.2.0");
@@ -144,7 +149,7 @@ fn fixture() -> Fixture {
     }
 }
 
-fn options(cache: &Path) -> FetchOptions {
+pub fn options(cache: &Path) -> FetchOptions {
     FetchOptions {
         cache_dir: cache.to_owned(),
         refresh: false,
@@ -153,7 +158,7 @@ fn options(cache: &Path) -> FetchOptions {
     }
 }
 
-fn read(root: &Path, relative: &str) -> String {
+pub fn read(root: &Path, relative: &str) -> String {
     std::fs::read_to_string(root.join(relative)).unwrap()
 }
 

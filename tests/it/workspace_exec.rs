@@ -185,3 +185,54 @@ async fn long_output_keeps_its_tail() {
     assert!(output.contains("line 4999\n"));
     assert!(output.len() < 20_000);
 }
+
+/// A virtualenv's console scripts name the project's interpreter by absolute path; once an
+/// install owns the run's copy of the venv, they start the copy's interpreter (and so install
+/// into the copy), in both the short and pip's long-path form.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_copied_virtualenvs_scripts_start_the_copys_interpreter() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = python_project(true);
+    let venv = dir.path().join(".venv");
+    let executable = |relative: &str, content: String| {
+        let path = venv.join(relative);
+        std::fs::write(&path, content).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+    // The stand-in interpreter says which one the kernel started.
+    executable(
+        "bin/python",
+        "#!/bin/sh\necho \"interpreter $0\"\n".to_owned(),
+    );
+    let interpreter = venv.join("bin/python").display().to_string();
+    executable(
+        "bin/pip",
+        format!("#!{interpreter}\nimport sys\n# {interpreter} stays in the body\n"),
+    );
+    executable(
+        "bin/pip-long",
+        format!("#!/bin/sh\n'''exec' \"{interpreter}\" \"$0\" \"$@\"\n' '''\nimport sys\n"),
+    );
+    let workspace = Workspace::open(dir.path()).unwrap();
+    let tool = exec(&workspace);
+
+    // `sh` counts as an install: the run takes its own copy of `.venv` first.
+    for script in ["pip", "pip-long"] {
+        let output = run(&tool, &format!("sh -c '.venv/bin/{script}'")).await;
+        let started = output
+            .lines()
+            .find_map(|line| line.strip_prefix("interpreter "))
+            .unwrap_or_else(|| panic!("{script}: {output}"));
+        assert_ne!(
+            started, interpreter,
+            "{script} started the project's interpreter"
+        );
+        assert!(started.ends_with("/.venv/bin/python"), "{started}");
+        assert!(Path::new(started).exists(), "{started}");
+    }
+    // The project's own scripts are unchanged.
+    let pip = std::fs::read_to_string(venv.join("bin/pip")).unwrap();
+    assert!(pip.starts_with(&format!("#!{interpreter}\n")), "{pip}");
+}

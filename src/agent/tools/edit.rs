@@ -7,10 +7,8 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{arguments, spec};
-use crate::agent::tool::{Tool, ToolError};
+use crate::agent::tool::{ToolError, TypedTool};
 use crate::agent::workspace::Workspace;
-use crate::llm::ToolSpec;
 
 pub struct EditFile(pub Arc<Workspace>);
 pub struct WriteFile(pub Arc<Workspace>);
@@ -18,7 +16,7 @@ pub struct DeleteFile(pub Arc<Workspace>);
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct EditArguments {
+pub struct EditArguments {
     path: String,
     /// Exact text to replace, including indentation; must occur once unless `replace_all`.
     old_string: String,
@@ -28,18 +26,13 @@ struct EditArguments {
 }
 
 #[async_trait]
-impl Tool for EditFile {
-    fn spec(&self) -> ToolSpec {
-        spec::<EditArguments>(
-            "edit_file",
-            "Replace exact text in a file. `old_string` must match once (or use `replace_all`).",
-        )
-    }
-    fn read_only(&self) -> bool {
-        false
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let args: EditArguments = arguments(value)?;
+impl TypedTool for EditFile {
+    type Arguments = EditArguments;
+    const NAME: &'static str = "edit_file";
+    const DESCRIPTION: &'static str =
+        "Replace exact text in a file. `old_string` must match once (or use `replace_all`).";
+    const READ_ONLY: bool = false;
+    async fn run(&self, args: EditArguments) -> Result<String, ToolError> {
         if args.old_string.is_empty() {
             return Err(ToolError::InvalidArguments(
                 "`old_string` must not be empty; use `write_file` for new files".into(),
@@ -76,22 +69,19 @@ impl Tool for EditFile {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct WriteArguments {
+pub struct WriteArguments {
     path: String,
     /// The whole new content of the file.
     content: String,
 }
 
 #[async_trait]
-impl Tool for WriteFile {
-    fn spec(&self) -> ToolSpec {
-        spec::<WriteArguments>("write_file", "Create a file or replace its whole content.")
-    }
-    fn read_only(&self) -> bool {
-        false
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let args: WriteArguments = arguments(value)?;
+impl TypedTool for WriteFile {
+    type Arguments = WriteArguments;
+    const NAME: &'static str = "write_file";
+    const DESCRIPTION: &'static str = "Create a file or replace its whole content.";
+    const READ_ONLY: bool = false;
+    async fn run(&self, args: WriteArguments) -> Result<String, ToolError> {
         self.0.write_text(&args.path, &args.content)?;
         Ok(format!(
             "wrote `{}` ({} lines)",
@@ -103,20 +93,17 @@ impl Tool for WriteFile {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DeleteArguments {
+pub struct DeleteArguments {
     path: String,
 }
 
 #[async_trait]
-impl Tool for DeleteFile {
-    fn spec(&self) -> ToolSpec {
-        spec::<DeleteArguments>("delete_file", "Delete a file.")
-    }
-    fn read_only(&self) -> bool {
-        false
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let args: DeleteArguments = arguments(value)?;
+impl TypedTool for DeleteFile {
+    type Arguments = DeleteArguments;
+    const NAME: &'static str = "delete_file";
+    const DESCRIPTION: &'static str = "Delete a file.";
+    const READ_ONLY: bool = false;
+    async fn run(&self, args: DeleteArguments) -> Result<String, ToolError> {
         self.0.delete(&args.path)?;
         Ok(format!("deleted `{}`", args.path))
     }

@@ -20,8 +20,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::io::AsyncReadExt as _;
 
-use super::{arguments, spec};
-use crate::agent::tool::{Tool, ToolError};
+use crate::agent::tool::{Tool, ToolError, arguments, spec};
 use crate::agent::workspace::{SKIPPED_DIRECTORIES, Workspace};
 use crate::llm::ToolSpec;
 use crate::support::{command_allowed, split_words};
@@ -384,7 +383,67 @@ fn own_dependencies(source: &Path, scratch: &mut Scratch) -> anyhow::Result<()> 
             .is_ok_and(|metadata| metadata.file_type().is_symlink())
         {
             std::fs::remove_file(&link)?;
-            crate::support::copy_tree(&source.join(&relative), &link, &[])?;
+            let original = source.join(&relative);
+            crate::support::copy_tree(&original, &link, &[])?;
+            retarget_scripts(&original, &link)?;
+        }
+    }
+    Ok(())
+}
+
+/// A virtualenv's scripts larger than this are not scripts a venv writes; left alone.
+const MAX_SCRIPT_BYTES: u64 = 1024 * 1024;
+
+/// A copied virtualenv's console scripts (`pip`, `pytest`, `poetry`, …) name their interpreter
+/// by absolute path in their first line, and that path is the project's: run from the copy, they
+/// would still start the project's interpreter and install into the project's venv. Point them
+/// at the copy's interpreter instead (also in the `'''exec'` form pip writes for long paths).
+fn retarget_scripts(original: &Path, copy: &Path) -> anyhow::Result<()> {
+    if !copy.join("pyvenv.cfg").is_file() {
+        return Ok(());
+    }
+    let Ok(entries) = std::fs::read_dir(copy.join("bin")) else {
+        return Ok(());
+    };
+    let mut prefixes = vec![format!("{}/", original.display())];
+    if let Ok(canonical) = original.canonicalize() {
+        let canonical = format!("{}/", canonical.display());
+        if !prefixes.contains(&canonical) {
+            prefixes.push(canonical);
+        }
+    }
+    let replacement = format!("{}/", copy.display());
+    for entry in entries.flatten() {
+        let path = entry.path();
+        // Links (`python` → the base interpreter) are kept as they are.
+        let is_script = path
+            .symlink_metadata()
+            .is_ok_and(|metadata| metadata.is_file() && metadata.len() <= MAX_SCRIPT_BYTES);
+        if !is_script {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        if !bytes.starts_with(b"#!") {
+            continue;
+        }
+        // The interpreter stands in the first line, or in the first three for the long form.
+        let head_length = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, byte)| **byte == b'\n')
+            .nth(2)
+            .map_or(bytes.len(), |(index, _)| index + 1);
+        let Ok(head) = std::str::from_utf8(&bytes[..head_length]) else {
+            continue;
+        };
+        let retargeted = prefixes.iter().fold(head.to_owned(), |text, prefix| {
+            text.replace(prefix, &replacement)
+        });
+        if retargeted != head {
+            let mut content = retargeted.into_bytes();
+            content.extend_from_slice(&bytes[head_length..]);
+            // Written in place, so the script keeps its mode.
+            std::fs::write(&path, content)?;
         }
     }
     Ok(())

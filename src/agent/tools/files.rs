@@ -9,10 +9,8 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{arguments, spec};
-use crate::agent::tool::{Tool, ToolError};
+use crate::agent::tool::{ToolError, TypedTool};
 use crate::agent::workspace::Workspace;
-use crate::llm::ToolSpec;
 
 const DEFAULT_LINES: usize = 2_000;
 const MAX_READ_BYTES: usize = 100_000;
@@ -32,7 +30,7 @@ pub struct Search(pub Arc<Workspace>);
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ReadFileArguments {
+pub struct ReadFileArguments {
     /// Path relative to the workspace root.
     path: String,
     /// First line to read, 1-based.
@@ -44,18 +42,12 @@ struct ReadFileArguments {
 }
 
 #[async_trait]
-impl Tool for ReadFile {
-    fn spec(&self) -> ToolSpec {
-        spec::<ReadFileArguments>(
-            "read_file",
-            "Read a text file of the workspace, with line numbers. Use `offset` and `limit` for long files.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        true
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let args: ReadFileArguments = arguments(value)?;
+impl TypedTool for ReadFile {
+    type Arguments = ReadFileArguments;
+    const NAME: &'static str = "read_file";
+    const DESCRIPTION: &'static str = "Read a text file of the workspace, with line numbers. Use `offset` and `limit` for long files.";
+    const READ_ONLY: bool = true;
+    async fn run(&self, args: ReadFileArguments) -> Result<String, ToolError> {
         let workspace = Arc::clone(&self.0);
         blocking(move || read_file(&workspace, &args)).await
     }
@@ -109,25 +101,20 @@ fn read_file(workspace: &Workspace, args: &ReadFileArguments) -> Result<String, 
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ListDirArguments {
+pub struct ListDirArguments {
     /// Directory relative to the workspace root; the root by default.
     #[serde(default)]
     path: Option<String>,
 }
 
 #[async_trait]
-impl Tool for ListDir {
-    fn spec(&self) -> ToolSpec {
-        spec::<ListDirArguments>(
-            "list_dir",
-            "List a directory of the workspace; directories end with `/`.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        true
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let args: ListDirArguments = arguments(value)?;
+impl TypedTool for ListDir {
+    type Arguments = ListDirArguments;
+    const NAME: &'static str = "list_dir";
+    const DESCRIPTION: &'static str =
+        "List a directory of the workspace; directories end with `/`.";
+    const READ_ONLY: bool = true;
+    async fn run(&self, args: ListDirArguments) -> Result<String, ToolError> {
         let workspace = Arc::clone(&self.0);
         blocking(move || list_dir(&workspace, args.path.as_deref().unwrap_or("."))).await
     }
@@ -160,24 +147,18 @@ fn list_dir(workspace: &Workspace, path: &str) -> Result<String, ToolError> {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct GlobArguments {
+pub struct GlobArguments {
     /// A glob such as `src/**/*.py`.
     pattern: String,
 }
 
 #[async_trait]
-impl Tool for Glob {
-    fn spec(&self) -> ToolSpec {
-        spec::<GlobArguments>(
-            "glob",
-            "Find workspace files whose paths match a glob pattern.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        true
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let args: GlobArguments = arguments(value)?;
+impl TypedTool for Glob {
+    type Arguments = GlobArguments;
+    const NAME: &'static str = "glob";
+    const DESCRIPTION: &'static str = "Find workspace files whose paths match a glob pattern.";
+    const READ_ONLY: bool = true;
+    async fn run(&self, args: GlobArguments) -> Result<String, ToolError> {
         let matcher = globset::Glob::new(&args.pattern)
             .map_err(|error| {
                 ToolError::InvalidArguments(format!("bad glob `{}`: {error}", args.pattern))
@@ -208,7 +189,7 @@ impl Tool for Glob {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SearchArguments {
+pub struct SearchArguments {
     /// A regular expression.
     pattern: String,
     /// Only under this directory or file.
@@ -222,18 +203,13 @@ struct SearchArguments {
 }
 
 #[async_trait]
-impl Tool for Search {
-    fn spec(&self) -> ToolSpec {
-        spec::<SearchArguments>(
-            "search",
-            "Search the workspace's text files with a regular expression; answers `path:line:text`.",
-        )
-    }
-    fn read_only(&self) -> bool {
-        true
-    }
-    async fn call(&self, value: serde_json::Value) -> Result<String, ToolError> {
-        let args: SearchArguments = arguments(value)?;
+impl TypedTool for Search {
+    type Arguments = SearchArguments;
+    const NAME: &'static str = "search";
+    const DESCRIPTION: &'static str =
+        "Search the workspace's text files with a regular expression; answers `path:line:text`.";
+    const READ_ONLY: bool = true;
+    async fn run(&self, args: SearchArguments) -> Result<String, ToolError> {
         let regex = regex::RegexBuilder::new(&args.pattern)
             .case_insensitive(args.case_insensitive.unwrap_or(false))
             .build()

@@ -8,12 +8,8 @@ mod files;
 
 use std::sync::Arc;
 
-use schemars::JsonSchema;
-use serde::de::DeserializeOwned;
-
-use super::tool::{Tool, ToolError};
+use super::tool::Tool;
 use super::workspace::Workspace;
-use crate::llm::ToolSpec;
 
 pub use crate::support::command_allowed;
 pub use exec::{DEPENDENCY_DIRECTORIES, ExecTool, NEVER_FLOWS_BACK};
@@ -55,25 +51,4 @@ pub fn exec_tool(
         checks,
         timeout,
     ))
-}
-
-/// A tool's spec from its parameter type.
-pub(crate) fn spec<T: JsonSchema>(name: &str, description: &str) -> ToolSpec {
-    let mut parameters = crate::llm::schema::inline_refs(
-        &serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default(),
-    );
-    if let serde_json::Value::Object(map) = &mut parameters {
-        map.remove("$schema");
-        map.remove("title");
-    }
-    ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-    }
-}
-
-/// A tool call's arguments as its parameter type.
-pub(crate) fn arguments<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ToolError> {
-    serde_json::from_value(value).map_err(|error| ToolError::InvalidArguments(error.to_string()))
 }

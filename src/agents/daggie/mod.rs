@@ -20,6 +20,7 @@ pub mod project;
 pub mod record;
 pub mod render;
 pub mod request;
+pub mod setup;
 pub mod verbs;
 pub mod versions;
 pub mod workspace_toml;

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use super::PlanInput;
 use super::catalog::Catalog;
 use super::plan::{self, Plan, Proposal};
-use crate::agent::ToolError;
 use crate::agent::tools::{Access, workspace_tools};
 use crate::agent::workspace::Workspace;
 use crate::agent::{
     Agent, AgentSpec, Report, RunOutcome, RunServices, Submit, Tool, load_context, report_submit,
 };
+use crate::agent::{ToolError, TypedTool};
 use crate::agents::prompt;
 use crate::agents::review::{self, ReviewSubmission};
 use crate::llm::Usage;
@@ -108,8 +108,6 @@ pub struct DescribeModule {
 }
 
 impl DescribeModule {
-    pub const NAME: &'static str = "describe_module";
-
     pub fn new(catalog: Catalog) -> Self {
         DescribeModule {
             catalog: Arc::new(catalog),
@@ -117,34 +115,25 @@ impl DescribeModule {
     }
 }
 
+/// `describe_module`'s parameters.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeModuleArguments {
+    /// The module's name in the catalog
+    module: String,
+}
+
 #[async_trait::async_trait]
-impl Tool for DescribeModule {
-    fn spec(&self) -> crate::llm::ToolSpec {
-        crate::llm::ToolSpec {
-            name: Self::NAME.into(),
-            description: "One module of the catalog in full: its description, source, checks \
-                          and functions with every argument (type, default, default path, doc)."
-                .into(),
-            parameters: serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "module": {"type": "string", "description": "The module's name in the catalog"}
-                },
-                "required": ["module"]
-            }),
-        }
-    }
+impl TypedTool for DescribeModule {
+    type Arguments = DescribeModuleArguments;
+    const NAME: &'static str = "describe_module";
+    const DESCRIPTION: &'static str = "One module of the catalog in full: its description, \
+        source, checks and functions with every argument (type, default, default path, doc).";
+    const READ_ONLY: bool = true;
 
-    fn read_only(&self) -> bool {
-        true
-    }
-
-    async fn call(&self, arguments: serde_json::Value) -> Result<String, ToolError> {
-        let name = arguments
-            .get("module")
-            .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| ToolError::InvalidArguments("`module` (a string) is required".into()))?;
-        self.catalog.describe(name.trim()).ok_or_else(|| {
+    async fn run(&self, arguments: DescribeModuleArguments) -> Result<String, ToolError> {
+        let name = arguments.module.trim();
+        self.catalog.describe(name).ok_or_else(|| {
             ToolError::InvalidArguments(format!(
                 "no module `{name}` in the catalog (modules: {})",
                 super::quote_list(
@@ -204,6 +193,12 @@ pub fn catalog_text(catalog: Option<&Catalog>) -> String {
     }
 }
 
+/// The project's Dagger config files as facts for a prompt, read off the async threads.
+async fn setup_text(root: &Path) -> anyhow::Result<String> {
+    let root = root.to_path_buf();
+    Ok(tokio::task::spawn_blocking(move || super::setup::Setup::read(&root).render()).await?)
+}
+
 /// `explain`: answer a question about the project's Dagger and CI set-up, reading only.
 pub async fn explain(
     run: &ModelRun,
@@ -211,10 +206,12 @@ pub async fn explain(
     question: &str,
     catalog: Option<&Catalog>,
 ) -> anyhow::Result<(String, RunStats)> {
+    let setup = setup_text(source).await?;
     let task = render(
         EXPLAIN_PROMPT,
         &[
             ("question", question.trim()),
+            ("setup", &setup),
             ("catalog", &catalog_text(catalog)),
         ],
     )?;
@@ -232,7 +229,11 @@ pub async fn debug(
     error_output: &str,
     extra_tools: Vec<Arc<dyn Tool>>,
 ) -> anyhow::Result<(String, RunStats)> {
-    let task = render(DEBUG_PROMPT, &[("error", error_output.trim_end())])?;
+    let setup = setup_text(workspace.root()).await?;
+    let task = render(
+        DEBUG_PROMPT,
+        &[("error", error_output.trim_end()), ("setup", &setup)],
+    )?;
     let agent = agent(run, "debug", workspace.root())
         .tools(workspace_tools(workspace, Access::ReadWrite))
         .tools(extra_tools);
@@ -260,7 +261,11 @@ pub async fn review(
         ),
         None => String::new(),
     };
-    let task = render(REVIEW_PROMPT, &[("focus", &focus), ("diff", &diff)])?;
+    let setup = setup_text(source).await?;
+    let task = render(
+        REVIEW_PROMPT,
+        &[("focus", &focus), ("diff", &diff), ("setup", &setup)],
+    )?;
     let workspace = Workspace::open(source)?;
     let submit = Submit::<ReviewSubmission>::new(
         "submit_review",
@@ -278,6 +283,38 @@ mod tests {
     use crate::agents::daggie::catalog::tests::{argument, function, module};
     use crate::agents::daggie::project::Project;
     use crate::scan::Role;
+
+    #[tokio::test]
+    async fn describe_module_answers_one_module_and_refuses_what_it_cannot_read() {
+        let tool = DescribeModule::new(Catalog::from_modules(vec![module(
+            "python-service",
+            Role::Module,
+            vec![function("test", true, vec![])],
+        )]));
+        let spec = tool.spec();
+        assert_eq!(spec.name, "describe_module");
+        assert_eq!(spec.parameters["required"], serde_json::json!(["module"]));
+
+        let answer = tool
+            .call(serde_json::json!({"module": " python-service "}))
+            .await
+            .unwrap();
+        assert!(answer.contains("python-service"), "{answer}");
+        let unknown = tool
+            .call(serde_json::json!({"module": "node-service"}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            unknown,
+            ToolError::InvalidArguments(
+                "no module `node-service` in the catalog (modules: `python-service`)".into()
+            )
+        );
+        for wrong in [serde_json::json!({}), serde_json::json!({"module": 3})] {
+            let error = tool.call(wrong).await.unwrap_err();
+            assert!(matches!(error, ToolError::InvalidArguments(_)), "{error:?}");
+        }
+    }
 
     #[test]
     fn the_assist_task_holds_the_assignment_the_project_and_the_catalog() {
@@ -321,9 +358,21 @@ mod tests {
 
     #[test]
     fn every_prompt_fills_its_placeholders() {
-        assert!(render(EXPLAIN_PROMPT, &[("question", "q"), ("catalog", "c")]).is_ok());
-        assert!(render(DEBUG_PROMPT, &[("error", "e")]).is_ok());
-        assert!(render(REVIEW_PROMPT, &[("focus", ""), ("diff", "")]).is_ok());
+        assert!(
+            render(
+                EXPLAIN_PROMPT,
+                &[("question", "q"), ("setup", "s"), ("catalog", "c")]
+            )
+            .is_ok()
+        );
+        assert!(render(DEBUG_PROMPT, &[("error", "e"), ("setup", "s")]).is_ok());
+        assert!(
+            render(
+                REVIEW_PROMPT,
+                &[("focus", ""), ("diff", ""), ("setup", "s")]
+            )
+            .is_ok()
+        );
         assert!(render(SYSTEM_PROMPT, &[]).is_ok());
         assert_eq!(
             catalog_text(None),

@@ -25,6 +25,9 @@ pub struct Recorded {
     /// The repository secret that reads private module libraries, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modules_token: Option<String>,
+    /// Whether the fix job verifies its suggestions (`--verify-fixes`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify_fixes: bool,
 }
 
 impl Recorded {
@@ -80,6 +83,7 @@ mod tests {
             actions: ActionPins::default(),
             provider: ProviderEnv::default(),
             modules_token: None,
+            verify_fixes: false,
         };
         let text = format!("name: CI\n{}", recorded.to_comment().unwrap());
         assert_eq!(text.lines().count(), 3);

@@ -534,7 +534,7 @@ jobs:
             };
             let args = yaml_scalar(&format!(
                 "--source {} --error-file {CHECK_LOG}{verify}",
-                shell_word(&directory)
+                crate::support::quote_word(&directory)
             ));
             // Each agent works on its own directory: one failing (a provider outage, a
             // budget) must not keep the next from posting its suggestions.
@@ -599,6 +599,7 @@ jobs:
         actions: options.actions.clone(),
         provider: options.provider.clone(),
         modules_token: options.modules_token.clone(),
+        verify_fixes: options.verify_fixes,
     };
     out.push_str(&recorded.to_comment()?);
     Ok(out)
@@ -703,7 +704,7 @@ fn write_deploy_step(
             push_environment(&mut environment, &variable, value);
             format!("\"${variable}\"")
         } else {
-            shell_word(value)
+            crate::support::quote_word(value)
         };
         lines.push(format!("  --{cli_name} {rendered}"));
     }
@@ -738,19 +739,6 @@ fn context_name(value: &str, context: &str) -> Option<String> {
     name.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_')
         .then(|| name.to_string())
-}
-
-/// A word the shell passes through unchanged, quoted only when it has to be.
-fn shell_word(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:@=+-,".contains(c));
-    if plain {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
 }
 
 /// A YAML plain scalar when it is safe, else a double-quoted one.
@@ -906,8 +894,8 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(shell_word("europe-west1"), "europe-west1");
-        assert_eq!(shell_word("it's here"), r"'it'\''s here'");
+        assert_eq!(crate::support::quote_word("europe-west1"), "europe-west1");
+        assert_eq!(crate::support::quote_word("it's here"), r"'it'\''s here'");
         assert_eq!(yaml_scalar("main"), "main");
         assert_eq!(yaml_scalar("release/*"), "\"release/*\"");
         assert_eq!(

@@ -141,53 +141,60 @@ pub fn assist(
     };
     let previous = Recorded::read(&request.source);
     let mut notes = Vec::new();
-    let (action_version, actions, provider, modules_token) = match (&previous, request.mode) {
-        (Some(recorded), OutputMode::Check) => (
-            recorded.action_version.clone(),
-            recorded.actions.clone(),
-            recorded.provider.clone(),
-            recorded.modules_token.clone(),
-        ),
-        _ => {
-            let (action_version, actions) = match (&request.action_version, &request.looked_up) {
-                (Some(version), _) => {
-                    notes.push(format!(
-                        "action versions: `dagger/dagger-for-github@{version}` from \
+    let (action_version, actions, provider, modules_token, verify_fixes) =
+        match (&previous, request.mode) {
+            (Some(recorded), OutputMode::Check) => (
+                recorded.action_version.clone(),
+                recorded.actions.clone(),
+                recorded.provider.clone(),
+                recorded.modules_token.clone(),
+                recorded.verify_fixes,
+            ),
+            _ => {
+                let (action_version, actions) = match (&request.action_version, &request.looked_up)
+                {
+                    (Some(version), _) => {
+                        notes.push(format!(
+                            "action versions: `dagger/dagger-for-github@{version}` from \
                          `--action-version`"
-                    ));
-                    (version.clone(), ActionPins::default())
-                }
-                (None, Some(found)) => {
-                    notes.push(found.note.clone());
-                    (found.dagger.clone(), found.actions.clone())
-                }
-                (None, None) => match &previous {
-                    // Keep what the files pin rather than flip-flop with the API's answers.
-                    Some(recorded) => (recorded.action_version.clone(), recorded.actions.clone()),
-                    None => {
-                        let built_in = ActionVersions::built_in("no lookup was made");
-                        (built_in.dagger, built_in.actions)
+                        ));
+                        (version.clone(), ActionPins::default())
                     }
-                },
-            };
-            let provider = workflow_provider(global)?;
-            notes.push(format!(
-                "the fix steps use provider `{}` ({})",
-                provider.provider,
-                super::quote_list(
-                    [&provider.key, &provider.model, &provider.base_url]
-                        .into_iter()
-                        .flatten()
+                    (None, Some(found)) => {
+                        notes.push(found.note.clone());
+                        (found.dagger.clone(), found.actions.clone())
+                    }
+                    (None, None) => match &previous {
+                        // Keep what the files pin rather than flip-flop with the API's answers.
+                        Some(recorded) => {
+                            (recorded.action_version.clone(), recorded.actions.clone())
+                        }
+                        None => {
+                            let built_in = ActionVersions::built_in("no lookup was made");
+                            (built_in.dagger, built_in.actions)
+                        }
+                    },
+                };
+                let settings = settings_here(global)?;
+                let provider = workflow_provider(global, &settings)?;
+                notes.push(format!(
+                    "the fix steps use provider `{}` ({})",
+                    provider.provider,
+                    super::quote_list(
+                        [&provider.key, &provider.model, &provider.base_url]
+                            .into_iter()
+                            .flatten()
+                    )
+                ));
+                (
+                    action_version,
+                    actions,
+                    provider,
+                    request.private_modules.clone(),
+                    request.verify_fixes || settings.config.daggie.verify_fixes,
                 )
-            ));
-            (
-                action_version,
-                actions,
-                provider,
-                request.private_modules.clone(),
-            )
-        }
-    };
+            }
+        };
     if let Some(secret) = &modules_token {
         notes.push(format!(
             "the module libraries are private: create the repository secret `{secret}` with a \
@@ -225,7 +232,7 @@ pub fn assist(
             actions,
             provider,
             modules_token,
-            verify_fixes: request.verify_fixes,
+            verify_fixes,
         },
         force: request.force,
         notes,
@@ -235,13 +242,17 @@ pub fn assist(
     Ok(report)
 }
 
+/// The settings of the working directory (`agentci.toml`, `.env`, the environment).
+fn settings_here(global: &GlobalOptions) -> anyhow::Result<Settings> {
+    let working_dir = std::env::current_dir()
+        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
+    Settings::load(global, &working_dir)
+}
+
 /// The provider the generated fix steps pass the variables of: `--provider`, else agentci.toml's
 /// `[provider] name`, else the one detected from the environment, else Anthropic; with its model
 /// and base-URL variables when a model or base URL is configured.
-fn workflow_provider(global: &GlobalOptions) -> anyhow::Result<ProviderEnv> {
-    let working_dir = std::env::current_dir()
-        .map_err(|error| crate::exit::usage(format!("no working directory: {error}")))?;
-    let settings = Settings::load(global, &working_dir)?;
+fn workflow_provider(global: &GlobalOptions, settings: &Settings) -> anyhow::Result<ProviderEnv> {
     let named = global
         .provider
         .clone()

@@ -69,29 +69,20 @@ impl fmt::Display for Invocation {
     /// The command as a shell would take it (words quoted where needed).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(dir) = &self.dir {
-            write!(f, "(cd {} && ", quote(&dir.display().to_string()))?;
+            write!(
+                f,
+                "(cd {} && ",
+                crate::support::quote_word(&dir.display().to_string())
+            )?;
         }
         f.write_str(self.cli.name())?;
         for arg in &self.args {
-            write!(f, " {}", quote(arg))?;
+            write!(f, " {}", crate::support::quote_word(arg))?;
         }
         if self.dir.is_some() {
             f.write_str(")")?;
         }
         Ok(())
-    }
-}
-
-fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | ',' | '+')
-        });
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

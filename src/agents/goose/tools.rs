@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::backend::{Backend, DeployParams, Invocation, Target, check_name, check_word};
 use crate::agent::tool::{Tool, ToolError};
-use crate::agent::tools::{arguments, spec};
+use crate::agent::tool::{arguments, spec};
 use crate::llm::ToolSpec;
 
 /// Bytes of one tool result the model sees.

@@ -56,8 +56,13 @@ static LEGACY_CHECK: LazyLock<Option<Regex>> = LazyLock::new(|| {
 static CHECK_NAME: LazyLock<Option<Regex>> =
     LazyLock::new(|| regex(r"^[A-Za-z0-9][\w.-]*(?::[\w.-]+)+$"));
 static CONTEXT: LazyLock<Option<Regex>> = LazyLock::new(|| regex(r"\b\w+: context (\S+)"));
-static WITH_EXEC: LazyLock<Option<Regex>> =
-    LazyLock::new(|| regex(r"(?:^|[\s.›])withExec (.+?)(?: (?:DONE|ERROR|CACHED) \[.*)?$"));
+/// A `withExec` step's title: plain mode ends it with ` ERROR [1.2s]`, report mode's cause title
+/// (`renderStepTitle`) with the duration and the status, ` 3.0s ERROR`.
+static WITH_EXEC: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    regex(
+        r"(?:^|[\s.›])withExec (.+?)(?: (?:DONE|ERROR|CACHED) \[.*| (?:\d+[dhm])*\d+(?:\.\d+)?s (?:ERROR|OK|CACHED))?$",
+    )
+});
 static WITH_WORKDIR: LazyLock<Option<Regex>> =
     LazyLock::new(|| regex(r"(?:^|[\s.›])withWorkdir (/\S*)"));
 
@@ -488,6 +493,16 @@ mod tests {
             Some(vec!["ruff".to_owned(), "check".to_owned(), ".".to_owned()])
         );
         assert!(!intake.checks[1].failed);
+        // As `renderStepTitle` prints it: icon, title, duration, status.
+        let log = "✘ backend:test 3.1s ERROR\n  ✘ withExec pytest -q 'tests/a b.py' 1m2s ERROR\n  ┃ 1 failed\x1b[0m\n";
+        assert_eq!(
+            read(log).checks[0].command,
+            Some(vec![
+                "pytest".to_owned(),
+                "-q".to_owned(),
+                "tests/a b.py".to_owned()
+            ])
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod intake;
 pub mod packs;
 pub mod parsers;
 pub mod request;
+pub mod rerun;
 pub use crate::agents::review;
 pub mod route;
 pub mod suggest;

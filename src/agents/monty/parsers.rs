@@ -81,8 +81,9 @@ fn number(text: Option<regex::Match<'_>>) -> Option<u32> {
     text.and_then(|found| found.as_str().parse().ok())
 }
 
-static PYTEST_FAILED: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"^(?:FAILED|ERROR) ([\w./\\-]+\.py)(?:::(\S+))?(?: - (.*))?$"));
+static PYTEST_FAILED: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"^(?:FAILED|ERROR) ([\w./\\-]+\.py)(?:::([^\s\[]+(?:\[.*?\])?))?(?: - (.*))?$")
+});
 static PYTEST_SECTION: LazyLock<Regex> = LazyLock::new(|| regex(r"^_{3,} (\S.*?) _{3,}$"));
 static PYTEST_LOCATION: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^([\w./\\-]+\.py):(\d+):(?: (.*))?$"));
@@ -152,6 +153,94 @@ pub fn pytest(lines: &[&str]) -> Vec<RawFailure> {
         }
     }
     failures
+}
+
+/// A failing test as a test runner named it: the file as printed, and the rest of its id
+/// (`TestToken::test_expired[a b]` for pytest, the test's title for jest and vitest), if any.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TestId {
+    pub path: String,
+    pub name: Option<String>,
+}
+
+/// A pytest section title that names a test: `test_x`, `TestClass.test_x[param]`.
+static PYTEST_TEST_TITLE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(\[.*\])?$"));
+
+/// The ids of the tests pytest reported failing, in log order, without duplicates: from the short
+/// test summary (`FAILED path::Class::test[param] - message`, `ERROR path::test`), else from a
+/// failure section's title (`____ Class.test[param] ____`) and its first location, which is the
+/// test's own file (pytest starts a test's traceback at the test function).
+pub fn pytest_ids(lines: &[&str]) -> Vec<TestId> {
+    let mut summary: Vec<TestId> = Vec::new();
+    let mut sections: Vec<TestId> = Vec::new();
+    let mut section: Option<String> = None;
+    for line in lines {
+        let trimmed = line.trim_end();
+        if let Some(found) = PYTEST_SECTION.captures(trimmed) {
+            let title = found[1].trim();
+            section = PYTEST_TEST_TITLE.captures(title).map(|test| {
+                let head = test[1].replace('.', "::");
+                format!("{head}{}", test.get(2).map_or("", |param| param.as_str()))
+            });
+            continue;
+        }
+        if let Some(found) = PYTEST_FAILED.captures(trimmed) {
+            summary.push(TestId {
+                path: found[1].to_owned(),
+                name: found.get(2).map(|name| name.as_str().to_owned()),
+            });
+            continue;
+        }
+        if let Some(found) = PYTEST_LOCATION.captures(trimmed)
+            && let Some(name) = section.take()
+        {
+            sections.push(TestId {
+                path: found[1].to_owned(),
+                name: Some(name),
+            });
+        }
+    }
+    let mut ids = if summary.is_empty() {
+        sections
+    } else {
+        summary
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    ids
+}
+
+/// A test file jest or vitest reported failing: `FAIL src/a.spec.ts` (jest), `FAIL  src/a.spec.ts >
+/// Suite > test` or `FAIL  src/a.spec.ts [ src/a.spec.ts ]` (vitest).
+static JS_FAIL_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"^\s*FAIL\s+([\w./@\\\[\]()+-]+?\.[cm]?[jt]sx?)(?:\s+(>)\s.*|\s+\[.*\])?\s*$")
+});
+
+/// The JavaScript test runner whose failing files the log shows (`jest` or `vitest`), and those
+/// files in log order without duplicates (as [`TestId`]s without names: a run is narrowed to
+/// whole files, never to a test-name pattern that might select nothing).
+pub fn js_test_files(lines: &[&str]) -> (Option<&'static str>, Vec<TestId>) {
+    let mut runner: Option<&'static str> = None;
+    let mut files: Vec<TestId> = Vec::new();
+    for line in lines {
+        let trimmed = line.trim_end();
+        if let Some(found) = JS_FAIL_FILE.captures(trimmed) {
+            // vitest names the test after ` > ` and pads `FAIL` with two spaces; jest uses one.
+            let vitest = found.get(2).is_some() || trimmed.trim_start().starts_with("FAIL  ");
+            runner = runner.or(Some(if vitest { "vitest" } else { "jest" }));
+            let id = TestId {
+                path: found[1].to_owned(),
+                name: None,
+            };
+            if !files.contains(&id) {
+                files.push(id);
+            }
+        } else if trimmed.trim_start().starts_with("RUN  v") {
+            runner = Some("vitest");
+        }
+    }
+    (runner, files)
 }
 
 /// Python tracebacks (`File "x.py", line 12, in f`), attributed to the exception that ends them.
@@ -491,6 +580,112 @@ mod tests {
             .find(|failure| failure.path.as_deref() == Some("app/items.py"))
             .unwrap();
         assert_eq!(in_code.detail[0], "test: test_item_price_total");
+    }
+
+    fn ids(found: Vec<TestId>) -> Vec<String> {
+        found
+            .into_iter()
+            .map(|id| match id.name {
+                Some(name) => format!("{}::{name}", id.path),
+                None => id.path,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pytest_ids_come_from_the_short_summary() {
+        let log = "\
+=========================== short test summary info ============================
+FAILED tests/test_auth.py::TestToken::test_expired[2026-01-01 00:00 - utc] - AssertionError: assert True is False
+FAILED tests/test_auth.py::test_validate_token - AssertionError: assert 200 == 401
+FAILED tests/test_items.py::test_total[a[0]-b]
+ERROR tests/test_db.py::test_query - fixture 'db' not found
+ERROR tests/test_broken.py - ImportError: cannot import name 'x'
+FAILED tests/test_auth.py::test_validate_token - AssertionError: assert 200 == 401
+========================= 4 failed, 2 errors in 0.31s ==========================
+";
+        assert_eq!(
+            ids(pytest_ids(&lines(log))),
+            vec![
+                "tests/test_auth.py::TestToken::test_expired[2026-01-01 00:00 - utc]",
+                "tests/test_auth.py::test_validate_token",
+                "tests/test_items.py::test_total[a[0]-b]",
+                "tests/test_db.py::test_query",
+                "tests/test_broken.py",
+            ]
+        );
+        // The failure itself is still read, message and all.
+        let failures = pytest(&lines(log));
+        assert_eq!(failures[0].message, "AssertionError: assert True is False");
+        assert_eq!(
+            failures[0].detail,
+            vec!["test: TestToken::test_expired[2026-01-01 00:00 - utc]".to_owned()]
+        );
+    }
+
+    #[test]
+    fn without_a_summary_pytest_ids_come_from_the_sections() {
+        let log = "\
+=================================== FAILURES ===================================
+_______________ TestToken.test_expired[2026-01-01 00:00] _______________
+tests/test_auth.py:14: in test_expired
+    assert validate(token) is False
+app/auth.py:5: in validate
+    return True
+E   AssertionError: assert True is False
+_____________________________ test_item_price_total _____________________________
+
+    def test_item_price_total():
+>       assert total([Item(price=2), Item(price=3)]) == 5
+
+tests/test_items.py:40: 
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _
+app/items.py:12: AttributeError
+___________________ ERROR at setup of test_query ___________________
+tests/conftest.py:8: in db
+E   RuntimeError: no database
+========================= 2 failed, 1 error in 0.31s ==========================
+";
+        assert_eq!(
+            ids(pytest_ids(&lines(log))),
+            vec![
+                "tests/test_auth.py::TestToken::test_expired[2026-01-01 00:00]",
+                "tests/test_items.py::test_item_price_total",
+            ]
+        );
+        assert_eq!(
+            ids(pytest_ids(&fixture!("pytest.log"))),
+            vec![
+                "tests/test_auth.py::test_validate_token",
+                "tests/test_items.py::test_item_price_total",
+            ]
+        );
+    }
+
+    #[test]
+    fn js_test_files_name_the_runner_and_the_failing_files() {
+        let spec = "src/app/cart/cart.service.spec.ts";
+        let files = |(runner, found): (Option<&'static str>, Vec<TestId>)| (runner, ids(found));
+        assert_eq!(
+            files(js_test_files(&fixture!("jest.log"))),
+            (Some("jest"), vec![spec.to_owned()])
+        );
+        assert_eq!(
+            files(js_test_files(&fixture!("vitest.log"))),
+            (Some("vitest"), vec![spec.to_owned()])
+        );
+        let log = " FAIL  src/a.spec.ts [ src/a.spec.ts ]\n FAIL  src/b.spec.ts > B > one\n FAIL  src/b.spec.ts > B > two\n";
+        assert_eq!(
+            files(js_test_files(&lines(log))),
+            (
+                Some("vitest"),
+                vec!["src/a.spec.ts".to_owned(), "src/b.spec.ts".to_owned()]
+            )
+        );
+        assert_eq!(
+            js_test_files(&lines("PASS src/c.spec.ts\n")),
+            (None, vec![])
+        );
     }
 
     #[test]

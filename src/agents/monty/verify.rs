@@ -1,13 +1,15 @@
 //! `suggest-fix --verify`: apply the suggestions to a scratch copy and re-run what failed there:
 //! `dagger check <failed checks>` on a copy of the repository when `dagger` is on `PATH` (the
-//! same containerised environment that failed), else the failing command recovered from the log
-//! (or `--verify-command`) on a copy of the source. All suggestions together first; one by one
+//! same containerised environment that failed), else the failing commands recovered from the log
+//! ([`super::rerun`]: narrowed to the failing tests it names) or `--verify-command`, on a copy of
+//! the source. All suggestions together first; one by one
 //! only when together they still fail. The user's checkout is never touched.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use super::rerun::Rerun;
 use super::suggest::Suggestion;
 
 /// Directories not copied: version control metadata only. Dependencies (`node_modules`,
@@ -101,8 +103,9 @@ pub enum Verifier {
         root: PathBuf,
         source_in_root: PathBuf,
     },
-    /// The failing command, in a copy of the source.
-    Command { words: Vec<String>, source: PathBuf },
+    /// The failing commands (each failed check's, narrowed to its failing tests when the log
+    /// named them; or `--verify-command`), in a copy of the source, each in its directory.
+    Command { runs: Vec<Rerun>, source: PathBuf },
 }
 
 impl Verifier {
@@ -139,7 +142,11 @@ impl Verifier {
     pub fn label(&self) -> String {
         match self {
             Self::Dagger { checks, .. } => format!("dagger check {}", checks.join(" ")),
-            Self::Command { words, .. } => words.join(" "),
+            Self::Command { runs, .. } => runs
+                .iter()
+                .map(Rerun::label)
+                .collect::<Vec<_>>()
+                .join(" && "),
         }
     }
 }
@@ -195,10 +202,12 @@ async fn check_set(
                 })
                 .collect(),
         ),
-        Verifier::Command { words, source } => (
+        Verifier::Command { runs, source } => (
             source.clone(),
             copy.path().to_path_buf(),
-            vec![(words.clone(), copy.path().to_path_buf())],
+            runs.iter()
+                .map(|run| (run.words.clone(), copy.path().join(&run.directory)))
+                .collect(),
         ),
     };
     let target = copy.path().to_path_buf();
@@ -321,19 +330,6 @@ async fn run_command(
     }
 }
 
-/// The command a failed check of `checks` ran, recovered from the log (its `withExec`).
-pub fn recovered_command(log: &str, checks: &[String]) -> Option<Vec<String>> {
-    super::failures::blocks(log)
-        .into_iter()
-        .filter(|block| {
-            block
-                .check
-                .as_ref()
-                .is_some_and(|check| checks.contains(check))
-        })
-        .find_map(|block| block.command)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,7 +375,10 @@ mod tests {
         std::fs::write(dir.path().join("check.sh"), "echo checking\nexit 1\n").unwrap();
         let command = vec!["sh".to_owned(), "check.sh".to_owned()];
         let verifier = Verifier::Command {
-            words: command,
+            runs: vec![Rerun {
+                words: command,
+                directory: PathBuf::new(),
+            }],
             source: dir.path().to_path_buf(),
         };
         let verify = async |suggestions: &[Suggestion]| {

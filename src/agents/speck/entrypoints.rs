@@ -244,7 +244,7 @@ impl Invocation {
         let mut line = String::from("agentci");
         for argument in &self.arguments {
             line.push(' ');
-            line.push_str(&shell_quote(argument));
+            line.push_str(&crate::support::quote_word(argument));
         }
         line
     }
@@ -321,19 +321,6 @@ pub fn invocation(task: &Task, workspace: &Path, allow_exec: bool) -> Result<Inv
     })
 }
 
-/// `text` quoted for a POSIX shell when it needs to be.
-pub fn shell_quote(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
-    if safe {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,7 +349,7 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(shell_quote("--source"), "--source");
-        assert_eq!(shell_quote("it's here"), r"'it'\''s here'");
+        assert_eq!(crate::support::quote_word("--source"), "--source");
+        assert_eq!(crate::support::quote_word("it's here"), r"'it'\''s here'");
     }
 }

@@ -3,6 +3,7 @@
 //! copying a fixture tree.
 #![allow(dead_code)]
 
+pub mod git_http;
 pub mod llm;
 pub mod raw_server;
 pub mod wire;

@@ -14,6 +14,7 @@ use super::{COMMAND_TIMEOUT, Session, refuse_workspace_flags, report_usage};
 use crate::agents::monty::failures::{Failure, Layout};
 use crate::agents::monty::fix;
 use crate::agents::monty::request::{SuggestFixRequest, Verb};
+use crate::agents::monty::rerun::{self, Rerun};
 use crate::agents::monty::suggest::{self, SuggestionSubmission};
 use crate::agents::monty::verify::{self, Verifier};
 
@@ -155,8 +156,9 @@ pub async fn suggest_fix(
 }
 
 /// How `--verify` checks the suggestions: `dagger check <the failed checks>` on a copy of the
-/// repository when `dagger` is on `PATH`; else `--verify-command` or the failing command the log
-/// shows, on a copy of the source, when it is allowed for this agent.
+/// repository when `dagger` is on `PATH`; else `--verify-command` or, per failed check, the
+/// failing command the log shows narrowed to the failing tests it names (or the pack's test
+/// command with them), on a copy of the source, when it is allowed for this agent.
 fn verifier(
     session: Session<'_>,
     args: &SuggestFixRequest,
@@ -182,24 +184,30 @@ fn verifier(
             layout.source_in_root(),
         ));
     }
-    let words = match &args.verify_command {
-        Some(text) => verify::split_command(text)?,
-        None => verify::recovered_command(log, &checks).ok_or_else(|| {
-            crate::exit::usage(
-                "`--verify` found neither `dagger` on `PATH` nor the failing command in the log: pass `--verify-command`",
-            )
-        })?,
+    let allowed = session.allowed_commands(args.agent.allow_install);
+    let runs = match &args.verify_command {
+        Some(text) => vec![Rerun {
+            words: verify::split_command(text)?,
+            directory: std::path::PathBuf::new(),
+        }],
+        None => rerun::recover(log, &checks, layout, session.pack, &allowed),
     };
-    if !crate::support::command_allowed(&words, &session.allowed_commands(args.agent.allow_install))
-    {
-        return Err(crate::exit::usage(format!(
-            "`{}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
-            words.join(" "),
-            session.pack.agent
-        )));
+    if runs.is_empty() {
+        return Err(crate::exit::usage(
+            "`--verify` found neither `dagger` on `PATH` nor the failing command or tests in the log: pass `--verify-command`",
+        ));
+    }
+    for run in &runs {
+        if !crate::support::command_allowed(&run.words, &allowed) {
+            return Err(crate::exit::usage(format!(
+                "`{}` is not allowed for {}: allowed are the pack's commands and `[exec] allow` in agentci.toml",
+                run.label(),
+                session.pack.agent
+            )));
+        }
     }
     Ok(Verifier::Command {
-        words,
+        runs,
         source: layout.source.clone(),
     })
 }
