@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use super::extract::{self, ArgumentFacts, Extraction, SourceText, list_of};
+use super::extract::{self, ArgumentFacts, Extraction, SourceText, json_string, list_of};
 use super::model::Argument;
 use super::syntax::{
     self, Grammar, SourceFile, block_doc, first_paragraph, named_children, unquote,
@@ -113,6 +113,10 @@ fn parameters(file: &SourceFile, declaration: Node<'_>) -> Vec<Argument> {
                 .child_by_field_name("type")
                 .map(|node| type_name(file, node))
                 .unwrap_or_else(|| ("Unknown".to_string(), false));
+            let declared = parameter
+                .child_by_field_name("type")
+                .map(|node| file.text(node).to_string())
+                .unwrap_or_default();
             let mut facts = ArgumentFacts {
                 name,
                 r#type: type_name,
@@ -144,6 +148,14 @@ fn parameters(file: &SourceFile, declaration: Node<'_>) -> Vec<Argument> {
                     }
                     _ => {}
                 }
+            }
+            // `@Default` holds JSON, except that the annotation processor wraps the value of a
+            // `String` parameter in quotes (`quoteIfString`: always, unless it is `null`).
+            if matches!(declared.as_str(), "String" | "java.lang.String")
+                && let Some(default) = &facts.default
+                && default != "null"
+            {
+                facts.default = Some(json_string(default));
             }
             Some(facts.into_argument())
         })
@@ -293,6 +305,42 @@ public class Demo {
         let publish = &extraction.functions[1];
         assert_eq!(publish.returns, "Void");
         assert_eq!(publish.args[1].r#type, "[String]");
-        assert_eq!(extraction.constructor[0].default.as_deref(), Some("\"17\""));
+        // The annotation processor quotes every `String` default, quotes included.
+        assert_eq!(
+            extraction.constructor[0].default.as_deref(),
+            Some(r#""\"17\"""#)
+        );
+    }
+
+    #[test]
+    fn string_defaults_are_json_strings_as_the_annotation_processor_makes_them() {
+        let extraction = extract(
+            &[SourceText {
+                path: "src/main/java/io/dagger/modules/hello/Hello.java".into(),
+                text: r#"package io.dagger.modules.hello;
+
+import io.dagger.module.annotation.*;
+
+@Object
+public class Hello {
+  @Function
+  public String hello(@Default("world") String name, @Default("3") int times, @Default("null") String suffix, @Default("true") boolean shout) {
+    return name;
+  }
+}
+"#
+                .into(),
+            }],
+            "Hello",
+        );
+        let defaults: Vec<Option<&str>> = extraction.functions[0]
+            .args
+            .iter()
+            .map(|argument| argument.default.as_deref())
+            .collect();
+        assert_eq!(
+            defaults,
+            [Some("\"world\""), Some("3"), Some("null"), Some("true")]
+        );
     }
 }
