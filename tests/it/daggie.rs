@@ -639,6 +639,59 @@ fn a_toolchain_that_takes_its_source_in_the_constructor_is_pointed_at_the_direct
 }
 
 #[test]
+fn a_toolchain_nothing_can_scope_to_its_directory_says_its_checks_read_the_root() {
+    // `dagger/jest`'s shape: the constructor reads the workspace (`ws: Workspace`), the checks
+    // take no directory, so a plan has no way to point them at `web/`.
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path().join("site");
+    let web = root.join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    std::fs::write(
+        web.join("package.json"),
+        "{\"devDependencies\":{\"jest\":\"^29.0.0\"}}\n",
+    )
+    .unwrap();
+    let scanner = |_: &ModuleSource| {
+        let mut jest = corp_module(
+            "jest",
+            "3333333333333333333333333333333333333333",
+            "Toolchain to execute Jest tests",
+            vec![function(
+                "test",
+                true,
+                "Execute the tests",
+                "Void",
+                vec![optional("files", "[String]")],
+            )],
+        );
+        jest.constructor = vec![optional("ws", "Workspace")];
+        Ok(ScanReport {
+            modules: vec![jest],
+            errors: Vec::new(),
+            workspace: None,
+        })
+    };
+    let options = AssistOptions {
+        assignment: "Set up CI: run every check on pull requests.".to_string(),
+        source: root,
+        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
+        mode: OutputMode::DryRun,
+        render: RenderOptions::default(),
+        force: false,
+        notes: Vec::new(),
+    };
+    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    assert!(
+        report.plan.notes.contains(
+            "toolchain `jest`: nothing scopes its checks to `web/` (no directory argument with a \
+             default path), so they read the repository root"
+        ),
+        "{}",
+        report.plan.notes
+    );
+}
+
+#[test]
 fn a_root_project_checked_through_its_workspace_is_not_reported_unchecked() {
     // `dagger/go`'s shape: the checks read the workspace (`ws: Workspace`), which is the
     // repository root, so a Go project at the root is checked without any customization.

@@ -64,7 +64,19 @@ impl<'a> Planner<'a> {
         if let Some(directory) = install.directory
             && reads_constructor_source
         {
-            customizations.extend(constructor_customizations(install.library, directory));
+            let scoped = constructor_customizations(install.library, directory);
+            if scoped.is_empty() && !directory.directory.is_empty() {
+                // A `Workspace` or a hard-coded path: the plan has no way to move it.
+                let text = format!(
+                    "toolchain `{}`: nothing scopes its checks to `{}` (no directory argument \
+                     with a default path), so they read the repository root",
+                    install.name,
+                    display_directory(directory)
+                );
+                self.reasons.push(text.clone());
+                self.decisions.push(text);
+            }
+            customizations.extend(scoped);
         }
         ToolchainPlan {
             module: install.library.module.name.clone(),
