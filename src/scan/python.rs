@@ -521,10 +521,34 @@ enum Literal {
 fn literal(file: &SourceFile, node: Node<'_>) -> Literal {
     match node.kind() {
         "none" => Literal::None,
+        // A module-level constant of the same file (`IMAGE = "alpine"`): Python evaluates the
+        // default when the module loads, so Dagger registers its value.
+        "identifier" => Literal::Value(
+            module_constant(file, file.text(node))
+                .and_then(|value| json_literal(file, value))
+                .unwrap_or_else(|| file.text(node).to_string()),
+        ),
         _ => {
             Literal::Value(json_literal(file, node).unwrap_or_else(|| file.text(node).to_string()))
         }
     }
+}
+
+/// The value last assigned to `name` at the top level of the file (`NAME = …`,
+/// `NAME: Final = …`).
+fn module_constant<'tree>(file: &'tree SourceFile, name: &str) -> Option<Node<'tree>> {
+    named_children(file.tree.root_node())
+        .into_iter()
+        .filter(|statement| statement.kind() == "expression_statement")
+        .filter_map(|statement| statement.named_child(0))
+        .filter(|expression| expression.kind() == "assignment")
+        .filter(|assignment| {
+            assignment
+                .child_by_field_name("left")
+                .is_some_and(|left| left.kind() == "identifier" && file.text(left) == name)
+        })
+        .filter_map(|assignment| assignment.child_by_field_name("right"))
+        .last()
 }
 
 fn json_literal(file: &SourceFile, node: Node<'_>) -> Option<String> {
@@ -617,6 +641,55 @@ mod tests {
 
     fn run(text: &str, main_object: &str) -> Extraction {
         extract(&[SourceText::new("src/main.py", text)], main_object)
+    }
+
+    #[test]
+    fn defaults_naming_a_module_level_constant_take_its_value() {
+        // Python evaluates the default when the module loads, so Dagger registers the value.
+        let extraction = run(
+            r#"from typing import Annotated, Final
+import os
+
+import dagger
+from dagger import Doc, function, object_type
+
+DEFAULT_IMAGE = "docker.io/library/alpine"
+_TIMEOUT: Final = 30
+TAGS = ["latest", "edge"]
+ALIAS = DEFAULT_IMAGE
+HOME = os.environ.get("HOME")
+
+@object_type
+class Tool:
+    @function
+    def run(
+        self,
+        image: Annotated[str, Doc("Image")] = DEFAULT_IMAGE,
+        timeout: int = _TIMEOUT,
+        tags: list[str] = TAGS,
+        alias: str = ALIAS,
+        home: str = HOME,
+    ) -> str:
+        return image
+"#,
+            "Tool",
+        );
+        let defaults: Vec<Option<&str>> = extraction.functions[0]
+            .args
+            .iter()
+            .map(|argument| argument.default.as_deref())
+            .collect();
+        assert_eq!(
+            defaults,
+            [
+                Some("\"docker.io/library/alpine\""),
+                Some("30"),
+                Some("[\"latest\",\"edge\"]"),
+                // Not followed further than one name, nor into calls: the source text stays.
+                Some("ALIAS"),
+                Some("HOME"),
+            ]
+        );
     }
 
     #[test]
