@@ -548,7 +548,7 @@ fn module_constant<'tree>(file: &'tree SourceFile, name: &str) -> Option<Node<'t
                 .is_some_and(|left| left.kind() == "identifier" && file.text(left) == name)
         })
         .filter_map(|assignment| assignment.child_by_field_name("right"))
-        .last()
+        .next_back()
 }
 
 fn json_literal(file: &SourceFile, node: Node<'_>) -> Option<String> {
