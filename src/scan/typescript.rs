@@ -337,7 +337,38 @@ fn type_name(file: &SourceFile, node: Node<'_>) -> (String, bool) {
 }
 
 /// A literal as JSON (`"x"`, `3`, `true`, `null`, arrays of literals); `None` for expressions.
+/// An identifier naming a top-level `const` of the same file stands for its value, as the SDK
+/// follows it.
 fn json_value(file: &SourceFile, node: Node<'_>) -> Option<serde_json::Value> {
+    if node.kind() == "identifier" {
+        let value = top_level_const(file, file.text(node))?;
+        return literal_json(file, value);
+    }
+    literal_json(file, node)
+}
+
+/// `const NAME = value` (exported or not) at the top of the file: its value.
+fn top_level_const<'tree>(file: &'tree SourceFile, name: &str) -> Option<Node<'tree>> {
+    named_children(file.tree.root_node())
+        .into_iter()
+        .map(|statement| match statement.kind() {
+            "export_statement" => statement.child_by_field_name("declaration"),
+            _ => Some(statement),
+        })
+        .filter_map(|statement| statement.filter(|node| node.kind() == "lexical_declaration"))
+        .filter(|declaration| file.text(*declaration).trim_start().starts_with("const"))
+        .flat_map(named_children)
+        .filter(|declarator| declarator.kind() == "variable_declarator")
+        .find(|declarator| {
+            declarator
+                .child_by_field_name("name")
+                .is_some_and(|found| file.text(found) == name)
+        })?
+        .child_by_field_name("value")
+}
+
+/// [`json_value`] for literals only.
+fn literal_json(file: &SourceFile, node: Node<'_>) -> Option<serde_json::Value> {
     use serde_json::Value;
     Some(match node.kind() {
         "string" => Value::String(unquote(file.text(node))),
@@ -361,10 +392,10 @@ fn json_value(file: &SourceFile, node: Node<'_>) -> Option<serde_json::Value> {
         "array" => Value::Array(
             named_children(node)
                 .into_iter()
-                .map(|item| json_value(file, item))
+                .map(|item| literal_json(file, item))
                 .collect::<Option<Vec<_>>>()?,
         ),
-        "as_expression" | "parenthesized_expression" => json_value(file, node.named_child(0)?)?,
+        "as_expression" | "parenthesized_expression" => literal_json(file, node.named_child(0)?)?,
         _ => return None,
     })
 }
@@ -479,6 +510,38 @@ mod tests {
 
     fn run(text: &str, main_object: &str) -> Extraction {
         extract(&[SourceText::new("src/index.ts", text)], main_object)
+    }
+
+    #[test]
+    fn constants_named_in_defaults_and_argument_options_take_their_values() {
+        // The SDK follows an identifier back to its literal, in defaults and in `@argument`.
+        let extraction = run(
+            r#"import { Directory, argument, func, object } from "@dagger.io/dagger"
+
+const EXCLUDES = ["node_modules", "dist"]
+export const IMAGE = "node:22-alpine"
+const ROOT = "/"
+let later = computeIt()
+
+@object()
+export class Web {
+  @func()
+  build(
+    @argument({ defaultPath: ROOT, ignore: EXCLUDES }) source: Directory,
+    image: string = IMAGE,
+    other: string = later,
+  ): string {
+    return image
+  }
+}
+"#,
+            "Web",
+        );
+        let args = &extraction.functions[0].args;
+        assert_eq!(args[0].default_path.as_deref(), Some("/"));
+        assert_eq!(args[0].ignore, ["node_modules", "dist"]);
+        assert_eq!(args[1].default.as_deref(), Some("\"node:22-alpine\""));
+        assert_eq!(args[2].default.as_deref(), Some("later"));
     }
 
     #[test]
