@@ -7,6 +7,7 @@ pub mod command;
 pub mod fs;
 pub mod git;
 pub mod slug;
+pub mod toml_layout;
 
 pub use command::{SplitError, command_allowed, quote_word, split_words};
 pub use fs::{copy_tree, write_atomically, write_files_atomically};

@@ -810,6 +810,45 @@ fn check_exits_1_on_a_stale_file_and_0_after_regeneration() {
     assert!(read(&workflow).contains("ubuntu-22.04"));
 }
 
+/// A module the project already installs under a name of its own is not installed a second
+/// time under the plan's name: the planned toolchain takes the installed name.
+#[test]
+fn a_module_installed_by_hand_under_another_name_is_not_installed_twice() {
+    let project = example_project();
+    let global = GlobalOptions::default();
+    let args = assist_args(project.path(), project.path().join("daggie-assignment.md"));
+    let mut out = Vec::new();
+    assist(&args, &global, &library_scanner, None, &mut out).unwrap();
+    let generated: serde_json::Value =
+        serde_json::from_str(&read(&project.path().join("dagger.json"))).unwrap();
+    let first = generated["toolchains"][0].clone();
+    let source = first["source"].as_str().unwrap().to_owned();
+    // A person's own set-up: the same module as `api`, and no workflow recording a plan.
+    std::fs::remove_dir_all(project.path().join(".github")).unwrap();
+    std::fs::write(
+        project.path().join("dagger.json"),
+        format!(
+            "{{\"name\": \"monorepo\", \"toolchains\": [{{\"name\": \"api\", \"source\": \"{source}\"}}]}}\n"
+        ),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    assist(&args, &global, &library_scanner, None, &mut out).unwrap();
+    let printed = String::from_utf8(out).unwrap();
+    let merged: serde_json::Value =
+        serde_json::from_str(&read(&project.path().join("dagger.json"))).unwrap();
+    let installs: Vec<&serde_json::Value> = merged["toolchains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|toolchain| toolchain["source"] == source.as_str())
+        .collect();
+    assert_eq!(installs.len(), 1, "{merged:#}");
+    assert_eq!(installs[0]["name"], "api");
+    assert_eq!(installs[0]["customizations"], first["customizations"]);
+    assert!(printed.contains("keeps the name `api`"), "{printed}");
+}
+
 /// A workflow generated with `--verify-fixes` records it, so `--check` without the flag finds it
 /// up to date; `[daggie] verify_fixes = true` in agentci.toml asks for the same workflow.
 #[test]

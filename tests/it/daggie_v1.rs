@@ -307,14 +307,17 @@ fn regenerating_workspaces_keeps_hand_edits() {
     let file = project.join("backend/dagger.toml");
     let generated = std::fs::read_to_string(&file).unwrap();
     let edited = format!(
-        "{generated}\n[modules.python-service.settings]\nfastMode = true\n\n         [modules.python-service.generate]\nskip = [\"docs\"]\n\n         [modules.my-linter]\nsource = \"github.com/me/my-linter@v1.0.0\"\n\n         [env.ci]\n[env.ci.modules.my-linter.settings]\nstrict = true\n"
+        "{generated}\n# Ours: keep fast mode on in CI.\n[modules.python-service.settings]\nfastMode = true\n\n         [modules.python-service.generate]\nskip = [\"docs\"]\n\n         [modules.my-linter]\nsource = \"github.com/me/my-linter@v1.0.0\" # our fork\n\n         [env.ci]\n[env.ci.modules.my-linter.settings]\nstrict = true\n"
     );
     workspace::parse(&edited).unwrap();
     std::fs::write(&file, &edited).unwrap();
 
     let mut out = Vec::new();
     assert_eq!(run(&mut out), Exit::Done);
-    let merged = workspace::parse(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    // Nothing daggie owns changed, so the file is the person's, byte for byte: comments included.
+    assert_eq!(text, edited);
+    let merged = workspace::parse(&text).unwrap();
     let printed = String::from_utf8_lossy(&out);
     assert!(merged.modules.contains_key("my-linter"), "{printed}");
     let service = &merged.modules["python-service"];

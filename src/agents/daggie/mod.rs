@@ -11,6 +11,7 @@
 //! [`request::DaggieResult`] for `cli` to print.
 
 pub mod catalog;
+pub mod installed;
 pub mod merge;
 pub mod migrate;
 pub mod model;
@@ -317,6 +318,9 @@ pub fn run_assist(
         )));
     }
     let mut proposal = proposal;
+    let installed = installed::read(&options.source);
+    let renamed = installed::adopt_names(&mut proposal.plan, &installed, &catalog, &project.root);
+    proposal.reasons.extend(renamed);
     let mut render_options = options.render.clone();
     if render_options.engine_version.is_none()
         && let Some(existing) = &project.existing_engine_version
