@@ -639,6 +639,60 @@ fn a_toolchain_that_takes_its_source_in_the_constructor_is_pointed_at_the_direct
 }
 
 #[test]
+fn a_constructor_directory_that_picks_its_own_paths_from_the_root_stays_there() {
+    // `dagger/dagger`'s `java-client-dev`: `workspaceDir` defaults to `/` and its ignore
+    // patterns select `sdk/java/…` from there; pointing it at `sdk/java/` would break it.
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path().join("engine");
+    let java = root.join("sdk/java");
+    std::fs::create_dir_all(&java).unwrap();
+    std::fs::write(java.join("pom.xml"), "<project/>\n").unwrap();
+    let scanner = |_: &ModuleSource| {
+        let mut java_dev = corp_module(
+            "java-client-dev",
+            "4444444444444444444444444444444444444444",
+            "Toolchain to develop the Java SDK",
+            vec![function("lint", true, "Lint the Java SDK", "Void", vec![])],
+        );
+        java_dev.constructor = vec![Argument {
+            default_path: Some("/".to_string()),
+            optional: true,
+            ignore: vec![
+                "*".to_string(),
+                "!sdk/java/pom.xml".to_string(),
+                "!sdk/java/src/".to_string(),
+            ],
+            ..argument("workspaceDir", "Directory")
+        }];
+        Ok(ScanReport {
+            modules: vec![java_dev],
+            errors: Vec::new(),
+            workspace: None,
+        })
+    };
+    let options = AssistOptions {
+        assignment: "Set up CI: run every check on pull requests.".to_string(),
+        source: root,
+        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
+        mode: OutputMode::DryRun,
+        render: RenderOptions::default(),
+        force: false,
+        notes: Vec::new(),
+    };
+    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    assert_eq!(report.plan.toolchains.len(), 1);
+    assert_eq!(report.plan.toolchains[0].customizations, vec![]);
+    assert!(
+        report.plan.notes.contains(
+            "toolchain `java-client-dev`: its constructor's `workspaceDir` picks paths of its own \
+             from the repository root (`!sdk/java/pom.xml`), so it stays there"
+        ),
+        "{}",
+        report.plan.notes
+    );
+}
+
+#[test]
 fn a_toolchain_nothing_can_scope_to_its_directory_says_its_checks_read_the_root() {
     // `dagger/jest`'s shape: the constructor reads the workspace (`ws: Workspace`), the checks
     // take no directory, so a plan has no way to point them at `web/`.

@@ -10,7 +10,7 @@ use super::{Install, Planner};
 use crate::agents::daggie::catalog::LibraryModule;
 use crate::agents::daggie::plan::{AgentName, Customization, FixAgent, ToolchainPlan};
 use crate::agents::daggie::project::{PathKind, Stack, StackDirectory};
-use crate::scan::Function;
+use crate::scan::{Argument, Function};
 
 impl<'a> Planner<'a> {
     /// A toolchain name for one of several installs of a module: the directory's name, unless
@@ -65,7 +65,22 @@ impl<'a> Planner<'a> {
             && reads_constructor_source
         {
             let scoped = constructor_customizations(install.library, directory);
-            if scoped.is_empty() && !directory.directory.is_empty() {
+            let bound = install
+                .library
+                .module
+                .constructor
+                .iter()
+                .filter(|argument| is_directory_with_default_path(argument))
+                .find_map(|argument| layout_pattern(argument).map(|pattern| (argument, pattern)));
+            if let (true, Some((argument, pattern))) = (scoped.is_empty(), bound) {
+                let text = format!(
+                    "toolchain `{}`: its constructor's `{}` picks paths of its own from the \
+                     repository root (`{pattern}`), so it stays there",
+                    install.name, argument.name
+                );
+                self.reasons.push(text.clone());
+                self.decisions.push(text);
+            } else if scoped.is_empty() && !directory.directory.is_empty() {
                 // A `Workspace` or a hard-coded path: the plan has no way to move it.
                 let text = format!(
                     "toolchain `{}`: nothing scopes its checks to `{}` (no directory argument \
@@ -260,7 +275,8 @@ fn constructor_customizations(
         .module
         .constructor
         .iter()
-        .filter(|argument| argument.r#type == "Directory" && argument.default_path.is_some())
+        .filter(|argument| is_directory_with_default_path(argument))
+        .filter(|argument| layout_pattern(argument).is_none())
         .map(|argument| Customization {
             function: Vec::new(),
             argument: argument.name.clone(),
@@ -268,6 +284,28 @@ fn constructor_customizations(
             default: None,
         })
         .collect()
+}
+
+fn is_directory_with_default_path(argument: &Argument) -> bool {
+    argument.r#type == "Directory" && argument.default_path.is_some()
+}
+
+/// An ignore pattern that names a path of a particular repository (`!sdk/java/pom.xml`: a
+/// literal first segment and more after it), not a generic one (`**/node_modules`, `/dist`):
+/// such an argument expects the repository root, whatever directory its checks are about.
+fn layout_pattern(argument: &Argument) -> Option<&str> {
+    argument
+        .ignore
+        .iter()
+        .find(|pattern| {
+            let path = pattern.trim_start_matches('!').trim_start_matches('/');
+            let mut segments = path.split('/').filter(|segment| !segment.is_empty());
+            match (segments.next(), segments.next()) {
+                (Some(first), Some(_)) => !first.contains(['*', '?', '[', '{']),
+                _ => false,
+            }
+        })
+        .map(String::as_str)
 }
 
 /// Whether a module gives `dagger check` or the deploy job anything to run.
