@@ -119,10 +119,11 @@ fn read_class(
                 Some(returns) => returns,
                 None => {
                     extraction.problems.push(format!(
-                        "{}: `{name}` has no return type annotation",
+                        "{}: `{name}` has no return type annotation: Dagger infers it, the \
+                         scanner reports `Unknown`",
                         file.location(*member)
                     ));
-                    "Void".to_string()
+                    "Unknown".to_string()
                 }
             };
             let args = parameters(file, *member, &jsdoc);
@@ -510,6 +511,33 @@ mod tests {
 
     fn run(text: &str, main_object: &str) -> Extraction {
         extract(&[SourceText::new("src/index.ts", text)], main_object)
+    }
+
+    #[test]
+    fn a_function_without_a_return_annotation_returns_what_the_scanner_cannot_tell() {
+        // The SDK asks the type checker, so Dagger exposes the function with its inferred type;
+        // the scanner does not guess `Void`.
+        let extraction = run(
+            r#"import { dag, func, object } from "@dagger.io/dagger"
+
+@object()
+export class Example {
+  @func()
+  post() {
+    return dag.container().from("alpine").stdout()
+  }
+}
+"#,
+            "Example",
+        );
+        assert_eq!(extraction.functions[0].returns, "Unknown");
+        assert_eq!(
+            extraction.problems,
+            [
+                "src/index.ts:6: `post` has no return type annotation: Dagger infers it, the \
+              scanner reports `Unknown`"
+            ]
+        );
     }
 
     #[test]
