@@ -170,6 +170,13 @@ fn module_from(
     // Checks and generators on objects the main object's functions return (`test:lint`).
     let nested = modtree::nested(&main_object, &extraction.functions, &extraction.objects);
     checks.extend(nested.checks);
+    if nested.truncated {
+        problems.push(
+            "its objects return each other through more paths than the scanner walks: some \
+             nested checks may be missing"
+                .to_string(),
+        );
+    }
     for (path, needs) in nested.skipped_checks {
         let needs: Vec<String> = needs.iter().map(|name| format!("`{name}`")).collect();
         problems.push(format!(

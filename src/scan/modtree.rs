@@ -10,6 +10,10 @@ use super::model::Function;
 /// How deep the walk goes below the main object; real modules nest two or three levels.
 const MAX_DEPTH: usize = 8;
 
+/// How many functions the walk looks at in all: objects that return each other through many
+/// functions make the number of paths grow as a power of the depth.
+const MAX_VISITS: usize = 20_000;
+
 /// The module's other object types, by the name their functions return them as.
 pub type Objects = BTreeMap<String, Vec<Function>>;
 
@@ -21,6 +25,9 @@ pub struct Nested {
     pub generators: Vec<String>,
     /// `(path, required arguments)` of nested checks the engine drops.
     pub skipped_checks: Vec<(String, Vec<String>)>,
+    /// The walk stopped at [`MAX_VISITS`]: some nested checks may be missing.
+    pub truncated: bool,
+    visits: usize,
 }
 
 /// Walk the objects reachable from `main` (whose own checks the caller already has) and collect
@@ -47,6 +54,11 @@ fn descend(
         return;
     }
     for function in functions {
+        if found.visits >= MAX_VISITS {
+            found.truncated = true;
+            return;
+        }
+        found.visits += 1;
         let required: Vec<String> = function
             .required_args()
             .map(|argument| argument.cli_name.clone())
@@ -161,6 +173,26 @@ mod tests {
             ]
         );
         assert!(found.generators.is_empty());
+    }
+
+    #[test]
+    fn a_web_of_objects_returning_each_other_is_walked_within_a_budget() {
+        // Twelve objects whose twelve functions each return another: 12^8 paths without a cap.
+        let names: Vec<String> = (0..12).map(|index| format!("Node{index}")).collect();
+        let functions: Vec<Function> = names
+            .iter()
+            .map(|name| function(&format!("to{name}"), name))
+            .chain([check("Lint")])
+            .collect();
+        let objects: Objects = names
+            .iter()
+            .map(|name| (name.clone(), functions.clone()))
+            .collect();
+        let started = std::time::Instant::now();
+        let found = nested("Main", &functions, &objects);
+        assert!(found.truncated);
+        assert!(!found.checks.is_empty());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
