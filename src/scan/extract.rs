@@ -42,6 +42,17 @@ pub struct Extraction {
 }
 
 impl Extraction {
+    /// Read another object type of the module, `name`, with `read` (which fills a fresh
+    /// extraction as for the main object) and keep its functions: where nested checks live.
+    pub fn add_object(&mut self, name: String, read: impl FnOnce(&str, &mut Extraction)) {
+        let mut object = Extraction::default();
+        read(&name, &mut object);
+        self.objects
+            .entry(name)
+            .or_default()
+            .extend(object.functions);
+    }
+
     /// Mark the main object's class as found, `false` if it already was: a second class of the
     /// same name is noted as a problem, and passed over.
     pub fn claim_main(&mut self, file: &SourceFile, class: Node<'_>, main_object: &str) -> bool {

@@ -34,14 +34,9 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
             .any(|annotation| annotation.name == "Object")
         {
             // Another `@Object` class: where nested checks live.
-            let name = parsed.text(name).to_string();
-            let mut object = Extraction::default();
-            read_class(parsed, class, body, &name, &mut object);
-            extraction
-                .objects
-                .entry(name)
-                .or_default()
-                .extend(object.functions);
+            extraction.add_object(parsed.text(name).to_string(), |name, object| {
+                read_class(parsed, class, body, name, object);
+            });
         }
     })
 }

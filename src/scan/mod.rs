@@ -19,7 +19,7 @@ pub mod python;
 pub mod source;
 mod syntax;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 pub mod typescript;
 pub mod workspace;
 

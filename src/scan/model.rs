@@ -200,17 +200,7 @@ mod tests {
     use super::*;
 
     fn argument(name: &str) -> Argument {
-        Argument {
-            name: name.to_string(),
-            cli_name: name.replace('_', "-"),
-            r#type: "String".to_string(),
-            optional: false,
-            default: None,
-            default_path: None,
-            ignore: Vec::new(),
-            doc: None,
-            default_address: None,
-        }
+        crate::scan::test_support::argument(name, "String")
     }
 
     #[test]

@@ -113,7 +113,6 @@ fn object_name(returns: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::model::Argument;
 
     fn function(name: &str, returns: &str) -> Function {
         Function {
@@ -135,17 +134,9 @@ mod tests {
     }
 
     fn required(mut function: Function, argument: &str) -> Function {
-        function.args.push(Argument {
-            name: argument.to_string(),
-            cli_name: argument.to_string(),
-            r#type: "String".to_string(),
-            optional: false,
-            default: None,
-            default_path: None,
-            ignore: Vec::new(),
-            doc: None,
-            default_address: None,
-        });
+        function
+            .args
+            .push(crate::scan::test_support::argument(argument, "String"));
         function
     }
 

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::extract::Extraction;
+use super::model::Argument;
 
 /// Write `text` to `root/path`, creating the directories on the way.
 pub fn write(root: &Path, path: &str, text: &str) {
@@ -18,4 +19,19 @@ pub fn function_names(extraction: &Extraction) -> Vec<&str> {
         .iter()
         .map(|function| function.name.as_str())
         .collect()
+}
+
+/// A required argument `name` of `type`, with no default, path or doc.
+pub fn argument(name: &str, r#type: &str) -> Argument {
+    Argument {
+        name: name.to_string(),
+        cli_name: name.replace('_', "-"),
+        r#type: r#type.to_string(),
+        optional: false,
+        default: None,
+        default_path: None,
+        ignore: Vec::new(),
+        doc: None,
+        default_address: None,
+    }
 }

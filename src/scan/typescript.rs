@@ -54,14 +54,9 @@ fn read_other_object(
     if !is_object {
         return;
     }
-    let name = file.text(name).to_string();
-    let mut object = Extraction::default();
-    read_class(file, class, body, &name, &mut object);
-    extraction
-        .objects
-        .entry(name)
-        .or_default()
-        .extend(object.functions);
+    extraction.add_object(file.text(name).to_string(), |name, object| {
+        read_class(file, class, body, name, object);
+    });
 }
 
 fn read_class(

@@ -367,19 +367,7 @@ pub fn relative_path(from: &Path, to: &Path) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    pub fn argument(name: &str, r#type: &str) -> Argument {
-        Argument {
-            name: name.to_string(),
-            cli_name: name.replace('_', "-"),
-            r#type: r#type.to_string(),
-            optional: false,
-            default: None,
-            default_path: None,
-            ignore: Vec::new(),
-            doc: None,
-            default_address: None,
-        }
-    }
+    pub use crate::scan::test_support::argument;
 
     pub fn function(name: &str, check: bool, args: Vec<Argument>) -> Function {
         Function {
