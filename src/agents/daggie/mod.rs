@@ -355,6 +355,11 @@ pub fn run_assist(
         render_options.engine_version.clone_from(&target.version);
     }
     let rendered = render::render(&proposal.plan, &catalog, &project, &render_options)?;
+    warnings.extend(render::development_engines(
+        &proposal.plan,
+        &catalog,
+        &rendered.engine_version,
+    ));
     if let Some(existing) = &project.existing_engine_version
         && existing != &rendered.engine_version
     {

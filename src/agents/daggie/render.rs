@@ -275,9 +275,51 @@ pub fn validate_branch(branch: &str) -> anyhow::Result<()> {
 }
 
 /// The newest `engineVersion` among the plan's modules, compared as semver (not as text:
-/// `v0.9.0` is older than `v0.20.0`).
+/// `v0.9.0` is older than `v0.20.0`). A released version wins over a
+/// development one (`v1.0.0-0`, `v0.20.0-dev-…`), which no `dagger` release can install; a
+/// development version is taken only when no module names a release (see
+/// [`development_engines`]).
 pub fn newest_engine_version(plan: &Plan, catalog: &Catalog) -> anyhow::Result<String> {
-    let mut newest: Option<(semver::Version, String)> = None;
+    let versions = engine_versions(plan, catalog);
+    let newest_release = versions
+        .iter()
+        .map(|(_, version)| version)
+        .filter(|version| version.pre.is_empty())
+        .max();
+    newest_release
+        .or_else(|| versions.iter().map(|(_, version)| version).max())
+        .map(|version| format!("v{version}"))
+        .ok_or_else(|| {
+            crate::exit::usage(
+                "none of the chosen modules declares an `engineVersion`; pass `--engine-version`",
+            )
+        })
+}
+
+/// The modules of the plan that declare a development engine as new as `chosen` or newer: their
+/// checks may need features no release has yet, and a development `chosen` itself cannot be
+/// installed from a release.
+pub fn development_engines(plan: &Plan, catalog: &Catalog, chosen: &str) -> Vec<String> {
+    let Ok(chosen) = semver::Version::parse(chosen.trim().trim_start_matches('v')) else {
+        return Vec::new();
+    };
+    engine_versions(plan, catalog)
+        .into_iter()
+        .filter(|(_, version)| !version.pre.is_empty() && *version >= chosen)
+        .map(|(module, version)| {
+            format!(
+                "module `{module}` declares the development engine `v{version}`, which no release \
+                 installs; the set-up uses `v{chosen}`, and checks that need newer features may \
+                 fail until a release catches up (or pass `--engine-version`)"
+            )
+        })
+        .collect()
+}
+
+/// Each planned module's `engineVersion`, where it is one (a module whose version is not semver
+/// is logged and passed over).
+fn engine_versions(plan: &Plan, catalog: &Catalog) -> Vec<(String, semver::Version)> {
+    let mut found = Vec::new();
     for toolchain in &plan.toolchains {
         let Some(library) = catalog.module(&toolchain.module) else {
             continue;
@@ -285,25 +327,15 @@ pub fn newest_engine_version(plan: &Plan, catalog: &Catalog) -> anyhow::Result<S
         let Some(text) = &library.module.engine_version else {
             continue;
         };
-        let Ok(version) = semver::Version::parse(text.trim().trim_start_matches('v')) else {
-            tracing::warn!(
+        match semver::Version::parse(text.trim().trim_start_matches('v')) {
+            Ok(version) => found.push((library.module.name.clone(), version)),
+            Err(_) => tracing::warn!(
                 module = %library.module.name,
                 "ignoring engineVersion `{text}`: not semver"
-            );
-            continue;
-        };
-        if newest
-            .as_ref()
-            .is_none_or(|(current, _)| version > *current)
-        {
-            newest = Some((version.clone(), format!("v{version}")));
+            ),
         }
     }
-    newest.map(|(_, text)| text).ok_or_else(|| {
-        crate::exit::usage(
-            "none of the chosen modules declares an `engineVersion`; pass `--engine-version`",
-        )
-    })
+    found
 }
 
 /// The toolchain-only `dagger.json`, written by the scanner's strict writer
@@ -785,6 +817,53 @@ mod tests {
         assert_eq!(newest_engine_version(&plan, &catalog).unwrap(), "v0.20.3");
         assert_eq!(normalize_version("0.21.1").unwrap(), "v0.21.1");
         assert!(normalize_version("latest").is_err());
+    }
+
+    #[test]
+    fn a_released_engine_wins_over_a_development_one_which_is_named() {
+        let plan_of = |versions: &[(&str, &str)]| {
+            let catalog = Catalog::from_modules(
+                versions
+                    .iter()
+                    .map(|(name, version)| {
+                        let mut library = module(name, Role::Module, vec![]);
+                        library.engine_version = Some((*version).to_string());
+                        library
+                    })
+                    .collect(),
+            );
+            let plan = Plan {
+                toolchains: versions
+                    .iter()
+                    .map(|(name, _)| ToolchainPlan {
+                        module: (*name).into(),
+                        name: (*name).into(),
+                        customizations: vec![],
+                        ignore_checks: vec![],
+                    })
+                    .collect(),
+                ..Plan::default()
+            };
+            (plan, catalog)
+        };
+        let (plan, catalog) = plan_of(&[("go", "v0.19.7"), ("java-dev", "v1.0.0-0")]);
+        let chosen = newest_engine_version(&plan, &catalog).unwrap();
+        assert_eq!(chosen, "v0.19.7");
+        let warnings = development_engines(&plan, &catalog, &chosen);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(
+                "module `java-dev` declares the development engine `v1.0.0-0`, which no release installs; the set-up uses `v0.19.7`"
+            ),
+            "{warnings:?}"
+        );
+        // Only development engines: the newest of them, and its module is named.
+        let (plan, catalog) = plan_of(&[("a", "v1.0.0-0"), ("b", "v1.0.0-1")]);
+        let chosen = newest_engine_version(&plan, &catalog).unwrap();
+        assert_eq!(chosen, "v1.0.0-1");
+        let warnings = development_engines(&plan, &catalog, &chosen);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("module `b`"), "{warnings:?}");
     }
 
     #[test]
