@@ -11,7 +11,7 @@ use serde::Serialize;
 /// levels down (`backend/`, `services/api/`); deeper hits are nearly always vendored code.
 const MAX_DEPTH: usize = 4;
 
-/// Directories never searched: dependencies, virtual environments, build output, VCS data.
+/// Directories never searched: dependencies, virtual environments, build output, VCS data, test data.
 const SKIPPED_DIRECTORIES: &[&str] = &[
     "node_modules",
     ".git",
@@ -30,6 +30,10 @@ const SKIPPED_DIRECTORIES: &[&str] = &[
     ".dagger",
     "vendor",
     "site-packages",
+    // Test data: sample projects a test suite builds on are not services to check.
+    "testdata",
+    "fixtures",
+    "__fixtures__",
 ];
 
 /// Context files daggie reads, in the order they are shown to the planner (CONTRACTS §6).
@@ -560,6 +564,8 @@ mod tests {
         touch(root, "tools/cli/go.mod");
         touch(root, "backend/.venv/lib/setup.py");
         touch(root, "web/package.json");
+        touch(root, "backend/tests/fixtures/sample/pyproject.toml");
+        touch(root, "tools/cli/testdata/mod/go.mod");
         let project = Project::detect(root).unwrap();
         let found: Vec<(Stack, &str)> = project
             .stacks
