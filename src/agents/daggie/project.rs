@@ -564,8 +564,8 @@ mod tests {
         touch(root, "tools/cli/go.mod");
         touch(root, "backend/.venv/lib/setup.py");
         touch(root, "web/package.json");
-        touch(root, "backend/tests/fixtures/sample/pyproject.toml");
-        touch(root, "tools/cli/testdata/mod/go.mod");
+        touch(root, "tests/fixtures/sample/pyproject.toml");
+        touch(root, "testdata/app/package.json");
         let project = Project::detect(root).unwrap();
         let found: Vec<(Stack, &str)> = project
             .stacks
