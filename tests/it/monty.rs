@@ -2502,6 +2502,27 @@ fn recorded(calls: &Path) -> Vec<(String, Vec<String>)> {
 /// What the fake `python` checks: the suggestion to `app/auth.py` is applied.
 const AUTH_FIXED: &str = "grep -q time.time app/auth.py";
 
+/// `--json <agent> suggest-fix --source SOURCE --error-file LOG --allow-exec --verify` with only
+/// the fake tools on `PATH` and no pull request: the run's JSON output, once it succeeded.
+#[cfg(unix)]
+async fn verify_locally(
+    agent: &str,
+    source: &Path,
+    log: &str,
+    path_var: &str,
+    script: Vec<Step>,
+) -> Value {
+    let mut settings = settings();
+    settings.environment = Environment::from_pairs([("PATH", path_var)]);
+    let source = source.display().to_string();
+    let mut arguments = vec!["--json"];
+    arguments.extend(suggest_fix_local(agent, &source, log));
+    arguments.extend(["--allow-exec", "--verify"]);
+    let outcome = run_with(&arguments, script, None, settings).await;
+    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
+    serde_json::from_str(&outcome.stdout).unwrap()
+}
+
 /// The two tests `report-tests.log` says failed, as pytest ids relative to `backend`.
 const FAILING_IDS: [&str; 2] = [
     "tests/test_auth.py::TestToken::test_expired[2026-01-01 00:00 - utc]",
@@ -2643,38 +2664,14 @@ async fn verify_runs_the_failing_tests_in_the_check_s_directory() {
     std::fs::write(&log, backend_only).unwrap();
     let tools = tempfile::tempdir().unwrap();
     let (path_var, calls) = fake_tools(tools.path(), &[("python", AUTH_FIXED)]);
-    let mut settings = settings();
-    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
-    let root = repo.path().display().to_string();
     let log = log.display().to_string();
-    let outcome = run_with(
-        &[
-            "--json",
-            "monty",
-            "suggest-fix",
-            "--source",
-            &root,
-            "--error-file",
-            &log,
-            "--allow-exec",
-            "--verify",
-        ],
-        submit_one(
-            "backend/app/auth.py",
-            5,
-            "    return payload[\"exp\"] > time.time()",
-        ),
-        None,
-        settings,
-    )
-    .await;
-    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
-    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
-    assert_eq!(
-        output["suggestions"][0]["verified"], true,
-        "{}",
-        outcome.stdout
+    let submission = submit_one(
+        "backend/app/auth.py",
+        5,
+        "    return payload[\"exp\"] > time.time()",
     );
+    let output = verify_locally("monty", repo.path(), &log, &path_var, submission).await;
+    assert_eq!(output["suggestions"][0]["verified"], true, "{output:#}");
     let calls = recorded(&calls);
     assert_eq!(calls.len(), 1, "{calls:?}");
     let (directory, words) = &calls[0];
@@ -2701,33 +2698,9 @@ async fn verify_reruns_the_failing_tests_of_a_plain_pytest_log() {
             "grep -q time.time app/auth.py && grep -q item.price app/items.py",
         )],
     );
-    let mut settings = settings();
-    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
-    let source = repo.path().join("backend").display().to_string();
-    let outcome = run_with(
-        &[
-            "--json",
-            "monty",
-            "suggest-fix",
-            "--source",
-            &source,
-            "--error-file",
-            &log,
-            "--allow-exec",
-            "--verify",
-        ],
-        python_script(),
-        None,
-        settings,
-    )
-    .await;
-    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
-    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
-    assert_eq!(
-        output["suggestions"][0]["verified"], true,
-        "{}",
-        outcome.stdout
-    );
+    let source = repo.path().join("backend");
+    let output = verify_locally("monty", &source, &log, &path_var, python_script()).await;
+    assert_eq!(output["suggestions"][0]["verified"], true, "{output:#}");
     assert_eq!(output["suggestions"][1]["verified"], true);
     let calls = recorded(&calls);
     assert_eq!(calls.len(), 1, "{calls:?}");
@@ -2803,33 +2776,10 @@ async fn angie_verify_reruns_only_the_failing_spec_files() {
         tools.path(),
         &[("npx", "grep -q 'total = 0;' src/app/cart/cart.service.ts")],
     );
-    let mut settings = settings();
-    settings.environment = Environment::from_pairs([("PATH", path_var.as_str())]);
-    let source = repo.path().join("frontend").display().to_string();
-    let outcome = run_with(
-        &[
-            "--json",
-            "angie",
-            "suggest-fix",
-            "--source",
-            &source,
-            "--error-file",
-            &log,
-            "--allow-exec",
-            "--verify",
-        ],
-        submit_one("src/app/cart/cart.service.ts", 18, "    total = 0;"),
-        None,
-        settings,
-    )
-    .await;
-    assert_eq!(outcome.result.unwrap(), Exit::Done, "{}", outcome.stdout);
-    let output: Value = serde_json::from_str(&outcome.stdout).unwrap();
-    assert_eq!(
-        output["suggestions"][0]["verified"], true,
-        "{}",
-        outcome.stdout
-    );
+    let source = repo.path().join("frontend");
+    let submission = submit_one("src/app/cart/cart.service.ts", 18, "    total = 0;");
+    let output = verify_locally("angie", &source, &log, &path_var, submission).await;
+    assert_eq!(output["suggestions"][0]["verified"], true, "{output:#}");
     let calls = recorded(&calls);
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(
