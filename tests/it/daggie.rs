@@ -63,6 +63,24 @@ fn options(source: &Path, mode: OutputMode) -> AssistOptions {
     }
 }
 
+/// A dry run of the offline planner on `root` asked for every check, with `scanner` as the
+/// library (`github.com/corp/dagger-modules`).
+fn run_every_check(
+    root: PathBuf,
+    scanner: &dyn Fn(&ModuleSource) -> anyhow::Result<ScanReport>,
+) -> agentci::agents::daggie::AssistReport {
+    let options = AssistOptions {
+        assignment: "Set up CI: run every check on pull requests.".to_string(),
+        source: root,
+        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
+        mode: OutputMode::DryRun,
+        render: RenderOptions::default(),
+        force: false,
+        notes: Vec::new(),
+    };
+    run_assist(&options, scanner, &offline_planner).unwrap()
+}
+
 fn library_scanner(source: &ModuleSource) -> anyhow::Result<ScanReport> {
     assert_eq!(
         source,
@@ -606,16 +624,7 @@ fn a_toolchain_that_takes_its_source_in_the_constructor_is_pointed_at_the_direct
             workspace: None,
         })
     };
-    let options = AssistOptions {
-        assignment: "Set up CI: run every check on pull requests.".to_string(),
-        source: root,
-        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
-        mode: OutputMode::DryRun,
-        render: RenderOptions::default(),
-        force: false,
-        notes: Vec::new(),
-    };
-    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    let report = run_every_check(root, &scanner);
     assert_eq!(
         report.plan.toolchains,
         vec![ToolchainPlan {
@@ -670,16 +679,7 @@ fn a_constructor_directory_that_picks_its_own_paths_from_the_root_stays_there() 
             workspace: None,
         })
     };
-    let options = AssistOptions {
-        assignment: "Set up CI: run every check on pull requests.".to_string(),
-        source: root,
-        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
-        mode: OutputMode::DryRun,
-        render: RenderOptions::default(),
-        force: false,
-        notes: Vec::new(),
-    };
-    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    let report = run_every_check(root, &scanner);
     assert_eq!(report.plan.toolchains.len(), 1);
     assert_eq!(report.plan.toolchains[0].customizations, vec![]);
     assert!(
@@ -725,16 +725,7 @@ fn a_toolchain_nothing_can_scope_to_its_directory_says_its_checks_read_the_root(
             workspace: None,
         })
     };
-    let options = AssistOptions {
-        assignment: "Set up CI: run every check on pull requests.".to_string(),
-        source: root,
-        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
-        mode: OutputMode::DryRun,
-        render: RenderOptions::default(),
-        force: false,
-        notes: Vec::new(),
-    };
-    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    let report = run_every_check(root, &scanner);
     assert!(
         report.plan.notes.contains(
             "toolchain `jest`: nothing scopes its checks to `web/` (no directory argument with a \
@@ -773,16 +764,7 @@ fn a_root_project_checked_through_its_workspace_is_not_reported_unchecked() {
             workspace: None,
         })
     };
-    let options = AssistOptions {
-        assignment: "Set up CI: run every check on pull requests.".to_string(),
-        source: root,
-        module_urls: vec!["https://github.com/corp/dagger-modules.git".to_string()],
-        mode: OutputMode::DryRun,
-        render: RenderOptions::default(),
-        force: false,
-        notes: Vec::new(),
-    };
-    let report = run_assist(&options, &scanner, &offline_planner).unwrap();
+    let report = run_every_check(root, &scanner);
     assert_eq!(report.plan.toolchains.len(), 1);
     assert!(
         !report.plan.notes.contains("not checked"),
