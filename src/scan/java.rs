@@ -25,13 +25,10 @@ pub fn extract(files: &[SourceText], main_object: &str) -> Extraction {
                 extraction.found_main = true;
                 read_class(parsed, class, body, main_object, extraction);
             }
-        } else if let (Some(class), Some(name), Some(body)) = (
-            captures.get("class"),
-            captures.get("class.name"),
-            captures.get("class.body"),
-        ) && annotations(parsed, class)
-            .iter()
-            .any(|annotation| annotation.name == "Object")
+        } else if let Some((class, name, body)) = captures.class()
+            && annotations(parsed, class)
+                .iter()
+                .any(|annotation| annotation.name == "Object")
         {
             // Another `@Object` class: where nested checks live.
             extraction.add_object(parsed.text(name).to_string(), |name, object| {

@@ -45,11 +45,7 @@ fn read_other_object(
     captures: &super::syntax::Captures<'_>,
     extraction: &mut Extraction,
 ) {
-    let (Some(class), Some(name), Some(body)) = (
-        captures.get("class"),
-        captures.get("class.name"),
-        captures.get("class.body"),
-    ) else {
+    let Some((class, name, body)) = captures.class() else {
         return;
     };
     let is_object = class

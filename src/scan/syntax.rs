@@ -154,16 +154,19 @@ impl<'tree> Captures<'tree> {
             .and_then(|nodes| nodes.first().copied())
     }
 
-    /// The class declaration and its body when this match is the class called `name` (the
-    /// queries capture a class as `class`, `class.name` and `class.body`).
+    /// The class declaration, its name and its body when this match is a class (the queries
+    /// capture a class as `class`, `class.name` and `class.body`).
+    pub fn class(&self) -> Option<(Node<'tree>, Node<'tree>, Node<'tree>)> {
+        Some((
+            self.get("class")?,
+            self.get("class.name")?,
+            self.get("class.body")?,
+        ))
+    }
+
+    /// The class declaration and its body when this match is the class called `name`.
     pub fn class_named(&self, file: &SourceFile, name: &str) -> Option<(Node<'tree>, Node<'tree>)> {
-        let (Some(class), Some(class_name), Some(body)) = (
-            self.get("class"),
-            self.get("class.name"),
-            self.get("class.body"),
-        ) else {
-            return None;
-        };
+        let (class, class_name, body) = self.class()?;
         (file.text(class_name) == name).then_some((class, body))
     }
 }

@@ -36,11 +36,7 @@ fn read_other_object(
     captures: &syntax::Captures<'_>,
     extraction: &mut Extraction,
 ) {
-    let (Some(class), Some(name), Some(body)) = (
-        captures.get("class"),
-        captures.get("class.name"),
-        captures.get("class.body"),
-    ) else {
+    let Some((class, name, body)) = captures.class() else {
         return;
     };
     let outer = class
