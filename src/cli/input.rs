@@ -81,8 +81,11 @@ impl<'a> LongInput<'a> {
 
     fn spellings(&self) -> String {
         let [text, file] = self.flags;
-        let dash = if self.takes_dash { ", `-`" } else { "" };
-        format!("`{text} TEXT`{dash} or `{file} FILE` (`-` reads stdin)")
+        if self.takes_dash {
+            format!("`{text} TEXT`, `{file} FILE` or `-` for stdin")
+        } else {
+            format!("`{text} TEXT` or `{file} FILE` (`-` for stdin)")
+        }
     }
 }
 
@@ -172,7 +175,7 @@ mod tests {
         let input = LongInput::new("assignment", FLAGS, None, None).or_dash(Some("task.md"));
         let message = usage_message(input.read());
         assert!(
-            message.contains("unexpected argument `task.md`; pass the assignment with `--assignment TEXT`, `-` or `--assignment-file FILE`"),
+            message.contains("unexpected argument `task.md`; pass the assignment with `--assignment TEXT`, `--assignment-file FILE` or `-` for stdin"),
             "{message}"
         );
     }
@@ -191,7 +194,7 @@ mod tests {
         );
         assert_eq!(
             message,
-            "debug needs the error output: `--error-output TEXT`, `-` or `--error-file FILE` (`-` reads stdin)"
+            "debug needs the error output: `--error-output TEXT`, `--error-file FILE` or `-` for stdin"
         );
         let message = usage_message(
             LongInput::new("problem", ["--issue", "--issue-file"], None, None)
@@ -199,7 +202,7 @@ mod tests {
         );
         assert_eq!(
             message,
-            "troubleshoot needs the problem: `--issue TEXT` or `--issue-file FILE` (`-` reads stdin)"
+            "troubleshoot needs the problem: `--issue TEXT` or `--issue-file FILE` (`-` for stdin)"
         );
     }
 
