@@ -268,7 +268,7 @@ const VITEST_OTHER: &[&str] = &[
 struct Options {
     /// Options that take a value, as the next word or after `=`.
     valued: &'static [&'static str],
-    /// Options that take none.
+    /// Options that take none, besides the dropped ones that are not in `valued`.
     flags: &'static [&'static str],
     /// Single-letter flags that combine (`-qx`).
     short_flags: &'static str,
@@ -381,17 +381,6 @@ const PYTEST_FLAGS: &[&str] = &[
     "--new-first",
     "--nf",
     "--no-cov",
-    "--lf",
-    "--last-failed",
-    "--ff",
-    "--failed-first",
-    "--sw",
-    "--stepwise",
-    "--sw-skip",
-    "--stepwise-skip",
-    "--co",
-    "--collect-only",
-    "--pyargs",
 ];
 
 /// jest's and vitest's options.
@@ -441,17 +430,7 @@ const JEST_VITEST: Options = Options {
         "--logHeapUsage",
         "--no-cache",
         "--allowOnly",
-        "--passWithNoTests",
         "--coverage",
-        "--watch",
-        "--watchAll",
-        "--changed",
-        "-o",
-        "--onlyChanged",
-        "--listTests",
-        "--findRelatedTests",
-        "-u",
-        "--updateSnapshot",
     ],
     short_flags: "i",
     dropped: &[
@@ -519,6 +498,7 @@ fn narrow_with(
             _ => (word.as_str(), None),
         };
         let known_flag = options.flags.contains(&name)
+            || (options.dropped.contains(&name) && !options.valued.contains(&name))
             || (!name.starts_with("--")
                 && name.len() > 1
                 && name[1..]
