@@ -325,11 +325,7 @@ public class Hello {
             }],
             "Hello",
         );
-        let defaults: Vec<Option<&str>> = extraction.functions[0]
-            .args
-            .iter()
-            .map(|argument| argument.default.as_deref())
-            .collect();
+        let defaults = crate::scan::test_support::first_function_defaults(&extraction);
         assert_eq!(
             defaults,
             [Some("\"world\""), Some("3"), Some("null"), Some("true")]

@@ -665,11 +665,7 @@ class Tool:
 "#,
             "Tool",
         );
-        let defaults: Vec<Option<&str>> = extraction.functions[0]
-            .args
-            .iter()
-            .map(|argument| argument.default.as_deref())
-            .collect();
+        let defaults = crate::scan::test_support::first_function_defaults(&extraction);
         assert_eq!(
             defaults,
             [

@@ -21,6 +21,15 @@ pub fn function_names(extraction: &Extraction) -> Vec<&str> {
         .collect()
 }
 
+/// The defaults of the first function's arguments, in order.
+pub fn first_function_defaults(extraction: &Extraction) -> Vec<Option<&str>> {
+    extraction.functions[0]
+        .args
+        .iter()
+        .map(|argument| argument.default.as_deref())
+        .collect()
+}
+
 /// A required argument `name` of `type`, with no default, path or doc.
 pub fn argument(name: &str, r#type: &str) -> Argument {
     Argument {

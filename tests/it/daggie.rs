@@ -81,6 +81,15 @@ fn run_every_check(
     run_assist(&options, scanner, &offline_planner).unwrap()
 }
 
+/// A scan that found `modules` and nothing wrong.
+fn library_of(modules: Vec<Module>) -> anyhow::Result<ScanReport> {
+    Ok(ScanReport {
+        modules,
+        errors: Vec::new(),
+        workspace: None,
+    })
+}
+
 fn library_scanner(source: &ModuleSource) -> anyhow::Result<ScanReport> {
     assert_eq!(
         source,
@@ -478,13 +487,7 @@ fn article_project() -> ExampleProject {
 #[test]
 fn article_shaped_library_gives_one_toolchain_per_module_with_source_customizations() {
     let project = article_project();
-    let scanner = |_: &ModuleSource| {
-        Ok(ScanReport {
-            modules: article_library(),
-            errors: Vec::new(),
-            workspace: None,
-        })
-    };
+    let scanner = |_: &ModuleSource| library_of(article_library());
     let options = AssistOptions {
         assignment: ARTICLE_ASSIGNMENT.to_string(),
         source: project.path().to_path_buf(),
@@ -618,11 +621,7 @@ fn a_toolchain_that_takes_its_source_in_the_constructor_is_pointed_at_the_direct
             },
             optional("packageManager", "String"),
         ];
-        Ok(ScanReport {
-            modules: vec![vitest],
-            errors: Vec::new(),
-            workspace: None,
-        })
+        library_of(vec![vitest])
     };
     let report = run_every_check(root, &scanner);
     assert_eq!(
@@ -673,11 +672,7 @@ fn a_constructor_directory_that_picks_its_own_paths_from_the_root_stays_there() 
             ],
             ..argument("workspaceDir", "Directory")
         }];
-        Ok(ScanReport {
-            modules: vec![java_dev],
-            errors: Vec::new(),
-            workspace: None,
-        })
+        library_of(vec![java_dev])
     };
     let report = run_every_check(root, &scanner);
     assert_eq!(report.plan.toolchains.len(), 1);
@@ -719,11 +714,7 @@ fn a_toolchain_nothing_can_scope_to_its_directory_says_its_checks_read_the_root(
             )],
         );
         jest.constructor = vec![optional("ws", "Workspace")];
-        Ok(ScanReport {
-            modules: vec![jest],
-            errors: Vec::new(),
-            workspace: None,
-        })
+        library_of(vec![jest])
     };
     let report = run_every_check(root, &scanner);
     assert!(
@@ -758,11 +749,7 @@ fn a_root_project_checked_through_its_workspace_is_not_reported_unchecked() {
             )],
         );
         go.sdk = Some("dang".to_string());
-        Ok(ScanReport {
-            modules: vec![go],
-            errors: Vec::new(),
-            workspace: None,
-        })
+        library_of(vec![go])
     };
     let report = run_every_check(root, &scanner);
     assert_eq!(report.plan.toolchains.len(), 1);
