@@ -50,6 +50,20 @@ pub struct RunOutcome<T> {
     pub run_id: String,
 }
 
+impl<T> RunOutcome<T> {
+    /// Log what the run spent, as `what` (`suggest-fix`, `speck plan`).
+    pub fn log_usage(&self, what: &str) {
+        tracing::info!(
+            turns = self.turns,
+            input_tokens = self.usage.input_tokens,
+            output_tokens = self.usage.output_tokens,
+            cost_usd = self.cost_usd,
+            run = %self.run_id,
+            "{what} finished"
+        );
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]

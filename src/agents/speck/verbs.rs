@@ -161,15 +161,7 @@ impl Steps {
         let budget = self.remaining()?;
         let outcome = self.agent(verb, budget).run(task, submit).await?;
         self.record(outcome.turns, &outcome.usage, outcome.cost_usd);
-        tracing::info!(
-            step = verb,
-            turns = outcome.turns,
-            input_tokens = outcome.usage.input_tokens,
-            output_tokens = outcome.usage.output_tokens,
-            cost_usd = outcome.cost_usd,
-            run_id = %outcome.run_id,
-            "speck step finished"
-        );
+        outcome.log_usage(&format!("speck {verb}"));
         Ok(outcome.value)
     }
 }

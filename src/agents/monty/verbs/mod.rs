@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::agent::AgentOptions;
-use crate::agent::{Agent, AgentSpec, LazyServices, RunOutcome, load_context};
+use crate::agent::{Agent, AgentSpec, LazyServices, load_context};
 use crate::config::{Environment, GlobalOptions, Settings};
 use crate::exit::Exit;
 use crate::github::client::ClientSettings;
@@ -161,15 +161,4 @@ pub(super) fn refuse_workspace_flags(verb: Verb, agent: &AgentOptions) -> anyhow
         )));
     }
     Ok(())
-}
-
-pub(super) fn report_usage<T>(outcome: &RunOutcome<T>) {
-    tracing::info!(
-        turns = outcome.turns,
-        input_tokens = outcome.usage.input_tokens,
-        output_tokens = outcome.usage.output_tokens,
-        cost_usd = outcome.cost_usd,
-        run = %outcome.run_id,
-        "run finished"
-    );
 }

@@ -8,7 +8,7 @@ use crate::exit::Exit;
 
 use super::github::{Publication, publish, pull_request_diff};
 use super::print::{write_json, write_planned};
-use super::{Session, refuse_workspace_flags, report_usage};
+use super::{Session, refuse_workspace_flags};
 use crate::agents::monty::failures::Layout;
 use crate::agents::monty::fix;
 use crate::agents::monty::request::{ReviewRequest, Verb};
@@ -132,6 +132,6 @@ pub async fn review(
             }
         }
     }
-    report_usage(&outcome);
+    outcome.log_usage("review");
     Ok(Exit::Done)
 }

@@ -10,7 +10,7 @@ use crate::github::client::EnvSource as _;
 
 use super::github::{Publication, publish};
 use super::print::{write_json, write_planned};
-use super::{COMMAND_TIMEOUT, Session, refuse_workspace_flags, report_usage};
+use super::{COMMAND_TIMEOUT, Session, refuse_workspace_flags};
 use crate::agents::monty::failures::{Failure, Layout};
 use crate::agents::monty::fix;
 use crate::agents::monty::request::{SuggestFixRequest, Verb};
@@ -151,7 +151,7 @@ pub async fn suggest_fix(
             write_planned(out, outcome)?;
         }
     }
-    report_usage(&outcome);
+    outcome.log_usage("suggest-fix");
     Ok(Exit::Done)
 }
 
