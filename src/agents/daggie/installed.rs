@@ -5,10 +5,11 @@
 
 use std::path::Path;
 
-use crate::scan::{dagger_json, git, workspace};
+use crate::scan::{git, workspace};
 
 use super::catalog::Catalog;
 use super::plan::Plan;
+use super::project::Project;
 
 /// One module a config file of the project installs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,22 +19,22 @@ pub struct Installed {
     pub identity: String,
 }
 
-/// The toolchains of the root `dagger.json` and the modules of every `dagger.toml`. Files that
-/// do not parse are passed over: the merge reports them.
-pub fn read(root: &Path) -> Vec<Installed> {
-    let mut found = Vec::new();
-    if let Ok(text) = std::fs::read_to_string(root.join("dagger.json"))
-        && let Ok(config) = dagger_json::parse(&text)
-    {
-        for toolchain in &config.toolchains {
-            found.push(Installed {
-                name: toolchain.name.clone(),
-                identity: identity(&toolchain.source, Path::new("")),
-            });
-        }
-    }
-    for (directory, config) in workspace::find_workspaces(root) {
-        let relative = directory.strip_prefix(root).unwrap_or(Path::new(""));
+/// The toolchains the root `dagger.json` installs (as [`Project::detect`] read them) and the
+/// modules of every `dagger.toml` under the project. Workspaces that do not parse are passed
+/// over: the merge reports them.
+pub fn read(project: &Project) -> Vec<Installed> {
+    let mut found: Vec<Installed> = project
+        .existing_toolchains
+        .iter()
+        .map(|(name, source)| Installed {
+            name: name.clone(),
+            identity: identity(source, Path::new("")),
+        })
+        .collect();
+    for (directory, config) in workspace::find_workspaces(&project.root) {
+        let relative = directory
+            .strip_prefix(&project.root)
+            .unwrap_or(Path::new(""));
         for (name, module) in &config.modules {
             found.push(Installed {
                 name: name.clone(),
@@ -238,8 +239,9 @@ mod tests {
             "[modules.lint]\nsource = \"../tools/lint\"\n",
         )
         .unwrap();
+        let project = Project::detect(dir.path()).unwrap();
         assert_eq!(
-            read(dir.path()),
+            read(&project),
             vec![
                 Installed {
                     name: "py".into(),

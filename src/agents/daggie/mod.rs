@@ -318,7 +318,7 @@ pub fn run_assist(
         )));
     }
     let mut proposal = proposal;
-    let installed = installed::read(&options.source);
+    let installed = installed::read(&project);
     let renamed = installed::adopt_names(&mut proposal.plan, &installed, &catalog, &project.root);
     proposal.reasons.extend(renamed);
     let mut render_options = options.render.clone();

@@ -185,6 +185,9 @@ pub struct Project {
     pub context: Vec<ContextFile>,
     /// The `engineVersion` of a `dagger.json` already in the project root, if any.
     pub existing_engine_version: Option<String>,
+    /// The toolchains (name, source) that `dagger.json` already installs.
+    #[serde(skip)]
+    pub existing_toolchains: Vec<(String, String)>,
     /// Set when `--source` sits inside a larger git repository: the path from that repository's
     /// root. Dagger resolves absolute default paths from the git root, so the user must know.
     pub repository_prefix: Option<String>,
@@ -215,6 +218,10 @@ impl Project {
             name,
             stacks,
             context,
+            existing_toolchains: existing
+                .as_ref()
+                .map(|existing| existing.toolchains.clone())
+                .unwrap_or_default(),
             existing_engine_version: existing.and_then(|existing| existing.engine_version),
             repository_prefix: repository_prefix(root),
         })
@@ -462,6 +469,9 @@ struct ExistingDaggerJson {
     name: Option<String>,
     #[serde(rename = "engineVersion")]
     engine_version: Option<String>,
+    /// Read from the `toolchains` array, entries without a name and a source passed over.
+    #[serde(skip)]
+    toolchains: Vec<(String, String)>,
 }
 
 /// Fields a toolchain-only `dagger.json` may hold. Anything else (an SDK, dependencies, a
@@ -500,7 +510,23 @@ fn read_existing_dagger_json(root: &Path) -> anyhow::Result<Option<ExistingDagge
             super::quote_list(&foreign)
         )));
     }
-    Ok(Some(serde_json::from_value(value).unwrap_or_default()))
+    let toolchains = object
+        .get("toolchains")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|toolchain| {
+            Some((
+                toolchain.get("name")?.as_str()?.to_owned(),
+                toolchain.get("source")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let existing: ExistingDaggerJson = serde_json::from_value(value).unwrap_or_default();
+    Ok(Some(ExistingDaggerJson {
+        toolchains,
+        ..existing
+    }))
 }
 
 /// A name Dagger accepts for the project module: the directory name, lower-case, with anything
