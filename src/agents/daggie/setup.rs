@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::quote_list;
 use crate::scan::{dagger_json, module_toml, workspace};
 
 /// Directories never searched: dependencies, build output, VCS data.
@@ -221,7 +222,7 @@ fn describe_module(text: &mut String, config: &dagger_json::DaggerJson) {
                 let _ = write!(
                     text,
                     "; skips checks {}",
-                    list_of(&dependency.ignore_checks)
+                    quote_list(&dependency.ignore_checks)
                 );
             }
         }
@@ -257,28 +258,18 @@ fn describe_workspace(text: &mut String, config: &workspace::WorkspaceConfig, lo
             quoted(module.pin.as_deref())
         );
         if !module.settings.is_empty() {
-            let keys: Vec<String> = module.settings.keys().cloned().collect();
-            let _ = write!(text, "; settings {}", list_of(&keys));
+            let _ = write!(text, "; settings {}", quote_list(module.settings.keys()));
         }
         if !module.check_skip().is_empty() {
-            let _ = write!(text, "; skips checks {}", list_of(module.check_skip()));
+            let _ = write!(text, "; skips checks {}", quote_list(module.check_skip()));
         }
         if module.legacy_default_path == Some(true) {
             text.push_str("; legacy-default-path");
         }
     }
     if !config.env.is_empty() {
-        let names: Vec<String> = config.env.keys().cloned().collect();
-        let _ = write!(text, "\n  - environments {}", list_of(&names));
+        let _ = write!(text, "\n  - environments {}", quote_list(config.env.keys()));
     }
-}
-
-fn list_of(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|item| format!("`{item}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]
