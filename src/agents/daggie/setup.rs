@@ -87,7 +87,7 @@ impl Setup {
             .iter()
             .take(MAX_FILES)
             .map(|path| ConfigFile {
-                path: relative(root, path),
+                path: crate::scan::discover::relative(root, path),
                 facts: read_facts(path),
             })
             .collect();
@@ -135,15 +135,6 @@ impl Setup {
         }
         text
     }
-}
-
-fn relative(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .components()
-        .map(|component| component.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 fn read_facts(path: &Path) -> Facts {
